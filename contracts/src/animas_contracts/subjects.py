@@ -1,0 +1,153 @@
+"""Subjects, streams, buckets and header names: the one place these literals live.
+
+Subjects carry no version (DESIGN §4):
+
+- ``activity.<anima>.<type>``: the activity log. Types contain dots, so ``activity.alice.>``
+  selects one anima and ``activity.*.message.received`` one type. The ``ACTIVITY`` stream stores
+  them under a partition token, ``activity.<partition>.<anima>.<type>``, computed by the server
+  from the anima token, so each partition can have one owner (DESIGN §9).
+- ``delta.<anima>``: streamed model output, the write-ahead journal.
+- ``deadletter.<service>``: poison messages with their reason.
+- ``rpc.<service>.<verb>[.<anima>]``: core NATS request/reply between services (not stored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from animas_contracts.names import validate_anima_name
+
+ACTIVITY_STREAM = "ACTIVITY"
+DELTAS_STREAM = "DELTAS"
+DEADLETTER_STREAM = "DEADLETTER"
+BODIES_BUCKET = "BODIES"
+"""Object store bucket for large LLM request/response bodies, keyed by digest."""
+SERVICES_BUCKET = "SERVICES"
+"""KV bucket where every running service instance reports its health."""
+
+HEADER_MSG_ID = "Nats-Msg-Id"
+HEADER_EVENT_TYPE = "Animaworks-Event-Type"
+HEADER_DEADLETTER_REASON = "Animaworks-Deadletter-Reason"
+
+DEFAULT_ACTIVITY_PARTITIONS = 8
+
+SERVICE_NAMES = (
+    "gateway",
+    "agent-runner",
+    "priming",
+    "memory-writer",
+    "consolidator",
+    "scheduler",
+    "outbound",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SubjectTransform:
+    """A stream subject transform (NATS ``subject_transform``)."""
+
+    src: str
+    dest: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSpec:
+    """Settings of one JetStream stream; the core library turns this into a server config."""
+
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+    max_age_s: float = 0.0
+    """0 keeps messages forever."""
+    max_bytes: int = -1
+    duplicate_window_s: float = 120.0
+    storage: str = "file"
+    transform: SubjectTransform | None = None
+
+
+def activity_transform(partitions: int) -> SubjectTransform:
+    """The transform that stores ``activity.<anima>.<type>`` as ``activity.<p>.<anima>.<type>``."""
+    if partitions < 1:
+        raise ValueError("the activity stream needs at least one partition")
+    return SubjectTransform(
+        src="activity.*.>", dest=f"activity.{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}.>"
+    )
+
+
+def partitions_of(transform_dest: str) -> int:
+    """Read the partition count back from a transform destination made by :func:`activity_transform`."""
+    marker = "partition("
+    start = transform_dest.index(marker) + len(marker)
+    return int(transform_dest[start : transform_dest.index(",", start)])
+
+
+def activity_stream(partitions: int = DEFAULT_ACTIVITY_PARTITIONS, max_age_s: float = 0.0) -> StreamSpec:
+    """The activity log. Memory events never expire by default (``max_age_s=0``)."""
+    return StreamSpec(
+        name=ACTIVITY_STREAM,
+        subjects=("activity.>",),
+        description="AnimaWorks activity log: every event of every anima",
+        max_age_s=max_age_s,
+        transform=activity_transform(partitions),
+    )
+
+
+def deltas_stream(max_age_s: float = 24 * 3600.0) -> StreamSpec:
+    """Streamed model output, kept briefly as the write-ahead journal."""
+    return StreamSpec(
+        name=DELTAS_STREAM,
+        subjects=("delta.>",),
+        description="Streamed model output (write-ahead journal)",
+        max_age_s=max_age_s,
+    )
+
+
+def deadletter_stream() -> StreamSpec:
+    """Poison messages, kept until an operator deals with them."""
+    return StreamSpec(
+        name=DEADLETTER_STREAM,
+        subjects=("deadletter.>",),
+        description="Messages a service could not process, with the reason and original bytes",
+    )
+
+
+def activity_subject(anima: str, event_type: str) -> str:
+    """Subject an event is published on: ``activity.<anima>.<type>``."""
+    return f"activity.{validate_anima_name(anima)}.{event_type}"
+
+
+def stored_activity_filter(
+    *, partition: int | str = "*", anima: str = "*", event_type: str = ">"
+) -> str:
+    """Filter over the *stored* (partitioned) activity subjects."""
+    if anima != "*":
+        validate_anima_name(anima)
+    return f"activity.{partition}.{anima}.{event_type}"
+
+
+def split_stored_activity_subject(subject: str) -> tuple[int, str, str]:
+    """Split ``activity.<p>.<anima>.<type>`` into (partition, anima, type)."""
+    prefix, partition, anima, event_type = subject.split(".", 3)
+    if prefix != "activity":
+        raise ValueError(f"not an activity subject: {subject!r}")
+    return int(partition), anima, event_type
+
+
+def delta_subject(anima: str) -> str:
+    """Subject of streamed model output for one anima."""
+    return f"delta.{validate_anima_name(anima)}"
+
+
+def deadletter_subject(service: str) -> str:
+    """Subject of a service's dead letters."""
+    return f"deadletter.{service}"
+
+
+def rpc_subject(service: str, verb: str, anima: str | None = None) -> str:
+    """Request/reply subject ``rpc.<service>.<verb>[.<anima>]`` (core NATS, not stored)."""
+    base = f"rpc.{service}.{verb}"
+    return base if anima is None else f"{base}.{validate_anima_name(anima)}"
+
+
+RPC_MEMORY_REBUILD = rpc_subject("memory", "rebuild")
+"""Ask memory-writer to rebuild its activity-log projection from the stream."""

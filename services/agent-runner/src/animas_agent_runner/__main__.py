@@ -1,0 +1,29 @@
+"""Run agent-runner: ``python -m animas_agent_runner``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from animas_agent_runner.app import SERVICE, setup
+from animas_agent_runner.settings import AgentRunnerSettings
+from animas_core.logging import configure_logging
+from animas_core.runtime import ServiceRuntime, serve_until_signalled
+from animas_core.settings import NatsSettings
+from animas_core.telemetry import configure_telemetry
+
+
+def main() -> None:
+    """Read settings, set up logging and tracing, and serve until signalled."""
+    settings = AgentRunnerSettings()
+    configure_logging(SERVICE, settings.log_level)
+    provider = configure_telemetry(SERVICE)
+    runtime = ServiceRuntime(SERVICE, settings, NatsSettings(), tracer_provider=provider)
+
+    async def register(rt: ServiceRuntime) -> None:
+        await setup(rt, settings)
+
+    asyncio.run(serve_until_signalled(runtime, register))
+
+
+if __name__ == "__main__":
+    main()

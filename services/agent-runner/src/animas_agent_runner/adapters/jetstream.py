@@ -1,0 +1,69 @@
+"""JetStream adapters: the body object store and the reply ledger."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError, ObjectNotFoundError
+
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    BODIES_BUCKET,
+    HEADER_MSG_ID,
+    stored_activity_filter,
+)
+
+
+class ObjectStoreBodies:
+    """Large bodies in the ``BODIES`` object store, named by digest (so a repeat is free)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def put(self, digest: str, data: bytes) -> None:
+        store = await self._js.object_store(BODIES_BUCKET)
+        name = digest.replace(":", "-")
+        try:
+            await store.get_info(name)
+            return
+        except (ObjectNotFoundError, NotFoundError):
+            pass
+        await store.put(name, data)
+
+
+class StreamReplyLedger:
+    """Looks in the activity stream for a reply, scanning only one anima's replies after a point.
+
+    Used only on redelivery: it makes "answered once" hold however long after JetStream's
+    duplicate window the redelivery comes.
+    """
+
+    def __init__(self, js: JetStreamContext, *, batch: int = 256) -> None:
+        self._js = js
+        self._batch = batch
+
+    async def reply_exists(self, anima: str, reply_id: str, after_seq: int) -> bool:
+        subject = stored_activity_filter(anima=anima, event_type="response.sent")
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=after_seq + 1,
+            ack_policy=AckPolicy.NONE,
+            headers_only=True,
+            inactive_threshold=30.0,
+        )
+        sub = await self._js.pull_subscribe(subject, stream=ACTIVITY_STREAM, config=config)
+        try:
+            while True:
+                try:
+                    msgs = await sub.fetch(self._batch, timeout=0.5)
+                except (TimeoutError, asyncio.TimeoutError):
+                    return False
+                for msg in msgs:
+                    if (msg.headers or {}).get(HEADER_MSG_ID) == reply_id:
+                        return True
+                if msgs[-1].metadata.num_pending == 0:
+                    return False
+        finally:
+            await sub.unsubscribe()

@@ -1,0 +1,76 @@
+"""The broker connection and the one way services publish events."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import nats.errors
+from fast_depends.msgspec import MsgSpecSerializer
+from faststream.nats import NatsBroker
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.security import SASLPlaintext
+from opentelemetry.trace import TracerProvider
+
+from animas_contracts import Event, encode_event
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    HEADER_EVENT_TYPE,
+    HEADER_MSG_ID,
+    activity_subject,
+)
+from animas_core.errors import RetryableError
+from animas_core.settings import NatsSettings
+
+_log = logging.getLogger(__name__)
+
+
+def make_broker(
+    settings: NatsSettings, service: str, *, tracer_provider: TracerProvider | None = None
+) -> NatsBroker:
+    """A FastStream NATS broker for one service: its own NATS user, msgspec, trace propagation."""
+    security = None
+    if settings.user:
+        password = settings.password.get_secret_value() if settings.password else ""
+        security = SASLPlaintext(username=settings.user, password=password)
+
+    async def on_error(exc: Exception) -> None:
+        # A permission violation arrives here (and the publish itself times out).
+        _log.error("nats connection error: %s", exc, extra={"nats_error": type(exc).__name__})
+
+    return NatsBroker(
+        settings.url,
+        name=f"animaworks-{service}",
+        serializer=MsgSpecSerializer(),
+        middlewares=[NatsTelemetryMiddleware(tracer_provider=tracer_provider)],
+        security=security,
+        connect_timeout=settings.connect_timeout_s,
+        error_cb=on_error,
+        logger=logging.getLogger(f"faststream.{service}"),
+    )
+
+
+class EventPublisher:
+    """Publishes events to the activity stream with their id as ``Nats-Msg-Id``.
+
+    JetStream drops a second publish of the same id within the duplicate window, which is what
+    makes derived effect ids idempotent on an at-least-once bus.
+    """
+
+    def __init__(self, broker: NatsBroker, *, timeout_s: float = 5.0) -> None:
+        self._broker = broker
+        self._timeout_s = timeout_s
+
+    async def publish(self, event: Event) -> Any:
+        """Publish and wait for the stream's ack; a missing ack is a :class:`RetryableError`."""
+        subject = activity_subject(event.anima, event.event_type)
+        try:
+            return await self._broker.publish(
+                encode_event(event),
+                subject,
+                headers={HEADER_MSG_ID: event.id, HEADER_EVENT_TYPE: event.event_type},
+                stream=ACTIVITY_STREAM,
+                timeout=self._timeout_s,
+            )
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, TimeoutError) as exc:
+            raise RetryableError(f"no ack from {ACTIVITY_STREAM} for {subject}: {exc!r}") from exc

@@ -1,0 +1,267 @@
+"""The runtime every service process shares: connect, provision, consume under the policy, report health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as NatsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from opentelemetry.trace import TracerProvider
+
+from animas_contracts import DeadLetter, derive_id
+from animas_contracts.subjects import (
+    DEADLETTER_STREAM,
+    HEADER_MSG_ID,
+    SERVICES_BUCKET,
+    deadletter_subject,
+)
+from animas_core.broker import EventPublisher, make_broker
+from animas_core.faults import FaultPoints
+from animas_core.policy import RetryPolicy, in_progress_acks, run_under_policy
+from animas_core.settings import NatsSettings, ServiceSettings
+from animas_core.streams import ensure_all
+
+_log = logging.getLogger(__name__)
+
+Work = Callable[[bytes, "JsDelivery"], Awaitable[None]]
+
+
+class JsDelivery:
+    """A delivered JetStream message, as the error policy sees it."""
+
+    def __init__(self, msg: Msg) -> None:
+        self._msg = msg
+        self._meta = msg.metadata
+
+    @property
+    def data(self) -> bytes:
+        return self._msg.data
+
+    @property
+    def subject(self) -> str:
+        return self._msg.subject
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._msg.headers or {})
+
+    @property
+    def deliveries(self) -> int:
+        return self._meta.num_delivered or 1
+
+    @property
+    def stream(self) -> str | None:
+        return self._meta.stream
+
+    @property
+    def stream_seq(self) -> int | None:
+        return self._meta.sequence.stream if self._meta.sequence else None
+
+    async def ack(self) -> None:
+        await self._msg.ack()
+
+    async def nak(self, delay_s: float) -> None:
+        await self._msg.nak(delay=delay_s)
+
+    async def term(self) -> None:
+        await self._msg.term()
+
+    async def in_progress(self) -> None:
+        await self._msg.in_progress()
+
+
+class JsDeadLetterSink:
+    """Stores dead letters on ``deadletter.<service>``, once per original message."""
+
+    def __init__(self, broker: NatsBroker, service: str) -> None:
+        self._broker = broker
+        self._service = service
+
+    async def send(self, letter: DeadLetter) -> None:
+        origin = f"{letter.stream}:{letter.stream_seq}" if letter.stream_seq else letter.subject
+        await self._broker.publish(
+            msgspec.json.encode(letter),
+            deadletter_subject(self._service),
+            headers={HEADER_MSG_ID: derive_id(origin, "deadletter", self._service)},
+            stream=DEADLETTER_STREAM,
+            timeout=5.0,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer a service runs."""
+
+    durable: str
+    filter_subject: str
+    stream: str
+    long_running: bool = False
+    """Send in-progress acks while the handler works (an LLM cycle may outlive ``ack_wait``)."""
+    max_ack_pending: int = 1
+    """1 keeps strict order even across redeliveries; raise it where order does not matter."""
+
+
+class ServiceRuntime:
+    """One service process: its broker, publisher, consumers and health reports."""
+
+    def __init__(
+        self,
+        service: str,
+        settings: ServiceSettings,
+        nats: NatsSettings,
+        *,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.broker = make_broker(nats, service, tracer_provider=tracer_provider)
+        self.publisher = EventPublisher(self.broker)
+        self.faults = FaultPoints(settings.faults)
+        self.retry = RetryPolicy(settings.max_deliveries, settings.retry_backoff_s)
+        self.instance = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.partitions = 0
+        self._consumers: list[ConsumerSpec] = []
+        self._provisioned: list[ConsumerSpec] = []
+        self._sink = JsDeadLetterSink(self.broker, service)
+        self._health_task: asyncio.Task[None] | None = None
+        self._started_at = time.time()
+        self.extra_health: dict[str, Any] = {}
+        """Service-specific facts added to the health record (the gateway's URL)."""
+
+    @property
+    def js(self) -> JetStreamContext:
+        """The JetStream context of the connection (after :meth:`connect`)."""
+        return self.broker.connection.jetstream()
+
+    async def connect(self) -> None:
+        """Connect and provision every stream and bucket (idempotent across services)."""
+        await self.broker.connect()
+        self.partitions = await ensure_all(self.js)
+
+    def _consumer_config(self, spec: ConsumerSpec) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=spec.durable,
+            filter_subject=spec.filter_subject,
+            ack_policy=NatsAckPolicy.EXPLICIT,
+            ack_wait=self.settings.ack_wait_s,
+            max_deliver=-1,  # the policy decides when to give up, so it can dead-letter first
+            max_ack_pending=spec.max_ack_pending,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+
+    async def provision(self, spec: ConsumerSpec) -> None:
+        """Create a durable consumer without consuming from it.
+
+        For a service whose handler has not been built yet: events accumulate for it, nothing
+        acknowledges them as if they had been handled.
+        """
+        try:
+            await self.js.consumer_info(spec.stream, spec.durable)
+        except NotFoundError:
+            await self.js.add_consumer(spec.stream, self._consumer_config(spec))
+        self._provisioned.append(spec)
+
+    def consume(self, spec: ConsumerSpec, work: Work) -> None:
+        """Run ``work`` for every message of a durable pull consumer, under the error policy."""
+        config = self._consumer_config(spec)
+        subscriber = self.broker.subscriber(
+            spec.filter_subject,
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            config=config,
+            pull_sub=PullSub(batch_size=1, timeout=1.0),
+            ack_policy=AckPolicy.MANUAL,
+        )
+        keepalive_s = max(self.settings.ack_wait_s / 3, 0.5)
+
+        async def handler(message: NatsMessage) -> None:
+            delivery = JsDelivery(message.raw_message)
+
+            async def run(data: bytes) -> None:
+                if spec.long_running:
+                    async with in_progress_acks(delivery, keepalive_s):
+                        await work(data, delivery)
+                else:
+                    await work(data, delivery)
+
+            await run_under_policy(delivery, run, service=self.service, sink=self._sink, retry=self.retry)
+
+        subscriber(handler)
+        self._consumers.append(spec)
+
+    async def start(self) -> None:
+        """Start consuming and reporting health."""
+        await self.broker.start()
+        self._health_task = asyncio.create_task(self._report_health())
+
+    async def stop(self) -> None:
+        """Stop reporting, withdraw the health record, stop consuming and disconnect."""
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+            with contextlib.suppress(Exception):
+                kv = await self.js.key_value(SERVICES_BUCKET)
+                await kv.delete(self.health_key)
+        await self.broker.stop()
+
+    @property
+    def health_key(self) -> str:
+        """This instance's key in the ``SERVICES`` bucket."""
+        return f"{self.service}.{self.instance}".replace(" ", "_")
+
+    def health_record(self) -> dict[str, Any]:
+        """What this instance reports about itself."""
+        return {
+            "service": self.service,
+            "instance": self.instance,
+            "pid": os.getpid(),
+            "status": "ready",
+            "started_at": self._started_at,
+            "ts": time.time(),
+            "partitions": self.partitions,
+            "consumers": [c.durable for c in self._consumers],
+            "provisioned_only": [c.durable for c in self._provisioned],
+            **self.extra_health,
+        }
+
+    async def _report_health(self) -> None:
+        kv = await self.js.key_value(SERVICES_BUCKET)
+        while True:
+            try:
+                await kv.put(self.health_key, json.dumps(self.health_record()).encode())
+            except Exception as exc:  # the next report may get through
+                _log.warning("health report failed: %r", exc)
+            await asyncio.sleep(self.settings.health_interval_s)
+
+
+async def serve_until_signalled(runtime: ServiceRuntime, setup: Callable[[ServiceRuntime], Awaitable[None]] | None = None) -> None:
+    """Connect, run ``setup`` (register consumers), start, and stop cleanly on SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.connect()
+    if setup is not None:
+        await setup(runtime)
+    await runtime.start()
+    _log.info("service ready", extra={"instance": runtime.instance, "partitions": runtime.partitions})
+    await stop.wait()
+    _log.info("service stopping")
+    await runtime.stop()

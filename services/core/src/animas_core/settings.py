@@ -1,0 +1,40 @@
+"""Per-service settings, read once from the environment in ``__main__`` and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from animas_core.home import default_home
+
+
+class NatsSettings(BaseSettings):
+    """How a service reaches NATS. Each service has its own user (DESIGN §9, authority)."""
+
+    model_config = SettingsConfigDict(env_prefix="ANIMAWORKS_NATS_", extra="ignore")
+
+    url: str = "nats://127.0.0.1:4222"
+    user: str | None = None
+    password: SecretStr | None = None
+    connect_timeout_s: int = 5
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares. A service subclasses this with its own env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="ANIMAWORKS_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    log_level: str = "INFO"
+    instance_id: str | None = None
+    """Distinguishes replicas of one service; defaults to host and pid."""
+    ack_wait_s: float = 30.0
+    """How long JetStream waits for an ack before redelivering; long handlers send in-progress acks."""
+    max_deliveries: int = 5
+    """Deliveries of one message before a failing message is dead-lettered."""
+    retry_backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
+    health_interval_s: float = 5.0
+    faults: str = ""
+    """Comma-separated fault points that kill the process when reached (chaos testing only)."""

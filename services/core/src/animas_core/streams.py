@@ -1,0 +1,89 @@
+"""Provisioning of streams, buckets and durable consumers from the specs in contracts."""
+
+from __future__ import annotations
+
+import logging
+
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.api import SubjectTransform as NatsSubjectTransform
+from nats.js.errors import NotFoundError
+
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    BODIES_BUCKET,
+    DEFAULT_ACTIVITY_PARTITIONS,
+    SERVICES_BUCKET,
+    StreamSpec,
+    activity_stream,
+    deadletter_stream,
+    deltas_stream,
+    partitions_of,
+)
+
+_log = logging.getLogger(__name__)
+
+SERVICES_TTL_S = 15.0
+
+
+def stream_config(spec: StreamSpec) -> StreamConfig:
+    """The nats-py config for a stream spec."""
+    transform = (
+        NatsSubjectTransform(src=spec.transform.src, dest=spec.transform.dest)
+        if spec.transform
+        else None
+    )
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        max_age=spec.max_age_s,
+        max_bytes=spec.max_bytes,
+        duplicate_window=spec.duplicate_window_s,
+        storage=StorageType.FILE if spec.storage == "file" else StorageType.MEMORY,
+        subject_transform=transform,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> StreamConfig:
+    """Create the stream if it is missing; an existing stream is left as it is and returned.
+
+    An existing activity stream keeps its partition count: changing it would move animas to
+    other partitions while events of theirs are still unprocessed.
+    """
+    try:
+        info = await js.stream_info(spec.name)
+    except NotFoundError:
+        _log.info("creating stream", extra={"stream": spec.name})
+        info = await js.add_stream(stream_config(spec))
+    return info.config
+
+
+async def ensure_all(js: JetStreamContext, *, partitions: int = DEFAULT_ACTIVITY_PARTITIONS) -> int:
+    """Provision every stream and bucket the system uses; return the activity partition count."""
+    activity = await ensure_stream(js, activity_stream(partitions))
+    await ensure_stream(js, deltas_stream())
+    await ensure_stream(js, deadletter_stream())
+    await ensure_buckets(js)
+    return activity_partitions(activity)
+
+
+async def ensure_buckets(js: JetStreamContext) -> None:
+    """The health KV bucket and the object store for large bodies."""
+    try:
+        await js.key_value(SERVICES_BUCKET)
+    except NotFoundError:
+        await js.create_key_value(bucket=SERVICES_BUCKET, ttl=SERVICES_TTL_S, history=1)
+    try:
+        await js.object_store(BODIES_BUCKET)
+    except NotFoundError:
+        await js.create_object_store(BODIES_BUCKET)
+
+
+def activity_partitions(config: StreamConfig) -> int:
+    """The partition count recorded in the activity stream's subject transform."""
+    if config.name != ACTIVITY_STREAM or config.subject_transform is None:
+        raise ValueError(f"{config.name} is not a partitioned activity stream")
+    dest = config.subject_transform.dest
+    assert dest is not None
+    return partitions_of(dest)

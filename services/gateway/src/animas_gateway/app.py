@@ -1,0 +1,141 @@
+"""The gateway: HTTP in, ``message.received`` onto the bus, the reply back to the waiting request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from animas_contracts import InvalidAnimaName, validate_anima_name
+from animas_core.config import ConfigError, load_config
+from animas_core.home import Home
+from animas_core.runtime import ServiceRuntime
+from animas_gateway.domain import BadRequest, error_body, message_event, parse_chat_request
+from animas_gateway.replies import ReplyWaiter
+from animas_gateway.settings import GatewaySettings
+
+SERVICE = "gateway"
+_log = logging.getLogger(__name__)
+
+
+def known_animas(home: Home) -> list[str]:
+    """Animas named in config.json or present as a directory."""
+    names = set(load_config(home.config_file).animas)
+    if home.animas_dir.is_dir():
+        names.update(
+            p.name for p in home.animas_dir.iterdir() if p.is_dir() and _valid(p.name)
+        )
+    return sorted(names)
+
+
+def _valid(name: str) -> bool:
+    try:
+        validate_anima_name(name)
+    except InvalidAnimaName:
+        return False
+    return True
+
+
+def create_app(
+    runtime: ServiceRuntime, settings: GatewaySettings, *, tracer_provider: TracerProvider | None = None
+) -> Starlette:
+    """The ASGI app. The runtime must be connected and started by the caller."""
+    home = Home(settings.home)
+    waiter = ReplyWaiter()
+    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("animaworks.gateway")
+
+    async def health(_: Request) -> JSONResponse:
+        connected = runtime.broker.connection is not None and runtime.broker.connection.is_connected
+        return JSONResponse({"ok": connected, "service": SERVICE}, status_code=200 if connected else 503)
+
+    async def list_animas(_: Request) -> JSONResponse:
+        try:
+            return JSONResponse({"animas": known_animas(home)})
+        except ConfigError as exc:
+            return JSONResponse(error_body(str(exc)), status_code=500)
+
+    async def chat(request: Request) -> JSONResponse:
+        name = request.path_params["name"]
+        with tracer.start_as_current_span(
+            "POST /api/animas/{name}/chat",
+            context=propagate.extract(dict(request.headers)),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": "POST", "http.route": "/api/animas/{name}/chat", "anima": name},
+        ) as span:
+            response = await _chat(request, name)
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+            return response
+
+    async def _chat(request: Request, name: str) -> JSONResponse:
+        try:
+            validate_anima_name(name)
+        except InvalidAnimaName as exc:
+            return JSONResponse(error_body(str(exc)), status_code=400)
+        try:
+            body = parse_chat_request(await request.body(), settings.max_message_chars)
+        except BadRequest as exc:
+            return JSONResponse(error_body(str(exc)), status_code=422)
+        try:
+            animas = known_animas(home)
+        except ConfigError as exc:
+            return JSONResponse(error_body(str(exc)), status_code=500)
+        if name not in animas:
+            return JSONResponse(
+                error_body(f"no anima named {name!r}", animas=animas), status_code=404
+            )
+        event = message_event(name, body)
+        reply = waiter.expect(event.id)
+        ids: dict[str, Any] = {
+            "message_id": event.id,
+            "correlation_id": event.correlation_id,
+            "thread_id": event.thread_id,
+        }
+        try:
+            await runtime.publisher.publish(event)
+        except Exception as exc:
+            waiter.forget(event.id)
+            _log.exception("could not publish message.received")
+            return JSONResponse(error_body(f"the message could not be stored: {exc}"), status_code=503)
+        try:
+            answer = await asyncio.wait_for(reply, settings.chat_timeout_s)
+        except TimeoutError:
+            waiter.forget(event.id)
+            return JSONResponse(
+                {
+                    **ids,
+                    "status": "accepted",
+                    "detail": "the message is stored and will be answered; the reply was not ready "
+                    f"within {settings.chat_timeout_s:g}s (see `anima events --correlation-id "
+                    f"{event.correlation_id}`)",
+                },
+                status_code=202,
+            )
+        return JSONResponse(
+            {**ids, "reply": answer.text, "outcome": answer.outcome.value, "model": answer.model, "reply_id": answer.id}
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await waiter.start(runtime.broker.connection)
+        yield
+        await waiter.stop()
+
+    return Starlette(
+        routes=[
+            Route("/api/health", health, methods=["GET"]),
+            Route("/api/animas", list_animas, methods=["GET"]),
+            Route("/api/animas/{name}/chat", chat, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )

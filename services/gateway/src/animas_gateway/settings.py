@@ -1,0 +1,20 @@
+"""Gateway settings."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from animas_core.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """Settings of the gateway (``ANIMAWORKS_GATEWAY_*`` for its own, ``ANIMAWORKS_*`` shared)."""
+
+    model_config = SettingsConfigDict(env_prefix="ANIMAWORKS_", extra="ignore")
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 18500
+    """0 picks a free port; the chosen URL is reported in the service's health record."""
+    chat_timeout_s: float = 120.0
+    """How long a chat request waits for the reply before answering 202 with the message id."""
+    max_message_chars: int = 100_000

@@ -1,0 +1,81 @@
+"""The per-day JSONL files: appended atomically, idempotently, in stream order."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from animas_core.home import Home
+
+
+class ActivityLogFiles:
+    """Appends entries to ``<anima>/activity_log/YYYY-MM-DD.jsonl``, each event at most once.
+
+    Each line is written with one ``write`` and fsynced before the message is acked. The ids
+    already in a file are read on first touch, so a redelivered event after a crash is
+    recognised; a torn last line from a crash mid-write is cut off before appending.
+    """
+
+    def __init__(self, home: Home) -> None:
+        self._home = home
+        self._seen: dict[Path, set[str]] = {}
+
+    def path(self, anima: str, day: date) -> Path:
+        """The file of one anima's day."""
+        return self._home.activity_log_dir(anima) / f"{day.isoformat()}.jsonl"
+
+    def append(self, anima: str, day: date, entry: dict[str, Any]) -> bool:
+        """Append ``entry`` unless its event is already in the file; return whether it was written."""
+        path = self.path(anima, day)
+        seen = self._ids(path)
+        event_id = entry["meta"]["event_id"]
+        if event_id in seen:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        seen.add(event_id)
+        return True
+
+    def reset(self, anima: str) -> None:
+        """Delete an anima's activity log (before a rebuild) and forget what was seen."""
+        directory = self._home.activity_log_dir(anima)
+        shutil.rmtree(directory, ignore_errors=True)
+        self._seen = {p: s for p, s in self._seen.items() if directory not in p.parents}
+
+    def file_count(self, anima: str) -> int:
+        """How many day files an anima's activity log has."""
+        return len(list(self._home.activity_log_dir(anima).glob("*.jsonl")))
+
+    def animas_with_logs(self) -> list[str]:
+        """Animas that have an activity_log directory."""
+        if not self._home.animas_dir.is_dir():
+            return []
+        return sorted(p.name for p in self._home.animas_dir.iterdir() if (p / "activity_log").is_dir())
+
+    def _ids(self, path: Path) -> set[str]:
+        if path in self._seen:
+            return self._seen[path]
+        ids: set[str] = set()
+        if path.exists():
+            raw = path.read_bytes()
+            if raw and not raw.endswith(b"\n"):
+                # A crash cut the last line short: drop it; its event will be redelivered.
+                keep = raw.rfind(b"\n") + 1
+                with open(path, "r+b") as handle:
+                    handle.truncate(keep)
+                    os.fsync(handle.fileno())
+                raw = raw[:keep]
+            for line in raw.splitlines():
+                ids.add(json.loads(line)["meta"]["event_id"])
+        self._seen[path] = ids
+        return ids

@@ -1,0 +1,126 @@
+"""The activity-log projection: each event becomes at most one entry of seed 003 §4.10.
+
+Entry fields are the seed's (``ts``, ``type``, ``content``, ``summary``, ``from``/``to``,
+``channel``, ``tool``, ``via``, ``meta``); ``meta.event_id`` makes appends idempotent. An entry is a
+pure function of its event, so a rebuild from the stream reproduces every file byte for byte.
+Whole LLM bodies are never copied: an ``llm_call`` entry carries their digests.
+
+Entry types beyond the seed's list: ``cycle_start``/``cycle_end`` for cycles that are not
+heartbeats (the seed only names ``heartbeat_start``/``heartbeat_end``) and ``llm_call``.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from animas_contracts import (
+    CycleFinished,
+    CycleStarted,
+    CycleStatus,
+    Event,
+    LlmCalled,
+    MessageReceived,
+    ResponseSent,
+    Trigger,
+)
+
+SUMMARY_CHARS = 200
+
+
+def _summary(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
+
+
+def _base(event: Event, entry_type: str, **fields: Any) -> dict[str, Any]:
+    meta = {"event_id": event.id, "event_type": event.event_type, "correlation_id": event.correlation_id}
+    meta.update(fields.pop("meta", {}))
+    entry: dict[str, Any] = {"ts": event.ts.isoformat(), "type": entry_type}
+    entry.update({k: v for k, v in fields.items() if v is not None})
+    entry["meta"] = meta
+    return entry
+
+
+@functools.singledispatch
+def entry_for(event: Event) -> dict[str, Any] | None:
+    """The activity-log entry for an event, or None when the event has no place in the log."""
+    return None
+
+
+@entry_for.register
+def _(event: MessageReceived) -> dict[str, Any]:
+    return _base(
+        event,
+        "message_received" if event.origin != "anima" else "dm_received",
+        content=event.text,
+        summary=_summary(event.text),
+        **{"from": event.sender},
+        via=event.origin.value,
+        meta={"thread_id": event.thread_id},
+    )
+
+
+@entry_for.register
+def _(event: ResponseSent) -> dict[str, Any]:
+    return _base(
+        event,
+        "response_sent",
+        content=event.text,
+        summary=_summary(event.text),
+        to=event.to,
+        meta={"in_reply_to": event.in_reply_to, "thread_id": event.thread_id, "outcome": event.outcome.value, "model": event.model},
+    )
+
+
+@entry_for.register
+def _(event: CycleStarted) -> dict[str, Any]:
+    entry_type = "heartbeat_start" if event.trigger == Trigger.HEARTBEAT else "cycle_start"
+    return _base(
+        event,
+        entry_type,
+        summary=f"{event.trigger.value} cycle started",
+        meta={"cycle_id": event.id, "trigger": event.trigger.value, "model": event.model},
+    )
+
+
+@entry_for.register
+def _(event: CycleFinished) -> dict[str, Any]:
+    if event.status == CycleStatus.FAILED:
+        entry_type = "error"
+    else:
+        entry_type = "cycle_end"
+    return _base(
+        event,
+        entry_type,
+        summary=f"cycle {event.status.value}" + (f": {event.error}" if event.error else ""),
+        meta={"cycle_id": event.cycle_id, "status": event.status.value, "duration_ms": round(event.duration_ms, 1)},
+    )
+
+
+@entry_for.register
+def _(event: LlmCalled) -> dict[str, Any]:
+    return _base(
+        event,
+        "llm_call",
+        summary=f"{event.model}: {event.usage.total_tokens} tokens in {event.latency_ms:.0f} ms"
+        + (f" (failed: {event.error})" if event.error else ""),
+        meta={
+            "cycle_id": event.cycle_id,
+            "model": event.model,
+            "request": event.request.digest,
+            "response": event.response.digest if event.response else None,
+            "usage": {
+                "prompt_tokens": event.usage.prompt_tokens,
+                "completion_tokens": event.usage.completion_tokens,
+            },
+            "latency_ms": round(event.latency_ms, 1),
+        },
+    )
+
+
+def day_of(event: Event, timezone: str) -> date:
+    """The day (in the anima's time zone) whose file holds the event."""
+    return event.ts.astimezone(ZoneInfo(timezone)).date()

@@ -1,0 +1,191 @@
+"""The ``anima`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+
+from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, validate_anima_name
+from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
+from animas_core.config import ConfigError
+from animas_core.home import Home, default_home
+from animas_tools.events import read_activity, timeline_line
+from animas_tools.nats_server import NatsServerError
+from animas_tools.supervisor import read_health
+from animas_tools.system import NotRunning, connect_admin
+from animas_tools.up import AlreadyRunning, run_up
+
+app = typer.Typer(help="AnimaWorks: organization-as-code for LLM agents.", no_args_is_help=True)
+replay = typer.Typer(help="Rebuild projections from the event stream.", no_args_is_help=True)
+app.add_typer(replay, name="replay")
+
+HomeOption = Annotated[
+    Path | None, typer.Option("--home", help="AnimaWorks home (default: $ANIMAWORKS_HOME or ~/.animaworks)")
+]
+NatsUrlOption = Annotated[
+    str | None, typer.Option("--nats-url", help="Use this NATS instead of the one `anima up` started")
+]
+
+
+def _home(home: Path | None) -> Home:
+    return Home(home.expanduser() if home else default_home())
+
+
+def _say(line: str) -> None:
+    typer.echo(line)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _anima_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_anima_name(value)
+    except InvalidAnimaName as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def up(
+    home: HomeOption = None,
+    nats_url: NatsUrlOption = None,
+    host: Annotated[str, typer.Option(help="Gateway listen address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Gateway port (0 picks a free one)")] = 18500,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service")] = 120.0,
+) -> None:
+    """Start nats-server and every service; stop everything on Ctrl-C."""
+    try:
+        code = asyncio.run(
+            run_up(_home(home), nats_url=nats_url, gateway_host=host, gateway_port=port,
+                   ready_timeout_s=ready_timeout, say=_say)
+        )
+    except (AlreadyRunning, ConfigError, NatsServerError) as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
+    """Show services, streams and consumers."""
+
+    async def show() -> None:
+        nc = await connect_admin(_home(home), nats_url)
+        try:
+            js = nc.jetstream()
+            health = await read_health(js)
+            typer.echo("services:")
+            now = time.time()
+            for name, record in sorted(health.items()):
+                age = now - float(str(record["ts"]))
+                extra = f"  url={record['url']}" if "url" in record else ""
+                pending = f"  (not yet: {record['pending_work']})" if "pending_work" in record else ""
+                typer.echo(f"  {name:<14} {record['status']:<6} pid={record['pid']:<7} seen {age:4.1f}s ago{extra}{pending}")
+            typer.echo("streams:")
+            for stream in await js.streams_info():
+                state = stream.state
+                typer.echo(f"  {stream.config.name:<11} messages={state.messages:<7} bytes={state.bytes:<9} last_seq={state.last_seq}")
+                for consumer in await js.consumers_info(stream.config.name):
+                    if consumer.config.durable_name:
+                        typer.echo(
+                            f"    {consumer.name:<32} pending={consumer.num_pending:<5} "
+                            f"unacked={consumer.num_ack_pending:<3} redelivered={consumer.num_redelivered}"
+                        )
+        finally:
+            await nc.close()
+
+    _run(show())
+
+
+@app.command()
+def events(
+    home: HomeOption = None,
+    nats_url: NatsUrlOption = None,
+    anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_anima_option)] = None,
+    event_type: Annotated[str | None, typer.Option("--type", help="Only this event type, e.g. response.sent")] = None,
+    correlation_id: Annotated[str | None, typer.Option(help="Only this conversation or cycle")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One raw event per line")] = False,
+) -> None:
+    """Print the activity timeline, oldest first."""
+
+    async def show() -> None:
+        nc = await connect_admin(_home(home), nats_url)
+        try:
+            async for stored in read_activity(nc.jetstream(), anima=anima or "*", event_type=event_type or ">"):
+                if correlation_id and (stored.event is None or stored.event.correlation_id != correlation_id):
+                    continue
+                typer.echo(stored.raw.decode(errors="replace") if as_json else timeline_line(stored))
+        finally:
+            await nc.close()
+
+    _run(show())
+
+
+@replay.command("rebuild")
+def replay_rebuild(
+    home: HomeOption = None,
+    nats_url: NatsUrlOption = None,
+    anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_anima_option)] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for memory-writer")] = 600.0,
+) -> None:
+    """Ask memory-writer to rebuild the activity_log files from the stream (it pauses, resets, replays, resumes)."""
+
+    async def ask() -> None:
+        nc = await connect_admin(_home(home), nats_url)
+        try:
+            typer.echo(f"asking memory-writer to rebuild {'anima ' + anima if anima else 'every anima'} from {ACTIVITY_STREAM}...")
+            msg = await nc.request(RPC_MEMORY_REBUILD, msgspec.json.encode(RebuildRequest(anima=anima)), timeout=timeout)
+        finally:
+            await nc.close()
+        reply = msgspec.json.decode(msg.data, type=RebuildReply)
+        if not reply.ok:
+            raise _fail(reply.error or "rebuild failed")
+        typer.echo(f"rebuilt {reply.files} file(s) from {reply.events} event(s) for: {', '.join(reply.animas) or '(none)'}")
+
+    _run(ask())
+
+
+@app.command("scripted-llm")
+def scripted_llm(
+    script: Annotated[Path, typer.Option(help="JSON file: a list of turns or {'turns': [...], 'repeat': bool}")],
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one)")] = 0,
+    repeat: Annotated[bool, typer.Option(help="Loop over the script")] = False,
+    url_file: Annotated[Path | None, typer.Option(help="Write the URL here")] = None,
+) -> None:
+    """Serve a scripted OpenAI-compatible LLM (for demos and tests; clearly not a real model)."""
+    from animas_tools import scripted_llm as module
+
+    argv = ["--port", str(port), "--script", str(script)]
+    if repeat:
+        argv.append("--repeat")
+    if url_file is not None:
+        argv += ["--url-file", str(url_file)]
+    module.main(argv)
+
+
+def _run(coro: object) -> None:
+    try:
+        asyncio.run(coro)  # type: ignore[arg-type]
+    except NotRunning as exc:
+        raise _fail(str(exc)) from None
+    except (OSError, TimeoutError) as exc:
+        raise _fail(f"could not reach NATS: {exc!r}") from None
+
+
+def main() -> None:
+    """Entry point of the ``anima`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Reading the activity stream for people: the timeline behind ``anima events``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from animas_contracts import ContractError, Event, decode_event
+from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredEvent:
+    """An event with its place in the stream; ``error`` is set when it does not decode."""
+
+    seq: int
+    subject: str
+    event: Event | None
+    raw: bytes
+    error: str | None = None
+
+
+async def read_activity(
+    js: JetStreamContext, *, anima: str = "*", event_type: str = ">", batch: int = 500
+) -> AsyncIterator[StoredEvent]:
+    """Every stored activity event matching the filter, oldest first, up to the current end."""
+    info = await js.stream_info(ACTIVITY_STREAM)
+    last_seq = info.state.last_seq
+    if last_seq == 0:
+        return
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
+    sub = await js.pull_subscribe(
+        stored_activity_filter(anima=anima, event_type=event_type), stream=ACTIVITY_STREAM, config=config
+    )
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(batch, timeout=1.0)
+            except TimeoutError:
+                return
+            for msg in msgs:
+                seq = msg.metadata.sequence.stream
+                if seq > last_seq:
+                    return
+                try:
+                    yield StoredEvent(seq, msg.subject, decode_event(msg.data), msg.data)
+                except ContractError as exc:
+                    yield StoredEvent(seq, msg.subject, None, msg.data, str(exc))
+            if msgs[-1].metadata.num_pending == 0 or msgs[-1].metadata.sequence.stream >= last_seq:
+                return
+    finally:
+        await sub.unsubscribe()
+
+
+def summary(event: Event) -> str:
+    """A short human line for an event."""
+    text = getattr(event, "text", None)
+    if isinstance(text, str):
+        flat = " ".join(text.split())
+        return flat[:80] + ("…" if len(flat) > 80 else "")
+    for name in ("status", "trigger", "model"):
+        value = getattr(event, name, None)
+        if value is not None:
+            return f"{name}={getattr(value, 'value', value)}"
+    return ""
+
+
+def timeline_line(stored: StoredEvent) -> str:
+    """One row of the timeline."""
+    if stored.event is None:
+        return f"{stored.seq:>7}  {'?':<32}  {'(undecodable)':<18}  {stored.subject}  {stored.error}"
+    e = stored.event
+    return (
+        f"{stored.seq:>7}  {e.ts.isoformat(timespec='milliseconds'):<32}  {e.anima:<12}  "
+        f"{e.event_type:<18}  corr={e.correlation_id}  {summary(e)}"
+    )

@@ -1,0 +1,171 @@
+"""``anima up``: the embedded nats-server and every service as its own OS process, kept alive."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from animas_contracts.subjects import SERVICE_NAMES, SERVICES_BUCKET
+from animas_core.home import Home
+from animas_tools.nats_server import NatsUser
+
+_log = logging.getLogger("animaworks.supervisor")
+
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+STABLE_AFTER_S = 60.0
+"""A service that ran this long without crashing starts its backoff again from the beginning."""
+
+
+def module_of(service: str) -> str:
+    """The module a service runs as: ``agent-runner`` → ``animas_agent_runner``."""
+    return "animas_" + service.replace("-", "_")
+
+
+@dataclasses.dataclass
+class ServiceProcess:
+    """One supervised service."""
+
+    name: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    crashes_in_a_row: int = 0
+    restart_at: float | None = None
+
+    def spawn(self) -> None:
+        """Start the service process, appending its output to its log file."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", module_of(self.name)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
+            )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    @property
+    def pid(self) -> int | None:
+        """The pid of the running process."""
+        return self.process.pid if self.process and self.process.poll() is None else None
+
+
+class Supervisor:
+    """Starts services, restarts crashed ones with backoff, and stops them all in order."""
+
+    def __init__(
+        self,
+        home: Home,
+        *,
+        nats_url: str,
+        users: Mapping[str, NatsUser] | None,
+        gateway_host: str,
+        gateway_port: int,
+        base_env: Mapping[str, str],
+        say: Callable[[str], None],
+    ) -> None:
+        self.home = home
+        self._say = say
+        logs = home.run_dir / "logs"
+        self.services: dict[str, ServiceProcess] = {}
+        for name in SERVICE_NAMES:
+            env = dict(base_env)
+            env.update(
+                ANIMAWORKS_HOME=str(home.root),
+                ANIMAWORKS_NATS_URL=nats_url,
+                ANIMAWORKS_GATEWAY_HOST=gateway_host,
+                ANIMAWORKS_GATEWAY_PORT=str(gateway_port),
+                PYTHONUNBUFFERED="1",
+            )
+            if users is not None:
+                env["ANIMAWORKS_NATS_USER"] = users[name].name
+                env["ANIMAWORKS_NATS_PASSWORD"] = users[name].password
+            self.services[name] = ServiceProcess(name, env, logs / f"{name}.log")
+
+    def start_all(self) -> None:
+        """Spawn every service."""
+        for service in self.services.values():
+            service.spawn()
+        self._write_pids()
+
+    def check(self) -> None:
+        """Restart services that exited, each after its backoff; call this periodically."""
+        now = time.monotonic()
+        for service in self.services.values():
+            process = service.process
+            if service.restart_at is not None:
+                if now >= service.restart_at:
+                    service.spawn()
+                    service.restarts += 1
+                    self._say(f"restarted {service.name} (restart #{service.restarts}, pid {service.pid})")
+                    self._write_pids()
+                continue
+            if process is None or process.poll() is None:
+                continue
+            ran_for = now - service.started_at
+            service.crashes_in_a_row = 1 if ran_for > STABLE_AFTER_S else service.crashes_in_a_row + 1
+            delay = RESTART_BACKOFF_S[min(service.crashes_in_a_row, len(RESTART_BACKOFF_S)) - 1]
+            service.restart_at = now + delay
+            self._say(
+                f"{service.name} exited with code {process.returncode} after {ran_for:.1f}s; "
+                f"restarting in {delay:g}s (log: {service.log_path})"
+            )
+
+    def stop_all(self, timeout_s: float = 15.0) -> None:
+        """SIGTERM every service, wait, then SIGKILL what is left."""
+        running = [s.process for s in self.services.values() if s.process and s.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for process in running:
+            try:
+                process.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        (self.home.run_dir / "services.json").unlink(missing_ok=True)
+
+    def _write_pids(self) -> None:
+        path = self.home.run_dir / "services.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({n: s.pid for n, s in self.services.items()}), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+async def read_health(js: object) -> dict[str, dict[str, object]]:
+    """Health records by service name (the freshest instance of each)."""
+    from nats.js import JetStreamContext
+    from nats.js.errors import NoKeysError, NotFoundError
+
+    assert isinstance(js, JetStreamContext)
+    try:
+        kv = await js.key_value(SERVICES_BUCKET)
+        keys = await kv.keys()
+    except (NotFoundError, NoKeysError):
+        return {}
+    records: dict[str, dict[str, object]] = {}
+    for key in keys:
+        try:
+            entry = await kv.get(key)
+        except (NotFoundError, asyncio.TimeoutError):
+            continue
+        if entry.value:
+            record = json.loads(entry.value)
+            name = str(record.get("service"))
+            if name not in records or float(record["ts"]) > float(str(records[name]["ts"])):
+                records[name] = record
+    return records

@@ -1,0 +1,136 @@
+"""The body of ``anima up``: config, nats-server, services, readiness, and a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Callable
+
+import nats
+
+from animas_contracts.subjects import SERVICE_NAMES
+from animas_core.config import AnimaWorksConfig, AnimaModelConfig, load_config, write_config
+from animas_core.home import Home
+from animas_core.streams import ensure_all
+from animas_tools.authority import ADMIN_USER
+from animas_tools.nats_server import NatsServer, load_or_create_users
+from animas_tools.supervisor import Supervisor, read_health
+from animas_tools.system import SystemInfo
+
+SAMPLE_ANIMA = "sample"
+
+
+class AlreadyRunning(RuntimeError):
+    """A system already runs under this home."""
+
+
+def ensure_config(home: Home, say: Callable[[str], None]) -> None:
+    """Write a first config.json (no model yet, one sample anima) if there is none."""
+    if home.config_file.exists():
+        load_config(home.config_file)  # fail early, with the field path, if it is invalid
+        return
+    write_config(home.config_file, AnimaWorksConfig(animas={SAMPLE_ANIMA: AnimaModelConfig()}))
+    say(f"wrote {home.config_file} with a sample anima '{SAMPLE_ANIMA}' (no model configured yet)")
+
+
+async def run_up(
+    home: Home,
+    *,
+    nats_url: str | None,
+    gateway_host: str,
+    gateway_port: int,
+    ready_timeout_s: float,
+    say: Callable[[str], None],
+) -> int:
+    """Bring the system up, report readiness, supervise until SIGINT/SIGTERM; return an exit code."""
+    if (info := SystemInfo.read(home)) is not None:
+        raise AlreadyRunning(f"a system is already running under {home.root} (pid {info.supervisor_pid})")
+    ensure_config(home, say)
+    server: NatsServer | None = None
+    users = None
+    if nats_url is None:
+        users = load_or_create_users(home.nats_dir / "users.json")
+        server = NatsServer(home.nats_dir, users=users).start()
+        nats_url = server.url
+        say(f"nats-server with JetStream on {nats_url} (store: {home.nats_dir / 'jetstream'})")
+    else:
+        say(f"using NATS at {_redacted(nats_url)}")
+    admin_pw = users[ADMIN_USER].password if users else None
+    nc = await nats.connect(
+        nats_url, user=ADMIN_USER if admin_pw else None, password=admin_pw, connect_timeout=5, max_reconnect_attempts=-1
+    )
+    supervisor = Supervisor(
+        home,
+        nats_url=nats_url,
+        users=users,
+        gateway_host=gateway_host,
+        gateway_port=gateway_port,
+        base_env=dict(os.environ),
+        say=say,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        partitions = await ensure_all(nc.jetstream())
+        say(f"streams ready (ACTIVITY in {partitions} partitions)")
+        supervisor.start_all()
+        gateway_url = await _wait_ready(nc, supervisor, ready_timeout_s, stop, say)
+        if gateway_url is None:
+            return 1 if not stop.is_set() else 0
+        SystemInfo(nats_url, gateway_url, os.getpid(), embedded_nats=server is not None).write(home)
+        say(f"AnimaWorks is up: {gateway_url}")
+        say(f"try: curl -s -X POST {gateway_url}/api/animas/{SAMPLE_ANIMA}/chat "
+            "-H 'content-type: application/json' -d '{\"message\": \"hello\"}'")
+        say("press Ctrl-C to stop")
+        while not stop.is_set():
+            supervisor.check()
+            try:
+                await asyncio.wait_for(stop.wait(), 0.2)
+            except TimeoutError:
+                pass
+        return 0
+    finally:
+        say("stopping services...")
+        supervisor.stop_all()
+        await nc.close()
+        SystemInfo.path(home).unlink(missing_ok=True)
+        if server is not None:
+            server.stop()
+        say("stopped")
+
+
+async def _wait_ready(
+    nc: nats.NATS, supervisor: Supervisor, timeout_s: float, stop: asyncio.Event, say: Callable[[str], None]
+) -> str | None:
+    """Wait until every service reports ready; show progress; return the gateway's URL."""
+    began = time.monotonic()
+    last_line = ""
+    while not stop.is_set():
+        supervisor.check()
+        health = await read_health(nc.jetstream())
+        ready = [n for n in SERVICE_NAMES if n in health and int(str(health[n].get("pid", -1))) == supervisor.services[n].pid]
+        waiting = [n for n in SERVICE_NAMES if n not in ready]
+        elapsed = time.monotonic() - began
+        line = f"[{elapsed:4.0f}s] ready: {len(ready)}/{len(SERVICE_NAMES)}" + (
+            f" (waiting for {', '.join(waiting)})" if waiting else ""
+        )
+        if line.split("]", 1)[1] != last_line.split("]", 1)[-1] or int(elapsed) % 5 == 0 and line != last_line:
+            say(line)
+            last_line = line
+        if not waiting:
+            return str(health["gateway"]["url"])
+        if elapsed > timeout_s:
+            say(f"services not ready after {timeout_s:g}s: {', '.join(waiting)}; see {supervisor.home.run_dir / 'logs'}")
+            return None
+        await asyncio.sleep(0.2)
+    return None
+
+
+def _redacted(url: str) -> str:
+    from animas_core.logging import redact
+
+    return redact(url)
