@@ -1,0 +1,51 @@
+# AnimaWorks tasks. `python3 bootstrap.py test` installs everything and runs `just ci`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+bin := justfile_directory() / ".venv/bin"
+
+[private]
+default:
+    @just --list
+
+# Install the workspace into .venv (with dev tools)
+[group('dev')]
+sync:
+    python3 bootstrap.py test --help >/dev/null 2>&1 || true
+
+# ruff, import-linter and mypy
+[group('check')]
+lint:
+    {{bin}}/ruff check .
+    {{bin}}/ruff format --check contracts services tools tests
+    {{bin}}/lint-imports
+    {{bin}}/mypy contracts/src services/*/src tools/src
+
+# Regenerate the committed event schemas and AsyncAPI document
+[group('contracts')]
+schemas:
+    {{bin}}/python -m animas_tools.schemas write
+
+# Fail when the committed schemas differ from the contracts
+[group('contracts')]
+schemas-check:
+    {{bin}}/python -m animas_tools.schemas check
+
+# Fast tests: no nats-server, no processes
+[group('test')]
+test-unit:
+    {{bin}}/python -m pytest -m "not nats and not e2e" -q
+
+# Every test, real nats-server and `anima up` included
+[group('test')]
+test *args:
+    {{bin}}/python -m pytest -q {{args}}
+
+# What CI runs
+[group('check')]
+ci: lint schemas-check test
+
+# Start the system (embedded NATS and every service)
+[group('run')]
+up *args:
+    {{bin}}/anima up {{args}}
