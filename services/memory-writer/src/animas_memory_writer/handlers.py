@@ -85,9 +85,7 @@ class Rebuilder:
         async with self._projector.lock:
             info = await self._js.stream_info(ACTIVITY_STREAM)
             last_seq = info.state.last_seq
-            targets = [anima] if anima else self._files.animas_with_logs()
-            for name in targets:
-                await asyncio.to_thread(self._files.reset, name)
+            await asyncio.to_thread(self._files.reset, anima)
             events, animas = await self._replay(anima, last_seq)
             files = sum(self._files.file_count(a) for a in animas)
         _log.info("activity log rebuilt", extra={"events": events, "animas": sorted(animas)})

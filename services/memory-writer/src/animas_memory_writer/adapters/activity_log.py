@@ -22,7 +22,9 @@ class ActivityLogFiles:
 
     def __init__(self, home: Home) -> None:
         self._home = home
-        self._seen: dict[Path, set[str]] = {}
+        # Event ids per file, with the inode they were read from: a file deleted or replaced
+        # behind our back is read again rather than trusted from memory.
+        self._seen: dict[Path, tuple[int, set[str]]] = {}
 
     def path(self, anima: str, day: date) -> Path:
         """The file of one anima's day."""
@@ -44,29 +46,36 @@ class ActivityLogFiles:
         finally:
             os.close(fd)
         seen.add(event_id)
+        self._seen[path] = (os.stat(path).st_ino, seen)
         return True
 
-    def reset(self, anima: str) -> None:
-        """Delete an anima's activity log (before a rebuild) and forget what was seen."""
-        directory = self._home.activity_log_dir(anima)
-        shutil.rmtree(directory, ignore_errors=True)
-        self._seen = {p: s for p, s in self._seen.items() if directory not in p.parents}
+    def reset(self, anima: str | None) -> None:
+        """Delete one anima's activity log, or every anima's, before a rebuild."""
+        names = [anima] if anima else self.animas()
+        for name in names:
+            shutil.rmtree(self._home.activity_log_dir(name), ignore_errors=True)
+        self._seen.clear()
 
     def file_count(self, anima: str) -> int:
         """How many day files an anima's activity log has."""
         return len(list(self._home.activity_log_dir(anima).glob("*.jsonl")))
 
-    def animas_with_logs(self) -> list[str]:
-        """Animas that have an activity_log directory."""
+    def animas(self) -> list[str]:
+        """Animas that have a directory."""
         if not self._home.animas_dir.is_dir():
             return []
-        return sorted(p.name for p in self._home.animas_dir.iterdir() if (p / "activity_log").is_dir())
+        return sorted(p.name for p in self._home.animas_dir.iterdir() if p.is_dir())
 
     def _ids(self, path: Path) -> set[str]:
-        if path in self._seen:
-            return self._seen[path]
+        try:
+            inode = os.stat(path).st_ino
+        except FileNotFoundError:
+            inode = -1
+        cached = self._seen.get(path)
+        if cached is not None and cached[0] == inode:
+            return cached[1]
         ids: set[str] = set()
-        if path.exists():
+        if inode != -1:
             raw = path.read_bytes()
             if raw and not raw.endswith(b"\n"):
                 # A crash cut the last line short: drop it; its event will be redelivered.
@@ -77,5 +86,5 @@ class ActivityLogFiles:
                 raw = raw[:keep]
             for line in raw.splitlines():
                 ids.add(json.loads(line)["meta"]["event_id"])
-        self._seen[path] = ids
+        self._seen[path] = (inode, ids)
         return ids

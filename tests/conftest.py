@@ -1,0 +1,153 @@
+"""Fixtures shared by the integration and end-to-end suites: real servers, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
+from animas_tools.scripted_llm import ScriptedLLM
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--nats-url",
+        default=None,
+        help="run the NATS integration tests against this server instead of a fresh one per test",
+    )
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh nats-server with JetStream on a random loopback port (no users)."""
+    external = request.config.getoption("--nats-url")
+    if external:
+        yield str(external)
+        return
+    server = NatsServer(tmp_path / "nats").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def secured_nats(tmp_path: Path) -> Iterator[tuple[str, dict[str, NatsUser]]]:
+    """A nats-server with one user per service and the permissions of authority.py."""
+    users = load_or_create_users(tmp_path / "users.json")
+    server = NatsServer(tmp_path / "nats", users=users).start()
+    try:
+        yield server.url, users
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def scripted_llm() -> Iterator[ScriptedLLM]:
+    """A scripted OpenAI-compatible LLM server on a random port."""
+    with ScriptedLLM() as llm:
+        yield llm
+
+
+class RunningSystem:
+    """AnimaWorks as `anima up` starts it, in a temporary home."""
+
+    def __init__(self, home: Path, process: subprocess.Popen[str], output: Path) -> None:
+        self.home = home
+        self.process = process
+        self.output = output
+        self.info: dict[str, Any] = {}
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        system_file = self.home / "run" / "system.json"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"anima up exited early:\n{self.output.read_text()}")
+            if system_file.exists():
+                self.info = json.loads(system_file.read_text())
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"anima up not ready in {timeout_s}s:\n{self.output.read_text()}")
+
+    @property
+    def url(self) -> str:
+        return str(self.info["gateway_url"])
+
+    def chat(self, anima: str, message: str, timeout_s: float = 60.0, **extra: Any) -> httpx.Response:
+        return httpx.post(f"{self.url}/api/animas/{anima}/chat", json={"message": message, **extra}, timeout=timeout_s)
+
+    def pid(self, service: str) -> int | None:
+        pids = json.loads((self.home / "run" / "services.json").read_text())
+        value = pids.get(service)
+        return int(value) if value else None
+
+    def anima(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run the `anima` CLI against this system."""
+        result = subprocess.run(
+            [sys.executable, "-m", "animas_tools.cli", *args],
+            env={**os.environ, "ANIMAWORKS_HOME": str(self.home)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"anima {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def configure(self, config: dict[str, Any]) -> None:
+        """Replace config.json (services re-read it when it changes)."""
+        path = self.home / "config.json"
+        path.write_text(json.dumps(config))
+        os.chmod(path, 0o600)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_system(home: Path, env: dict[str, str] | None = None) -> RunningSystem:
+    """Run `anima up` on a free gateway port in ``home`` and wait until it is ready."""
+    home.mkdir(parents=True, exist_ok=True)
+    output = home.parent / f"{home.name}-up.log"
+    handle = open(output, "w")  # noqa: SIM115 - the child writes to it for its whole life
+    process = subprocess.Popen(
+        [sys.executable, "-m", "animas_tools.cli", "up", "--home", str(home), "--port", "0"],
+        env={**os.environ, "ANIMAWORKS_HOME": str(home), **(env or {})},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    handle.close()
+    system = RunningSystem(home, process, output)
+    try:
+        system.wait_ready()
+    except BaseException:
+        system.stop()
+        raise
+    return system
+
+
+def scripted_config(llm: ScriptedLLM, animas: tuple[str, ...] = ("sample",)) -> dict[str, Any]:
+    """A config.json whose animas all talk to the scripted LLM."""
+    return {
+        "version": 1,
+        "credentials": {"scripted": {"api_key": "scripted-key", "base_url": llm.openai_base}},
+        "anima_defaults": {"model": "openai/scripted", "credential": "scripted"},
+        "animas": {name: {} for name in animas},
+    }
