@@ -25,6 +25,7 @@ from animas_contracts import (
 from animas_core.config import AnimaWorksConfig
 
 PRODUCER = "agent-runner"
+LOCAL_SERVER_PLACEHOLDER_KEY = "none"
 
 
 def cycle_id_for(message_id: str) -> str:
@@ -72,10 +73,15 @@ def resolve_target(config: AnimaWorksConfig, anima: str) -> ModelTarget | NoMode
     credential = config.credential(settings.credential)
     if settings.credential and credential is None:
         return NoModel(f"credential {settings.credential!r} is not configured")
+    api_key = credential.api_key.get_secret_value() if credential and credential.api_key else None
+    if api_key is None and credential is not None and credential.base_url:
+        # Local OpenAI-compatible servers (Ollama, llama.cpp, vLLM) ignore the key, but the
+        # OpenAI client refuses to send a request without one.
+        api_key = LOCAL_SERVER_PLACEHOLDER_KEY
     return ModelTarget(
         model=settings.model,
         api_base=credential.base_url if credential else None,
-        api_key=credential.api_key.get_secret_value() if credential and credential.api_key else None,
+        api_key=api_key,
         max_tokens=settings.max_tokens,
     )
 

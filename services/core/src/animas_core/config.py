@@ -131,6 +131,11 @@ def write_config(path: Path, config: AnimaWorksConfig) -> None:
     """Write config.json atomically with owner-only permissions (0600): it may hold API keys."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = config.model_dump(mode="json", exclude_none=False)
+    # Per-anima sections hold overrides only: writing their defaults would turn them into
+    # explicit values that mask anima_defaults on the next read.
+    payload["animas"] = {
+        name: section.model_dump(mode="json", exclude_unset=True) for name, section in config.animas.items()
+    }
     for name, cred in config.credentials.items():
         # model_dump masks SecretStr; the file must keep the real value.
         payload["credentials"][name]["api_key"] = (

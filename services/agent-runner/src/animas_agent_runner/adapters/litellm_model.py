@@ -12,6 +12,8 @@ import litellm  # noqa: E402
 
 from animas_agent_runner.ports import Completion, ModelCallFailed, ModelTarget  # noqa: E402
 
+litellm.suppress_debug_info = True  # its hints go to stdout, outside our structured logs
+
 # Failures where the same request cannot succeed later: report them to the sender at once.
 _PERMANENT: tuple[type[Exception], ...] = (
     litellm.AuthenticationError,

@@ -1,0 +1,219 @@
+"""The deployment files (infra/, compose.yaml) agree with the code they deploy.
+
+- infra/nats/accounts.conf (used by compose and, as a ConfigMap, by Kubernetes) mirrors the
+  broker permissions in ``animas_tools.authority`` exactly: same users, same allow/deny lists,
+  in the same order.
+- Every service in ``animas_contracts.subjects.SERVICE_NAMES`` has a compose service and a
+  Kubernetes Deployment or StatefulSet, connecting as its own NATS user with its own password.
+- Both nats-server configs parse (when a nats-server binary is at hand).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import yaml  # type: ignore[import-untyped, unused-ignore]
+
+from animas_contracts.subjects import SERVICE_NAMES
+from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, SERVICE_PERMISSIONS, Permissions
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+NATS_DIR = INFRA / "nats"
+K8S_DIR = INFRA / "k8s"
+COMPOSE_FILE = ROOT / "compose.yaml"
+
+_USER_BLOCK = re.compile(
+    r'user:\s*"(?P<user>[^"]+)"\s*'
+    r"password:\s*\$(?P<var>[A-Za-z0-9_]+)\s*"
+    r"permissions:\s*\{\s*"
+    r"publish:\s*\{\s*allow:\s*\[(?P<pub_allow>[^\]]*)\]\s*deny:\s*\[(?P<pub_deny>[^\]]*)\]\s*\}\s*"
+    r"subscribe:\s*\{\s*allow:\s*\[(?P<sub_allow>[^\]]*)\]\s*\}\s*"
+    r"\}"
+)
+
+
+def _password_var(user: str) -> str:
+    return user.upper().replace("-", "_") + "_PASSWORD"
+
+
+def _without_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("#", "//")))
+
+
+def _subjects(items: str) -> tuple[str, ...]:
+    return tuple(re.findall(r'"([^"]*)"', items))
+
+
+def _parse_users(path: Path) -> dict[str, tuple[str, Permissions]]:
+    """user -> (password variable, permissions) as written in a nats-server accounts file."""
+    text = _without_comments(path.read_text(encoding="utf-8"))
+    users: dict[str, tuple[str, Permissions]] = {}
+    for match in _USER_BLOCK.finditer(text):
+        assert match["user"] not in users, f"user {match['user']} defined twice in {path}"
+        users[match["user"]] = (
+            match["var"],
+            Permissions(
+                publish_allow=_subjects(match["pub_allow"]),
+                publish_deny=_subjects(match["pub_deny"]),
+                subscribe_allow=_subjects(match["sub_allow"]),
+            ),
+        )
+    declared = len(re.findall(r"\buser:", text))
+    assert declared == len(users), f"{path}: {declared} users declared, {len(users)} parsed; keep the layout"
+    return users
+
+
+def _k8s_docs() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in sorted(K8S_DIR.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        docs.extend(doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc)
+    return docs
+
+
+def _k8s_workloads() -> dict[str, dict[str, Any]]:
+    return {
+        doc["metadata"]["name"]: doc for doc in _k8s_docs() if doc["kind"] in ("Deployment", "StatefulSet")
+    }
+
+
+def _container_env(workload: dict[str, Any], container: str) -> dict[str, dict[str, Any]]:
+    containers = {c["name"]: c for c in workload["spec"]["template"]["spec"]["containers"]}
+    return {e["name"]: e for e in containers[container].get("env", [])}
+
+
+def _compose() -> dict[str, Any]:
+    return cast("dict[str, Any]", yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8")))
+
+
+def _kustomization(path: Path) -> dict[str, Any]:
+    return cast("dict[str, Any]", yaml.safe_load((path / "kustomization.yaml").read_text(encoding="utf-8")))
+
+
+# --- NATS users and permissions --------------------------------------------------------------
+
+
+def test_accounts_conf_mirrors_authority() -> None:
+    users = _parse_users(NATS_DIR / "accounts.conf")
+    expected = {ADMIN_USER: ADMIN_PERMISSIONS, **SERVICE_PERMISSIONS}
+    assert list(users) == list(expected)
+    for name, permissions in expected.items():
+        assert users[name][1] == permissions, f"permissions of {name} differ from animas_tools.authority"
+
+
+def test_password_variables_follow_the_user_names() -> None:
+    users = _parse_users(NATS_DIR / "accounts.conf")
+    assert {name: var for name, (var, _) in users.items()} == {name: _password_var(name) for name in users}
+
+
+def test_both_nats_configs_include_the_same_accounts_file() -> None:
+    for conf in ("nats-server.conf", "nats-cluster.conf"):
+        text = _without_comments((NATS_DIR / conf).read_text(encoding="utf-8"))
+        assert re.search(r"^include\s+\./accounts\.conf\s*$", text, re.MULTILINE), conf
+        assert "users" not in text, f"{conf} must take its users from accounts.conf only"
+    generator = {g["name"]: g for g in _kustomization(NATS_DIR)["configMapGenerator"]}["nats-config"]
+    assert sorted(generator["files"]) == ["accounts.conf", "nats-server.conf=nats-cluster.conf"]
+
+
+def test_nats_server_gets_every_password() -> None:
+    wanted = {_password_var(name) for name in (ADMIN_USER, *SERVICE_PERMISSIONS)}
+    compose_env = _compose()["services"]["nats"]["environment"]
+    assert set(compose_env) == wanted
+    for var, value in compose_env.items():
+        assert value.startswith(f"${{{var}:?"), f"compose nats: {var} must be a required variable"
+    k8s_env = _container_env(_k8s_workloads()["nats"], "nats")
+    for var in wanted:
+        assert k8s_env[var]["valueFrom"]["secretKeyRef"] == {"name": "nats-users", "key": var}
+    example = (K8S_DIR / "secrets" / "nats-users.env.example").read_text(encoding="utf-8")
+    assert set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE)) == wanted
+
+
+# --- every service is deployed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_service_has_a_compose_service(service: str) -> None:
+    compose = _compose()["services"]
+    assert service in compose
+    spec = compose[service]
+    assert spec["build"] == {"context": ".", "dockerfile": f"services/{service}/Dockerfile"}
+    env = spec["environment"]
+    assert env["ANIMAWORKS_NATS_USER"] == service
+    assert env["ANIMAWORKS_NATS_PASSWORD"].startswith(f"${{{_password_var(service)}:?")
+    assert env["ANIMAWORKS_NATS_URL"] == "nats://nats:4222"
+    assert spec["depends_on"]["nats"] == {"condition": "service_healthy"}
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_service_has_a_dockerfile_running_its_module(service: str) -> None:
+    dockerfile = (ROOT / "services" / service / "Dockerfile").read_text(encoding="utf-8")
+    module = "animas_" + service.replace("-", "_")
+    assert f'CMD ["python", "-m", "{module}"]' in dockerfile
+    assert f"./contracts ./services/core ./services/{service}" in dockerfile
+    assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_service_has_a_k8s_workload(service: str) -> None:
+    workloads = _k8s_workloads()
+    assert service in workloads
+    workload = workloads[service]
+    expected_kind = "StatefulSet" if service == "memory-writer" else "Deployment"
+    assert workload["kind"] == expected_kind
+    env = _container_env(workload, service)
+    assert env["ANIMAWORKS_NATS_USER"]["value"] == service
+    assert env["ANIMAWORKS_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "nats-users",
+        "key": _password_var(service),
+    }
+    mounts = {
+        m["mountPath"]: m
+        for c in workload["spec"]["template"]["spec"]["containers"]
+        for m in c.get("volumeMounts", [])
+    }
+    config = mounts["/data/home/config.json"]
+    assert config["readOnly"] is True and config["subPath"] == "config.json"
+
+
+def test_memory_writer_keeps_the_home_on_a_volume_claim() -> None:
+    workload = _k8s_workloads()["memory-writer"]
+    claims = [t["metadata"]["name"] for t in workload["spec"].get("volumeClaimTemplates", [])]
+    assert claims == ["home"]
+    assert workload["spec"]["replicas"] == 1
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    resources = set(_kustomization(K8S_DIR)["resources"])
+    manifests = {p.name for p in K8S_DIR.glob("*.yaml")} - {"kustomization.yaml"}
+    assert manifests <= resources
+    assert {"../nats", "../observability"} <= resources
+
+
+# --- the nats-server configs parse -----------------------------------------------------------
+
+
+def _nats_server() -> str | None:
+    candidate = Path(sys.executable).parent / "nats-server"
+    return str(candidate) if candidate.exists() else shutil.which("nats-server")
+
+
+@pytest.mark.parametrize("conf", ["nats-server.conf", "nats-cluster.conf"])
+def test_nats_config_parses(conf: str) -> None:
+    binary = _nats_server()
+    if binary is None:
+        pytest.skip("no nats-server binary")
+    # Only what the configs read: the member name and one password per user.
+    env = {"SERVER_NAME": "nats-0"}
+    env.update({_password_var(name): "pTest-1_x" for name in (ADMIN_USER, *SERVICE_PERMISSIONS)})
+    result = subprocess.run(
+        [binary, "-t", "-c", conf], cwd=NATS_DIR, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
