@@ -43,11 +43,18 @@ def llm_call_id(cycle_id: str, attempt: int, ordinal: int) -> str:
     return derive_id(cycle_id, "llm", attempt, ordinal)
 
 
-def configuration_guidance(anima: str, config_path: str) -> str:
+NO_MODEL = "no model configured"
+
+
+def configuration_guidance(anima: str, config_path: str, reason: str = NO_MODEL) -> str:
     """What to tell a sender when the anima has no usable model."""
-    return (
+    opening = (
         f"No model is configured for anima '{anima}', so it cannot answer yet. "
-        f"To configure one, edit {config_path}: set \"anima_defaults\": {{\"model\": ..., \"credential\": ...}} "
+        if reason == NO_MODEL
+        else f"Anima '{anima}' cannot answer yet: {reason}. "
+    )
+    return opening + (
+        f"To configure a model, edit {config_path}: set \"anima_defaults\": {{\"model\": ..., \"credential\": ...}} "
         f"(or \"animas\": {{\"{anima}\": {{\"model\": ...}}}} for this anima only) and add the credential under "
         "\"credentials\", for example "
         '"credentials": {"openai": {"api_key": "sk-...", "base_url": null}} with "model": "openai/gpt-4o-mini", '
@@ -69,7 +76,7 @@ def resolve_target(config: AnimaWorksConfig, anima: str) -> ModelTarget | NoMode
     """The model an anima calls, with its endpoint and key, or why there is none."""
     settings = config.anima(anima)
     if not settings.model:
-        return NoModel("no model configured")
+        return NoModel(NO_MODEL)
     credential = config.credential(settings.credential)
     if settings.credential and credential is None:
         return NoModel(f"credential {settings.credential!r} is not configured")

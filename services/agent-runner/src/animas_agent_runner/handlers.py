@@ -21,7 +21,7 @@ from animas_core.config import ConfigError, load_config
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.faults import FaultPoints
 from animas_core.policy import Delivery
-from animas_core.broker import EventPublisher
+from animas_core.broker import EventSink
 
 _log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class MessageHandler:
     def __init__(
         self,
         *,
-        publisher: EventPublisher,
+        publisher: EventSink,
         model: ChatModel,
         bodies: BodyStore,
         ledger: ReplyLedger,
@@ -80,7 +80,7 @@ class MessageHandler:
             target = domain.NoModel(str(exc))
         await self._publisher.publish(domain.cycle_started(event, target))
         if isinstance(target, domain.NoModel):
-            text = domain.configuration_guidance(event.anima, str(self._config_path))
+            text = domain.configuration_guidance(event.anima, str(self._config_path), target.reason)
             await self._finish(event, text, ResponseOutcome.CONFIGURATION_NEEDED, None, started, target.reason)
             return
         messages = domain.build_messages(event)

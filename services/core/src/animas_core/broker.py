@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import nats.errors
 from fast_depends.msgspec import MsgSpecSerializer
@@ -48,6 +48,14 @@ def make_broker(
         error_cb=on_error,
         logger=logging.getLogger(f"faststream.{service}"),
     )
+
+
+class EventSink(Protocol):
+    """Where handlers put the events they emit."""
+
+    async def publish(self, event: Event) -> Any:
+        """Store the event durably; raise :class:`RetryableError` if that failed."""
+        ...
 
 
 class EventPublisher:
