@@ -46,7 +46,7 @@ def _fingerprint(dev: bool) -> str:
 
 def install(dev: bool) -> None:
     """Create .venv and install the workspace into it (skipped when already up to date)."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs on any python3 to say so
         sys.exit(f"AnimaWorks needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not _bin("python").exists():
         print(f"creating {VENV}", flush=True)
@@ -56,8 +56,16 @@ def install(dev: bool) -> None:
     if stamp.exists() and stamp.read_text() in {wanted, _fingerprint(True)}:
         return
     print("installing AnimaWorks into .venv (first time: a minute or two)...", flush=True)
-    args = [str(_bin("python")), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-            "-c", str(ROOT / "constraints.txt")]
+    args = [
+        str(_bin("python")),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "-q",
+        "-c",
+        str(ROOT / "constraints.txt"),
+    ]
     for member in MEMBERS:
         target = f"{member}[dev]" if dev and member == "tools" else member
         args += ["-e", str(ROOT / target)]

@@ -85,7 +85,9 @@ class RunningSystem:
         return str(self.info["gateway_url"])
 
     def chat(self, anima: str, message: str, timeout_s: float = 60.0, **extra: Any) -> httpx.Response:
-        return httpx.post(f"{self.url}/api/animas/{anima}/chat", json={"message": message, **extra}, timeout=timeout_s)
+        return httpx.post(
+            f"{self.url}/api/animas/{anima}/chat", json={"message": message, **extra}, timeout=timeout_s
+        )
 
     def pid(self, service: str) -> int | None:
         pids = json.loads((self.home / "run" / "services.json").read_text())
@@ -102,7 +104,9 @@ class RunningSystem:
             timeout=120,
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"anima {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"anima {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def configure(self, config: dict[str, Any]) -> None:

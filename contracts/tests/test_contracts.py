@@ -54,9 +54,7 @@ def test_every_version_of_every_type_has_a_golden_payload(cls: type[Event]) -> N
         assert (GOLDEN / type_tag(cls) / f"v{version}.json").exists()
 
 
-@pytest.mark.parametrize(
-    "path", sorted(GOLDEN.glob("*/v*.json")), ids=lambda p: f"{p.parent.name}/{p.name}"
-)
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*/v*.json")), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_golden_payloads_decode_with_the_current_decoder(path: Path) -> None:
     event = decode_event(path.read_bytes())
     assert event.event_type == path.parent.name
@@ -137,7 +135,9 @@ def test_valid_names(name: str) -> None:
     assert validate_anima_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["a.b", "*", ">", "A B", "Alice", "", "1abc", "-a", "a b", "a\n", "x" * 65, "ä"])
+@pytest.mark.parametrize(
+    "name", ["a.b", "*", ">", "A B", "Alice", "", "1abc", "-a", "a b", "a\n", "x" * 65, "ä"]
+)
 def test_invalid_names_are_refused_with_a_clear_error(name: str) -> None:
     with pytest.raises(InvalidAnimaName, match="anima name"):
         validate_anima_name(name)
@@ -153,7 +153,11 @@ def test_partition_transform_round_trip() -> None:
     transform = activity_transform(8)
     assert transform.dest == "activity.{{partition(8,1)}}.{{wildcard(1)}}.>"
     assert partitions_of(transform.dest) == 8
-    assert split_stored_activity_subject("activity.3.alice.message.received") == (3, "alice", "message.received")
+    assert split_stored_activity_subject("activity.3.alice.message.received") == (
+        3,
+        "alice",
+        "message.received",
+    )
 
 
 def test_uuid7_is_a_time_ordered_version_7_uuid() -> None:

@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from tests.conftest import RunningSystem, scripted_config, start_system
 
 from animas_tools.scripted_llm import ScriptedLLM
-from tests.conftest import RunningSystem, scripted_config, start_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
@@ -44,7 +44,9 @@ def test_killed_after_the_reply_is_stored_the_message_is_answered_once(
     # Wait until the restarted runner has taken the redelivery and closed the cycle.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        lines = system.anima("events", "--correlation-id", body["correlation_id"], "--json").stdout.splitlines()
+        lines = system.anima(
+            "events", "--correlation-id", body["correlation_id"], "--json"
+        ).stdout.splitlines()
         types = [json.loads(line)["type"] for line in lines]
         if "cycle.finished" in types:
             break

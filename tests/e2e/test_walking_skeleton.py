@@ -17,11 +17,11 @@ import httpx
 import msgspec
 import nats
 import pytest
+from tests.conftest import RunningSystem, scripted_config, start_system
 
 from animas_contracts import DeadLetter
 from animas_contracts.subjects import DEADLETTER_STREAM
 from animas_tools.scripted_llm import ScriptedLLM
-from tests.conftest import RunningSystem, scripted_config, start_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
@@ -71,7 +71,9 @@ def test_without_a_model_the_reply_says_how_to_configure_one(system: RunningSyst
     assert str(system.home / "config.json") in body["reply"]
 
 
-def test_with_the_scripted_llm_the_reply_is_the_scripted_text(system: RunningSystem, llm: ScriptedLLM) -> None:
+def test_with_the_scripted_llm_the_reply_is_the_scripted_text(
+    system: RunningSystem, llm: ScriptedLLM
+) -> None:
     system.configure(scripted_config(llm))
     llm.load([{"text": "Hello from the script."}])
     before = len(llm.requests)
@@ -86,7 +88,9 @@ def test_with_the_scripted_llm_the_reply_is_the_scripted_text(system: RunningSys
     assert request["body"]["messages"][-1]["content"] == "[tanaka] hello there"
 
 
-def test_events_show_the_cycle_in_order_under_one_correlation_id(system: RunningSystem, llm: ScriptedLLM) -> None:
+def test_events_show_the_cycle_in_order_under_one_correlation_id(
+    system: RunningSystem, llm: ScriptedLLM
+) -> None:
     system.configure(scripted_config(llm))
     llm.load([{"text": "In order."}])
     body = system.chat("sample", "show me the timeline").json()
@@ -108,7 +112,9 @@ def test_agent_runner_killed_while_the_llm_holds_the_request_answers_once(
     llm.load([{"text": "never delivered", "hold": True}, {"text": "answered after the crash"}])
     seen = len(llm.requests)
     result: dict[str, httpx.Response] = {}
-    chat = threading.Thread(target=lambda: result.update(r=system.chat("sample", "survive a crash", timeout_s=90)))
+    chat = threading.Thread(
+        target=lambda: result.update(r=system.chat("sample", "survive a crash", timeout_s=90))
+    )
     chat.start()
     assert llm.wait_for_requests(seen + 1, timeout_s=30)
     killed = system.pid("agent-runner")
@@ -168,7 +174,9 @@ def test_a_malformed_message_is_dead_lettered_and_the_next_one_is_served(
     assert response.json()["reply"] == "still serving"
 
     def parked() -> bool:
-        return {"agent-runner", "memory-writer"} <= {d.service for d in _dead_letters(system) if d.data == garbage}
+        return {"agent-runner", "memory-writer"} <= {
+            d.service for d in _dead_letters(system) if d.data == garbage
+        }
 
     _wait_for(parked, what="dead letters from agent-runner and memory-writer")
     letter = next(d for d in _dead_letters(system) if d.service == "agent-runner" and d.data == garbage)
@@ -182,7 +190,9 @@ def test_rebuild_restores_byte_identical_activity_logs(system: RunningSystem, ll
     llm.load([{"text": "something to log"}])
     system.chat("sample", "log this")
     log_dir = system.home / "animas" / "sample" / "activity_log"
-    _wait_for(lambda: "log this" in "".join(p.read_text() for p in log_dir.glob("*.jsonl")), what="projection")
+    _wait_for(
+        lambda: "log this" in "".join(p.read_text() for p in log_dir.glob("*.jsonl")), what="projection"
+    )
     _wait_for(lambda: system.anima("status").stdout.count("pending=0") >= 1, what="status")
     before = {p.name: p.read_bytes() for p in sorted(log_dir.glob("*.jsonl"))}
 
@@ -217,7 +227,15 @@ def test_unknown_anima_and_bad_bodies_get_clear_errors(system: RunningSystem) ->
 
 def test_status_shows_every_service_and_consumer(system: RunningSystem) -> None:
     out = system.anima("status").stdout
-    for service in ("gateway", "agent-runner", "priming", "memory-writer", "consolidator", "scheduler", "outbound"):
+    for service in (
+        "gateway",
+        "agent-runner",
+        "priming",
+        "memory-writer",
+        "consolidator",
+        "scheduler",
+        "outbound",
+    ):
         assert f"  {service} " in out
     assert "agent-runner-messages-p0" in out and "memory-writer-activity" in out
     assert "not yet:" in out  # placeholder services say what they do not do yet

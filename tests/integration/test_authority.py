@@ -19,7 +19,9 @@ async def _connect(url: str, user: NatsUser, violations: list[str]) -> Client:
     async def on_error(exc: Exception) -> None:
         violations.append(str(exc))
 
-    return await nats.connect(url, user=user.name, password=user.password, error_cb=on_error, max_reconnect_attempts=0)
+    return await nats.connect(
+        url, user=user.name, password=user.password, error_cb=on_error, max_reconnect_attempts=0
+    )
 
 
 async def _try_publish(url: str, user: NatsUser, subject: str) -> tuple[bool, list[str]]:
@@ -88,4 +90,10 @@ async def test_a_wrong_password_is_refused(provisioned: tuple[str, dict[str, Nat
     url, users = provisioned
     impostor = NatsUser("gateway", "not-the-password", users["gateway"].permissions)
     with pytest.raises((nats.errors.Error, OSError)):
-        await nats.connect(url, user=impostor.name, password=impostor.password, max_reconnect_attempts=0, allow_reconnect=False)
+        await nats.connect(
+            url,
+            user=impostor.name,
+            password=impostor.password,
+            max_reconnect_attempts=0,
+            allow_reconnect=False,
+        )

@@ -56,9 +56,13 @@ async def services(
     gateway_provider = _provider("gateway", exporter)
     gateway = ServiceRuntime("gateway", gateway_settings, nats, tracer_provider=gateway_provider)
     runner_settings = AgentRunnerSettings(home=tmp_path)
-    runner = ServiceRuntime("agent-runner", runner_settings, nats, tracer_provider=_provider("agent-runner", exporter))
+    runner = ServiceRuntime(
+        "agent-runner", runner_settings, nats, tracer_provider=_provider("agent-runner", exporter)
+    )
     writer_settings = MemoryWriterSettings(home=tmp_path)
-    writer = ServiceRuntime("memory-writer", writer_settings, nats, tracer_provider=_provider("memory-writer", exporter))
+    writer = ServiceRuntime(
+        "memory-writer", writer_settings, nats, tracer_provider=_provider("memory-writer", exporter)
+    )
     for runtime in (gateway, runner, writer):
         await runtime.connect()
     await setup_runner(runner, runner_settings)

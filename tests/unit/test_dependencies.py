@@ -42,7 +42,16 @@ def _closure(distribution: str) -> set[str]:
 
 
 def test_every_service_is_checked() -> None:
-    assert {"gateway", "agent-runner", "priming", "memory-writer", "consolidator", "scheduler", "outbound", "core"} <= set(SERVICES)
+    assert {
+        "gateway",
+        "agent-runner",
+        "priming",
+        "memory-writer",
+        "consolidator",
+        "scheduler",
+        "outbound",
+        "core",
+    } <= set(SERVICES)
 
 
 @pytest.mark.parametrize("service", [s for s in SERVICES if s not in EMBEDDING_SERVICES])

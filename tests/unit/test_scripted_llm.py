@@ -65,8 +65,7 @@ def test_requests_are_recorded_with_secrets_redacted(client: httpx.Client) -> No
         client.post(
             llm.openai_base + "/chat/completions",
             json={"model": "m", "messages": MESSAGES},
-            headers={"Authorization": "Bearer sk-secret", "X-Api-Key": "key-secret",
-                     "X-Trace": "t-1"},
+            headers={"Authorization": "Bearer sk-secret", "X-Api-Key": "key-secret", "X-Trace": "t-1"},
         )
         assert llm.wait_for_requests(1, timeout_s=1)
         recorded = llm.requests
@@ -179,7 +178,9 @@ def test_script_control_endpoint_and_load(client: httpx.Client) -> None:
         loaded = client.post(llm.url + "/_script", json={"turns": [{"text": "new"}], "repeat": True})
         assert loaded.status_code == 200
         assert [chat(client, llm).json()["choices"][0]["message"]["content"] for _ in range(2)] == [
-            "new", "new"]
+            "new",
+            "new",
+        ]
         bad = client.post(llm.url + "/_script", json={"turns": [{"txet": "typo"}]})
         assert bad.status_code == 400
         assert "invalid turn" in bad.json()["error"]["message"]
@@ -193,8 +194,9 @@ def test_script_control_endpoint_and_load(client: httpx.Client) -> None:
 def test_malformed_json_is_a_400(client: httpx.Client, payload: bytes) -> None:
     with ScriptedLLM([{"text": "unused"}]) as llm:
         for path in ("/v1/chat/completions", "/_script"):
-            response = client.post(llm.url + path, content=payload,
-                                   headers={"Content-Type": "application/json"})
+            response = client.post(
+                llm.url + path, content=payload, headers={"Content-Type": "application/json"}
+            )
             assert response.status_code == 400
             assert response.json()["error"]["type"] == "invalid_request_error"
             assert "Traceback" not in response.text
@@ -256,9 +258,20 @@ def test_cli_serves_a_script_file_until_sigterm(tmp_path: Path) -> None:
     script.write_text(json.dumps({"turns": [{"text": "from file"}], "repeat": True}))
     url_file = tmp_path / "url.txt"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "animas_tools.scripted_llm", "--port", "0",
-         "--script", str(script), "--url-file", str(url_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "animas_tools.scripted_llm",
+            "--port",
+            "0",
+            "--script",
+            str(script),
+            "--url-file",
+            str(url_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20
@@ -282,7 +295,9 @@ def test_cli_rejects_a_bad_script(tmp_path: Path) -> None:
     script.write_text(json.dumps([{"text": 5}]))
     proc = subprocess.run(
         [sys.executable, "-m", "animas_tools.scripted_llm", "--script", str(script)],
-        capture_output=True, text=True, timeout=20,
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     assert proc.returncode == 2
     assert "bad script" in proc.stderr

@@ -35,15 +35,9 @@ class MessageReceived(Event, frozen=True, kw_only=True, tag="message.received"):
     text: Annotated[str, Meta(description="The message body.")]
     sender: Annotated[str, Meta(description="Who sent it: a human's name or an anima's name.")]
     thread_id: Annotated[str, Meta(description="The conversation thread this message belongs to.")]
-    reply_to: Annotated[
-        str | None, Meta(description="Id of the message this one answers, if any.")
-    ] = None
-    origin: Annotated[MessageOrigin, Meta(description="Where the message came from.")] = (
-        MessageOrigin.HUMAN
-    )
-    attachments: Annotated[
-        list[str], Meta(description="File references that travel with the message.")
-    ] = []
+    reply_to: Annotated[str | None, Meta(description="Id of the message this one answers, if any.")] = None
+    origin: Annotated[MessageOrigin, Meta(description="Where the message came from.")] = MessageOrigin.HUMAN
+    attachments: Annotated[list[str], Meta(description="File references that travel with the message.")] = []  # noqa: RUF012 - msgspec copies mutable defaults per instance
 
 
 class ResponseSent(Event, frozen=True, kw_only=True, tag="response.sent"):

@@ -49,16 +49,16 @@ def current_version(cls: type[Event]) -> int:
 class Registry:
     """Maps type tags to event classes and decodes stored payloads into current versions."""
 
-    def __init__(
-        self, types: Iterable[type[Event]], upcasters: Mapping[tuple[str, int], Upcaster]
-    ) -> None:
+    def __init__(self, types: Iterable[type[Event]], upcasters: Mapping[tuple[str, int], Upcaster]) -> None:
         self._types = {type_tag(cls): cls for cls in types}
         self._upcasters = dict(upcasters)
         self._encoder = msgspec.json.Encoder()
         for tag, cls in self._types.items():
             for version in range(1, current_version(cls)):
                 if (tag, version) not in self._upcasters:
-                    raise TypeError(f"{tag} is at v{current_version(cls)} but has no upcaster from v{version}")
+                    raise TypeError(
+                        f"{tag} is at v{current_version(cls)} but has no upcaster from v{version}"
+                    )
 
     def types(self) -> tuple[type[Event], ...]:
         """Every registered event class."""
@@ -96,9 +96,7 @@ class Registry:
             if head.v == target:
                 return msgspec.json.decode(data, type=cls)
             if head.v > target or head.v < 1:
-                raise ContractError(
-                    f"{head.type} v{head.v} cannot be read: this build knows v1..v{target}"
-                )
+                raise ContractError(f"{head.type} v{head.v} cannot be read: this build knows v1..v{target}")
             payload: dict[str, Any] = msgspec.json.decode(data)
             for version in range(head.v, target):
                 payload = self._upcasters[(head.type, version)](payload)

@@ -116,9 +116,7 @@ def activity_subject(anima: str, event_type: str) -> str:
     return f"activity.{validate_anima_name(anima)}.{event_type}"
 
 
-def stored_activity_filter(
-    *, partition: int | str = "*", anima: str = "*", event_type: str = ">"
-) -> str:
+def stored_activity_filter(*, partition: int | str = "*", anima: str = "*", event_type: str = ">") -> str:
     """Filter over the *stored* (partitioned) activity subjects."""
     if anima != "*":
         validate_anima_name(anima)

@@ -83,7 +83,9 @@ class FakeDelivery:
 
 
 def _completion(text: str = "Hello.", raw: dict[str, Any] | None = None) -> Completion:
-    return Completion(text=text, model="scripted", prompt_tokens=10, completion_tokens=2, raw=raw or {"choices": []})
+    return Completion(
+        text=text, model="scripted", prompt_tokens=10, completion_tokens=2, raw=raw or {"choices": []}
+    )
 
 
 def _message(anima: str = "sample") -> MessageReceived:
@@ -130,7 +132,10 @@ async def test_a_message_becomes_a_recorded_cycle_with_one_reply(tmp_path: Path)
     reply = sink.events[2]
     assert isinstance(reply, ResponseSent)
     assert (reply.text, reply.outcome, reply.in_reply_to, reply.to) == (
-        "Dear Tanaka-san", ResponseOutcome.REPLY, message.id, "tanaka"
+        "Dear Tanaka-san",
+        ResponseOutcome.REPLY,
+        message.id,
+        "tanaka",
     )
     assert reply.id == domain.reply_id_for(message.id)
     assert {e.correlation_id for e in sink.events} == {"corr"}
@@ -240,5 +245,5 @@ async def test_bad_input_is_poison(tmp_path: Path) -> None:
     with pytest.raises(PoisonMessage, match="invalid anima name"):
         await handler(msgspec.json.encode(bad_name), FakeDelivery())
     not_a_message = domain.cycle_finished(_message(), domain.CycleStatus.OK, 0)
-    with pytest.raises(ContractError, match="expected message.received"):
+    with pytest.raises(ContractError, match=r"expected message\.received"):
         await handler(encode_event(not_a_message), FakeDelivery())

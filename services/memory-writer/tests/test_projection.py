@@ -27,7 +27,9 @@ ENVELOPE = {"anima": "tanaka", "correlation_id": "c1", "producer": "test", "ts":
 
 
 def test_message_received_maps_to_the_seed_entry() -> None:
-    event = MessageReceived(id="m1", text="Please reply to Suzuki", sender="alice", thread_id="t1", **ENVELOPE)
+    event = MessageReceived(
+        id="m1", text="Please reply to Suzuki", sender="alice", thread_id="t1", **ENVELOPE
+    )
     entry = entry_for(event)
     assert entry == {
         "ts": "2026-02-12T23:30:00+00:00",
@@ -36,9 +38,16 @@ def test_message_received_maps_to_the_seed_entry() -> None:
         "summary": "Please reply to Suzuki",
         "from": "alice",
         "via": "human",
-        "meta": {"event_id": "m1", "event_type": "message.received", "correlation_id": "c1", "thread_id": "t1"},
+        "meta": {
+            "event_id": "m1",
+            "event_type": "message.received",
+            "correlation_id": "c1",
+            "thread_id": "t1",
+        },
     }
-    from_anima = MessageReceived(text="hi", sender="bob", thread_id="t", origin=MessageOrigin.ANIMA, **ENVELOPE)
+    from_anima = MessageReceived(
+        text="hi", sender="bob", thread_id="t", origin=MessageOrigin.ANIMA, **ENVELOPE
+    )
     assert entry_for(from_anima)["type"] == "dm_received"  # type: ignore[index]
 
 
@@ -55,8 +64,13 @@ def test_cycle_events_map_by_trigger_and_status() -> None:
 def test_llm_calls_reference_bodies_never_copy_them() -> None:
     body = Body(size=10, digest="sha256:aa", inline={"messages": ["a very private prompt"]})
     event = LlmCalled(
-        cycle_id="c", ordinal=0, model="m", request=body, response=None,
-        usage=TokenUsage(prompt_tokens=3, completion_tokens=4, total_tokens=7), **ENVELOPE,
+        cycle_id="c",
+        ordinal=0,
+        model="m",
+        request=body,
+        response=None,
+        usage=TokenUsage(prompt_tokens=3, completion_tokens=4, total_tokens=7),
+        **ENVELOPE,
     )
     entry = entry_for(event)
     assert entry is not None and "a very private prompt" not in json.dumps(entry)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -67,8 +66,14 @@ def up(
     """Start nats-server and every service; stop everything on Ctrl-C."""
     try:
         code = asyncio.run(
-            run_up(_home(home), nats_url=nats_url, gateway_host=host, gateway_port=port,
-                   ready_timeout_s=ready_timeout, say=_say)
+            run_up(
+                _home(home),
+                nats_url=nats_url,
+                gateway_host=host,
+                gateway_port=port,
+                ready_timeout_s=ready_timeout,
+                say=_say,
+            )
         )
     except (AlreadyRunning, ConfigError, NatsServerError) as exc:
         raise _fail(str(exc)) from None
@@ -90,11 +95,15 @@ def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
                 age = now - float(str(record["ts"]))
                 extra = f"  url={record['url']}" if "url" in record else ""
                 pending = f"  (not yet: {record['pending_work']})" if "pending_work" in record else ""
-                typer.echo(f"  {name:<14} {record['status']:<6} pid={record['pid']:<7} seen {age:4.1f}s ago{extra}{pending}")
+                line = f"  {name:<14} {record['status']:<6} pid={record['pid']:<7} seen {age:4.1f}s ago"
+                typer.echo(line + extra + pending)
             typer.echo("streams:")
             for stream in await js.streams_info():
                 state = stream.state
-                typer.echo(f"  {stream.config.name:<11} messages={state.messages:<7} bytes={state.bytes:<9} last_seq={state.last_seq}")
+                typer.echo(
+                    f"  {stream.config.name:<11} messages={state.messages:<7} "
+                    f"bytes={state.bytes:<9} last_seq={state.last_seq}"
+                )
                 for consumer in await js.consumers_info(stream.config.name):
                     if consumer.config.durable_name:
                         typer.echo(
@@ -112,7 +121,9 @@ def events(
     home: HomeOption = None,
     nats_url: NatsUrlOption = None,
     anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_anima_option)] = None,
-    event_type: Annotated[str | None, typer.Option("--type", help="Only this event type, e.g. response.sent")] = None,
+    event_type: Annotated[
+        str | None, typer.Option("--type", help="Only this event type, e.g. response.sent")
+    ] = None,
     correlation_id: Annotated[str | None, typer.Option(help="Only this conversation or cycle")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One raw event per line")] = False,
 ) -> None:
@@ -121,7 +132,9 @@ def events(
     async def show() -> None:
         nc = await connect_admin(_home(home), nats_url)
         try:
-            async for stored in read_activity(nc.jetstream(), anima=anima or "*", event_type=event_type or ">"):
+            async for stored in read_activity(
+                nc.jetstream(), anima=anima or "*", event_type=event_type or ">"
+            ):
                 if correlation_id and (stored.event is None or stored.event.correlation_id != correlation_id):
                     continue
                 typer.echo(stored.raw.decode(errors="replace") if as_json else timeline_line(stored))
@@ -138,26 +151,38 @@ def replay_rebuild(
     anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_anima_option)] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for memory-writer")] = 600.0,
 ) -> None:
-    """Ask memory-writer to rebuild the activity_log files from the stream (it pauses, resets, replays, resumes)."""
+    """Ask memory-writer to rebuild the activity_log files from the stream.
+
+    memory-writer pauses its projection, deletes the files, replays the stream and resumes;
+    this command writes nothing itself.
+    """
 
     async def ask() -> None:
         nc = await connect_admin(_home(home), nats_url)
         try:
-            typer.echo(f"asking memory-writer to rebuild {'anima ' + anima if anima else 'every anima'} from {ACTIVITY_STREAM}...")
-            msg = await nc.request(RPC_MEMORY_REBUILD, msgspec.json.encode(RebuildRequest(anima=anima)), timeout=timeout)
+            typer.echo(
+                f"asking memory-writer to rebuild {'anima ' + anima if anima else 'every anima'} "
+                f"from {ACTIVITY_STREAM}..."
+            )
+            msg = await nc.request(
+                RPC_MEMORY_REBUILD, msgspec.json.encode(RebuildRequest(anima=anima)), timeout=timeout
+            )
         finally:
             await nc.close()
         reply = msgspec.json.decode(msg.data, type=RebuildReply)
         if not reply.ok:
             raise _fail(reply.error or "rebuild failed")
-        typer.echo(f"rebuilt {reply.files} file(s) from {reply.events} event(s) for: {', '.join(reply.animas) or '(none)'}")
+        animas = ", ".join(reply.animas) or "(none)"
+        typer.echo(f"rebuilt {reply.files} file(s) from {reply.events} event(s) for: {animas}")
 
     _run(ask())
 
 
 @app.command("scripted-llm")
 def scripted_llm(
-    script: Annotated[Path, typer.Option(help="JSON file: a list of turns or {'turns': [...], 'repeat': bool}")],
+    script: Annotated[
+        Path, typer.Option(help="JSON file: a list of turns or {'turns': [...], 'repeat': bool}")
+    ],
     port: Annotated[int, typer.Option(help="Port (0 picks a free one)")] = 0,
     repeat: Annotated[bool, typer.Option(help="Loop over the script")] = False,
     url_file: Annotated[Path | None, typer.Option(help="Write the URL here")] = None,

@@ -31,7 +31,9 @@ async def read_activity(
     last_seq = info.state.last_seq
     if last_seq == 0:
         return
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30.0
+    )
     sub = await js.pull_subscribe(
         stored_activity_filter(anima=anima, event_type=event_type), stream=ACTIVITY_STREAM, config=config
     )

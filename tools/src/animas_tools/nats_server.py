@@ -58,9 +58,7 @@ def _quoted(items: tuple[str, ...]) -> str:
     return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
 
-def render_server_config(
-    *, host: str, port: int, store_dir: Path, users: dict[str, NatsUser] | None
-) -> str:
+def render_server_config(*, host: str, port: int, store_dir: Path, users: dict[str, NatsUser] | None) -> str:
     """A nats-server config: JetStream on, one account, and (optionally) the users."""
     lines = [
         f"host: {json.dumps(host)}",
@@ -76,7 +74,8 @@ def render_server_config(
         for user in users.values():
             perms = user.permissions
             lines.append(
-                f"      {{user: {json.dumps(user.name)}, password: {json.dumps(user.password)}, permissions: {{"
+                f"      {{user: {json.dumps(user.name)}, password: {json.dumps(user.password)},"
+                " permissions: {"
                 f" publish: {{ allow: {_quoted(perms.publish_allow)}, deny: {_quoted(perms.publish_deny)} }},"
                 f" subscribe: {{ allow: {_quoted(perms.subscribe_allow)} }} }} }}"
             )
@@ -137,9 +136,8 @@ class NatsServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise NatsServerError(
-                    f"nats-server exited with {self.process.returncode}; see {self.work_dir / 'nats-server.log'}"
-                )
+                log = self.work_dir / "nats-server.log"
+                raise NatsServerError(f"nats-server exited with {self.process.returncode}; see {log}")
             if ports_file.exists():
                 try:
                     ports = json.loads(ports_file.read_text())

@@ -25,8 +25,13 @@ import msgspec
 log = logging.getLogger(__name__)
 
 _REDACTED_HEADERS = frozenset({"authorization", "x-api-key"})
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                403: "permission_error", 404: "not_found_error", 429: "rate_limit_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
 
 
 class Turn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -141,8 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _request(self) -> dict[str, Any]:
         body = self._json_body()
-        headers = {k.lower(): "***" if k.lower() in _REDACTED_HEADERS else v
-                   for k, v in self.headers.items()}
+        headers = {k.lower(): "***" if k.lower() in _REDACTED_HEADERS else v for k, v in self.headers.items()}
         return {"path": self.path, "headers": headers, "body": body}
 
     def _send(self, status: int, body: Any) -> None:
@@ -160,8 +164,15 @@ class _Handler(BaseHTTPRequestHandler):
 class ScriptedLLM:
     """An OpenAI-compatible HTTP server answering from a script of :class:`Turn`."""
 
-    def __init__(self, turns: Sequence[Turn | Mapping[str, Any]] = (), *, repeat: bool = False,
-                 host: str = "127.0.0.1", port: int = 0, hold_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        turns: Sequence[Turn | Mapping[str, Any]] = (),
+        *,
+        repeat: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        hold_timeout_s: float = 60.0,
+    ) -> None:
         """Prepare the server; nothing listens until :meth:`start`.
 
         Args:
@@ -187,8 +198,9 @@ class ScriptedLLM:
             self._stopping = False
             self._server = _Server(self._address, self)
             # A short poll interval keeps stop() fast; tests start and stop many servers.
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                            name="scripted-llm", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.05,), name="scripted-llm", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -208,8 +220,9 @@ class ScriptedLLM:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -252,13 +265,12 @@ class ScriptedLLM:
 
     def _health(self) -> dict[str, Any]:
         with self._cond:
-            return {"ok": True, "served": self._served,
-                    "remaining": len(self._turns) - self._position}
+            return {"ok": True, "served": self._served, "remaining": len(self._turns) - self._position}
 
     def _load_json(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         turns, repeat = body.get("turns"), body.get("repeat", False)
         if not isinstance(turns, list) or not isinstance(repeat, bool):
-            raise _Reply(400, "expected {\"turns\": [...], \"repeat\": bool}", "invalid_script")
+            raise _Reply(400, 'expected {"turns": [...], "repeat": bool}', "invalid_script")
         try:
             self.load(turns, repeat=repeat)
         except msgspec.ValidationError as exc:
@@ -272,13 +284,17 @@ class ScriptedLLM:
             self._requests.append(request)
             self._cond.notify_all()
             if request["body"].get("stream"):
-                raise _Reply(400, "scripted LLM: streaming comes with a later version; "
-                             "send stream=false", "streaming_unsupported")
+                raise _Reply(
+                    400,
+                    "scripted LLM: streaming comes with a later version; send stream=false",
+                    "streaming_unsupported",
+                )
             if self._position >= len(self._turns) and self._repeat:
                 self._position = 0
             if self._position >= len(self._turns):
-                raise _Reply(500, "scripted LLM: script exhausted after "
-                             f"{len(self._turns)} turns", "script_exhausted")
+                raise _Reply(
+                    500, f"scripted LLM: script exhausted after {len(self._turns)} turns", "script_exhausted"
+                )
             turn = self._turns[self._position]
             self._position += 1
             self._served += 1
@@ -306,21 +322,27 @@ class ScriptedLLM:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": str(body.get("model", "scripted")),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": turn.text},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                      "total_tokens": prompt + completion},
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": turn.text}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
         }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve a script file until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m animas_tools.scripted_llm",
-                                     description="A scripted fake OpenAI-compatible LLM.")
+    parser = argparse.ArgumentParser(
+        prog="python -m animas_tools.scripted_llm", description="A scripted fake OpenAI-compatible LLM."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--script", type=Path, required=True,
-                        help='JSON: a list of turns or {"turns": [...], "repeat": bool}')
+    parser.add_argument(
+        "--script", type=Path, required=True, help='JSON: a list of turns or {"turns": [...], "repeat": bool}'
+    )
     parser.add_argument("--repeat", action="store_true", help="loop over the script")
     parser.add_argument("--url-file", type=Path, help="write the listening URL here")
     args = parser.parse_args(argv)

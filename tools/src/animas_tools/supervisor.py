@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -161,7 +160,7 @@ async def read_health(js: object) -> dict[str, dict[str, object]]:
     for key in keys:
         try:
             entry = await kv.get(key)
-        except (NotFoundError, asyncio.TimeoutError):
+        except (TimeoutError, NotFoundError):
             continue
         if entry.value:
             record = json.loads(entry.value)

@@ -71,7 +71,9 @@ async def connect_admin(home: Home, nats_url: str | None) -> Client:
         return await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
     info = SystemInfo.read(home)
     if info is None:
-        raise NotRunning(f"no running system under {home.root} (start one with `anima up`, or pass --nats-url)")
+        raise NotRunning(
+            f"no running system under {home.root} (start one with `anima up`, or pass --nats-url)"
+        )
     password = admin_password(home) if info.embedded_nats else None
     return await nats.connect(
         info.nats_url,

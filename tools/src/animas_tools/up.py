@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -11,7 +12,7 @@ from collections.abc import Callable
 import nats
 
 from animas_contracts.subjects import SERVICE_NAMES
-from animas_core.config import AnimaWorksConfig, AnimaModelConfig, load_config, write_config
+from animas_core.config import AnimaModelConfig, AnimaWorksConfig, load_config, write_config
 from animas_core.home import Home
 from animas_core.streams import ensure_all
 from animas_tools.authority import ADMIN_USER
@@ -59,7 +60,11 @@ async def run_up(
         say(f"using NATS at {_redacted(nats_url)}")
     admin_pw = users[ADMIN_USER].password if users else None
     nc = await nats.connect(
-        nats_url, user=ADMIN_USER if admin_pw else None, password=admin_pw, connect_timeout=5, max_reconnect_attempts=-1
+        nats_url,
+        user=ADMIN_USER if admin_pw else None,
+        password=admin_pw,
+        connect_timeout=5,
+        max_reconnect_attempts=-1,
     )
     supervisor = Supervisor(
         home,
@@ -83,15 +88,15 @@ async def run_up(
             return 1 if not stop.is_set() else 0
         SystemInfo(nats_url, gateway_url, os.getpid(), embedded_nats=server is not None).write(home)
         say(f"AnimaWorks is up: {gateway_url}")
-        say(f"try: curl -s -X POST {gateway_url}/api/animas/{SAMPLE_ANIMA}/chat "
-            "-H 'content-type: application/json' -d '{\"message\": \"hello\"}'")
+        say(
+            f"try: curl -s -X POST {gateway_url}/api/animas/{SAMPLE_ANIMA}/chat "
+            "-H 'content-type: application/json' -d '{\"message\": \"hello\"}'"
+        )
         say("press Ctrl-C to stop")
         while not stop.is_set():
             supervisor.check()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.2)
-            except TimeoutError:
-                pass
         return 0
     finally:
         say("stopping services...")
@@ -112,19 +117,26 @@ async def _wait_ready(
     while not stop.is_set():
         supervisor.check()
         health = await read_health(nc.jetstream())
-        ready = [n for n in SERVICE_NAMES if n in health and int(str(health[n].get("pid", -1))) == supervisor.services[n].pid]
+        ready = [
+            n
+            for n in SERVICE_NAMES
+            if n in health and int(str(health[n].get("pid", -1))) == supervisor.services[n].pid
+        ]
         waiting = [n for n in SERVICE_NAMES if n not in ready]
         elapsed = time.monotonic() - began
         line = f"[{elapsed:4.0f}s] ready: {len(ready)}/{len(SERVICE_NAMES)}" + (
             f" (waiting for {', '.join(waiting)})" if waiting else ""
         )
-        if line.split("]", 1)[1] != last_line.split("]", 1)[-1] or int(elapsed) % 5 == 0 and line != last_line:
+        if line.split("]", 1)[1] != last_line.split("]", 1)[-1] or (
+            int(elapsed) % 5 == 0 and line != last_line
+        ):
             say(line)
             last_line = line
         if not waiting:
             return str(health["gateway"]["url"])
         if elapsed > timeout_s:
-            say(f"services not ready after {timeout_s:g}s: {', '.join(waiting)}; see {supervisor.home.run_dir / 'logs'}")
+            logs = supervisor.home.run_dir / "logs"
+            say(f"services not ready after {timeout_s:g}s: {', '.join(waiting)}; see {logs}")
             return None
         await asyncio.sleep(0.2)
     return None

@@ -54,10 +54,12 @@ def configuration_guidance(anima: str, config_path: str, reason: str = NO_MODEL)
         else f"Anima '{anima}' cannot answer yet: {reason}. "
     )
     return opening + (
-        f"To configure a model, edit {config_path}: set \"anima_defaults\": {{\"model\": ..., \"credential\": ...}} "
-        f"(or \"animas\": {{\"{anima}\": {{\"model\": ...}}}} for this anima only) and add the credential under "
-        "\"credentials\", for example "
-        '"credentials": {"openai": {"api_key": "sk-...", "base_url": null}} with "model": "openai/gpt-4o-mini", '
+        f"To configure a model, edit {config_path}: "
+        'set "anima_defaults": {"model": ..., "credential": ...} '
+        f'(or "animas": {{"{anima}": {{"model": ...}}}} for this anima only) and add the credential under '
+        '"credentials", for example '
+        '"credentials": {"openai": {"api_key": "sk-...", "base_url": null}} '
+        'with "model": "openai/gpt-4o-mini", '
         'or a local OpenAI-compatible server: "credentials": {"local": {"api_key": "none", '
         '"base_url": "http://127.0.0.1:11434/v1"}} with "model": "openai/llama3.2". '
         "An API key may also come from the environment as ANIMAWORKS_CREDENTIAL_<NAME>_API_KEY. "

@@ -17,11 +17,11 @@ from animas_contracts import (
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
+from animas_core.broker import EventSink
 from animas_core.config import ConfigError, load_config
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.faults import FaultPoints
 from animas_core.policy import Delivery
-from animas_core.broker import EventSink
 
 _log = logging.getLogger(__name__)
 
@@ -81,7 +81,9 @@ class MessageHandler:
         await self._publisher.publish(domain.cycle_started(event, target))
         if isinstance(target, domain.NoModel):
             text = domain.configuration_guidance(event.anima, str(self._config_path), target.reason)
-            await self._finish(event, text, ResponseOutcome.CONFIGURATION_NEEDED, None, started, target.reason)
+            await self._finish(
+                event, text, ResponseOutcome.CONFIGURATION_NEEDED, None, started, target.reason
+            )
             return
         messages = domain.build_messages(event)
         try:
@@ -96,7 +98,11 @@ class MessageHandler:
         await self._finish(event, completion_text, ResponseOutcome.REPLY, model, started, None)
 
     async def _call_model(
-        self, event: MessageReceived, delivery: Delivery, target: ModelTarget, messages: list[dict[str, object]]
+        self,
+        event: MessageReceived,
+        delivery: Delivery,
+        target: ModelTarget,
+        messages: list[dict[str, object]],
     ) -> tuple[str, str]:
         request, stored_request = domain.body_of(domain.request_body(target, messages), self._inline_limit)
         if stored_request is not None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from animas_consolidator.app import SERVICE, setup
 from animas_core.logging import configure_logging
 from animas_core.runtime import ServiceRuntime, serve_until_signalled
 from animas_core.settings import NatsSettings, ServiceSettings
 from animas_core.telemetry import configure_telemetry
-from animas_consolidator.app import SERVICE, setup
 
 
 def main() -> None:

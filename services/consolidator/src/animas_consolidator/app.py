@@ -16,7 +16,8 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
         durable="consolidator-due",
         filter_subject=stored_activity_filter(event_type="consolidation.due"),
         stream=ACTIVITY_STREAM,
-    ),)
+    ),
+)
 
 PENDING_WORK = "daily and weekly consolidation: a later issue"
 

@@ -74,7 +74,9 @@ def dead_letter_of(delivery: Delivery, service: str, reason: str) -> DeadLetter:
     )
 
 
-async def _dead_letter(delivery: Delivery, sink: DeadLetterSink, service: str, reason: str, retry: RetryPolicy) -> None:
+async def _dead_letter(
+    delivery: Delivery, sink: DeadLetterSink, service: str, reason: str, retry: RetryPolicy
+) -> None:
     try:
         await sink.send(dead_letter_of(delivery, service, reason))
     except Exception:

@@ -251,7 +251,9 @@ class ServiceRuntime:
             await asyncio.sleep(self.settings.health_interval_s)
 
 
-async def serve_until_signalled(runtime: ServiceRuntime, setup: Callable[[ServiceRuntime], Awaitable[None]] | None = None) -> None:
+async def serve_until_signalled(
+    runtime: ServiceRuntime, setup: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+) -> None:
     """Connect, run ``setup`` (register consumers), start, and stop cleanly on SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

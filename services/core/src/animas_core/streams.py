@@ -29,9 +29,7 @@ SERVICES_TTL_S = 15.0
 def stream_config(spec: StreamSpec) -> StreamConfig:
     """The nats-py config for a stream spec."""
     transform = (
-        NatsSubjectTransform(src=spec.transform.src, dest=spec.transform.dest)
-        if spec.transform
-        else None
+        NatsSubjectTransform(src=spec.transform.src, dest=spec.transform.dest) if spec.transform else None
     )
     return StreamConfig(
         name=spec.name,

@@ -25,7 +25,9 @@ async def serve(settings: GatewaySettings) -> None:
     await runtime.connect()
     app = create_app(runtime, settings, tracer_provider=provider)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.gateway_host, port=settings.gateway_port, log_config=None, access_log=False)
+        uvicorn.Config(
+            app, host=settings.gateway_host, port=settings.gateway_port, log_config=None, access_log=False
+        )
     )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     loop = asyncio.get_running_loop()

@@ -31,9 +31,7 @@ def known_animas(home: Home) -> list[str]:
     """Animas named in config.json or present as a directory."""
     names = set(load_config(home.config_file).animas)
     if home.animas_dir.is_dir():
-        names.update(
-            p.name for p in home.animas_dir.iterdir() if p.is_dir() and _valid(p.name)
-        )
+        names.update(p.name for p in home.animas_dir.iterdir() if p.is_dir() and _valid(p.name))
     return sorted(names)
 
 
@@ -69,7 +67,11 @@ def create_app(
             "POST /api/animas/{name}/chat",
             context=propagate.extract(dict(request.headers)),
             kind=SpanKind.SERVER,
-            attributes={"http.request.method": "POST", "http.route": "/api/animas/{name}/chat", "anima": name},
+            attributes={
+                "http.request.method": "POST",
+                "http.route": "/api/animas/{name}/chat",
+                "anima": name,
+            },
         ) as span:
             response = await _chat(request, name)
             span.set_attribute("http.response.status_code", response.status_code)
@@ -91,9 +93,7 @@ def create_app(
         except ConfigError as exc:
             return JSONResponse(error_body(str(exc)), status_code=500)
         if name not in animas:
-            return JSONResponse(
-                error_body(f"no anima named {name!r}", animas=animas), status_code=404
-            )
+            return JSONResponse(error_body(f"no anima named {name!r}", animas=animas), status_code=404)
         event = message_event(name, body)
         reply = waiter.expect(event.id)
         ids: dict[str, Any] = {
@@ -122,7 +122,13 @@ def create_app(
                 status_code=202,
             )
         return JSONResponse(
-            {**ids, "reply": answer.text, "outcome": answer.outcome.value, "model": answer.model, "reply_id": answer.id}
+            {
+                **ids,
+                "reply": answer.text,
+                "outcome": answer.outcome.value,
+                "model": answer.model,
+                "reply_id": answer.id,
+            }
         )
 
     @contextlib.asynccontextmanager

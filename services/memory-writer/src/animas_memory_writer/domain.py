@@ -71,7 +71,12 @@ def _(event: ResponseSent) -> dict[str, Any]:
         content=event.text,
         summary=_summary(event.text),
         to=event.to,
-        meta={"in_reply_to": event.in_reply_to, "thread_id": event.thread_id, "outcome": event.outcome.value, "model": event.model},
+        meta={
+            "in_reply_to": event.in_reply_to,
+            "thread_id": event.thread_id,
+            "outcome": event.outcome.value,
+            "model": event.model,
+        },
     )
 
 
@@ -88,15 +93,16 @@ def _(event: CycleStarted) -> dict[str, Any]:
 
 @entry_for.register
 def _(event: CycleFinished) -> dict[str, Any]:
-    if event.status == CycleStatus.FAILED:
-        entry_type = "error"
-    else:
-        entry_type = "cycle_end"
+    entry_type = "error" if event.status == CycleStatus.FAILED else "cycle_end"
     return _base(
         event,
         entry_type,
         summary=f"cycle {event.status.value}" + (f": {event.error}" if event.error else ""),
-        meta={"cycle_id": event.cycle_id, "status": event.status.value, "duration_ms": round(event.duration_ms, 1)},
+        meta={
+            "cycle_id": event.cycle_id,
+            "status": event.status.value,
+            "duration_ms": round(event.duration_ms, 1),
+        },
     )
 
 

@@ -60,7 +60,9 @@ class ActivityProjector:
 class Rebuilder:
     """Rebuilds the JSONL projection from the stream: pause, reset, replay, resume."""
 
-    def __init__(self, projector: ActivityProjector, files: ActivityLogFiles, js: JetStreamContext, batch: int) -> None:
+    def __init__(
+        self, projector: ActivityProjector, files: ActivityLogFiles, js: JetStreamContext, batch: int
+    ) -> None:
         self._projector = projector
         self._files = files
         self._js = js
@@ -122,4 +124,3 @@ class Rebuilder:
         finally:
             await sub.unsubscribe()
         return events, animas
-

@@ -17,7 +17,8 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
         durable="outbound-requests",
         filter_subject=stored_activity_filter(event_type="outbound.requested"),
         stream=ACTIVITY_STREAM,
-    ),)
+    ),
+)
 
 PENDING_WORK = "delivery of messages, boards and notifications: the agent-cycle issue (#5)"
 

@@ -17,7 +17,8 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
         durable="priming-memory-applied",
         filter_subject=stored_activity_filter(event_type="memory.op.applied"),
         stream=ACTIVITY_STREAM,
-    ),)
+    ),
+)
 
 PENDING_WORK = "recall and priming: the recall issue (#4)"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError, ObjectNotFoundError
@@ -58,7 +56,7 @@ class StreamReplyLedger:
             while True:
                 try:
                     msgs = await sub.fetch(self._batch, timeout=0.5)
-                except (TimeoutError, asyncio.TimeoutError):
+                except TimeoutError:
                     return False
                 for msg in msgs:
                     if (msg.headers or {}).get(HEADER_MSG_ID) == reply_id:

@@ -8,9 +8,9 @@ from typing import Any
 # litellm fetches a price list from the internet at import unless told to use its local copy.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import litellm  # noqa: E402
+import litellm
 
-from animas_agent_runner.ports import Completion, ModelCallFailed, ModelTarget  # noqa: E402
+from animas_agent_runner.ports import Completion, ModelCallFailed, ModelTarget
 
 litellm.suppress_debug_info = True  # its hints go to stdout, outside our structured logs
 
