@@ -8,10 +8,10 @@ bin := justfile_directory() / ".venv/bin"
 default:
     @just --list
 
-# Install the workspace into .venv (with dev tools)
+# Install the workspace into .venv (with dev tools), without running anything
 [group('dev')]
 sync:
-    python3 bootstrap.py test --help >/dev/null 2>&1 || true
+    python3 bootstrap.py install
 
 # ruff, import-linter and mypy
 [group('check')]
@@ -20,6 +20,7 @@ lint:
     {{bin}}/ruff format --check contracts services tools tests
     {{bin}}/lint-imports
     {{bin}}/mypy contracts/src services/*/src tools/src
+    {{bin}}/mypy contracts/tests services/*/tests tests
 
 # Regenerate the committed event schemas and AsyncAPI document
 [group('contracts')]

@@ -3,6 +3,7 @@
 
     python3 bootstrap.py up      # install into .venv, then `anima up` (extra args are passed on)
     python3 bootstrap.py test    # install with dev tools into .venv, then `just ci`
+    python3 bootstrap.py install # install with dev tools, run nothing
 
 Installs every workspace member (contracts, core, services, tools) in editable mode with the
 pinned versions of constraints.txt. Re-running skips the install when nothing it depends on changed.
@@ -75,11 +76,13 @@ def install(dev: bool) -> None:
 
 def main(argv: list[str]) -> int:
     """Dispatch ``up`` or ``test``."""
-    if not argv or argv[0] not in {"up", "test"}:
+    if not argv or argv[0] not in {"up", "test", "install"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    install(dev=command == "test")
+    install(dev=command != "up")
+    if command == "install":
+        return 0
     if command == "up":
         return subprocess.call([str(_bin("anima")), "up", *rest], cwd=ROOT)
     return subprocess.call([str(_bin("just")), "ci", *rest], cwd=ROOT)

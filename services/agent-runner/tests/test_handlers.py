@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from pydantic import SecretStr
 
 from animas_agent_runner import domain
 from animas_agent_runner.handlers import MessageHandler
@@ -15,6 +16,7 @@ from animas_agent_runner.ports import Completion, ModelCallFailed, ModelTarget
 from animas_contracts import (
     ContractError,
     CycleFinished,
+    CycleStatus,
     Event,
     LlmCalled,
     MessageReceived,
@@ -99,7 +101,9 @@ def _configured(tmp_path: Path, model: str | None = "openai/scripted") -> Path:
     write_config(
         path,
         AnimaWorksConfig(
-            credentials={"scripted": Credential(api_key="secret-key-123", base_url="http://127.0.0.1:1/v1")},
+            credentials={
+                "scripted": Credential(api_key=SecretStr("secret-key-123"), base_url="http://127.0.0.1:1/v1")
+            },
             anima_defaults=AnimaModelConfig(model=model, credential="scripted"),
         ),
     )
@@ -220,7 +224,7 @@ async def test_a_redelivered_message_that_was_answered_only_closes_the_cycle(tmp
     await handler(encode_event(message), FakeDelivery(deliveries=2))
 
     assert sink.types() == ["cycle.finished"] and not model.calls
-    assert sink.events[0].id == domain.cycle_finished(message, domain.CycleStatus.OK, 0).id
+    assert sink.events[0].id == domain.cycle_finished(message, CycleStatus.OK, 0).id
 
 
 async def test_a_redelivery_reuses_the_derived_ids(tmp_path: Path) -> None:
@@ -230,7 +234,10 @@ async def test_a_redelivery_reuses_the_derived_ids(tmp_path: Path) -> None:
         handler, out, _ = _handler(_configured(tmp_path), FakeModel(_completion()))
         await handler(encode_event(message), FakeDelivery(deliveries=attempt))
         sink.events = out.events
-    ids = lambda s, t: [e.id for e in s.events if e.event_type == t]  # noqa: E731
+
+    def ids(sink: FakeSink, event_type: str) -> list[str]:
+        return [e.id for e in sink.events if e.event_type == event_type]
+
     for event_type in ("cycle.started", "response.sent", "cycle.finished"):
         assert ids(first, event_type) == ids(second, event_type)
     assert ids(first, "llm.called") != ids(second, "llm.called")  # each attempt's call is its own record
@@ -244,6 +251,6 @@ async def test_bad_input_is_poison(tmp_path: Path) -> None:
     bad_name["anima"] = "a.b"
     with pytest.raises(PoisonMessage, match="invalid anima name"):
         await handler(msgspec.json.encode(bad_name), FakeDelivery())
-    not_a_message = domain.cycle_finished(_message(), domain.CycleStatus.OK, 0)
+    not_a_message = domain.cycle_finished(_message(), CycleStatus.OK, 0)
     with pytest.raises(ContractError, match=r"expected message\.received"):
         await handler(encode_event(not_a_message), FakeDelivery())

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from animas_core.config import (
     AnimaModelConfig,
@@ -56,7 +57,7 @@ def test_overrides_merge_over_defaults() -> None:
 def test_written_with_0600_and_keeps_keys_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     config = AnimaWorksConfig(
-        credentials={"openai": Credential(api_key="sk-test")},  # type: ignore[arg-type]
+        credentials={"openai": Credential(api_key=SecretStr("sk-test"))},
         anima_defaults=AnimaModelConfig(model="openai/a"),
         animas={"sample": AnimaModelConfig()},
     )

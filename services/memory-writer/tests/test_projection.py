@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from animas_contracts import (
     Body,
@@ -23,7 +24,7 @@ from animas_memory_writer.adapters.activity_log import ActivityLogFiles
 from animas_memory_writer.domain import day_of, entry_for
 
 TS = datetime(2026, 2, 12, 23, 30, tzinfo=UTC)
-ENVELOPE = {"anima": "tanaka", "correlation_id": "c1", "producer": "test", "ts": TS}
+ENVELOPE: dict[str, Any] = {"anima": "tanaka", "correlation_id": "c1", "producer": "test", "ts": TS}
 
 
 def test_message_received_maps_to_the_seed_entry() -> None:

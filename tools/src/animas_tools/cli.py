@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -104,7 +103,7 @@ def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
                     f"  {stream.config.name:<11} messages={state.messages:<7} "
                     f"bytes={state.bytes:<9} last_seq={state.last_seq}"
                 )
-                for consumer in await js.consumers_info(stream.config.name):
+                for consumer in await js.consumers_info(stream.config.name or ""):
                     if consumer.config.durable_name:
                         typer.echo(
                             f"    {consumer.name:<32} pending={consumer.num_pending:<5} "
@@ -213,4 +212,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

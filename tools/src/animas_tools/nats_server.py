@@ -136,8 +136,8 @@ class NatsServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                log = self.work_dir / "nats-server.log"
-                raise NatsServerError(f"nats-server exited with {self.process.returncode}; see {log}")
+                log_file = self.work_dir / "nats-server.log"
+                raise NatsServerError(f"nats-server exited with {self.process.returncode}; see {log_file}")
             if ports_file.exists():
                 try:
                     ports = json.loads(ports_file.read_text())

@@ -32,10 +32,10 @@ def event_schemas() -> dict[str, dict[str, Any]]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"{type_tag(cls)} v{current_version(cls)}"
         out[f"events/{type_tag(cls)}.v{current_version(cls)}.json"] = schema
-    for cls in (DeadLetter, RebuildRequest, RebuildReply):
-        schema = msgspec.json.schema(cls)
+    for record in (DeadLetter, RebuildRequest, RebuildReply):
+        schema = msgspec.json.schema(record)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        out[f"operations/{cls.__name__}.json"] = schema
+        out[f"operations/{record.__name__}.json"] = schema
     return out
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 import nats
+from nats.aio.client import Client
 
 from animas_contracts.subjects import SERVICE_NAMES
 from animas_core.config import AnimaModelConfig, AnimaWorksConfig, load_config, write_config
@@ -109,7 +110,7 @@ async def run_up(
 
 
 async def _wait_ready(
-    nc: nats.NATS, supervisor: Supervisor, timeout_s: float, stop: asyncio.Event, say: Callable[[str], None]
+    nc: Client, supervisor: Supervisor, timeout_s: float, stop: asyncio.Event, say: Callable[[str], None]
 ) -> str | None:
     """Wait until every service reports ready; show progress; return the gateway's URL."""
     began = time.monotonic()

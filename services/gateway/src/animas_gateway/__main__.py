@@ -29,7 +29,6 @@ async def serve(settings: GatewaySettings) -> None:
             app, host=settings.gateway_host, port=settings.gateway_port, log_config=None, access_log=False
         )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))

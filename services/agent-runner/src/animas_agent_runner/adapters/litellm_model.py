@@ -9,6 +9,13 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
+from litellm.exceptions import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnprocessableEntityError,
+)
 
 from animas_agent_runner.ports import Completion, ModelCallFailed, ModelTarget
 
@@ -16,11 +23,11 @@ litellm.suppress_debug_info = True  # its hints go to stdout, outside our struct
 
 # Failures where the same request cannot succeed later: report them to the sender at once.
 _PERMANENT: tuple[type[Exception], ...] = (
-    litellm.AuthenticationError,
-    litellm.BadRequestError,
-    litellm.NotFoundError,
-    litellm.PermissionDeniedError,
-    litellm.UnprocessableEntityError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnprocessableEntityError,
 )
 
 
