@@ -63,6 +63,8 @@ class StreamSpec:
     duplicate_window_s: float = 120.0
     storage: str = "file"
     transform: SubjectTransform | None = None
+    replicas: int = 1
+    """Copies kept by a JetStream cluster: 1 on one machine, 3 in production."""
 
 
 def activity_transform(partitions: int) -> SubjectTransform:

@@ -152,7 +152,7 @@ class ServiceRuntime:
     async def connect(self) -> None:
         """Connect and provision every stream and bucket (idempotent across services)."""
         await self.broker.connect()
-        self.partitions = await ensure_all(self.js)
+        self.partitions = await ensure_all(self.js, replicas=self.settings.stream_replicas)
 
     def _consumer_config(self, spec: ConsumerSpec) -> ConsumerConfig:
         return ConsumerConfig(

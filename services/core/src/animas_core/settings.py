@@ -36,5 +36,7 @@ class ServiceSettings(BaseSettings):
     """Deliveries of one message before a failing message is dead-lettered."""
     retry_backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
     health_interval_s: float = 5.0
+    stream_replicas: int = 1
+    """Replicas of the streams a service creates when they are missing (3 on a production cluster)."""
     faults: str = ""
     """Comma-separated fault points that kill the process when reached (chaos testing only)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import ObjectStoreConfig, StorageType, StreamConfig
 from nats.js.api import SubjectTransform as NatsSubjectTransform
 from nats.js.errors import NotFoundError
 
@@ -40,6 +41,7 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         duplicate_window=spec.duplicate_window_s,
         storage=StorageType.FILE if spec.storage == "file" else StorageType.MEMORY,
         subject_transform=transform,
+        num_replicas=spec.replicas,
     )
 
 
@@ -57,25 +59,27 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> StreamConfig:
     return info.config
 
 
-async def ensure_all(js: JetStreamContext, *, partitions: int = DEFAULT_ACTIVITY_PARTITIONS) -> int:
+async def ensure_all(
+    js: JetStreamContext, *, partitions: int = DEFAULT_ACTIVITY_PARTITIONS, replicas: int = 1
+) -> int:
     """Provision every stream and bucket the system uses; return the activity partition count."""
-    activity = await ensure_stream(js, activity_stream(partitions))
-    await ensure_stream(js, deltas_stream())
-    await ensure_stream(js, deadletter_stream())
-    await ensure_buckets(js)
+    activity = await ensure_stream(js, dataclasses.replace(activity_stream(partitions), replicas=replicas))
+    await ensure_stream(js, dataclasses.replace(deltas_stream(), replicas=replicas))
+    await ensure_stream(js, dataclasses.replace(deadletter_stream(), replicas=replicas))
+    await ensure_buckets(js, replicas)
     return activity_partitions(activity)
 
 
-async def ensure_buckets(js: JetStreamContext) -> None:
+async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
     """The health KV bucket and the object store for large bodies."""
     try:
         await js.key_value(SERVICES_BUCKET)
     except NotFoundError:
-        await js.create_key_value(bucket=SERVICES_BUCKET, ttl=SERVICES_TTL_S, history=1)
+        await js.create_key_value(bucket=SERVICES_BUCKET, ttl=SERVICES_TTL_S, history=1, replicas=replicas)
     try:
         await js.object_store(BODIES_BUCKET)
     except NotFoundError:
-        await js.create_object_store(BODIES_BUCKET)
+        await js.create_object_store(BODIES_BUCKET, config=ObjectStoreConfig(replicas=replicas))
 
 
 def activity_partitions(config: StreamConfig) -> int:
