@@ -114,25 +114,22 @@ async def _wait_ready(
 ) -> str | None:
     """Wait until every service reports ready; show progress; return the gateway's URL."""
     began = time.monotonic()
-    last_line = ""
+    shown: tuple[list[str], float] | None = None
     while not stop.is_set():
         supervisor.check()
         health = await read_health(nc.jetstream())
-        ready = [
+        waiting = [
             n
             for n in SERVICE_NAMES
-            if n in health and int(str(health[n].get("pid", -1))) == supervisor.services[n].pid
+            if n not in health or int(str(health[n].get("pid", -1))) != supervisor.services[n].pid
         ]
-        waiting = [n for n in SERVICE_NAMES if n not in ready]
         elapsed = time.monotonic() - began
-        line = f"[{elapsed:4.0f}s] ready: {len(ready)}/{len(SERVICE_NAMES)}" + (
-            f" (waiting for {', '.join(waiting)})" if waiting else ""
-        )
-        if line.split("]", 1)[1] != last_line.split("]", 1)[-1] or (
-            int(elapsed) % 5 == 0 and line != last_line
-        ):
-            say(line)
-            last_line = line
+        # Say something when the picture changes, and every 5 s while a wait drags on.
+        if shown is None or waiting != shown[0] or elapsed - shown[1] >= 5:
+            ready = len(SERVICE_NAMES) - len(waiting)
+            pending = f" (waiting for {', '.join(waiting)})" if waiting else ""
+            say(f"[{elapsed:4.0f}s] ready: {ready}/{len(SERVICE_NAMES)}{pending}")
+            shown = (waiting, elapsed)
         if not waiting:
             return str(health["gateway"]["url"])
         if elapsed > timeout_s:
