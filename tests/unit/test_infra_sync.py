@@ -5,6 +5,8 @@
   in the same order.
 - Every service in ``animas_contracts.subjects.SERVICE_NAMES`` has a compose service and a
   Kubernetes Deployment or StatefulSet, connecting as its own NATS user with its own password.
+- Every service image is built from the one ``infra/docker/service.Dockerfile``, with build args
+  naming the service's folder and the package it runs.
 - Both nats-server configs parse (when a nats-server binary is at hand).
 """
 
@@ -28,6 +30,7 @@ INFRA = ROOT / "infra"
 NATS_DIR = INFRA / "nats"
 K8S_DIR = INFRA / "k8s"
 COMPOSE_FILE = ROOT / "compose.yaml"
+SERVICE_DOCKERFILE = "infra/docker/service.Dockerfile"
 
 _USER_BLOCK = re.compile(
     r'user:\s*"(?P<user>[^"]+)"\s*'
@@ -41,6 +44,10 @@ _USER_BLOCK = re.compile(
 
 def _password_var(user: str) -> str:
     return user.upper().replace("-", "_") + "_PASSWORD"
+
+
+def _module(service: str) -> str:
+    return "animas_" + service.replace("-", "_")
 
 
 def _without_comments(text: str) -> str:
@@ -144,7 +151,11 @@ def test_service_has_a_compose_service(service: str) -> None:
     compose = _compose()["services"]
     assert service in compose
     spec = compose[service]
-    assert spec["build"] == {"context": ".", "dockerfile": f"services/{service}/Dockerfile"}
+    assert spec["build"] == {
+        "context": ".",
+        "dockerfile": SERVICE_DOCKERFILE,
+        "args": {"SERVICE": service, "MODULE": _module(service)},
+    }
     env = spec["environment"]
     assert env["ANIMAWORKS_NATS_USER"] == service
     assert env["ANIMAWORKS_NATS_PASSWORD"].startswith(f"${{{_password_var(service)}:?")
@@ -153,12 +164,47 @@ def test_service_has_a_compose_service(service: str) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
-def test_service_has_a_dockerfile_running_its_module(service: str) -> None:
-    dockerfile = (ROOT / "services" / service / "Dockerfile").read_text(encoding="utf-8")
-    module = "animas_" + service.replace("-", "_")
-    assert f'CMD ["python", "-m", "{module}"]' in dockerfile
-    assert f"./contracts ./services/core ./services/{service}" in dockerfile
-    assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
+def test_service_module_is_the_package_of_its_service(service: str) -> None:
+    # The MODULE build arg (see test_service_has_a_compose_service) is a package the service ships.
+    assert (ROOT / "services" / service / "src" / _module(service) / "__main__.py").is_file()
+    # One shared Dockerfile; no per-service copy creeps back.
+    assert not (ROOT / "services" / service / "Dockerfile").exists()
+
+
+def test_shared_dockerfile_builds_and_runs_the_chosen_service() -> None:
+    dockerfile = (ROOT / SERVICE_DOCKERFILE).read_text(encoding="utf-8")
+    instructions = _without_comments(dockerfile)
+    stages = re.split(r"^FROM ", instructions, flags=re.MULTILINE)[1:]
+    assert len(stages) == 2, "a build stage and a runtime stage"
+    build, runtime = stages
+    # SERVICE picks what is copied and installed in the build stage ...
+    assert re.search(r"^ARG SERVICE$", build, re.MULTILINE)
+    assert re.search(r"^COPY services/\$\{SERVICE\}/ services/\$\{SERVICE\}/$", build, re.MULTILINE)
+    assert "./contracts ./services/core ./services/${SERVICE}" in build
+    # ... MODULE what the runtime stage runs, exec'd so the process gets the container's signals.
+    assert re.search(r"^ARG MODULE$", runtime, re.MULTILINE)
+    assert re.search(r"^ENV ANIMAWORKS_SERVICE_MODULE=\$\{MODULE\}$", runtime, re.MULTILINE)
+    assert 'CMD ["sh", "-c", "exec python -m \\"$ANIMAWORKS_SERVICE_MODULE\\""]' in runtime
+    assert re.search(r"^USER 10001:10001$", runtime, re.MULTILINE)
+    assert re.search(r"^\s*ANIMAWORKS_HOME=/data/home$", runtime, re.MULTILINE)
+    # Nothing of one service in the shared image (the gateway's address and health check included).
+    assert "HEALTHCHECK" not in instructions and "ANIMAWORKS_GATEWAY_" not in instructions
+
+
+def test_gateway_listens_and_is_health_checked_outside_the_image() -> None:
+    # The shared image sets no gateway address and no HEALTHCHECK: compose and k8s carry them.
+    compose = _compose()["services"]["gateway"]
+    assert compose["environment"]["ANIMAWORKS_GATEWAY_HOST"] == "0.0.0.0"
+    assert str(compose["environment"]["ANIMAWORKS_GATEWAY_PORT"]) == "18500"
+    test = compose["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"] and "/api/health" in test[3]
+    workload = _k8s_workloads()["gateway"]
+    env = _container_env(workload, "gateway")
+    assert env["ANIMAWORKS_GATEWAY_HOST"]["value"] == "0.0.0.0"
+    assert env["ANIMAWORKS_GATEWAY_PORT"]["value"] == "18500"
+    (container,) = (c for c in workload["spec"]["template"]["spec"]["containers"] if c["name"] == "gateway")
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/api/health", probe
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
