@@ -41,3 +41,57 @@ class RebuildReply(msgspec.Struct, frozen=True, kw_only=True):
     events: int = 0
     files: int = 0
     error: str | None = None
+
+
+class MemoryReadRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A read of one anima's directory through memory-writer (``rpc.memory.read.<anima>``)."""
+
+    op: Annotated[str, Meta(description="read, list, grep or exists.")]
+    path: Annotated[str, Meta(description="Relative to the anima directory; '' is the directory itself.")] = (
+        ""
+    )
+    pattern: Annotated[str, Meta(description="For grep: a plain substring, case-insensitive.")] = ""
+    max_bytes: Annotated[int, Meta(description="Largest content returned by read.")] = 256 * 1024
+
+
+class GrepMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One line that matched a grep."""
+
+    path: str
+    line: int
+    text: str
+
+
+class MemoryReadReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to a read; ``error`` says why it failed (not found, outside the directory…)."""
+
+    ok: bool
+    content: str | None = None
+    truncated: bool = False
+    entries: list[str] = []
+    matches: list[GrepMatch] = []
+    exists: bool = False
+    error: str | None = None
+
+
+class AnimaSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """An anima as memory-writer knows it from its status.json."""
+
+    name: str
+    enabled: bool
+    role: str | None = None
+    status: dict[str, object] = {}
+
+
+class AnimaListReply(msgspec.Struct, frozen=True, kw_only=True):
+    """Every anima that exists (``rpc.memory.animas``)."""
+
+    animas: list[AnimaSummary]
+
+
+class SyncReply(msgspec.Struct, frozen=True, kw_only=True):
+    """What a scan for hand edits found and recorded (``rpc.memory.sync.<anima>``)."""
+
+    ok: bool
+    edits: list[str] = []
+    error: str | None = None

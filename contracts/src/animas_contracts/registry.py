@@ -10,6 +10,17 @@ import msgspec
 from animas_contracts.agent import CycleFinished, CycleStarted, LlmCalled
 from animas_contracts.envelope import Event
 from animas_contracts.errors import ContractError
+from animas_contracts.memory import (
+    AnimaCreated,
+    AnimaFileWritten,
+    AnimaStatusChanged,
+    IdentityRevised,
+    MemoryAccessed,
+    MemoryEdited,
+    MemoryOpApplied,
+    MemoryOpRejected,
+    MemoryOpRequested,
+)
 from animas_contracts.messaging import MessageReceived, ResponseSent
 from animas_contracts.upcasters import UPCASTERS, Upcaster
 
@@ -19,6 +30,15 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LlmCalled,
     ResponseSent,
     CycleFinished,
+    AnimaCreated,
+    AnimaStatusChanged,
+    AnimaFileWritten,
+    IdentityRevised,
+    MemoryOpRequested,
+    MemoryOpApplied,
+    MemoryOpRejected,
+    MemoryEdited,
+    MemoryAccessed,
 )
 
 

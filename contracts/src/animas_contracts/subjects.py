@@ -150,4 +150,8 @@ def rpc_subject(service: str, verb: str, anima: str | None = None) -> str:
 
 
 RPC_MEMORY_REBUILD = rpc_subject("memory", "rebuild")
-"""Ask memory-writer to rebuild its activity-log projection from the stream."""
+"""Ask memory-writer to rebuild the anima directories from the stream."""
+RPC_MEMORY_ANIMAS = rpc_subject("memory", "animas")
+"""Ask memory-writer which animas exist."""
+RPC_MEMORY_READ_ALL = "rpc.memory.read.*"
+RPC_MEMORY_SYNC_ALL = "rpc.memory.sync.*"

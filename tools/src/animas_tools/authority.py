@@ -45,6 +45,7 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         "activity.*.llm.>",
         "activity.*.tool.>",
         "activity.*.memory.op.requested",
+        "activity.*.memory.accessed",
         "activity.*.outbound.requested",
         "activity.*.notification.requested",
         "activity.*.response.sent",
@@ -55,12 +56,13 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         *_BODIES,
         deny=("activity.*.identity.>", "activity.*.message.received"),
     ),
-    "priming": _service("activity.*.priming.>", "deadletter.priming"),
+    "priming": _service("activity.*.priming.>", "activity.*.memory.accessed", "deadletter.priming"),
     "memory-writer": _service(
         "activity.*.memory.op.applied",
         "activity.*.memory.op.rejected",
-        "activity.*.memory.accessed",
+        "activity.*.memory.edited",
         "deadletter.memory-writer",
+        *_BODIES,
     ),
     "consolidator": _service(
         "activity.*.memory.op.requested",

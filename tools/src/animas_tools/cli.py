@@ -14,6 +14,8 @@ from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, val
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
 from animas_core.config import ConfigError
 from animas_core.home import Home, default_home
+from animas_tools import animas_cli
+from animas_tools.config_cli import config_app
 from animas_tools.events import read_activity, timeline_line
 from animas_tools.nats_server import NatsServerError
 from animas_tools.supervisor import read_health
@@ -23,6 +25,8 @@ from animas_tools.up import AlreadyRunning, run_up
 app = typer.Typer(help="AnimaWorks: organization-as-code for LLM agents.", no_args_is_help=True)
 replay = typer.Typer(help="Rebuild projections from the event stream.", no_args_is_help=True)
 app.add_typer(replay, name="replay")
+app.add_typer(config_app, name="config")
+animas_cli.register(app)
 
 HomeOption = Annotated[
     Path | None, typer.Option("--home", help="AnimaWorks home (default: $ANIMAWORKS_HOME or ~/.animaworks)")
@@ -150,10 +154,10 @@ def replay_rebuild(
     anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_anima_option)] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for memory-writer")] = 600.0,
 ) -> None:
-    """Ask memory-writer to rebuild the activity_log files from the stream.
+    """Ask memory-writer to rebuild anima directories from the stream alone.
 
-    memory-writer pauses its projection, deletes the files, replays the stream and resumes;
-    this command writes nothing itself.
+    memory-writer pauses, deletes the directories (of one anima, or all), replays every stored
+    event into them and resumes; this command writes nothing itself.
     """
 
     async def ask() -> None:

@@ -19,6 +19,7 @@ from animas_tools.nats_server import NatsUser
 
 _log = logging.getLogger("animaworks.supervisor")
 
+WRITER = "memory-writer"
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER_S = 60.0
 """A service that ran this long without crashing starts its backoff again from the beginning."""
@@ -80,11 +81,16 @@ class Supervisor:
         self.home = home
         self._say = say
         logs = home.run_dir / "logs"
+        # Only memory-writer sees the anima directories; every other service gets an empty home
+        # and the config file, as in Kubernetes, so none can touch memory behind its back.
+        service_home = home.run_dir / "service-home"
+        service_home.mkdir(parents=True, exist_ok=True)
         self.services: dict[str, ServiceProcess] = {}
         for name in SERVICE_NAMES:
             env = dict(base_env)
             env.update(
-                ANIMAWORKS_HOME=str(home.root),
+                ANIMAWORKS_HOME=str(home.root if name == WRITER else service_home),
+                ANIMAWORKS_CONFIG_FILE=str(home.config_file),
                 ANIMAWORKS_NATS_URL=nats_url,
                 ANIMAWORKS_GATEWAY_HOST=gateway_host,
                 ANIMAWORKS_GATEWAY_PORT=str(gateway_port),

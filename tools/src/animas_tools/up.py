@@ -13,7 +13,7 @@ import nats
 from nats.aio.client import Client
 
 from animas_contracts.subjects import SERVICE_NAMES
-from animas_core.config import AnimaModelConfig, AnimaWorksConfig, load_config, write_config
+from animas_core.config import AnimaWorksConfig, load_config, write_config
 from animas_core.home import Home
 from animas_core.streams import ensure_all
 from animas_tools.authority import ADMIN_USER
@@ -28,13 +28,33 @@ class AlreadyRunning(RuntimeError):
     """A system already runs under this home."""
 
 
-def ensure_config(home: Home, say: Callable[[str], None]) -> None:
-    """Write a first config.json (no model yet, one sample anima) if there is none."""
+def ensure_home(home: Home, say: Callable[[str], None]) -> bool:
+    """Write a first config.json (no model yet) and the shared organization files; True if new."""
+    vision = home.root / "shared" / "company" / "vision.md"
+    if not vision.exists():
+        vision.parent.mkdir(parents=True, exist_ok=True)
+        (home.root / "shared" / "users").mkdir(parents=True, exist_ok=True)
+        vision.write_text(company_vision(), encoding="utf-8")
     if home.config_file.exists():
         load_config(home.config_file)  # fail early, with the field path, if it is invalid
+        return False
+    write_config(home.config_file, AnimaWorksConfig())
+    say(f"wrote {home.config_file} (no model configured yet)")
+    return True
+
+
+async def create_sample(nc: Client, say: Callable[[str], None]) -> None:
+    """A first anima, so a newcomer can chat at once (created like any other: by an event)."""
+    msg = await nc.request(RPC_MEMORY_ANIMAS, b"{}", timeout=10)
+    if msgspec.json.decode(msg.data, type=AnimaListReply).animas:
         return
-    write_config(home.config_file, AnimaWorksConfig(animas={SAMPLE_ANIMA: AnimaModelConfig()}))
-    say(f"wrote {home.config_file} with a sample anima '{SAMPLE_ANIMA}' (no model configured yet)")
+    spec = AnimaSpec(name=SAMPLE_ANIMA, role="general")
+    event = creation_event(SAMPLE_ANIMA, template_files(spec, "general"), "template:general")
+    answer = await publish_change(nc, event)
+    if isinstance(answer, MemoryOpApplied):
+        say(f"created a sample anima '{SAMPLE_ANIMA}' from the general template")
+    else:
+        say(f"could not create the sample anima: {answer.reason}")
 
 
 async def run_up(
@@ -49,7 +69,7 @@ async def run_up(
     """Bring the system up, report readiness, supervise until SIGINT/SIGTERM; return an exit code."""
     if (info := SystemInfo.read(home)) is not None:
         raise AlreadyRunning(f"a system is already running under {home.root} (pid {info.supervisor_pid})")
-    ensure_config(home, say)
+    fresh = ensure_home(home, say)
     server: NatsServer | None = None
     users = None
     if nats_url is None:
@@ -87,6 +107,8 @@ async def run_up(
         gateway_url = await _wait_ready(nc, supervisor, ready_timeout_s, stop, say)
         if gateway_url is None:
             return 1 if not stop.is_set() else 0
+        if fresh:
+            await create_sample(nc, say)
         SystemInfo(nats_url, gateway_url, os.getpid(), embedded_nats=server is not None).write(home)
         say(f"AnimaWorks is up: {gateway_url}")
         say(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from animas_agent_runner.adapters.jetstream import ObjectStoreBodies, StreamReplyLedger
+from animas_agent_runner.adapters.memory_rpc import RpcMemoryReader
 from animas_agent_runner.handlers import MessageHandler
-from animas_agent_runner.ports import BodyStore, ChatModel, ReplyLedger
+from animas_agent_runner.ports import BodyStore, ChatModel, MemoryReader, ReplyLedger
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
-from animas_core.home import Home
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 
 SERVICE = "agent-runner"
@@ -37,6 +37,7 @@ async def setup(
     model: ChatModel | None = None,
     bodies: BodyStore | None = None,
     ledger: ReplyLedger | None = None,
+    memory: MemoryReader | None = None,
 ) -> None:
     """Register the handlers; adapters default to the real ones."""
     if model is None:
@@ -48,7 +49,8 @@ async def setup(
         model=model,
         bodies=bodies or ObjectStoreBodies(runtime.js),
         ledger=ledger or StreamReplyLedger(runtime.js),
-        config_path=Home(settings.home).config_file,
+        config_path=settings.config_path,
+        memory=memory or RpcMemoryReader(runtime.broker.connection),
         faults=runtime.faults,
         max_deliveries=settings.max_deliveries,
         body_inline_limit=settings.body_inline_limit,

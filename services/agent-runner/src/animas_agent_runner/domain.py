@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -74,9 +75,11 @@ class NoModel:
     reason: str
 
 
-def resolve_target(config: AnimaWorksConfig, anima: str) -> ModelTarget | NoModel:
-    """The model an anima calls, with its endpoint and key, or why there is none."""
-    settings = config.anima(anima)
+def resolve_target(
+    config: AnimaWorksConfig, anima: str, status: Mapping[str, Any] | None = None
+) -> ModelTarget | NoModel:
+    """The model an anima calls (defaults < its status.json < config overrides), or why there is none."""
+    settings = config.anima(anima, status)
     if not settings.model:
         return NoModel(NO_MODEL)
     credential = config.credential(settings.credential)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
 
 from animas_agent_runner import domain
-from animas_agent_runner.ports import BodyStore, ChatModel, ModelCallFailed, ModelTarget, ReplyLedger
+from animas_agent_runner.ports import (
+    BodyStore,
+    ChatModel,
+    MemoryReader,
+    ModelCallFailed,
+    ModelTarget,
+    ReplyLedger,
+)
 from animas_contracts import (
     ContractError,
     CycleStatus,
@@ -18,7 +26,7 @@ from animas_contracts import (
 )
 from animas_contracts.names import InvalidAnimaName
 from animas_core.broker import EventSink
-from animas_core.config import ConfigError, load_config
+from animas_core.config import CachedConfig, ConfigError
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.faults import FaultPoints
 from animas_core.policy import Delivery
@@ -37,6 +45,7 @@ class MessageHandler:
         bodies: BodyStore,
         ledger: ReplyLedger,
         config_path: Path,
+        memory: MemoryReader,
         faults: FaultPoints,
         max_deliveries: int,
         body_inline_limit: int,
@@ -45,7 +54,9 @@ class MessageHandler:
         self._model = model
         self._bodies = bodies
         self._ledger = ledger
+        self._config = CachedConfig(config_path)
         self._config_path = config_path
+        self._memory = memory
         self._faults = faults
         self._max_deliveries = max_deliveries
         self._inline_limit = body_inline_limit
@@ -74,10 +85,7 @@ class MessageHandler:
         )
 
     async def _run_cycle(self, event: MessageReceived, delivery: Delivery, started: float) -> None:
-        try:
-            target = domain.resolve_target(load_config(self._config_path), event.anima)
-        except ConfigError as exc:
-            target = domain.NoModel(str(exc))
+        target = await self._target(event.anima)
         await self._publisher.publish(domain.cycle_started(event, target))
         if isinstance(target, domain.NoModel):
             text = domain.configuration_guidance(event.anima, str(self._config_path), target.reason)
@@ -96,6 +104,21 @@ class MessageHandler:
             await self._finish(event, text, ResponseOutcome.ERROR, target.model, started, str(exc))
             return
         await self._finish(event, completion_text, ResponseOutcome.REPLY, model, started, None)
+
+    async def _target(self, anima: str) -> ModelTarget | domain.NoModel:
+        status_text = await self._memory.read(anima, "status.json")
+        if status_text is None:
+            return domain.NoModel(f"there is no anima named {anima!r}")
+        try:
+            status = json.loads(status_text)
+        except json.JSONDecodeError as exc:
+            return domain.NoModel(f"its status.json is not valid JSON ({exc.msg})")
+        if not status.get("enabled", True):
+            return domain.NoModel("it is disabled")
+        try:
+            return domain.resolve_target(self._config.get(), anima, status)
+        except ConfigError as exc:
+            return domain.NoModel(str(exc))
 
     async def _call_model(
         self,

@@ -51,6 +51,14 @@ class BodyStore(Protocol):
         ...
 
 
+class MemoryReader(Protocol):
+    """Reads an anima's files through memory-writer (agent-runner has none on its disk)."""
+
+    async def read(self, anima: str, path: str) -> str | None:
+        """The file's text, or None when it does not exist."""
+        ...
+
+
 class ReplyLedger(Protocol):
     """Answers whether a message was already answered (for redeliveries)."""
 

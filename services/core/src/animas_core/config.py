@@ -1,80 +1,138 @@
-"""``config.json``: system settings, credentials and anima defaults (seed 003 §3.2).
+"""``config.json``: system settings, credentials and anima defaults (seed 003 §3.2, DESIGN §9).
 
-This is the minimal model the walking skeleton needs (models, credentials, the animas that
-exist); the animas-and-memory issue grows it to every section of the seed. Unknown sections are
-kept, not rejected, so a newer file still loads.
+The sections are in :mod:`animas_core.config_model` and re-exported here; this module holds the
+whole file's model, versioning, reading, writing and the execution-mode rule.
 """
 
 from __future__ import annotations
 
+import copy
+import fnmatch
 import json
 import os
+import re
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from animas_contracts import validate_anima_name
+from animas_core.config_model import (
+    CONFIG_VERSION,
+    MASK_SECRETS,
+    MODE_ALIASES,
+    REVEAL_SECRETS,
+    AnimaModelConfig,
+    AnimaName,
+    BackgroundTaskConfig,
+    ChatworkConfig,
+    ConfigError,
+    ConsolidationConfig,
+    Credential,
+    CredentialName,
+    EligibleTool,
+    ExecutionMode,
+    ExternalMessagingConfig,
+    HumanNotificationConfig,
+    ImageGenConfig,
+    ModeName,
+    NotificationChannel,
+    PrimingConfig,
+    RAGConfig,
+    ServerConfig,
+    SlackConfig,
+    SystemConfig,
+    UserContact,
+    normalise_mode,
+)
 
-CONFIG_VERSION = 1
+__all__ = [
+    "BUILTIN_MODEL_MODES",
+    "CONFIG_VERSION",
+    "MIGRATIONS",
+    "MODE_ALIASES",
+    "AnimaModelConfig",
+    "AnimaWorksConfig",
+    "BackgroundTaskConfig",
+    "CachedConfig",
+    "ChatworkConfig",
+    "ConfigError",
+    "ConsolidationConfig",
+    "Credential",
+    "EligibleTool",
+    "ExternalMessagingConfig",
+    "HumanNotificationConfig",
+    "ImageGenConfig",
+    "ModeName",
+    "NotificationChannel",
+    "PrimingConfig",
+    "RAGConfig",
+    "ServerConfig",
+    "SlackConfig",
+    "SystemConfig",
+    "UserContact",
+    "credential_env_var",
+    "load_config",
+    "masked_view",
+    "normalise_mode",
+    "parse_config",
+    "resolve_mode",
+    "write_config",
+]
 
 
-class ConfigError(ValueError):
-    """config.json is missing, unreadable or invalid; the message names the field path."""
-
-
-class Credential(BaseModel):
-    """An API key and endpoint for one provider. Keys may come from the environment instead."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-
-
-class AnimaModelConfig(BaseModel):
-    """Model settings of an anima; ``anima_defaults`` holds them for all, ``animas`` per anima."""
-
-    model_config = ConfigDict(extra="allow")
-
-    model: str | None = None
-    """litellm model name (``openai/gpt-4o``, ``anthropic/claude-…``); null means not configured."""
-    credential: str | None = None
-    max_tokens: int = Field(default=4096, gt=0)
-
-
-class SystemConfig(BaseModel):
-    """System-wide settings."""
-
-    model_config = ConfigDict(extra="allow")
-
-    log_level: str = "INFO"
-    timezone: str = "UTC"
-    """IANA time zone used for day boundaries (activity log files) unless an anima sets its own."""
+def credential_env_var(name: str) -> str:
+    """The environment variable that supplies credential ``name``'s key without writing it to disk."""
+    return f"ANIMAWORKS_CREDENTIAL_{name.upper().replace('-', '_')}_API_KEY"
 
 
 class AnimaWorksConfig(BaseModel):
-    """The whole of config.json."""
+    """The whole of config.json; unknown top-level sections are errors, like misspelt keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
-    version: int = CONFIG_VERSION
-    system: SystemConfig = SystemConfig()
-    credentials: dict[str, Credential] = {}
-    anima_defaults: AnimaModelConfig = AnimaModelConfig()
-    animas: dict[str, AnimaModelConfig] = {}
+    version: int = Field(default=CONFIG_VERSION, ge=1)
+    system: SystemConfig = Field(default_factory=SystemConfig)
+    credentials: dict[CredentialName, Credential] = Field(default_factory=dict)
+    model_modes: dict[str, ExecutionMode] = Field(default_factory=dict)
+    """fnmatch pattern over model names -> mode; see :func:`resolve_mode`."""
+    anima_defaults: AnimaModelConfig = Field(default_factory=AnimaModelConfig)
+    animas: dict[AnimaName, AnimaModelConfig] = Field(default_factory=dict)
+    """Per-anima overrides: only the keys given here are applied."""
+    consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    rag: RAGConfig = Field(default_factory=RAGConfig)
+    priming: PrimingConfig = Field(default_factory=PrimingConfig)
+    image_gen: ImageGenConfig = Field(default_factory=ImageGenConfig)
+    human_notification: HumanNotificationConfig = Field(default_factory=HumanNotificationConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    external_messaging: ExternalMessagingConfig = Field(default_factory=ExternalMessagingConfig)
+    background_task: BackgroundTaskConfig = Field(default_factory=BackgroundTaskConfig)
 
-    @field_validator("animas")
-    @classmethod
-    def _names_are_valid(cls, animas: dict[str, AnimaModelConfig]) -> dict[str, AnimaModelConfig]:
-        for name in animas:
-            validate_anima_name(name)
-        return animas
+    def anima(self, name: str, status: Mapping[str, Any] | None = None) -> AnimaModelConfig:
+        """The merged settings of one anima.
 
-    def anima(self, name: str) -> AnimaModelConfig:
-        """The merged settings of one anima: its overrides over ``anima_defaults``."""
-        merged = self.anima_defaults.model_dump(exclude_unset=False)
+        Order, later wins: ``anima_defaults`` < the anima's ``status.json`` fields < the
+        ``animas[name]`` section of config.json (the operator's file has the last word). Keys of
+        ``status`` that are not :class:`AnimaModelConfig` fields (role, …) are ignored, and so is
+        a null there: it means "not set in status.json", falling through to the defaults.
+
+        Args:
+            name: The anima.
+            status: The parsed ``status.json`` of the anima, if any.
+
+        Raises:
+            ConfigError: A status field has a wrong value; the message names the field.
+        """
+        merged = self.anima_defaults.model_dump()
+        if status:
+            fields = {k: v for k, v in status.items() if k in AnimaModelConfig.model_fields and v is not None}
+            try:
+                from_status = AnimaModelConfig.model_validate(fields)
+            except ValidationError as exc:
+                problems = _problems(exc, prefix=f"animas/{name}/status.json: ")
+                raise ConfigError("; ".join(problems), problems) from None
+            merged.update(from_status.model_dump(exclude_unset=True))
         override = self.animas.get(name)
         if override is not None:
             merged.update(override.model_dump(exclude_unset=True))
@@ -83,12 +141,13 @@ class AnimaWorksConfig(BaseModel):
     def credential(self, name: str | None) -> Credential | None:
         """A credential by name, with its key taken from the environment when the file has none.
 
-        ``ANIMAWORKS_CREDENTIAL_<NAME>_API_KEY`` supplies a key without writing it to disk.
+        ``ANIMAWORKS_CREDENTIAL_<NAME>_API_KEY`` (see :func:`credential_env_var`) supplies a key
+        without writing it to disk.
         """
         if name is None:
             return None
         stored = self.credentials.get(name, Credential())
-        env_key = os.environ.get(f"ANIMAWORKS_CREDENTIAL_{name.upper().replace('-', '_')}_API_KEY")
+        env_key = os.environ.get(credential_env_var(name))
         if stored.api_key is None and env_key:
             return Credential(api_key=SecretStr(env_key), base_url=stored.base_url)
         if name not in self.credentials and not env_key:
@@ -96,26 +155,113 @@ class AnimaWorksConfig(BaseModel):
         return stored
 
 
-def _format_validation_error(exc: ValidationError) -> str:
+# --- execution mode --------------------------------------------------------------------------
+
+BUILTIN_MODEL_MODES: Final[tuple[tuple[str, ModeName], ...]] = (
+    ("anthropic/*", "anthropic"),
+    ("claude-*", "anthropic"),
+    ("ollama/*", "assisted"),
+    ("ollama_chat/*", "assisted"),
+)
+"""Used when no ``model_modes`` pattern matches; anything else is ``litellm``."""
+
+_WILDCARDS = re.compile(r"\[!?\]?[^\]]*\]|[*?]")
+
+
+def _specificity(pattern: str) -> tuple[int, int]:
+    literal = _WILDCARDS.sub("", pattern)
+    return len(literal), -len(_WILDCARDS.findall(pattern))
+
+
+def resolve_mode(config: AnimaWorksConfig, model: str, explicit: str | None = None) -> ModeName:
+    """The execution mode for ``model``.
+
+    1. ``explicit`` (the anima's ``execution_mode``; aliases A1/A2/B accepted) wins.
+    2. Else the most specific ``model_modes`` pattern matching the model name (``fnmatch``,
+       case-sensitive): the one with the most non-wildcard characters (``*``, ``?`` and ``[…]``
+       do not count); on a tie the one with fewer wildcards, then the one listed first.
+    3. Else the built-in rules: ``anthropic/…`` and bare ``claude-…`` names → ``anthropic``;
+       ``ollama/…`` and ``ollama_chat/…`` → ``assisted``; everything else → ``litellm``.
+
+    Raises:
+        ConfigError: ``explicit`` is not a mode.
+    """
+    if explicit is not None:
+        try:
+            return normalise_mode(explicit)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    matching = [p for p in config.model_modes if fnmatch.fnmatchcase(model, p)]
+    if matching:
+        # max() keeps the first of equals, so file order breaks the last tie.
+        return config.model_modes[max(matching, key=_specificity)]
+    for pattern, mode in BUILTIN_MODEL_MODES:
+        if fnmatch.fnmatchcase(model, pattern):
+            return mode
+    return "litellm"
+
+
+# --- versions, reading, writing --------------------------------------------------------------
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+"""``MIGRATIONS[n]`` turns a version-``n`` file (a dict) into version ``n + 1``; pure functions."""
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> list[str]:
     problems = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(root)"
-        problems.append(f"{path}: {err['msg']}")
-    return "; ".join(problems)
+        problems.append(f"{prefix}{path}: {err['msg']}")
+    return problems
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    return "; ".join(_problems(exc))
+
+
+def _version_error(problem: str) -> ConfigError:
+    return ConfigError(f"invalid config: version: {problem}", [f"version: {problem}"])
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    # A file without "version" predates versioning: every file write_config produces has one.
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _version_error(f"must be a positive integer, got {version!r}")
+    if version > CONFIG_VERSION:
+        raise _version_error(
+            f"the file is version {version}, newer than this AnimaWorks understands "
+            f"({CONFIG_VERSION}); upgrade AnimaWorks"
+        )
+    while version < CONFIG_VERSION:
+        migration = MIGRATIONS.get(version)
+        if migration is None:
+            raise _version_error(f"no migration from version {version} to {version + 1}")
+        data = migration(copy.deepcopy(data))
+        version += 1
+        data["version"] = version
+    return data
 
 
 def parse_config(data: dict[str, Any]) -> AnimaWorksConfig:
-    """Validate a config mapping, raising :class:`ConfigError` that names each bad field path."""
+    """Migrate an older config mapping to :data:`CONFIG_VERSION` and validate it.
+
+    Raises:
+        ConfigError: Naming each bad field path, or saying the file is too new.
+    """
+    data = _migrate(data)
     try:
         return AnimaWorksConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid config: {_format_validation_error(exc)}") from None
-    except ValueError as exc:
-        raise ConfigError(f"invalid config: {exc}") from None
+        raise ConfigError(f"invalid config: {_format_validation_error(exc)}", _problems(exc)) from None
 
 
 def load_config(path: Path) -> AnimaWorksConfig:
-    """Read and validate config.json; a missing file means all defaults."""
+    """Read, migrate and validate config.json; a missing file means all defaults.
+
+    Raises:
+        ConfigError: The file is not JSON, not an object, too new or invalid.
+    """
     if not path.exists():
         return AnimaWorksConfig()
     try:
@@ -124,23 +270,32 @@ def load_config(path: Path) -> AnimaWorksConfig:
         raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a JSON object")
-    return parse_config(data)
+    try:
+        return parse_config(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}", exc.problems) from None
+
+
+def _to_json(config: AnimaWorksConfig, secrets: Mapping[str, str]) -> dict[str, Any]:
+    payload = config.model_dump(mode="json", context=dict(secrets))
+    # Per-anima sections hold overrides only: writing their defaults would turn them into
+    # explicit values that mask anima_defaults on the next read.
+    payload["animas"] = {
+        name: section.model_dump(mode="json", exclude_unset=True, context=dict(secrets))
+        for name, section in config.animas.items()
+    }
+    return payload
+
+
+def masked_view(config: AnimaWorksConfig) -> dict[str, Any]:
+    """The config as JSON-able data for display: each set ``api_key`` is ``"***"``, unset null."""
+    return _to_json(config, MASK_SECRETS)
 
 
 def write_config(path: Path, config: AnimaWorksConfig) -> None:
     """Write config.json atomically with owner-only permissions (0600): it may hold API keys."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = config.model_dump(mode="json", exclude_none=False)
-    # Per-anima sections hold overrides only: writing their defaults would turn them into
-    # explicit values that mask anima_defaults on the next read.
-    payload["animas"] = {
-        name: section.model_dump(mode="json", exclude_unset=True) for name, section in config.animas.items()
-    }
-    for name, cred in config.credentials.items():
-        # model_dump masks SecretStr; the file must keep the real value.
-        payload["credentials"][name]["api_key"] = (
-            cred.api_key.get_secret_value() if cred.api_key is not None else None
-        )
+    payload = _to_json(config, REVEAL_SECRETS)  # the file must keep the real keys
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)

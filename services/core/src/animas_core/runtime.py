@@ -140,6 +140,7 @@ class ServiceRuntime:
         self._provisioned: list[ConsumerSpec] = []
         self._sink = JsDeadLetterSink(self.broker, service)
         self._health_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self._started_at = time.time()
         self.extra_health: dict[str, Any] = {}
         """Service-specific facts added to the health record (the gateway's URL)."""
@@ -210,8 +211,16 @@ class ServiceRuntime:
         await self.broker.start()
         self._health_task = asyncio.create_task(self._report_health())
 
+    def background(self, task: asyncio.Task[None]) -> None:
+        """A task that runs for the life of the service and is cancelled when it stops."""
+        self._background.append(task)
+
     async def stop(self) -> None:
         """Stop reporting, withdraw the health record, stop consuming and disconnect."""
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self._health_task is not None:
             self._health_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

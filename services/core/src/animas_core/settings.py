@@ -27,6 +27,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANIMAWORKS_", extra="ignore")
 
     home: Path = Field(default_factory=default_home)
+    config_file: Path | None = None
+    """config.json, when it is not in the home (services other than memory-writer run with an
+    empty home and read only this file: the animas' files reach them through memory-writer)."""
     log_level: str = "INFO"
     instance_id: str | None = None
     """Distinguishes replicas of one service; defaults to host and pid."""
@@ -40,3 +43,8 @@ class ServiceSettings(BaseSettings):
     """Replicas of the streams a service creates when they are missing (3 on a production cluster)."""
     faults: str = ""
     """Comma-separated fault points that kill the process when reached (chaos testing only)."""
+
+    @property
+    def config_path(self) -> Path:
+        """Where this service reads config.json."""
+        return self.config_file or self.home / "config.json"

@@ -16,9 +16,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from animas_contracts import InvalidAnimaName, validate_anima_name
-from animas_core.config import ConfigError, load_config
-from animas_core.home import Home
 from animas_core.runtime import ServiceRuntime
+from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
 from animas_gateway.domain import BadRequest, error_body, message_event, parse_chat_request
 from animas_gateway.replies import ReplyWaiter
 from animas_gateway.settings import GatewaySettings
@@ -27,28 +26,12 @@ SERVICE = "gateway"
 _log = logging.getLogger(__name__)
 
 
-def known_animas(home: Home) -> list[str]:
-    """Animas named in config.json or present as a directory."""
-    names = set(load_config(home.config_file).animas)
-    if home.animas_dir.is_dir():
-        names.update(p.name for p in home.animas_dir.iterdir() if p.is_dir() and _valid(p.name))
-    return sorted(names)
-
-
-def _valid(name: str) -> bool:
-    try:
-        validate_anima_name(name)
-    except InvalidAnimaName:
-        return False
-    return True
-
-
 def create_app(
     runtime: ServiceRuntime, settings: GatewaySettings, *, tracer_provider: TracerProvider | None = None
 ) -> Starlette:
     """The ASGI app. The runtime must be connected and started by the caller."""
-    home = Home(settings.home)
     waiter = ReplyWaiter()
+    directory = AnimaDirectory(runtime.broker.connection)
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("animaworks.gateway")
 
     async def health(_: Request) -> JSONResponse:
@@ -57,9 +40,12 @@ def create_app(
 
     async def list_animas(_: Request) -> JSONResponse:
         try:
-            return JSONResponse({"animas": known_animas(home)})
-        except ConfigError as exc:
-            return JSONResponse(error_body(str(exc)), status_code=500)
+            animas = await directory.animas()
+        except DirectoryUnavailable as exc:
+            return JSONResponse(error_body(str(exc)), status_code=503)
+        return JSONResponse(
+            {"animas": [{"name": a.name, "enabled": a.enabled, "role": a.role} for a in animas.values()]}
+        )
 
     async def chat(request: Request) -> JSONResponse:
         name = request.path_params["name"]
@@ -89,11 +75,17 @@ def create_app(
         except BadRequest as exc:
             return JSONResponse(error_body(str(exc)), status_code=422)
         try:
-            animas = known_animas(home)
-        except ConfigError as exc:
-            return JSONResponse(error_body(str(exc)), status_code=500)
+            animas = await directory.animas()
+        except DirectoryUnavailable as exc:
+            return JSONResponse(error_body(str(exc)), status_code=503)
         if name not in animas:
-            return JSONResponse(error_body(f"no anima named {name!r}", animas=animas), status_code=404)
+            return JSONResponse(
+                error_body(f"no anima named {name!r}", animas=sorted(animas)), status_code=404
+            )
+        if not animas[name].enabled:
+            return JSONResponse(
+                error_body(f"anima {name!r} is disabled (`anima enable {name}`)"), status_code=409
+            )
         event = message_event(name, body)
         reply = waiter.expect(event.id)
         ids: dict[str, Any] = {

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
+import asyncio
+
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    RPC_MEMORY_ANIMAS,
+    RPC_MEMORY_READ_ALL,
+    RPC_MEMORY_REBUILD,
+    RPC_MEMORY_SYNC_ALL,
+)
 from animas_core.config import CachedConfig
 from animas_core.home import Home
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_memory_writer.adapters.activity_log import ActivityLogFiles
-from animas_memory_writer.handlers import ActivityProjector, Rebuilder
+from animas_memory_writer.applier import MemoryApplier
+from animas_memory_writer.handlers import Projector, Rebuilder
+from animas_memory_writer.reads import ReadServer
 from animas_memory_writer.settings import MemoryWriterSettings
+from animas_memory_writer.watcher import Watcher
 
 SERVICE = "memory-writer"
 
@@ -16,16 +27,24 @@ ACTIVITY_CONSUMER = ConsumerSpec(
     durable="memory-writer-activity",
     filter_subject="activity.>",
     stream=ACTIVITY_STREAM,
-    # One in flight: lines land in stream order even when a message is redelivered.
+    # One in flight: files change in stream order even when a message is redelivered.
     max_ack_pending=1,
 )
 
 
 async def setup(runtime: ServiceRuntime, settings: MemoryWriterSettings) -> None:
-    """Register the projector and the rebuild endpoint."""
+    """Register the projector, the rebuild, read and sync endpoints, and the hand-edit watcher."""
     home = Home(settings.home)
-    files = ActivityLogFiles(home)
-    projector = ActivityProjector(files, CachedConfig(home.config_file))
-    rebuilder = Rebuilder(projector, files, runtime.js, settings.replay_batch)
+    applier = MemoryApplier(home, CachedConfig(settings.config_path))
+    projector = Projector(ActivityLogFiles(home), applier, runtime.js, runtime.publisher)
+    rebuilder = Rebuilder(projector, runtime.js, settings.replay_batch)
+    reads = ReadServer(home)
+    watcher = Watcher(projector, runtime.publisher, settings.watch_interval_s)
     runtime.consume(ACTIVITY_CONSUMER, projector)
-    await runtime.broker.connection.subscribe(RPC_MEMORY_REBUILD, queue=SERVICE, cb=rebuilder.on_request)
+    nc = runtime.broker.connection
+    await nc.subscribe(RPC_MEMORY_REBUILD, queue=SERVICE, cb=rebuilder.on_request)
+    await nc.subscribe(RPC_MEMORY_READ_ALL, queue=SERVICE, cb=reads.on_read)
+    await nc.subscribe(RPC_MEMORY_ANIMAS, queue=SERVICE, cb=reads.on_list)
+    await nc.subscribe(RPC_MEMORY_SYNC_ALL, queue=SERVICE, cb=watcher.on_sync)
+    if settings.watch_interval_s > 0:
+        runtime.background(asyncio.create_task(watcher.run()))

@@ -22,6 +22,8 @@ from animas_contracts import (
     CycleStatus,
     Event,
     LlmCalled,
+    MemoryOpApplied,
+    MemoryOpRejected,
     MessageReceived,
     ResponseSent,
     Trigger,
@@ -124,6 +126,26 @@ def _(event: LlmCalled) -> dict[str, Any]:
             },
             "latency_ms": round(event.latency_ms, 1),
         },
+    )
+
+
+@entry_for.register
+def _(event: MemoryOpApplied) -> dict[str, Any]:
+    return _base(
+        event,
+        "memory_write",
+        summary=f"{event.kind}: {', '.join(event.paths)}" if event.paths else event.kind,
+        meta={"op_id": event.op_id, "kind": event.kind, "paths": list(event.paths)},
+    )
+
+
+@entry_for.register
+def _(event: MemoryOpRejected) -> dict[str, Any]:
+    return _base(
+        event,
+        "error",
+        summary=f"{event.kind} rejected: {event.reason}",
+        meta={"op_id": event.op_id, "kind": event.kind, "reason": event.reason},
     )
 
 

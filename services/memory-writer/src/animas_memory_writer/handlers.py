@@ -1,9 +1,10 @@
-"""memory-writer handlers: project activity events into JSONL, and rebuild on request."""
+"""memory-writer's event handling: project every event, apply changes, answer, rebuild on request."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 import msgspec
 from nats.aio.msg import Msg
@@ -11,60 +12,101 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from animas_contracts import (
+    AnimaCreated,
     ContractError,
     Event,
+    MemoryOpApplied,
+    MemoryOpRejected,
     RebuildReply,
     RebuildRequest,
     decode_event,
+    derive_id,
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
-from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
-from animas_core.config import CachedConfig
-from animas_core.errors import PoisonMessage
+from animas_contracts.subjects import ACTIVITY_STREAM, BODIES_BUCKET, stored_activity_filter
+from animas_core.broker import EventSink
+from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.policy import Delivery
 from animas_memory_writer.adapters.activity_log import ActivityLogFiles
+from animas_memory_writer.applier import MemoryApplier, Outcome
 from animas_memory_writer.domain import day_of, entry_for
 
 _log = logging.getLogger(__name__)
+PRODUCER = "memory-writer"
 
 
-class ActivityProjector:
-    """Keeps ``activity_log/`` in step with the stream; owns the lock a rebuild takes."""
+def outcome_event(cause: Event, outcome: Outcome) -> Event:
+    """The answer to a change: derived from its id, so a repeat answer is the same event."""
+    common = {
+        "anima": cause.anima,
+        "correlation_id": cause.correlation_id,
+        "causation_id": cause.id,
+        "producer": PRODUCER,
+        "op_id": cause.id,
+        "kind": outcome.kind,
+    }
+    if outcome.applied:
+        return MemoryOpApplied(id=derive_id(cause.id, "applied"), paths=list(outcome.paths), **common)
+    return MemoryOpRejected(id=derive_id(cause.id, "rejected"), reason=outcome.reason or "", **common)
 
-    def __init__(self, files: ActivityLogFiles, config: CachedConfig) -> None:
-        self._files = files
-        self._config = config
+
+class Projector:
+    """Keeps every anima directory in step with the stream; owns the lock a rebuild takes."""
+
+    def __init__(
+        self, files: ActivityLogFiles, applier: MemoryApplier, js: JetStreamContext, publisher: EventSink
+    ) -> None:
+        self.files = files
+        self.applier = applier
+        self._js = js
+        self._publisher = publisher
         self.lock = asyncio.Lock()
-        """Held while projecting one event, and for the whole of a rebuild (the pause)."""
+        """Held while projecting one event, while scanning for hand edits, and for a whole rebuild."""
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
-        """Project one delivered event."""
+        """Project one delivered event and answer it if it asked for a change."""
         event = decode_event(data)
         try:
             validate_anima_name(event.anima)
         except InvalidAnimaName as exc:
             raise PoisonMessage(str(exc)) from None
+        blobs = await self.fetch_blobs(event)
         async with self.lock:
-            await asyncio.to_thread(self.project, event)
+            outcome = await asyncio.to_thread(self.project, event, blobs)
+        if outcome is not None:
+            if not outcome.applied:
+                _log.info("change rejected", extra={"op_id": event.id, "reason": outcome.reason})
+            await self._publisher.publish(outcome_event(event, outcome))
 
-    def project(self, event: Event) -> bool:
-        """Append the event's entry if it has one and it is not there yet."""
+    def project(self, event: Event, blobs: Mapping[str, bytes] | None = None) -> Outcome | None:
+        """Apply an event to disk: its activity-log entry, then its change (if it is one)."""
+        outcome = self.applier.apply(event, blobs)
         entry = entry_for(event)
-        if entry is None:
-            return False
-        timezone = self._config.get().system.timezone
-        return self._files.append(event.anima, day_of(event, timezone), entry)
+        if entry is not None:
+            self.files.append(event.anima, day_of(event, self.applier.timezone(event.anima)), entry)
+        return outcome
+
+    async def fetch_blobs(self, event: Event) -> dict[str, bytes]:
+        """Large files of an import, from the object store."""
+        if not isinstance(event, AnimaCreated) or not event.blobs:
+            return {}
+        store = await self._js.object_store(BODIES_BUCKET)
+        out: dict[str, bytes] = {}
+        for path, ref in event.blobs.items():
+            try:
+                result = await store.get(ref.replace(":", "-"))
+            except Exception as exc:
+                raise RetryableError(f"could not fetch {ref} for {path}: {exc!r}") from exc
+            out[path] = result.data or b""
+        return out
 
 
 class Rebuilder:
-    """Rebuilds the JSONL projection from the stream: pause, reset, replay, resume."""
+    """Rebuilds anima directories from the stream alone: pause, wipe, replay, resume."""
 
-    def __init__(
-        self, projector: ActivityProjector, files: ActivityLogFiles, js: JetStreamContext, batch: int
-    ) -> None:
+    def __init__(self, projector: Projector, js: JetStreamContext, batch: int) -> None:
         self._projector = projector
-        self._files = files
         self._js = js
         self._batch = batch
 
@@ -83,14 +125,16 @@ class Rebuilder:
         await msg.respond(msgspec.json.encode(reply))
 
     async def rebuild(self, anima: str | None) -> RebuildReply:
-        """Replay every stored event (of one anima, or all) into fresh files."""
+        """Replay every stored event (of one anima, or all) into fresh directories."""
         async with self._projector.lock:
             info = await self._js.stream_info(ACTIVITY_STREAM)
-            last_seq = info.state.last_seq
-            await asyncio.to_thread(self._files.reset, anima)
-            events, animas = await self._replay(anima, last_seq)
-            files = sum(self._files.file_count(a) for a in animas)
-        _log.info("activity log rebuilt", extra={"events": events, "animas": sorted(animas)})
+            targets = [anima] if anima else self._projector.files.animas()
+            for name in targets:
+                await asyncio.to_thread(self._projector.applier.reset, name)
+            self._projector.files.reset(None)
+            events, animas = await self._replay(anima, info.state.last_seq)
+            files = sum(self._projector.files.file_count(a) for a in animas)
+        _log.info("rebuilt from the stream", extra={"events": events, "animas": sorted(animas)})
         return RebuildReply(ok=True, animas=sorted(animas), events=events, files=files)
 
     async def _replay(self, anima: str | None, last_seq: int) -> tuple[int, set[str]]:
@@ -101,8 +145,9 @@ class Rebuilder:
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60.0
         )
-        subject = stored_activity_filter(anima=anima or "*")
-        sub = await self._js.pull_subscribe(subject, stream=ACTIVITY_STREAM, config=config)
+        sub = await self._js.pull_subscribe(
+            stored_activity_filter(anima=anima or "*"), stream=ACTIVITY_STREAM, config=config
+        )
         try:
             while True:
                 try:
@@ -114,11 +159,13 @@ class Rebuilder:
                         return events, animas
                     try:
                         event = decode_event(msg.data)
-                    except ContractError:
+                        validate_anima_name(event.anima)
+                    except (ContractError, InvalidAnimaName):
                         continue  # the live path dead-lettered it; the rebuild stays consistent
-                    if await asyncio.to_thread(self._projector.project, event):
-                        events += 1
-                        animas.add(event.anima)
+                    blobs = await self._projector.fetch_blobs(event)
+                    await asyncio.to_thread(self._projector.project, event, blobs)
+                    events += 1
+                    animas.add(event.anima)
                 if batch[-1].metadata.sequence.stream >= last_seq or batch[-1].metadata.num_pending == 0:
                     break
         finally:

@@ -14,3 +14,5 @@ class MemoryWriterSettings(ServiceSettings):
 
     replay_batch: int = 500
     """Events fetched per round trip while rebuilding a projection."""
+    watch_interval_s: float = 2.0
+    """Seconds between scans for hand edits; 0 turns the watcher off (``anima sync`` still works)."""

@@ -1,0 +1,40 @@
+"""Which animas exist, as memory-writer knows them (the gateway has no anima files on its disk)."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client
+
+from animas_contracts import AnimaListReply, AnimaSummary
+from animas_contracts.subjects import RPC_MEMORY_ANIMAS
+
+
+class DirectoryUnavailable(RuntimeError):
+    """memory-writer did not answer."""
+
+
+class AnimaDirectory:
+    """The list of animas, asked of memory-writer and kept for a moment to spare round trips."""
+
+    def __init__(self, nc: Client, *, ttl_s: float = 1.0, timeout_s: float = 3.0) -> None:
+        self._nc = nc
+        self._ttl_s = ttl_s
+        self._timeout_s = timeout_s
+        self._cached: tuple[float, dict[str, AnimaSummary]] | None = None
+
+    async def animas(self) -> dict[str, AnimaSummary]:
+        """Animas by name."""
+        now = time.monotonic()
+        if self._cached is not None and now - self._cached[0] < self._ttl_s:
+            return self._cached[1]
+        try:
+            msg = await self._nc.request(RPC_MEMORY_ANIMAS, b"{}", timeout=self._timeout_s)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise DirectoryUnavailable(f"memory-writer did not answer: {exc!r}") from exc
+        reply = msgspec.json.decode(msg.data, type=AnimaListReply)
+        found = {a.name: a for a in reply.animas}
+        self._cached = (now, found)
+        return found

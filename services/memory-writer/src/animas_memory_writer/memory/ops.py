@@ -1,0 +1,92 @@
+"""How each memory operation changes a file's text: pure functions of the old text and the op."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from animas_contracts import AppendEpisode, MarkImportant, WriteKnowledge, WriteProcedure
+from animas_memory_writer.memory import frontmatter
+from animas_memory_writer.memory.rules import Rejected
+
+IMPORTANT = "[IMPORTANT]"
+
+
+def episode_path(local_time: datetime) -> str:
+    """The day file an episode entry belongs to."""
+    return f"episodes/{local_time.date().isoformat()}.md"
+
+
+def append_episode(existing: str | None, op: AppendEpisode, local_time: datetime) -> str:
+    """The day file with one more entry (seed 003 §4.5)."""
+    text = existing if existing else f"# {local_time.date().isoformat()} Action Log\n"
+    if not text.endswith("\n"):
+        text += "\n"
+    entry = (
+        f"\n## {local_time.strftime('%H:%M')} {_one_line(op.title)}\n"
+        f"- Trigger: {_one_line(op.trigger)}\n"
+        f"- Decision: {_one_line(op.decision)}\n"
+        f"- Result: {_one_line(op.result)}\n"
+        f"- Lesson: {_one_line(op.lesson)}\n"
+    )
+    return text + entry
+
+
+def write_knowledge(existing: str | None, op: WriteKnowledge, at: datetime) -> str:
+    """A knowledge file with the new body; ``created`` survives revisions, ``updated`` moves."""
+    fields, _ = frontmatter.split(existing)
+    stamp = at.isoformat(timespec="seconds")
+    merged = {**fields, **{k: str(v) for k, v in op.frontmatter.items()}}
+    merged.setdefault("created", stamp)
+    merged["updated"] = stamp
+    return frontmatter.render(merged, op.content)
+
+
+def write_procedure(
+    existing: str | None, op: WriteProcedure, at: datetime, successes: int, failures: int
+) -> str:
+    """A procedure revision: version + 1, outcome counts and confidence as of this revision."""
+    fields, _ = frontmatter.split(existing)
+    stamp = at.isoformat(timespec="seconds")
+    version = int(fields.get("version", "0") or 0) + 1
+    merged = {
+        **fields,
+        "version": str(version),
+        "success_count": str(successes),
+        "failure_count": str(failures),
+        "confidence": f"{confidence(successes, failures):.2f}",
+        "updated": stamp,
+    }
+    merged.setdefault("created", stamp)
+    if op.description:
+        merged["description"] = op.description
+    return frontmatter.render(merged, op.content)
+
+
+def confidence(successes: int, failures: int) -> float:
+    """Laplace-smoothed success rate: 0.5 with no evidence, moving with each outcome."""
+    return (successes + 1) / (successes + failures + 2)
+
+
+def mark_important(existing: str | None, op: MarkImportant) -> str:
+    """The file with ``[IMPORTANT]`` before the first line containing ``op.text``."""
+    if existing is None:
+        raise Rejected(f"{op.path} does not exist")
+    lines = existing.split("\n")
+    for index, line in enumerate(lines):
+        if op.text and op.text in line:
+            if IMPORTANT in line:
+                return existing
+            stripped = line.lstrip()
+            indent = line[: len(line) - len(stripped)]
+            marker = ""
+            for bullet in ("- ", "* ", "+ "):
+                if stripped.startswith(bullet):
+                    marker, stripped = bullet, stripped[len(bullet) :]
+                    break
+            lines[index] = f"{indent}{marker}{IMPORTANT} {stripped}"
+            return "\n".join(lines)
+    raise Rejected(f"no line of {op.path} contains {op.text!r}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "-"

@@ -1,0 +1,124 @@
+"""Reads of anima directories over request/reply, so no other service needs the files on its disk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import msgspec
+from nats.aio.msg import Msg
+
+from animas_contracts import (
+    AnimaListReply,
+    AnimaSummary,
+    GrepMatch,
+    MemoryReadReply,
+    MemoryReadRequest,
+    validate_anima_name,
+)
+from animas_contracts.names import InvalidAnimaName
+from animas_core.home import Home
+from animas_memory_writer.adapters.anima_dir import AnimaDir
+from animas_memory_writer.memory.rules import Rejected
+
+_log = logging.getLogger(__name__)
+MAX_GREP_MATCHES = 200
+UNREADABLE = ("state/anima.db",)
+
+
+def read(directory: AnimaDir, request: MemoryReadRequest) -> MemoryReadReply:
+    """Serve one read inside one anima's directory."""
+    try:
+        if request.path:
+            clean, target = directory.resolve(request.path)
+        else:
+            clean, target = "", directory.root.resolve()
+    except Rejected as exc:
+        return MemoryReadReply(ok=False, error=str(exc))
+    if clean.startswith(UNREADABLE):
+        return MemoryReadReply(ok=False, error=f"{clean} is not readable")
+    match request.op:
+        case "exists":
+            return MemoryReadReply(ok=True, exists=target.exists())
+        case "read":
+            if not target.is_file():
+                return MemoryReadReply(ok=False, error=f"{clean or '.'} is not a file")
+            data = target.read_bytes()
+            truncated = len(data) > request.max_bytes
+            text = data[: request.max_bytes].decode("utf-8", errors="replace")
+            return MemoryReadReply(ok=True, content=text, truncated=truncated, exists=True)
+        case "list":
+            if not target.is_dir():
+                return MemoryReadReply(ok=False, error=f"{clean or '.'} is not a folder")
+            entries = sorted(
+                p.name + ("/" if p.is_dir() else "") for p in target.iterdir() if not p.name.startswith(".")
+            )
+            return MemoryReadReply(ok=True, entries=entries, exists=True)
+        case "grep":
+            return MemoryReadReply(ok=True, matches=_grep(directory, clean, request.pattern))
+    return MemoryReadReply(ok=False, error=f"unknown read op {request.op!r} (read, list, grep, exists)")
+
+
+def _grep(directory: AnimaDir, under: str, pattern: str) -> list[GrepMatch]:
+    needle = pattern.lower()
+    matches: list[GrepMatch] = []
+    if not needle:
+        return matches
+    for rel, data in directory.scan():
+        if under and not rel.startswith(under.rstrip("/") + "/") and rel != under:
+            continue
+        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+            if needle in line.lower():
+                matches.append(GrepMatch(path=rel, line=number, text=line[:500]))
+                if len(matches) >= MAX_GREP_MATCHES:
+                    return matches
+    return matches
+
+
+def list_animas(home: Home) -> AnimaListReply:
+    """Every created anima (a directory with a status.json)."""
+    summaries = []
+    if home.animas_dir.is_dir():
+        for path in sorted(home.animas_dir.iterdir()):
+            status_file = path / "status.json"
+            if not status_file.is_file():
+                continue
+            try:
+                status = json.loads(status_file.read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                status = {}
+            summaries.append(
+                AnimaSummary(
+                    name=path.name,
+                    enabled=bool(status.get("enabled", True)),
+                    role=status.get("role") if isinstance(status.get("role"), str) else None,
+                    status=status if isinstance(status, dict) else {},
+                )
+            )
+    return AnimaListReply(animas=summaries)
+
+
+class ReadServer:
+    """Answers ``rpc.memory.read.<anima>`` and ``rpc.memory.animas``."""
+
+    def __init__(self, home: Home) -> None:
+        self._home = home
+
+    async def on_read(self, msg: Msg) -> None:
+        """One read request; the anima is the last subject token."""
+        anima = msg.subject.rsplit(".", 1)[-1]
+        try:
+            validate_anima_name(anima)
+            request = msgspec.json.decode(msg.data, type=MemoryReadRequest)
+            reply = await asyncio.to_thread(read, AnimaDir(self._home.anima_dir(anima)), request)
+        except (InvalidAnimaName, msgspec.DecodeError) as exc:
+            reply = MemoryReadReply(ok=False, error=f"bad read request: {exc}")
+        except OSError as exc:
+            reply = MemoryReadReply(ok=False, error=f"read failed: {exc}")
+        await msg.respond(msgspec.json.encode(reply))
+
+    async def on_list(self, msg: Msg) -> None:
+        """Which animas exist."""
+        reply = await asyncio.to_thread(list_animas, self._home)
+        await msg.respond(msgspec.json.encode(reply))

@@ -1,0 +1,103 @@
+"""Hand edits: files changed on disk by a person are recorded as ``memory.edited`` events.
+
+memory-writer remembers the digest of everything it writes. A periodic scan (and ``anima sync``
+on demand) compares the files with those digests; a difference is an edit nobody announced, and
+recording it keeps the stream the complete history, so a rebuild still reproduces the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+from nats.aio.msg import Msg
+
+from animas_contracts import MemoryEdited, SyncReply, derive_id, validate_anima_name
+from animas_contracts.names import InvalidAnimaName
+from animas_core.broker import EventSink
+from animas_memory_writer.adapters.anima_dir import digest
+from animas_memory_writer.handlers import PRODUCER, Projector
+
+_log = logging.getLogger(__name__)
+
+
+def find_edits(projector: Projector, anima: str) -> list[MemoryEdited]:
+    """Files whose bytes differ from what memory-writer last wrote, as events (not yet published)."""
+    applier = projector.applier
+    if not applier.exists(anima):
+        return []
+    known = applier.db(anima).files()
+    edits: list[MemoryEdited] = []
+    seen: set[str] = set()
+    for path, data in applier.directory(anima).scan():
+        seen.add(path)
+        now = digest(data)
+        before = known.get(path)
+        if now == before:
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            _log.warning("binary file changed by hand is not recorded", extra={"anima": anima, "path": path})
+            continue
+        edits.append(_edit(anima, path, text, before, now))
+    for path, before in known.items():
+        if path not in seen and not path.startswith(("activity_log/", "archive/", "state/anima.db")):
+            edits.append(_edit(anima, path, None, before, "deleted"))
+    return edits
+
+
+def _edit(anima: str, path: str, content: str | None, before: str | None, now: str) -> MemoryEdited:
+    event_id = derive_id(anima, "edited", path, before or "new", now)
+    return MemoryEdited(
+        id=event_id,
+        anima=anima,
+        correlation_id=event_id,
+        producer=PRODUCER,
+        path=path,
+        content=content,
+        digest_before=before,
+    )
+
+
+class Watcher:
+    """Scans every anima for hand edits on an interval, and on request."""
+
+    def __init__(self, projector: Projector, publisher: EventSink, interval_s: float) -> None:
+        self._projector = projector
+        self._publisher = publisher
+        self._interval_s = interval_s
+
+    async def scan(self, anima: str) -> list[str]:
+        """Record the hand edits of one anima; return their paths."""
+        async with self._projector.lock:
+            edits = await asyncio.to_thread(find_edits, self._projector, anima)
+        for edit in edits:
+            await self._publisher.publish(edit)
+        if edits:
+            _log.info("hand edits recorded", extra={"anima": anima, "paths": [e.path for e in edits]})
+        return [e.path for e in edits]
+
+    async def run(self) -> None:
+        """Scan every anima forever (cancel to stop)."""
+        while True:
+            await asyncio.sleep(self._interval_s)
+            for anima in self._projector.files.animas():
+                try:
+                    await self.scan(anima)
+                except Exception:
+                    _log.exception("hand-edit scan failed", extra={"anima": anima})
+
+    async def on_sync(self, msg: Msg) -> None:
+        """Answer ``rpc.memory.sync.<anima>``: scan now."""
+        anima = msg.subject.rsplit(".", 1)[-1]
+        try:
+            validate_anima_name(anima)
+            reply = SyncReply(ok=True, edits=await self.scan(anima))
+        except InvalidAnimaName as exc:
+            reply = SyncReply(ok=False, error=str(exc))
+        except Exception as exc:
+            _log.exception("sync failed")
+            reply = SyncReply(ok=False, error=repr(exc))
+        await msg.respond(msgspec.json.encode(reply))

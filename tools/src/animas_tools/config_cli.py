@@ -1,0 +1,244 @@
+"""``anima config``: show, read, change and check config.json (DESIGN §9).
+
+API keys never reach the terminal: every view goes through :func:`animas_core.config.masked_view`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from animas_contracts import InvalidAnimaName, validate_anima_name
+from animas_core.config import (
+    AnimaWorksConfig,
+    ConfigError,
+    credential_env_var,
+    load_config,
+    masked_view,
+    parse_config,
+    resolve_mode,
+    write_config,
+)
+from animas_core.home import Home, default_home
+
+config_app = typer.Typer(help="Show, read, change and check config.json.", no_args_is_help=True)
+
+
+def _anima_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_anima_name(value)
+    except InvalidAnimaName as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+HomeOption = Annotated[
+    Path | None, typer.Option("--home", help="AnimaWorks home (default: $ANIMAWORKS_HOME or ~/.animaworks)")
+]
+AnimaOption = Annotated[
+    str | None,
+    typer.Option("--anima", help="Show this anima's merged settings", callback=_anima_option),
+]
+
+
+def _home(home: Path | None) -> Home:
+    return Home(home.expanduser() if home else default_home())
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _load(path: Path) -> AnimaWorksConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _read_status(home: Home, name: str) -> dict[str, Any] | None:
+    """The anima's status.json if it has one; read only, never written here.
+
+    Raises:
+        ConfigError: The file is not a JSON object.
+    """
+    path = home.anima_dir(name) / "status.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a JSON object")
+    return data
+
+
+def _anima_view(home: Home, config: AnimaWorksConfig, name: str) -> dict[str, Any]:
+    """The merged settings of one anima plus ``resolved_mode``, the mode it will run in."""
+    try:
+        merged = config.anima(name, _read_status(home, name))
+        mode = resolve_mode(config, merged.model, merged.execution_mode) if merged.model else None
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    # Without a model there is nothing to resolve; an explicit mode is still shown.
+    view = merged.model_dump(mode="json")
+    view["resolved_mode"] = mode if mode is not None else view["execution_mode"]
+    return view
+
+
+def _key_parts(key: str) -> list[str]:
+    parts = key.split(".")
+    if not key or any(not part for part in parts):
+        raise typer.BadParameter(f"{key!r} is not a dotted path such as priming.budget_question")
+    return parts
+
+
+def _lookup(data: Any, parts: list[str]) -> Any:
+    """The value at ``parts``; list items by index. Raises KeyError naming the missing part."""
+    node = data
+    for depth, part in enumerate(parts):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise KeyError(".".join(parts[: depth + 1]))
+    return node
+
+
+def _render(value: Any) -> str:
+    # Plain strings print bare so scripts can use them; everything else prints as JSON.
+    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@config_app.command()
+def show(anima: AnimaOption = None, home: HomeOption = None) -> None:
+    """Print config.json with API keys masked, or one anima's merged settings and mode."""
+    where = _home(home)
+    config = _load(where.config_file)
+    view = masked_view(config) if anima is None else _anima_view(where, config, anima)
+    typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
+
+
+@config_app.command()
+def get(
+    key: Annotated[str, typer.Argument(help="Dotted path, e.g. priming.budget_question")],
+    anima: AnimaOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Print one setting; with --anima, a field of that anima's merged settings."""
+    parts = _key_parts(key)
+    where = _home(home)
+    config = _load(where.config_file)
+    view = masked_view(config) if anima is None else _anima_view(where, config, anima)
+    try:
+        value = _lookup(view, parts)
+    except KeyError as exc:
+        hint = ""
+        if anima is None and parts[0] == "animas" and len(parts) > 2:
+            hint = f" (not overridden in config.json; `--anima {parts[1]}` shows the merged value)"
+        raise _fail(f"no setting {exc.args[0]!r}{hint}") from None
+    typer.echo(_render(value))
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    """Set ``data[parts...] = value``, creating missing objects on the way."""
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise _fail(f"{'.'.join(parts[:depth])} is not an object")
+        node = node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise _fail(f"{'.'.join(parts[:-1])} is not an object")
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise _fail(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise _fail(f"{path}: the top level must be a JSON object")
+    return data
+
+
+# Unknown options pass through as arguments so a negative number is a VALUE, not an option.
+@config_app.command("set", context_settings={"ignore_unknown_options": True})
+def set_(
+    key: Annotated[str, typer.Argument(help="Dotted path, e.g. anima_defaults.model")],
+    value: Annotated[str, typer.Argument(help="JSON (2000, true, null, '\"text\"') or plain text")],
+    home: HomeOption = None,
+) -> None:
+    """Change one setting in config.json; the result is validated before anything is written."""
+    parts = _key_parts(key)
+    path = _home(home).config_file
+    data = _read_raw(path)
+    parsed = _parse_value(value)
+    _assign(data, parts, parsed)
+    try:
+        config = parse_config(data)
+    except ConfigError as exc:
+        raise _fail(f"{exc} (config.json left unchanged)") from None
+    write_config(path, config)
+    is_key = len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key"
+    typer.echo(f"{key} = {'***' if is_key and parsed is not None else _render(parsed)}")
+    if is_key and parsed is not None:
+        typer.echo(
+            f"hint: {credential_env_var(parts[1])} in the environment keeps the key off disk", err=True
+        )
+
+
+@config_app.command()
+def validate(
+    home: HomeOption = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Check this file instead")] = None,
+) -> None:
+    """Check config.json (and, for a home, every anima's status.json merged with it)."""
+    where = _home(home)
+    target = file.expanduser() if file is not None else where.config_file
+    if file is not None and not target.is_file():
+        raise _fail(f"{target}: no such file")
+    problems: list[str] = []
+    try:
+        config = load_config(target)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        config = None
+    if config is not None and file is None and where.animas_dir.is_dir():
+        for anima_dir in sorted(where.animas_dir.iterdir()):
+            if not (anima_dir / "status.json").is_file():
+                continue
+            try:
+                config.anima(anima_dir.name, _read_status(where, anima_dir.name))
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+            except InvalidAnimaName as exc:
+                problems.append(f"{anima_dir}: {exc}")
+    if problems:
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"config OK ({target})")
