@@ -9,15 +9,20 @@ import signal
 import time
 from collections.abc import Callable
 
+import msgspec
 import nats
 from nats.aio.client import Client
 
-from animas_contracts.subjects import SERVICE_NAMES
+from animas_contracts import AnimaListReply, MemoryOpApplied
+from animas_contracts.subjects import RPC_MEMORY_ANIMAS, SERVICE_NAMES
+from animas_core.anima_files import AnimaSpec, company_vision, template_files
 from animas_core.config import AnimaWorksConfig, load_config, write_config
 from animas_core.home import Home
 from animas_core.streams import ensure_all
+from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, load_or_create_users
+from animas_tools.publish import publish_change
 from animas_tools.supervisor import Supervisor, read_health
 from animas_tools.system import SystemInfo
 
