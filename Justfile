@@ -27,10 +27,16 @@ lint:
 schemas:
     {{bin}}/python -m animas_tools.schemas write
 
-# Fail when the committed schemas differ from the contracts
+# Fail when the committed schemas or generated infra files differ from the code
 [group('contracts')]
 schemas-check:
     {{bin}}/python -m animas_tools.schemas check
+    {{bin}}/python -m animas_tools.infra check
+
+# Regenerate infra/nats/accounts.conf from authority.py
+[group('contracts')]
+infra:
+    {{bin}}/python -m animas_tools.infra write
 
 # Fast tests: no nats-server, no processes
 [group('test')]

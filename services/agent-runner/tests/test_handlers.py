@@ -61,6 +61,14 @@ class FakeBodies:
         self.stored[digest] = data
 
 
+class FakeMemory:
+    def __init__(self, files: dict[str, str] | None = None) -> None:
+        self.files = files if files is not None else {"status.json": '{"enabled": true}'}
+
+    async def read(self, anima: str, path: str) -> str | None:
+        return self.files.get(path)
+
+
 class FakeLedger:
     def __init__(self, answered: set[str] | None = None) -> None:
         self.answered = answered or set()
@@ -118,6 +126,7 @@ def _handler(config: Path, model: FakeModel, **kw: Any) -> tuple[MessageHandler,
         bodies=bodies,
         ledger=kw.pop("ledger", FakeLedger()),
         config_path=config,
+        memory=kw.pop("memory", FakeMemory()),
         faults=FaultPoints(""),
         max_deliveries=kw.pop("max_deliveries", 3),
         body_inline_limit=kw.pop("body_inline_limit", 16_384),
@@ -183,6 +192,23 @@ async def test_large_bodies_go_to_the_object_store_by_digest(tmp_path: Path) -> 
     assert isinstance(called, LlmCalled) and called.response is not None
     assert called.response.stored and called.response.inline is None
     assert msgspec.json.decode(bodies.stored[called.response.digest])["padding"] == "x" * 5000
+
+
+async def test_a_disabled_or_missing_anima_does_not_call_the_model(tmp_path: Path) -> None:
+    for files, reason in (({"status.json": '{"enabled": false}'}, "it is disabled"), ({}, "no anima named")):
+        model = FakeModel()
+        handler, sink, _ = _handler(_configured(tmp_path), model, memory=FakeMemory(files))
+        await handler(encode_event(_message()), FakeDelivery())
+        reply = sink.events[1]
+        assert isinstance(reply, ResponseSent) and reason in reply.text and not model.calls
+
+
+async def test_status_json_settings_are_used(tmp_path: Path) -> None:
+    model = FakeModel(_completion())
+    status = '{"enabled": true, "model": "openai/from-status", "max_tokens": 99}'
+    handler, _, _ = _handler(_configured(tmp_path), model, memory=FakeMemory({"status.json": status}))
+    await handler(encode_event(_message()), FakeDelivery())
+    assert (model.calls[0][0].model, model.calls[0][0].max_tokens) == ("openai/from-status", 99)
 
 
 async def test_a_transient_failure_is_retried_and_recorded(tmp_path: Path) -> None:
