@@ -147,6 +147,12 @@ def start_system(home: Path, env: dict[str, str] | None = None) -> RunningSystem
     return system
 
 
+def settled(system: RunningSystem) -> bool:
+    """Whether memory-writer has applied everything stored so far."""
+    line = next(x for x in system.anima("status").stdout.splitlines() if "memory-writer-activity" in x)
+    return "pending=0 " in line and "unacked=0 " in line
+
+
 def scripted_config(llm: ScriptedLLM, animas: tuple[str, ...] = ("sample",)) -> dict[str, Any]:
     """A config.json whose animas all talk to the scripted LLM."""
     return {

@@ -17,7 +17,7 @@ import httpx
 import msgspec
 import nats
 import pytest
-from tests.conftest import RunningSystem, scripted_config, start_system
+from tests.conftest import RunningSystem, scripted_config, settled, start_system
 
 from animas_contracts import DeadLetter
 from animas_contracts.subjects import DEADLETTER_STREAM
@@ -193,7 +193,7 @@ def test_rebuild_restores_byte_identical_activity_logs(system: RunningSystem, ll
     _wait_for(
         lambda: "log this" in "".join(p.read_text() for p in log_dir.glob("*.jsonl")), what="projection"
     )
-    _wait_for(lambda: system.anima("status").stdout.count("pending=0") >= 1, what="status")
+    _wait_for(lambda: settled(system), what="memory-writer to apply everything stored")
     before = {p.name: p.read_bytes() for p in sorted(log_dir.glob("*.jsonl"))}
 
     shutil.rmtree(log_dir)

@@ -143,7 +143,8 @@ def test_knowledge_has_frontmatter_and_keeps_created(applier: MemoryApplier) -> 
     )
     _apply(applier, later)
     assert read(applier, "knowledge/rules.md") == (
-        "---\ncreated: 2026-02-12T14:30:00+00:00\ntopic: tone\nupdated: 2026-02-12T15:30:00+00:00\n---\n\n# Rules\n- very formal\n"
+        "---\ncreated: 2026-02-12T14:30:00+00:00\ntopic: tone\n"
+        "updated: 2026-02-12T15:30:00+00:00\n---\n\n# Rules\n- very formal\n"
     )
 
 

@@ -25,7 +25,7 @@ class ImportError_(ValueError):
 
 def export_anima(anima_dir: Path, target: Path) -> int:
     """Write ``anima_dir`` (without its database, with a snapshot of its rows) as a .tar.gz."""
-    snapshot = {"tasks": [], "meta": []}
+    snapshot: dict[str, list[dict[str, object]]] = {"tasks": [], "meta": []}
     db = anima_dir / "state" / "anima.db"
     if db.exists():
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)

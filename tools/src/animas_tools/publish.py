@@ -33,8 +33,9 @@ async def publish_change(nc: Client, event: Event, *, timeout_s: float = 30.0) -
             answer = decode_event(msg.data)
         except ContractError:
             return
-        ours = isinstance(answer, MemoryOpApplied | MemoryOpRejected) and answer.op_id == event.id
-        if ours and not answered.done():
+        if not isinstance(answer, MemoryOpApplied | MemoryOpRejected) or answer.op_id != event.id:
+            return
+        if not answered.done():
             answered.set_result(answer)
 
     # Subscribed before publishing, so a fast answer cannot be missed.

@@ -112,10 +112,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def _authorized(self, request: dict[str, Any]) -> dict[str, Any]:
+        # Checked on the raw header: the recorded copy is redacted.
+        wanted = self.server.llm.api_key
+        given = self.headers.get("authorization", "").removeprefix("Bearer ") or self.headers.get(
+            "x-api-key", ""
+        )
+        if wanted is not None and given != wanted:
+            raise _Reply(401, "scripted LLM: wrong or missing API key", "invalid_api_key")
+        return request
+
     def _dispatch(self, method: str) -> None:
         llm, path = self.server.llm, urlsplit(self.path).path
         routes: dict[tuple[str, str], Callable[[], tuple[int, Any]]] = {
-            ("POST", "/v1/chat/completions"): lambda: llm._complete(self._request()),
+            ("POST", "/v1/chat/completions"): lambda: llm._complete(self._authorized(self._request())),
             ("POST", "/_script"): lambda: llm._load_json(self._json_body()),
             ("GET", "/_requests"): lambda: (200, llm.requests),
             ("POST", "/_release"): lambda: (200, {"released": llm.release()}),
@@ -172,6 +182,7 @@ class ScriptedLLM:
         host: str = "127.0.0.1",
         port: int = 0,
         hold_timeout_s: float = 60.0,
+        api_key: str | None = None,
     ) -> None:
         """Prepare the server; nothing listens until :meth:`start`.
 
@@ -181,9 +192,11 @@ class ScriptedLLM:
             host: Interface to bind.
             port: Port to bind; 0 picks a free one.
             hold_timeout_s: How long a ``hold`` turn waits for :meth:`release`.
+            api_key: When set, requests without this key get a 401 (to prove which key was sent).
         """
         self._address = (host, port)
         self._hold_timeout_s = hold_timeout_s
+        self.api_key = api_key
         self._cond = threading.Condition()
         self._turns, self._repeat, self._position, self._served = to_turns(turns), repeat, 0, 0
         self._held: set[threading.Event] = set()

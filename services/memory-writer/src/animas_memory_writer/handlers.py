@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 from nats.aio.msg import Msg
@@ -38,7 +39,7 @@ PRODUCER = "memory-writer"
 
 def outcome_event(cause: Event, outcome: Outcome) -> Event:
     """The answer to a change: derived from its id, so a repeat answer is the same event."""
-    common = {
+    common: dict[str, Any] = {
         "anima": cause.anima,
         "correlation_id": cause.correlation_id,
         "causation_id": cause.id,
