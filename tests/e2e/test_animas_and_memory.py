@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import nats
 import nats.errors
 import pytest
@@ -266,3 +267,21 @@ def test_rebuilding_from_the_stream_restores_memory_byte_identical(system: Runni
     shutil.rmtree(root)
     system.anima("replay", "rebuild", "--anima", "tanaka")
     assert tree(root) == before
+
+
+def test_people_change_animas_through_the_api(system: RunningSystem) -> None:
+    created = httpx.post(f"{system.url}/api/animas", json={"name": "ito", "template": "writer"}, timeout=30)
+    assert created.status_code == 201, created.text
+    assert "identity.md" in created.json()["paths"]
+    again = httpx.post(f"{system.url}/api/animas", json={"name": "ito"}, timeout=30)
+    assert again.status_code == 409 and "already exists" in again.json()["error"]
+    bad = httpx.post(f"{system.url}/api/animas", json={"name": "A B"}, timeout=30)
+    assert bad.status_code == 422 and "invalid anima name" in bad.json()["error"]
+
+    identity = "# Identity: ito\n\n## Personality Traits\n- edited through the API\n"
+    revised = httpx.put(f"{system.url}/api/animas/ito/identity", json={"content": identity}, timeout=30)
+    assert revised.status_code == 200 and (system.home / "animas/ito/identity.md").read_text() == identity
+
+    disabled = httpx.patch(f"{system.url}/api/animas/ito/status", json={"enabled": False}, timeout=30)
+    assert disabled.status_code == 200
+    wait_for(lambda: system.chat("ito", "hello?").status_code == 409, "the gateway to see ito disabled")

@@ -6,7 +6,7 @@ import pytest
 
 from animas_contracts import ResponseSent, encode_event
 from animas_gateway.domain import BadRequest, ChatRequest, message_event, parse_chat_request
-from animas_gateway.replies import ReplyWaiter
+from animas_gateway.replies import REPLY_SUBJECT, EventWaiter, reply_key
 
 
 def test_a_minimal_request_starts_a_thread_named_after_the_message() -> None:
@@ -39,7 +39,7 @@ def test_bad_requests_say_what_is_wrong(body: bytes, problem: str) -> None:
 
 
 async def test_a_reply_resolves_only_the_request_it_answers() -> None:
-    waiter = ReplyWaiter()
+    waiter = EventWaiter(REPLY_SUBJECT, reply_key)
     mine, other = waiter.expect("m1"), waiter.expect("m2")
     reply = ResponseSent(
         anima="sample",
@@ -55,6 +55,6 @@ async def test_a_reply_resolves_only_the_request_it_answers() -> None:
         subject = "activity.sample.response.sent"
         data = encode_event(reply)
 
-    await waiter._on_reply(Msg())  # type: ignore[arg-type]
+    await waiter._on_event(Msg())  # type: ignore[arg-type]
     assert mine.done() and mine.result() == reply
     assert not other.done()

@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from animas_contracts import InvalidAnimaName, validate_anima_name
+from animas_contracts import InvalidAnimaName, ResponseSent, validate_anima_name
 from animas_core.runtime import ServiceRuntime
+from animas_gateway.admin import AdminApi
 from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
 from animas_gateway.domain import BadRequest, error_body, message_event, parse_chat_request
-from animas_gateway.replies import ReplyWaiter
+from animas_gateway.replies import OUTCOME_SUBJECT, REPLY_SUBJECT, EventWaiter, outcome_key, reply_key
 from animas_gateway.settings import GatewaySettings
 
 SERVICE = "gateway"
@@ -30,7 +31,9 @@ def create_app(
     runtime: ServiceRuntime, settings: GatewaySettings, *, tracer_provider: TracerProvider | None = None
 ) -> Starlette:
     """The ASGI app. The runtime must be connected and started by the caller."""
-    waiter = ReplyWaiter()
+    waiter = EventWaiter(REPLY_SUBJECT, reply_key)
+    outcomes = EventWaiter(OUTCOME_SUBJECT, outcome_key)
+    admin = AdminApi(runtime.publisher, outcomes)
     directory = AnimaDirectory(runtime.broker.connection)
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("animaworks.gateway")
 
@@ -113,6 +116,8 @@ def create_app(
                 },
                 status_code=202,
             )
+        if not isinstance(answer, ResponseSent):
+            return JSONResponse(error_body("unexpected answer"), status_code=500)
         return JSONResponse(
             {
                 **ids,
@@ -126,13 +131,18 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await waiter.start(runtime.broker.connection)
+        await outcomes.start(runtime.broker.connection)
         yield
+        await outcomes.stop()
         await waiter.stop()
 
     return Starlette(
         routes=[
             Route("/api/health", health, methods=["GET"]),
             Route("/api/animas", list_animas, methods=["GET"]),
+            Route("/api/animas", admin.create, methods=["POST"]),
+            Route("/api/animas/{name}/identity", admin.identity, methods=["PUT"]),
+            Route("/api/animas/{name}/status", admin.status, methods=["PATCH"]),
             Route("/api/animas/{name}/chat", chat, methods=["POST"]),
         ],
         lifespan=lifespan,
