@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 import uvicorn
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -20,6 +21,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from animas_agent_runner.app import setup as setup_runner
 from animas_agent_runner.settings import AgentRunnerSettings
+from animas_contracts import MemoryOpApplied
+from animas_core.anima_files import AnimaSpec, template_files
 from animas_core.config import AnimaModelConfig, AnimaWorksConfig, Credential, write_config
 from animas_core.runtime import ServiceRuntime
 from animas_core.settings import NatsSettings
@@ -27,6 +30,8 @@ from animas_gateway.app import create_app
 from animas_gateway.settings import GatewaySettings
 from animas_memory_writer.app import setup as setup_writer
 from animas_memory_writer.settings import MemoryWriterSettings
+from animas_tools.animas_cli import creation_event
+from animas_tools.publish import publish_change
 from animas_tools.scripted_llm import ScriptedLLM
 
 pytestmark = [pytest.mark.nats]
@@ -51,17 +56,17 @@ async def services(
             animas={"sample": AnimaModelConfig()},
         ),
     )
-    nats = NatsSettings(url=nats_server)
+    nats_settings = NatsSettings(url=nats_server)
     gateway_settings = GatewaySettings(home=tmp_path, gateway_port=0)
     gateway_provider = _provider("gateway", exporter)
-    gateway = ServiceRuntime("gateway", gateway_settings, nats, tracer_provider=gateway_provider)
+    gateway = ServiceRuntime("gateway", gateway_settings, nats_settings, tracer_provider=gateway_provider)
     runner_settings = AgentRunnerSettings(home=tmp_path)
     runner = ServiceRuntime(
-        "agent-runner", runner_settings, nats, tracer_provider=_provider("agent-runner", exporter)
+        "agent-runner", runner_settings, nats_settings, tracer_provider=_provider("agent-runner", exporter)
     )
     writer_settings = MemoryWriterSettings(home=tmp_path)
     writer = ServiceRuntime(
-        "memory-writer", writer_settings, nats, tracer_provider=_provider("memory-writer", exporter)
+        "memory-writer", writer_settings, nats_settings, tracer_provider=_provider("memory-writer", exporter)
     )
     for runtime in (gateway, runner, writer):
         await runtime.connect()
@@ -69,6 +74,12 @@ async def services(
     await setup_writer(writer, writer_settings)
     for runtime in (gateway, runner, writer):
         await runtime.start()
+    admin = await nats.connect(nats_server)
+    sample = template_files(AnimaSpec(name="sample", role="general"), "general")
+    assert isinstance(
+        await publish_change(admin, creation_event("sample", sample, "template:general")), MemoryOpApplied
+    )
+    await admin.close()
     app = create_app(gateway, gateway_settings, tracer_provider=gateway_provider)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
     serving = asyncio.create_task(server.serve())
