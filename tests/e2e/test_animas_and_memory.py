@@ -240,6 +240,14 @@ def test_export_delete_import_then_rebuild_byte_identical(
 ) -> None:
     knowledge = op("tanaka", WriteKnowledge(path="knowledge/lesson.md", content="- [IMPORTANT] be formal"))
     assert isinstance(publish_as(system, "agent-runner", knowledge), MemoryOpApplied)
+    # Larger than an event may carry inline: it travels through the object store.
+    big = "\n".join(f"- fact {i}: " + "x" * 60 for i in range(3000))
+    assert isinstance(
+        publish_as(
+            system, "agent-runner", op("tanaka", WriteKnowledge(path="knowledge/big.md", content=big))
+        ),
+        MemoryOpApplied,
+    )
     archive = tmp_path_factory.mktemp("export") / "tanaka.tar.gz"
     system.anima("export", "tanaka", "-o", str(archive))
     original = tree(system.home / "animas" / "tanaka")
@@ -248,7 +256,13 @@ def test_export_delete_import_then_rebuild_byte_identical(
     try:
         second.anima("import", str(archive))
         imported_root = second.home / "animas" / "tanaka"
-        for file in ("identity.md", "knowledge/lesson.md", "knowledge/contacts.md", "permissions.md"):
+        for file in (
+            "identity.md",
+            "knowledge/lesson.md",
+            "knowledge/contacts.md",
+            "knowledge/big.md",
+            "permissions.md",
+        ):
             assert (imported_root / file).read_bytes() == original[file], file
         before = tree(imported_root)
 
