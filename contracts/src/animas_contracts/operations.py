@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from animas_contracts.envelope import utc_now
+from animas_contracts.memory import MetaRecord
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,7 +47,7 @@ class RebuildReply(msgspec.Struct, frozen=True, kw_only=True):
 class MemoryReadRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A read of one anima's directory through memory-writer (``rpc.memory.read.<anima>``)."""
 
-    op: Annotated[str, Meta(description="read, list, grep or exists.")]
+    op: Annotated[str, Meta(description="read, list, grep, exists, tree or stats.")]
     path: Annotated[str, Meta(description="Relative to the anima directory; '' is the directory itself.")] = (
         ""
     )
@@ -71,6 +72,10 @@ class MemoryReadReply(msgspec.Struct, frozen=True, kw_only=True):
     entries: list[str] = []
     matches: list[GrepMatch] = []
     exists: bool = False
+    files: dict[str, str] = {}
+    """For ``tree``: memory files (knowledge, episodes, procedures, skills) and their digests."""
+    stats: list[MetaRecord] = []
+    """For ``stats``: access counts, outcomes and importance of memory files."""
     error: str | None = None
 
 

@@ -154,4 +154,7 @@ RPC_MEMORY_REBUILD = rpc_subject("memory", "rebuild")
 RPC_MEMORY_ANIMAS = rpc_subject("memory", "animas")
 """Ask memory-writer which animas exist."""
 RPC_MEMORY_READ_ALL = "rpc.memory.read.*"
+RPC_PRIMING_PRIME_ALL = "rpc.priming.prime.*"
+RPC_PRIMING_SEARCH_ALL = "rpc.priming.search.*"
+RPC_PRIMING_REINDEX = rpc_subject("priming", "reindex")
 RPC_MEMORY_SYNC_ALL = "rpc.memory.sync.*"

@@ -13,9 +13,43 @@ from typing import Any
 
 import msgspec
 
-from animas_contracts import REGISTRY, DeadLetter, RebuildReply, RebuildRequest, current_version, type_tag
+from animas_contracts import (
+    REGISTRY,
+    AnimaListReply,
+    DeadLetter,
+    MemoryReadReply,
+    MemoryReadRequest,
+    PrimeReply,
+    PrimeRequest,
+    RebuildReply,
+    RebuildRequest,
+    ReindexReply,
+    ReindexRequest,
+    SearchReply,
+    SearchRequest,
+    SyncReply,
+    current_version,
+    type_tag,
+)
 from animas_contracts.names import ANIMA_NAME_PATTERN
 from animas_contracts.subjects import RPC_MEMORY_REBUILD
+
+OPERATION_TYPES: tuple[type[msgspec.Struct], ...] = (
+    DeadLetter,
+    RebuildRequest,
+    RebuildReply,
+    MemoryReadRequest,
+    MemoryReadReply,
+    AnimaListReply,
+    SyncReply,
+    PrimeRequest,
+    PrimeReply,
+    SearchRequest,
+    SearchReply,
+    ReindexRequest,
+    ReindexReply,
+)
+"""Request/reply payloads (not events): their schemas are published too."""
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
 
@@ -32,7 +66,7 @@ def event_schemas() -> dict[str, dict[str, Any]]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"{type_tag(cls)} v{current_version(cls)}"
         out[f"events/{type_tag(cls)}.v{current_version(cls)}.json"] = schema
-    for record in (DeadLetter, RebuildRequest, RebuildReply):
+    for record in OPERATION_TYPES:
         schema = msgspec.json.schema(record)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out[f"operations/{record.__name__}.json"] = schema

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 
 import msgspec
 from nats.aio.msg import Msg
@@ -15,16 +16,19 @@ from animas_contracts import (
     GrepMatch,
     MemoryReadReply,
     MemoryReadRequest,
+    MetaRecord,
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
 from animas_core.home import Home
-from animas_memory_writer.adapters.anima_dir import AnimaDir
+from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
 from animas_memory_writer.memory.rules import Rejected
 
 _log = logging.getLogger(__name__)
 MAX_GREP_MATCHES = 200
 UNREADABLE = ("state/anima.db",)
+MEMORY_FOLDERS = ("knowledge/", "episodes/", "procedures/", "skills/")
+"""What the recall index covers (``tree`` lists these with their digests)."""
 
 
 def read(directory: AnimaDir, request: MemoryReadRequest) -> MemoryReadReply:
@@ -57,7 +61,41 @@ def read(directory: AnimaDir, request: MemoryReadRequest) -> MemoryReadReply:
             return MemoryReadReply(ok=True, entries=entries, exists=True)
         case "grep":
             return MemoryReadReply(ok=True, matches=_grep(directory, clean, request.pattern))
-    return MemoryReadReply(ok=False, error=f"unknown read op {request.op!r} (read, list, grep, exists)")
+        case "tree":
+            files = {rel: digest(data) for rel, data in directory.scan() if rel.startswith(MEMORY_FOLDERS)}
+            return MemoryReadReply(ok=True, files=files)
+        case "stats":
+            return MemoryReadReply(ok=True, stats=stats(directory))
+    return MemoryReadReply(
+        ok=False, error=f"unknown read op {request.op!r} (read, list, grep, exists, tree, stats)"
+    )
+
+
+def stats(directory: AnimaDir) -> list[MetaRecord]:
+    """Memory metadata from the anima's database, read-only (memory-writer's own writer keeps it)."""
+    db = directory.root / "state" / "anima.db"
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT path, access_count, last_access, success_count, failure_count, importance FROM memory_meta"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+    return [
+        MetaRecord(
+            path=r[0],
+            access_count=r[1],
+            last_access=r[2],
+            success_count=r[3],
+            failure_count=r[4],
+            importance=r[5],
+        )
+        for r in rows
+    ]
 
 
 def _grep(directory: AnimaDir, under: str, pattern: str) -> list[GrepMatch]:
