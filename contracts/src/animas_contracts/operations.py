@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -85,7 +85,7 @@ class AnimaSummary(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     enabled: bool
     role: str | None = None
-    status: dict[str, object] = {}
+    status: dict[str, Any] = {}
 
 
 class AnimaListReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -79,7 +79,8 @@ def stats(directory: AnimaDir) -> list[MetaRecord]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = conn.execute(
-            "SELECT path, access_count, last_access, success_count, failure_count, importance FROM memory_meta"
+            "SELECT path, access_count, last_access, success_count, failure_count, importance "
+            "FROM memory_meta"
         ).fetchall()
     except sqlite3.OperationalError:
         return []
