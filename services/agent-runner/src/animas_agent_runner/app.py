@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from animas_agent_runner.adapters.jetstream import ObjectStoreBodies, StreamReplyLedger
-from animas_agent_runner.adapters.memory_rpc import RpcMemoryReader
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, ChatModel, MemoryReader, ReplyLedger
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 
 SERVICE = "agent-runner"
@@ -50,7 +50,7 @@ async def setup(
         bodies=bodies or ObjectStoreBodies(runtime.js),
         ledger=ledger or StreamReplyLedger(runtime.js),
         config_path=settings.config_path,
-        memory=memory or RpcMemoryReader(runtime.broker.connection),
+        memory=memory or MemoryClient(runtime.broker.connection),
         faults=runtime.faults,
         max_deliveries=settings.max_deliveries,
         body_inline_limit=settings.body_inline_limit,

@@ -79,7 +79,7 @@ class MemoryIndex(Protocol):
     def upsert_file(
         self, anima: str, path: str, digest: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
-        """Replace every chunk of ``path`` with ``chunks`` (same order as ``vectors``) and record its digest."""
+        """Replace every chunk of ``path`` (chunks in the order of ``vectors``) and record its digest."""
         ...
 
     def delete_file(self, anima: str, path: str) -> None:

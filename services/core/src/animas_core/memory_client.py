@@ -1,0 +1,49 @@
+"""Reading anima directories through memory-writer (``rpc.memory.*``): how other services see them."""
+
+from __future__ import annotations
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client
+
+from animas_contracts import AnimaListReply, AnimaSummary, MemoryReadReply, MemoryReadRequest, MetaRecord
+from animas_contracts.subjects import RPC_MEMORY_ANIMAS, rpc_subject
+from animas_core.errors import RetryableError
+
+
+class MemoryClient:
+    """Asks memory-writer; no answer is a :class:`RetryableError` (it may be restarting)."""
+
+    def __init__(self, nc: Client, timeout_s: float = 5.0) -> None:
+        self._nc = nc
+        self._timeout_s = timeout_s
+
+    async def request(self, anima: str, request: MemoryReadRequest) -> MemoryReadReply:
+        """One read request."""
+        subject = rpc_subject("memory", "read", anima)
+        try:
+            msg = await self._nc.request(subject, msgspec.json.encode(request), timeout=self._timeout_s)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise RetryableError(f"memory-writer did not answer {request.op} of {anima}: {exc!r}") from exc
+        return msgspec.json.decode(msg.data, type=MemoryReadReply)
+
+    async def read(self, anima: str, path: str) -> str | None:
+        """A file's text, or None when it does not exist."""
+        reply = await self.request(anima, MemoryReadRequest(op="read", path=path))
+        return reply.content if reply.ok else None
+
+    async def tree(self, anima: str) -> dict[str, str]:
+        """The anima's memory files and their digests."""
+        return (await self.request(anima, MemoryReadRequest(op="tree"))).files
+
+    async def stats(self, anima: str) -> list[MetaRecord]:
+        """Access counts, outcomes and importance of the anima's memory files."""
+        return (await self.request(anima, MemoryReadRequest(op="stats"))).stats
+
+    async def animas(self) -> list[AnimaSummary]:
+        """Every anima that exists."""
+        try:
+            msg = await self._nc.request(RPC_MEMORY_ANIMAS, b"{}", timeout=self._timeout_s)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise RetryableError(f"memory-writer did not answer: {exc!r}") from exc
+        return msgspec.json.decode(msg.data, type=AnimaListReply).animas
