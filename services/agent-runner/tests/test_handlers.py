@@ -20,6 +20,8 @@ from animas_contracts import (
     Event,
     LlmCalled,
     MessageReceived,
+    PrimeReply,
+    PrimeRequest,
     ResponseOutcome,
     ResponseSent,
     encode_event,
@@ -67,6 +69,16 @@ class FakeMemory:
 
     async def read(self, anima: str, path: str) -> str | None:
         return self.files.get(path)
+
+
+class FakePriming:
+    def __init__(self, sections: dict[str, str] | None = None) -> None:
+        self.sections = sections or {}
+        self.requests: list[PrimeRequest] = []
+
+    async def prime(self, anima: str, request: PrimeRequest) -> PrimeReply:
+        self.requests.append(request)
+        return PrimeReply(message_type="request", budget=3000, sections=self.sections)
 
 
 class FakeLedger:
@@ -127,6 +139,7 @@ def _handler(config: Path, model: FakeModel, **kw: Any) -> tuple[MessageHandler,
         ledger=kw.pop("ledger", FakeLedger()),
         config_path=config,
         memory=kw.pop("memory", FakeMemory()),
+        priming=kw.pop("priming", FakePriming()),
         faults=FaultPoints(""),
         max_deliveries=kw.pop("max_deliveries", 3),
         body_inline_limit=kw.pop("body_inline_limit", 16_384),
@@ -156,6 +169,15 @@ async def test_a_message_becomes_a_recorded_cycle_with_one_reply(tmp_path: Path)
     assert isinstance(called, LlmCalled) and called.usage.total_tokens == 12
     assert model.calls[0][0].api_key == "secret-key-123"
     assert b"secret-key-123" not in b"".join(encode_event(e) for e in sink.events)
+
+
+async def test_recalled_memories_reach_the_prompt(tmp_path: Path) -> None:
+    model = FakeModel(_completion())
+    priming = FakePriming({"C": "## Related knowledge\n- Use formal language with Tanaka-san"})
+    handler, _, _ = _handler(_configured(tmp_path), model, priming=priming)
+    await handler(encode_event(_message()), FakeDelivery())
+    assert priming.requests[0].text == "hi" and priming.requests[0].sender == "tanaka"
+    assert "Use formal language with Tanaka-san" in model.calls[0][1][0]["content"]
 
 
 async def test_without_a_model_the_sender_gets_configuration_guidance(tmp_path: Path) -> None:

@@ -27,11 +27,21 @@ from animas_contracts import (
     MemoryOpApplied,
     MemoryReadReply,
     MemoryReadRequest,
+    ReindexReply,
+    ReindexRequest,
+    SearchReply,
+    SearchRequest,
     SyncReply,
     uuid7,
     validate_anima_name,
 )
-from animas_contracts.subjects import ACTIVITY_STREAM, BODIES_BUCKET, RPC_MEMORY_ANIMAS, rpc_subject
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    BODIES_BUCKET,
+    RPC_MEMORY_ANIMAS,
+    RPC_PRIMING_REINDEX,
+    rpc_subject,
+)
 from animas_core.anima_files import ROLES, AnimaSpec, blank_files, parse_character_sheet, template_files
 from animas_core.character_sheet import CharacterSheetError
 from animas_core.home import Home, default_home
@@ -53,6 +63,10 @@ def _name(value: str) -> str:
 
 
 NameArgument = Annotated[str, typer.Argument(help="The anima's name", callback=_name)]
+
+
+def _optional_name(value: str | None) -> str | None:
+    return None if value is None else _name(value)
 
 
 def _home(home: Path | None) -> Home:
@@ -208,6 +222,50 @@ def register(app: typer.Typer) -> None:
             if not reply.ok:
                 raise _fail(reply.error or "sync failed")
             typer.echo("\n".join(f"recorded edit: {p}" for p in reply.edits) or "no hand edits")
+
+        _with_nats(home, nats_url, ask)
+
+    @app.command()
+    def reindex(
+        anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_optional_name)] = None,
+        home: HomeOption = None,
+        nats_url: NatsUrlOption = None,
+    ) -> None:
+        """Rebuild the recall index from the anima files (priming reads them through memory-writer)."""
+
+        async def ask(nc: Client) -> None:
+            request = msgspec.json.encode(ReindexRequest(anima=anima))
+            msg = await nc.request(RPC_PRIMING_REINDEX, request, timeout=1800)
+            reply = msgspec.json.decode(msg.data, type=ReindexReply)
+            if not reply.ok:
+                raise _fail(reply.error or "reindex failed")
+            typer.echo(
+                f"reindexed {', '.join(reply.animas) or '(none)'}: {reply.files} files, {reply.chunks} chunks"
+            )
+
+        _with_nats(home, nats_url, ask)
+
+    @app.command()
+    def search(
+        name: NameArgument,
+        query: Annotated[str, typer.Argument(help="What to look for")],
+        scope: Annotated[
+            str, typer.Option(help="knowledge, episodes, procedures, skills, activity or all")
+        ] = "all",
+        limit: Annotated[int, typer.Option(help="Most results")] = 10,
+        home: HomeOption = None,
+        nats_url: NatsUrlOption = None,
+    ) -> None:
+        """Search an anima's memory as its search_memory tool does."""
+
+        async def ask(nc: Client) -> None:
+            request = msgspec.json.encode(SearchRequest(query=query, scope=scope, limit=limit))
+            msg = await nc.request(rpc_subject("priming", "search", name), request, timeout=30)
+            reply = msgspec.json.decode(msg.data, type=SearchReply)
+            if reply.error:
+                raise _fail(reply.error)
+            for hit in reply.hits:
+                typer.echo(f"{hit.score:7.4f}  {hit.path}  {hit.date or '':<10}  {hit.snippet[:100]}")
 
         _with_nats(home, nats_url, ask)
 

@@ -56,7 +56,13 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         *_BODIES,
         deny=("activity.*.identity.>", "activity.*.message.received"),
     ),
-    "priming": _service("activity.*.priming.>", "activity.*.memory.accessed", "deadletter.priming"),
+    "priming": _service(
+        "activity.*.priming.>",
+        "activity.*.memory.accessed",
+        "rpc.memory.read.>",
+        "rpc.memory.animas",
+        "deadletter.priming",
+    ),
     "memory-writer": _service(
         "activity.*.memory.op.applied",
         "activity.*.memory.op.rejected",

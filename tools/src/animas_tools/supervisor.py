@@ -91,6 +91,7 @@ class Supervisor:
             env.update(
                 ANIMAWORKS_HOME=str(home.root if name == WRITER else service_home),
                 ANIMAWORKS_CONFIG_FILE=str(home.config_file),
+                ANIMAWORKS_INDEX_DIR=str(home.root / "index"),
                 ANIMAWORKS_NATS_URL=nats_url,
                 ANIMAWORKS_GATEWAY_HOST=gateway_host,
                 ANIMAWORKS_GATEWAY_PORT=str(gateway_port),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from animas_agent_runner.adapters.jetstream import ObjectStoreBodies, StreamReplyLedger
+from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.handlers import MessageHandler
-from animas_agent_runner.ports import BodyStore, ChatModel, MemoryReader, ReplyLedger
+from animas_agent_runner.ports import BodyStore, ChatModel, MemoryReader, Priming, ReplyLedger
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
 from animas_core.memory_client import MemoryClient
@@ -38,6 +39,7 @@ async def setup(
     bodies: BodyStore | None = None,
     ledger: ReplyLedger | None = None,
     memory: MemoryReader | None = None,
+    priming: Priming | None = None,
 ) -> None:
     """Register the handlers; adapters default to the real ones."""
     if model is None:
@@ -51,6 +53,7 @@ async def setup(
         ledger=ledger or StreamReplyLedger(runtime.js),
         config_path=settings.config_path,
         memory=memory or MemoryClient(runtime.broker.connection),
+        priming=priming or RpcPriming(runtime.broker.connection),
         faults=runtime.faults,
         max_deliveries=settings.max_deliveries,
         body_inline_limit=settings.body_inline_limit,

@@ -98,12 +98,14 @@ def resolve_target(
     )
 
 
-def build_messages(message: MessageReceived) -> list[dict[str, Any]]:
-    """The prompt for a reply. The full system prompt comes with the agent-cycle issue."""
+def build_messages(message: MessageReceived, recalled: str = "") -> list[dict[str, Any]]:
+    """The prompt for a reply, with what priming recalled. The full system prompt comes with #5."""
     system = (
         f"You are {message.anima}, an anima: a persistent member of an organization. "
         "Answer the message you receive in your own words."
     )
+    if recalled:
+        system += "\n\n# What you remember (recalled for this message)\n\n" + recalled
     return [
         {"role": "system", "content": system},
         {"role": "user", "content": f"[{message.sender}] {message.text}"},

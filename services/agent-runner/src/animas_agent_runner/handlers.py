@@ -14,12 +14,14 @@ from animas_agent_runner.ports import (
     MemoryReader,
     ModelCallFailed,
     ModelTarget,
+    Priming,
     ReplyLedger,
 )
 from animas_contracts import (
     ContractError,
     CycleStatus,
     MessageReceived,
+    PrimeRequest,
     ResponseOutcome,
     decode_event,
     validate_anima_name,
@@ -46,6 +48,7 @@ class MessageHandler:
         ledger: ReplyLedger,
         config_path: Path,
         memory: MemoryReader,
+        priming: Priming,
         faults: FaultPoints,
         max_deliveries: int,
         body_inline_limit: int,
@@ -57,6 +60,7 @@ class MessageHandler:
         self._config = CachedConfig(config_path)
         self._config_path = config_path
         self._memory = memory
+        self._priming = priming
         self._faults = faults
         self._max_deliveries = max_deliveries
         self._inline_limit = body_inline_limit
@@ -93,7 +97,12 @@ class MessageHandler:
                 event, text, ResponseOutcome.CONFIGURATION_NEEDED, None, started, target.reason
             )
             return
-        messages = domain.build_messages(event)
+        primed = await self._priming.prime(
+            event.anima, PrimeRequest(trigger="message", text=event.text, sender=event.sender)
+        )
+        if primed.errors:
+            _log.warning("priming incomplete", extra={"message_id": event.id, "errors": primed.errors})
+        messages = domain.build_messages(event, primed.text())
         try:
             completion_text, model = await self._call_model(event, delivery, target, messages)
         except ModelCallFailed as exc:

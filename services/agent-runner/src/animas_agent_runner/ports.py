@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Protocol
 
+from animas_contracts import PrimeReply, PrimeRequest
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelTarget:
@@ -56,6 +58,14 @@ class MemoryReader(Protocol):
 
     async def read(self, anima: str, path: str) -> str | None:
         """The file's text, or None when it does not exist."""
+        ...
+
+
+class Priming(Protocol):
+    """Automatic recall before the anima thinks."""
+
+    async def prime(self, anima: str, request: PrimeRequest) -> PrimeReply:
+        """The memories that surface for this trigger (errors per channel, never an exception)."""
         ...
 
 

@@ -255,6 +255,9 @@ class PrimingConfig(_Section):
     budget_request: int = Field(default=3000, gt=0)
     budget_heartbeat: int = Field(default=200, gt=0)
     heartbeat_context_fraction: UnitFraction = 0.05
+    min_similarity: float = Field(default=0.3, ge=-1.0, le=1.0)
+    """Cosine similarity below which a memory is not primed: a small prompt holds only what
+    bears on the message (calibrated on all-MiniLM-L6-v2; other models may want another value)."""
 
     def heartbeat_budget(self, context_window: int) -> int:
         """Seed 004: ``max(budget_heartbeat, context_window * heartbeat_context_fraction)``."""

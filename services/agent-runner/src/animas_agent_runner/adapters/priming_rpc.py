@@ -1,0 +1,27 @@
+"""Asking the priming service (``rpc.priming.prime.<anima>``)."""
+
+from __future__ import annotations
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client
+
+from animas_contracts import PrimeReply, PrimeRequest
+from animas_contracts.subjects import rpc_subject
+
+
+class RpcPriming:
+    """Priming over request/reply; a silent or absent priming service is reported, not fatal."""
+
+    def __init__(self, nc: Client, timeout_s: float = 10.0) -> None:
+        self._nc = nc
+        self._timeout_s = timeout_s
+
+    async def prime(self, anima: str, request: PrimeRequest) -> PrimeReply:
+        try:
+            msg = await self._nc.request(
+                rpc_subject("priming", "prime", anima), msgspec.json.encode(request), timeout=self._timeout_s
+            )
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            return PrimeReply(message_type="unknown", budget=0, errors={"priming": f"no answer: {exc!r}"})
+        return msgspec.json.decode(msg.data, type=PrimeReply)

@@ -1,0 +1,210 @@
+"""How memory files become searchable pieces: Markdown sections as chunks, and search terms.
+
+Pure functions, no I/O: the caller reads the file and hands over its text.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+
+from animas_priming.ports import MEMORY_TYPES, Chunk
+
+MAX_SECTION_CHARS = 1500
+"""Sections longer than this are split on paragraph boundaries (small chunks embed better)."""
+
+_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+_FRONTMATTER_DATE_KEYS = ("updated", "date", "created")
+_MD_LINK = re.compile(r"""\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+(?:"[^"]*"|'[^']*'))?\s*\)""")
+_WIKI_LINK = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|[^\]]*)?\]\]")
+_IMPORTANT = "[IMPORTANT]"
+
+# Scripts written without spaces between words: FTS tokenizers see a whole run as one token,
+# so such runs are searched by overlapping character bigrams instead.
+_CJK = r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\uac00-\ud7af]"
+_CJK_RUN = re.compile(f"{_CJK}+")
+_TERM = re.compile(rf"{_CJK}+|(?:(?!{_CJK})[^\W_])+")
+_RAW_TOKEN = re.compile(r"[^\W_]+")
+
+
+def chunk_file(anima: str, path: str, text: str) -> list[Chunk]:
+    """Cut one memory file into chunks, one per Markdown section.
+
+    Args:
+        anima: The anima the file belongs to.
+        path: The file's path relative to the anima directory, e.g. ``episodes/2026-02-12.md``.
+        text: The file's content.
+
+    Returns:
+        The chunks in file order; empty when the file is not in an indexed folder or holds no text.
+    """
+    memory_type = path.split("/", 1)[0]
+    if memory_type not in MEMORY_TYPES or "/" not in path:
+        return []
+    body, front = _split_frontmatter(text)
+    date = _path_date(path) if memory_type == "episodes" else None
+    date = date or _frontmatter_date(front)
+    chunks: list[Chunk] = []
+    for heading, heading_line, section in _sections(body):
+        important = _IMPORTANT in section
+        links = _links(path, section)
+        for piece in _split_long(heading_line, section):
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{path}#{len(chunks)}",
+                    anima=anima,
+                    path=path,
+                    memory_type=memory_type,
+                    heading=heading,
+                    text=piece,
+                    date=date,
+                    importance="important" if important else "normal",
+                    links=links,
+                )
+            )
+    return chunks
+
+
+def _split_frontmatter(text: str) -> tuple[str, dict[str, str]]:
+    """The text without a leading ``---`` fenced YAML block, and that block's top-level scalars."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].strip() != "---":
+        return text, {}
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            front: dict[str, str] = {}
+            for line in lines[1:end]:
+                # Only flat ``key: value`` lines matter here (dates); no YAML parser needed.
+                key, sep, value = line.partition(":")
+                if sep and key and not key[0].isspace():
+                    front[key.strip()] = value.strip().strip("'\"")
+            return "\n".join(lines[end + 1 :]), front
+    return text, {}  # an unclosed fence is content, not frontmatter
+
+
+def _frontmatter_date(front: dict[str, str]) -> str | None:
+    for key in _FRONTMATTER_DATE_KEYS:
+        found = _ISO_DATE.match(front.get(key, ""))
+        if found:
+            return found.group(1)
+    return None
+
+
+def _path_date(path: str) -> str | None:
+    found = _ISO_DATE.match(posixpath.basename(path))
+    return found.group(1) if found else None
+
+
+def _sections(body: str) -> Iterator[tuple[str, str, str]]:
+    """``(heading, heading line, section text)`` per section with content, in order."""
+    heading, heading_line = "", ""
+    lines: list[str] = []
+    in_fence = False
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        found = None if in_fence else _HEADING.match(line)
+        if found:
+            yield from _section(heading, heading_line, lines)
+            heading, heading_line, lines = found.group(2), line.strip(), []
+        else:
+            lines.append(line)
+    yield from _section(heading, heading_line, lines)
+
+
+def _section(heading: str, heading_line: str, lines: list[str]) -> Iterator[tuple[str, str, str]]:
+    content = "\n".join(lines).strip()
+    # A heading with nothing under it (an episode file's day title) is not worth a chunk.
+    if content:
+        yield heading, heading_line, f"{heading_line}\n{content}" if heading_line else content
+
+
+def _split_long(heading_line: str, section: str) -> list[str]:
+    """The section as one piece, or as several under ``MAX_SECTION_CHARS`` each.
+
+    Every continuation piece starts with the heading line again, so it still says what it is about.
+    """
+    if len(section) <= MAX_SECTION_CHARS:
+        return [section]
+    content = section[len(heading_line) :].strip() if heading_line else section
+    prefix = f"{heading_line}\n" if heading_line else ""
+    budget = max(MAX_SECTION_CHARS - len(prefix), 200)
+    pieces: list[str] = []
+    current = ""
+    for block in _blocks(content, budget):
+        if current and len(current) + 2 + len(block) > budget:
+            pieces.append(current)
+            current = ""
+        current = f"{current}\n\n{block}" if current else block
+    if current:
+        pieces.append(current)
+    return [prefix + piece for piece in pieces]
+
+
+def _blocks(content: str, budget: int) -> Iterator[str]:
+    """Paragraphs; ones over budget by line, and lines over budget by characters."""
+    for paragraph in re.split(r"\n\s*\n", content):
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        if len(paragraph) <= budget:
+            yield paragraph
+            continue
+        for line in paragraph.splitlines():
+            for start in range(0, len(line), budget):
+                yield line[start : start + budget]
+
+
+def _links(path: str, section: str) -> tuple[str, ...]:
+    """Memory files the section links to, as anima-relative paths (self excluded, no repeats)."""
+    found: list[str] = []
+    for target in _MD_LINK.findall(section):
+        target = target.split("#", 1)[0]
+        if not target.endswith(".md") or "://" in target or target.startswith(("/", "mailto:")):
+            continue
+        if target.split("/", 1)[0] in MEMORY_TYPES:
+            found.append(posixpath.normpath(target))  # written anima-relative
+        else:
+            found.append(posixpath.normpath(posixpath.join(posixpath.dirname(path), target)))
+    for name in _WIKI_LINK.findall(section):
+        name = name.strip()
+        target = name if name.split("/", 1)[0] in MEMORY_TYPES else f"knowledge/{name}"
+        found.append(posixpath.normpath(target if target.endswith(".md") else f"{target}.md"))
+    links = dict.fromkeys(
+        link for link in found if link != path and link.split("/", 1)[0] in MEMORY_TYPES and "/" in link
+    )
+    return tuple(links)
+
+
+def search_terms(text: str) -> list[str]:
+    """The terms a keyword index matches ``text`` by: words, and bigrams of CJK runs.
+
+    A lone CJK character stays a one-character term. Terms keep their first-seen order, no
+    repeats; case is left to the index's tokenizer.
+    """
+    terms: list[str] = []
+    for token in _TERM.findall(text):
+        terms.extend(_bigrams(token) if _CJK_RUN.fullmatch(token) else [token])
+    return list(dict.fromkeys(terms))
+
+
+def cjk_terms(text: str) -> str:
+    """Space-separated terms of every token of ``text`` that holds CJK characters.
+
+    A word-tokenizer sees ``Slackの設定`` as one token; this yields ``Slack の設 設定`` for a
+    second index column, so both the English word and the Japanese bigrams can match.
+    """
+    terms: list[str] = []
+    for token in _RAW_TOKEN.findall(text):
+        if _CJK_RUN.search(token):
+            terms.extend(search_terms(token))
+    return " ".join(terms)
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]

@@ -1,0 +1,1 @@
+"""Priming rules with no I/O: message types, budgets, ranking, the memory graph and prompt sections."""

@@ -1,0 +1,207 @@
+"""Ranking search hits for recall: relevance, recency, use and importance (seed 004, search signals).
+
+The score of a hit is::
+
+    relevance × (w_relevance + w_recency × 0.5 ** (age_days / half_life))
+    + min(w_frequency × log1p(access_count), frequency_cap)
+    + w_important (when [IMPORTANT])
+    + w_graph × activation (spreading activation from the memory graph)
+
+Recency *multiplies* relevance instead of being added to it, so a memory has to be relevant
+before being recent helps it: an old but relevant memory (1 × 0.7) still beats a new one with a
+fifth of its relevance (0.2 × 1.0). Frequency and importance are small, capped additions (Hebbian
+strengthening, not a way for a popular but unrelated memory to take over the prompt).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import TypeVar
+
+from animas_priming.ports import Hit
+
+_T = TypeVar("_T")
+_DAY_S = 86_400.0
+COMPONENTS = ("keyword", "dense", "decay", "frequency", "graph", "important")
+"""What :meth:`RankWeights.without` can switch off (one at a time, for ablation benchmarks)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryStats:
+    """What memory-writer knows about a memory file's use (it owns these numbers; DESIGN §8)."""
+
+    access_count: int = 0
+    last_access: float | None = None
+    """Epoch seconds. Not used for recency: reading a year-old memory does not make it new."""
+    importance: str = "normal"
+    """``important`` for files marked ``[IMPORTANT]``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RankWeights:
+    """Weights of every ranking component, and switches to turn each one off."""
+
+    relevance: float = 0.7
+    """Share of relevance that does not depend on age."""
+    recency: float = 0.3
+    """Share of relevance that decays with age (relevance + recency = 1 keeps the best hit at ~1)."""
+    frequency: float = 0.05
+    """Boost per ``log1p(access_count)``: 10 accesses ≈ 0.12."""
+    frequency_cap: float = 0.15
+    important: float = 0.1
+    graph: float = 0.15
+    """Multiplies the activation from :func:`~.graph.spread` (0..1)."""
+    use_keyword: bool = True
+    use_dense: bool = True
+    use_decay: bool = True
+    use_frequency: bool = True
+    use_graph: bool = True
+    use_important: bool = True
+
+    def without(self, component: str) -> RankWeights:
+        """These weights with one component switched off.
+
+        Args:
+            component: One of :data:`COMPONENTS`.
+
+        Returns:
+            A copy with ``use_<component>`` false.
+
+        Raises:
+            ValueError: ``component`` is not one of :data:`COMPONENTS`.
+        """
+        if component not in COMPONENTS:
+            raise ValueError(f"unknown ranking component {component!r}; use one of {', '.join(COMPONENTS)}")
+        return dataclasses.replace(self, **{f"use_{component}": False})
+
+
+DEFAULT_WEIGHTS = RankWeights()
+
+
+def rank(
+    hits: Sequence[Hit],
+    *,
+    now: float,
+    stats: Mapping[str, MemoryStats] | None = None,
+    dates: Mapping[str, str] | None = None,
+    half_life_days: float = 30.0,
+    weights: RankWeights = DEFAULT_WEIGHTS,
+    activation: Mapping[str, float] | None = None,
+) -> list[tuple[Hit, float]]:
+    """Score hits for recall, best first.
+
+    Args:
+        hits: Search results (several may come from one file).
+        now: The current time, epoch seconds.
+        stats: Use statistics by path; a path without any counts as never accessed.
+        dates: ISO dates by path for chunks that carry none (e.g. a file's last update).
+            A hit whose age is unknown counts as recent: no date is no evidence of age.
+        half_life_days: Recency half-life (``RAGConfig.recency_half_life_days``).
+        weights: Component weights and switches.
+        activation: Spreading activation by path (:func:`~.graph.spread`), 0..1.
+
+    Returns:
+        ``(hit, score)`` pairs sorted by score, ties in search order.
+    """
+    if not hits:
+        return []
+    stats = stats or {}
+    dates = dates or {}
+    activation = activation or {}
+    raw = [_raw_relevance(hit, weights) for hit in hits]
+    best = max(raw)
+    scored: list[tuple[Hit, float]] = []
+    for hit, relevance_raw in zip(hits, raw, strict=True):
+        path = hit.chunk.path
+        relevance = relevance_raw / best if best > 0 else 0.0
+        decay = 1.0
+        if weights.use_decay:
+            decay = recency_decay(hit.chunk.date or dates.get(path), now=now, half_life_days=half_life_days)
+        score = relevance * (weights.relevance + weights.recency * decay)
+        stat = stats.get(path, MemoryStats())
+        if weights.use_frequency and stat.access_count > 0:
+            score += min(weights.frequency * math.log1p(stat.access_count), weights.frequency_cap)
+        if weights.use_important and "important" in (hit.chunk.importance, stat.importance):
+            score += weights.important
+        if weights.use_graph:
+            score += weights.graph * max(0.0, min(1.0, activation.get(path, 0.0)))
+        scored.append((hit, score))
+    return sorted(scored, key=lambda pair: pair[1], reverse=True)
+
+
+def _raw_relevance(hit: Hit, weights: RankWeights) -> float:
+    """The hit's relevance with the switched-off search sides removed (never negative)."""
+    if weights.use_keyword and weights.use_dense:
+        value = hit.score
+    elif weights.use_dense:
+        value = hit.dense or 0.0
+    elif weights.use_keyword:
+        value = hit.keyword or 0.0
+    else:
+        value = 1.0  # neither side: every hit equally relevant, the other signals decide
+    return max(0.0, value)
+
+
+def recency_decay(when: str | None, *, now: float, half_life_days: float = 30.0) -> float:
+    """``0.5 ** (age_days / half_life_days)``: 1 for today, 0.5 after one half-life.
+
+    Args:
+        when: ISO date or date-time; a date-time without a zone and a bare date are read as UTC
+            (a day's precision does not need the anima's time zone).
+        now: The current time, epoch seconds.
+        half_life_days: Days for the weight to halve.
+
+    Returns:
+        The decay factor in (0, 1]; 1 when ``when`` is missing, unreadable or in the future.
+    """
+    moment = _epoch(when)
+    if moment is None or half_life_days <= 0:
+        return 1.0
+    age_days = max(0.0, (now - moment) / _DAY_S)
+    return float(0.5 ** (age_days / half_life_days))
+
+
+def _epoch(when: str | None) -> float | None:
+    if not when:
+        return None
+    try:
+        if len(when) == 10:
+            day = date.fromisoformat(when)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def relevant(
+    ranked: Sequence[tuple[_T, float]], *, min_ratio: float = 0.5, min_score: float = 0.1
+) -> list[tuple[_T, float]]:
+    """Keep the ranked items that are close enough to the best one.
+
+    A search always returns its ``limit`` hits, however unrelated the tail is; in a prompt of a
+    few hundred tokens every unrelated memory displaces a related one and distracts the model
+    (a small working memory must stay clean: seed 004, "limited working memory"). Cutting
+    relative to the best hit adapts to the query: a sharp query keeps few memories, a broad one
+    keeps many.
+
+    Args:
+        ranked: ``(item, score)`` pairs, best first (as :func:`rank` returns them).
+        min_ratio: Drop items scoring below ``min_ratio`` × the best score.
+        min_score: Drop items scoring below this whatever the best is. Relevance is normalised to
+            the best hit, so this only bites when relevance is switched off or every hit is
+            weak; an absolute floor on search similarity belongs to the search itself.
+
+    Returns:
+        The kept pairs, in the same order.
+    """
+    if not ranked:
+        return []
+    best = max(score for _, score in ranked)
+    floor = max(min_score, min_ratio * best)
+    return [(item, score) for item, score in ranked if score >= floor]

@@ -1,0 +1,186 @@
+"""Ranking: relevance blended with recency, frequency and importance boosts, and the relevance cut."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from animas_priming.domain.ranking import (
+    COMPONENTS,
+    MemoryStats,
+    RankWeights,
+    rank,
+    recency_decay,
+    relevant,
+)
+from animas_priming.ports import Chunk, Hit
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
+
+
+def hit(
+    path: str,
+    score: float,
+    *,
+    date: str | None = None,
+    importance: str = "normal",
+    keyword: float | None = None,
+    dense: float | None = None,
+) -> Hit:
+    chunk = Chunk(
+        chunk_id=f"{path}#0",
+        anima="sample",
+        path=path,
+        memory_type=path.split("/")[0],
+        heading="",
+        text=f"text of {path}",
+        date=date,
+        importance=importance,
+    )
+    return Hit(chunk=chunk, score=score, keyword=keyword, dense=dense)
+
+
+def paths(ranked: list[tuple[Hit, float]]) -> list[str]:
+    return [h.chunk.path for h, _ in ranked]
+
+
+def test_decay_halves_every_half_life() -> None:
+    assert recency_decay("2026-03-01", now=NOW) == 1.0
+    assert recency_decay("2026-01-30", now=NOW, half_life_days=30) == pytest.approx(0.5)
+    assert recency_decay("2025-12-31", now=NOW, half_life_days=30) == pytest.approx(0.25)
+    assert recency_decay("2026-02-22T00:00:00+09:00", now=NOW, half_life_days=7) == pytest.approx(
+        0.5 ** ((7 + 9 / 24) / 7)
+    )
+
+
+@pytest.mark.parametrize("when", [None, "", "not a date", "2026-13-45", "2027-01-01"])
+def test_unknown_or_future_dates_count_as_recent(when: str | None) -> None:
+    assert recency_decay(when, now=NOW) == 1.0
+
+
+def test_best_hit_is_normalised_to_one() -> None:
+    ranked = rank(
+        [hit("knowledge/a.md", 0.02, date="2026-03-01"), hit("knowledge/b.md", 0.01, date="2026-03-01")],
+        now=NOW,
+    )
+    assert [round(s, 6) for _, s in ranked] == [1.0, 0.5]
+
+
+@pytest.mark.parametrize("age_days", [0, 30, 90, 365, 3650])
+@pytest.mark.parametrize("ratio", [0.1, 0.2, 0.5])
+def test_an_old_relevant_memory_beats_a_new_irrelevant_one(age_days: int, ratio: float) -> None:
+    old_date = datetime.fromtimestamp(NOW - age_days * 86_400, tz=UTC).date().isoformat()
+    old = hit("knowledge/old.md", 1.0, date=old_date)
+    new = hit("knowledge/new.md", ratio, date="2026-03-01")
+    assert paths(rank([new, old], now=NOW)) == ["knowledge/old.md", "knowledge/new.md"]
+
+
+def test_between_equally_relevant_memories_the_recent_one_wins() -> None:
+    old = hit("episodes/2025-01-01.md", 1.0, date="2025-01-01")
+    new = hit("episodes/2026-02-28.md", 1.0, date="2026-02-28")
+    assert paths(rank([old, new], now=NOW)) == ["episodes/2026-02-28.md", "episodes/2025-01-01.md"]
+
+
+def test_dates_by_path_are_used_when_the_chunk_has_none() -> None:
+    a, b = hit("knowledge/a.md", 1.0), hit("knowledge/b.md", 1.0)
+    ranked = rank([a, b], now=NOW, dates={"knowledge/a.md": "2024-01-01"})
+    assert paths(ranked) == ["knowledge/b.md", "knowledge/a.md"]
+
+
+def test_frequency_boost_is_logarithmic_and_capped() -> None:
+    weights = RankWeights()
+    hits = [hit(f"knowledge/{n}.md", 1.0) for n in (0, 1, 10, 10_000)]
+    stats = {f"knowledge/{n}.md": MemoryStats(access_count=n) for n in (0, 1, 10, 10_000)}
+    scores = {h.chunk.path: s for h, s in rank(hits, now=NOW, stats=stats)}
+    assert scores["knowledge/0.md"] == pytest.approx(1.0)
+    assert scores["knowledge/1.md"] == pytest.approx(1.0 + weights.frequency * math.log1p(1))
+    assert scores["knowledge/10.md"] == pytest.approx(1.0 + weights.frequency * math.log1p(10))
+    assert scores["knowledge/10000.md"] == pytest.approx(1.0 + weights.frequency_cap)
+
+
+def test_frequency_cannot_make_an_irrelevant_memory_win() -> None:
+    stats = {"knowledge/popular.md": MemoryStats(access_count=1_000_000, importance="important")}
+    ranked = rank([hit("knowledge/popular.md", 0.1), hit("knowledge/apt.md", 1.0)], now=NOW, stats=stats)
+    assert paths(ranked)[0] == "knowledge/apt.md"
+
+
+def test_important_boost_from_chunk_or_stats() -> None:
+    hits = [
+        hit("knowledge/plain.md", 1.0),
+        hit("knowledge/chunk.md", 1.0, importance="important"),
+        hit("knowledge/stat.md", 1.0),
+    ]
+    stats = {"knowledge/stat.md": MemoryStats(importance="important")}
+    scores = {h.chunk.path: s for h, s in rank(hits, now=NOW, stats=stats)}
+    assert scores["knowledge/chunk.md"] == scores["knowledge/stat.md"] == pytest.approx(1.1)
+    assert scores["knowledge/plain.md"] == pytest.approx(1.0)
+
+
+def test_graph_activation_is_added_for_the_path() -> None:
+    hits = [hit("knowledge/a.md", 1.0), hit("knowledge/b.md", 1.0)]
+    ranked = rank(hits, now=NOW, activation={"knowledge/b.md": 1.0, "knowledge/a.md": 5.0})
+    scores = {h.chunk.path: s for h, s in ranked}
+    assert scores["knowledge/b.md"] == scores["knowledge/a.md"] == pytest.approx(1.15)  # clamped to 1
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_each_component_can_be_switched_off(component: str) -> None:
+    hits = [
+        hit("knowledge/kw.md", 0.9, keyword=10.0, dense=None, date="2020-01-01"),
+        hit("knowledge/dense.md", 0.8, keyword=None, dense=0.9, importance="important"),
+    ]
+    stats = {"knowledge/dense.md": MemoryStats(access_count=50)}
+    activation = {"knowledge/kw.md": 1.0}
+    on = dict(rank(hits, now=NOW, stats=stats, activation=activation))
+    off = dict(
+        rank(hits, now=NOW, stats=stats, activation=activation, weights=RankWeights().without(component))
+    )
+    assert on != off
+    if component == "keyword":
+        assert off[hits[0]] == pytest.approx(RankWeights().graph)  # found only by keyword: relevance 0
+    if component == "dense":
+        assert off[hits[1]] == pytest.approx(0.1 + RankWeights().frequency_cap)
+
+
+def test_unknown_component_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown ranking component"):
+        RankWeights().without("colour")
+
+
+def test_ranking_with_every_signal_off_keeps_search_order() -> None:
+    weights = RankWeights()
+    for component in COMPONENTS:
+        weights = weights.without(component)
+    hits = [hit(f"knowledge/{i}.md", 1.0 / (i + 1), date="2001-01-01") for i in range(5)]
+    ranked = rank(hits, now=NOW, stats={"knowledge/4.md": MemoryStats(access_count=9)}, weights=weights)
+    assert paths(ranked) == [h.chunk.path for h in hits]
+    assert all(score == pytest.approx(1.0) for _, score in ranked)
+
+
+def test_empty_and_zero_scores() -> None:
+    assert rank([], now=NOW) == []
+    assert [s for _, s in rank([hit("knowledge/a.md", 0.0), hit("knowledge/b.md", -1.0)], now=NOW)] == [
+        0.0,
+        0.0,
+    ]
+
+
+def test_relevant_cuts_below_a_fraction_of_the_best() -> None:
+    ranked = [("a", 1.0), ("b", 0.6), ("c", 0.5), ("d", 0.49), ("e", 0.1)]
+    assert relevant(ranked) == [("a", 1.0), ("b", 0.6), ("c", 0.5)]
+    assert relevant(ranked, min_ratio=0.0, min_score=0.2) == ranked[:4]
+    assert relevant([]) == []
+
+
+def test_relevant_keeps_nothing_when_everything_is_noise() -> None:
+    assert relevant([("a", 0.05), ("b", 0.04)]) == []
+
+
+@pytest.mark.parametrize("scores", [[1.0], [3.0, 2.0, 1.0], [0.7, 0.69, 0.1, 0.0], [0.2, 0.2, 0.2]])
+def test_relevant_always_keeps_the_best_unless_it_is_below_the_floor(scores: list[float]) -> None:
+    ranked = [(str(i), s) for i, s in enumerate(scores)]
+    kept = relevant(ranked)
+    assert kept[0] == ranked[0]
+    assert kept == ranked[: len(kept)]
