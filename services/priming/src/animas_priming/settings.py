@@ -16,6 +16,9 @@ class PrimingSettings(ServiceSettings):
 
     index_dir: Path | None = None
     """Where the embedded index keeps one SQLite file per anima; default ``<home>/index``."""
+    weaviate_url: str | None = None
+    """``ANIMAWORKS_WEAVIATE_URL``: use Weaviate (production) instead of the embedded index."""
+    weaviate_grpc_port: int = 50051
     channel_timeout_s: float = 2.0
     """A priming channel slower than this is reported as timed out, not waited for."""
 

@@ -19,6 +19,7 @@ import re
 import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlparse
 
 import weaviate
 from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
@@ -192,6 +193,27 @@ def explained_scores(explain_score: str | None) -> tuple[float | None, float | N
     found = dict(_EXPLAINED.findall(explain_score or ""))
     keyword, dense = found.get("keyword"), found.get("vector")
     return (float(keyword) if keyword else None, float(dense) if dense else None)
+
+
+def connect(url: str, grpc_port: int = 50051) -> weaviate.WeaviateClient:
+    """A client for the Weaviate server at ``url`` (http or https), gRPC on ``grpc_port``."""
+    parsed = urlparse(url)
+    secure = parsed.scheme == "https"
+    host = parsed.hostname or "localhost"
+    return weaviate.connect_to_custom(
+        http_host=host,
+        http_port=parsed.port or (443 if secure else 8080),
+        http_secure=secure,
+        grpc_host=host,
+        grpc_port=grpc_port,
+        grpc_secure=secure,
+    )
+
+
+def collection_for(model_name: str) -> str:
+    """One collection per embedding model, so a model change starts from an empty index."""
+    slug = "".join(ch if ch.isalnum() else "_" for ch in model_name).strip("_")
+    return f"AnimaMemory_{slug}"
 
 
 class WeaviateMemoryIndex:
