@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, timedelta
@@ -24,9 +26,10 @@ from animas_contracts import (
     SearchReply,
     SearchRequest,
     WriteKnowledge,
+    encode_event,
     uuid7,
 )
-from animas_contracts.subjects import rpc_subject
+from animas_contracts.subjects import activity_subject, rpc_subject
 from animas_core.anima_files import AnimaSpec, template_files
 from animas_tools.animas_cli import creation_event
 from animas_tools.publish import publish_change
@@ -240,3 +243,38 @@ def test_a_new_memory_is_found_right_after_it_is_written(system: RunningSystem) 
     answer = _admin(system, lambda nc: publish_change(nc, write))
     assert isinstance(answer, MemoryOpApplied)
     _wait_indexed(system, "clerk", "level B2", "knowledge", timeout_s=30)
+
+
+def test_a_pending_write_is_recalled_before_memory_writer_applies_it(system: RunningSystem) -> None:
+    writer = system.pid("memory-writer")
+    assert writer is not None
+    os.kill(writer, signal.SIGSTOP)  # memory-writer holds every change back until SIGCONT
+    try:
+        event_id = uuid7()
+        note = "# Lockers\n- The spare locker key hangs behind the reception desk"
+        write = MemoryOpRequested(
+            id=event_id,
+            anima="clerk",
+            correlation_id=event_id,
+            producer="agent-runner",
+            op=WriteKnowledge(path="knowledge/lockers.md", content=note),
+        )
+
+        async def publish(nc: Client) -> None:
+            await nc.jetstream().publish(
+                activity_subject("clerk", "memory.op.requested"), encode_event(write)
+            )
+
+        _admin(system, publish)
+        deadline = time.monotonic() + 20
+        reply = prime(system, "clerk", "Where is the spare locker key?")
+        while "behind the reception desk" not in reply.text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+            reply = prime(system, "clerk", "Where is the spare locker key?")
+        assert "behind the reception desk" in reply.text()
+        assert not (system.home / "animas/clerk/knowledge/lockers.md").exists()
+        # Channels that need memory-writer say that they could not be served.
+        assert reply.errors and any("stats" in k or k in {"B", "E"} for k in reply.errors)
+    finally:
+        os.kill(writer, signal.SIGCONT)
+    _wait_indexed(system, "clerk", "spare locker key", "knowledge", timeout_s=60)

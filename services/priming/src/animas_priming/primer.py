@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from animas_contracts import MemoryAccessed, PrimeReply, PrimeRequest, uuid7
 from animas_core.broker import EventSink
 from animas_core.config import CachedConfig
+from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_priming.domain.budget import TokenCounter, channel_budgets, fit, total_budget
 from animas_priming.domain.entities import about_someone_else
@@ -80,10 +81,16 @@ class Primer:
             if request.text.strip()
             else None
         )
-        stats = {
-            m.path: MemoryStats(access_count=m.access_count, last_access=None, importance=m.importance)
-            for m in await self._memory.stats(anima)
-        }
+        errors: dict[str, str] = {}
+        try:
+            stats = {
+                m.path: MemoryStats(access_count=m.access_count, last_access=None, importance=m.importance)
+                for m in await asyncio.wait_for(self._memory.stats(anima), self._timeout_s)
+            }
+        except (RetryableError, TimeoutError) as exc:
+            # Ranking without access counts is still ranking: say so, and go on.
+            stats = {}
+            errors["stats"] = f"memory statistics unavailable: {exc}"
         recall = Recall(anima, request.text, vector, stats)
         channels: dict[str, Callable[[], Awaitable[str]]] = {
             "A": lambda: self._sender(recall, request.sender, budgets["A"]),
@@ -97,7 +104,6 @@ class Primer:
             *(asyncio.wait_for(run(), self._timeout_s) for run in channels.values()), return_exceptions=True
         )
         sections: dict[str, str] = {}
-        errors: dict[str, str] = {}
         for letter, result in zip(channels, results, strict=True):
             if isinstance(result, TimeoutError):
                 errors[letter] = f"timed out after {self._timeout_s:g}s"
