@@ -58,10 +58,10 @@ TOPICS = [
 
 
 def _episode_files(today: date) -> dict[str, str]:
-    """~480 ordinary episode entries over 40 days, with the Tanaka lesson three weeks ago."""
+    """504 ordinary episode entries over 42 days, with the Tanaka lesson three weeks ago."""
     rng = random.Random(7)
     files: dict[str, str] = {}
-    for back in range(40, 0, -1):
+    for back in range(42, 0, -1):
         day = today - timedelta(days=back)
         entries = [f"# {day.isoformat()} Action Log\n"]
         for n in range(12):
