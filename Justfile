@@ -56,3 +56,12 @@ ci: lint schemas-check test
 [group('run')]
 up *args:
     {{bin}}/anima up {{args}}
+
+# Recall benchmark on LoCoMo (../shared/bench): recall by ranking component, priming latency (writes docs/benchmarks.md)
+[group('bench')]
+bench-recall *args:
+    {{bin}}/python tools/bench/recall_bench.py {{args}}
+
+# Every benchmark (for now the recall benchmark)
+[group('bench')]
+bench: bench-recall

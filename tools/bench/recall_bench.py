@@ -367,12 +367,15 @@ def bench_recall(
         *(f"full without {component}" for component in COMPONENTS),
         *VARIANT_NOTES,
     ]
-    result = RecallResult(
-        rows={name: {c: Tally() for c in CATEGORIES} for name in row_names},
-        notes={**ROW_NOTES, **VARIANT_NOTES},
-    )
-    for component in COMPONENTS:
-        result.notes[f"full without {component}"] = f"`RankWeights().without({component!r})`"
+    notes = {
+        **ROW_NOTES,
+        **{
+            f"full without {c}": f"`RankWeights().without({c!r})`, otherwise as the full ranking"
+            for c in COMPONENTS
+        },
+        **VARIANT_NOTES,
+    }
+    result = RecallResult(rows={name: {c: Tally() for c in CATEGORIES} for name in row_names}, notes=notes)
     index = SqliteMemoryIndex(workdir / "recall-index", embedder.dimensions, embedder.model_name)
     try:
         for conversation in conversations:
@@ -505,7 +508,7 @@ def synthetic_sections(turns: Sequence[Turn], count: int, seed: int = 7) -> list
     for _ in range(count):
         base = turns[rng.randrange(len(turns))]
         extra = turns[rng.randrange(len(turns))]
-        text = f"{base.text} {_first_clause(extra.text)}"
+        text = f"{base.text} {' '.join(extra.text.split()[:8])}"
         pick = rng.random()
         memory_type = (
             "episodes"
@@ -967,8 +970,8 @@ def render(run: Run) -> str:
         "",
         "## Priming latency",
         "",
-        "One anima per size, its memory made of LoCoMo turns (each mixed with a clause of another turn;"
-        " 84% episodes in day files of 40 entries, 12% knowledge notes, 4% procedures and skills, a few"
+        "One anima per size, its memory made of LoCoMo turns (each followed by the first words of another"
+        " turn; 84% episodes in day files of 40 entries, 12% knowledge notes, 4% procedures and skills, a few"
         " `[IMPORTANT]` notes; access statistics for a tenth of the files), a 60-entry activity log for"
         " today and a pending-task list, served by an in-process memory client. `Primer.prime` runs all six"
         f" channels end to end (message classification, query embedding, the searches, ranking, token"
