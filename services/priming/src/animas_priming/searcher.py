@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from animas_contracts import MemoryAccessed, MemoryReadRequest, SearchHit, SearchReply, SearchRequest, uuid7
+from animas_contracts import MemoryReadRequest, SearchHit, SearchReply, SearchRequest
 from animas_core.broker import EventSink
 from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_priming.domain.ranking import MemoryStats, rank
 from animas_priming.ports import MEMORY_TYPES, Embedder, MemoryIndex
+from animas_priming.primer import report_access
 
 SCOPES = (*MEMORY_TYPES, "activity", "all")
 SNIPPET_CHARS = 300
@@ -78,17 +79,5 @@ class Searcher:
             )
             for hit, score in ranked[:limit]
         ]
-        paths = sorted({h.path for h in hits})
-        if paths:
-            event_id = uuid7()
-            await self._publisher.publish(
-                MemoryAccessed(
-                    id=event_id,
-                    anima=anima,
-                    correlation_id=event_id,
-                    producer="priming",
-                    paths=paths,
-                    channel="search",
-                )
-            )
+        await report_access(self._publisher, anima, sorted({h.path for h in hits}), "search")
         return SearchReply(hits=hits)
