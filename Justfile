@@ -19,7 +19,7 @@ lint:
     {{bin}}/ruff check .
     {{bin}}/ruff format --check contracts services tools tests
     {{bin}}/lint-imports
-    {{bin}}/mypy contracts/src services/*/src tools/src
+    {{bin}}/mypy contracts/src services/*/src tools/src tools/bench
     {{bin}}/mypy contracts/tests services/*/tests tools/tests tests
 
 # Regenerate the committed event schemas and AsyncAPI document
