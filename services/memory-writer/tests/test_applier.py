@@ -297,3 +297,12 @@ def test_replaying_the_same_events_reproduces_the_same_bytes(tmp_path: Path) -> 
         }
 
     assert build(tmp_path / "one") == build(tmp_path / "two")
+
+
+def test_a_time_zone_change_applies_to_the_next_entries(applier: MemoryApplier) -> None:
+    late = AT.replace(hour=23, minute=30)
+    _apply(applier, _op(AppendEpisode(title="Late", at=late, trigger="t", decision="d", result="r"), "e1"))
+    assert read(applier, "episodes/2026-02-12.md")
+    _apply(applier, AnimaStatusChanged(id="tz", changes={"timezone": "Asia/Tokyo"}, **ENV))
+    _apply(applier, _op(AppendEpisode(title="Later", at=late, trigger="t", decision="d", result="r"), "e2"))
+    assert "08:30 Later" in (read(applier, "episodes/2026-02-13.md") or "")

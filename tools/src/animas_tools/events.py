@@ -6,10 +6,10 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from animas_contracts import ContractError, Event, decode_event
-from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from animas_contracts.subjects import stored_activity_filter
+from animas_core.streams import read_stored
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,37 +24,15 @@ class StoredEvent:
 
 
 async def read_activity(
-    js: JetStreamContext, *, anima: str = "*", event_type: str = ">", batch: int = 500
+    js: JetStreamContext, *, anima: str = "*", event_type: str = ">"
 ) -> AsyncIterator[StoredEvent]:
     """Every stored activity event matching the filter, oldest first, up to the current end."""
-    info = await js.stream_info(ACTIVITY_STREAM)
-    last_seq = info.state.last_seq
-    if last_seq == 0:
-        return
-    config = ConsumerConfig(
-        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30.0
-    )
-    sub = await js.pull_subscribe(
-        stored_activity_filter(anima=anima, event_type=event_type), stream=ACTIVITY_STREAM, config=config
-    )
-    try:
-        while True:
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except TimeoutError:
-                return
-            for msg in msgs:
-                seq = msg.metadata.sequence.stream
-                if seq > last_seq:
-                    return
-                try:
-                    yield StoredEvent(seq, msg.subject, decode_event(msg.data), msg.data)
-                except ContractError as exc:
-                    yield StoredEvent(seq, msg.subject, None, msg.data, str(exc))
-            if msgs[-1].metadata.num_pending == 0 or msgs[-1].metadata.sequence.stream >= last_seq:
-                return
-    finally:
-        await sub.unsubscribe()
+    async for msg in read_stored(js, stored_activity_filter(anima=anima, event_type=event_type)):
+        seq = msg.metadata.sequence.stream
+        try:
+            yield StoredEvent(seq, msg.subject, decode_event(msg.data), msg.data)
+        except ContractError as exc:
+            yield StoredEvent(seq, msg.subject, None, msg.data, str(exc))
 
 
 def summary(event: Event) -> str:

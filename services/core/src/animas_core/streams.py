@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import AsyncIterator
 
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import ObjectStoreConfig, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, ObjectStoreConfig, StorageType, StreamConfig
 from nats.js.api import SubjectTransform as NatsSubjectTransform
 from nats.js.errors import NotFoundError
 
@@ -89,3 +91,45 @@ def activity_partitions(config: StreamConfig) -> int:
     dest = config.subject_transform.dest
     assert dest is not None
     return partitions_of(dest)
+
+
+async def read_stored(
+    js: JetStreamContext,
+    subject: str,
+    *,
+    stream: str = ACTIVITY_STREAM,
+    start_seq: int = 1,
+    headers_only: bool = False,
+    batch: int = 500,
+) -> AsyncIterator[Msg]:
+    """Every stored message on ``subject`` from ``start_seq`` up to the stream's end *now*, in order.
+
+    An ephemeral, unacknowledged consumer: reading changes nothing, and messages stored after the
+    call began are left out, so a replay has a fixed end.
+    """
+    last_seq = (await js.stream_info(stream)).state.last_seq
+    if last_seq < start_seq:
+        return
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start_seq,
+        ack_policy=AckPolicy.NONE,
+        headers_only=headers_only,
+        inactive_threshold=60.0,
+    )
+    sub = await js.pull_subscribe(subject, stream=stream, config=config)
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(batch, timeout=1.0)
+            except TimeoutError:
+                return
+            for msg in msgs:
+                if msg.metadata.sequence.stream > last_seq:
+                    return
+                yield msg
+            tail = msgs[-1].metadata
+            if tail.num_pending == 0 or tail.sequence.stream >= last_seq:
+                return
+    finally:
+        await sub.unsubscribe()

@@ -87,6 +87,9 @@ class MemoryApplier:
         self._home = home
         self._config = config
         self._dbs: dict[str, AnimaDb] = {}
+        # Every event needs its anima's time zone (day files); status.json is read again only
+        # after memory-writer itself rewrote it.
+        self._timezones: dict[str, str] = {}
 
     def directory(self, anima: str) -> AnimaDir:
         """The anima's directory."""
@@ -104,6 +107,7 @@ class MemoryApplier:
 
     def reset(self, anima: str) -> None:
         """Forget an anima's directory entirely (the first step of a rebuild)."""
+        self._timezones.pop(anima, None)
         db = self._dbs.pop(anima, None)
         if db is not None:
             db.close()
@@ -116,11 +120,13 @@ class MemoryApplier:
         self._dbs.clear()
 
     def timezone(self, anima: str) -> str:
-        """The anima's time zone: its status.json, else the system's."""
-        status = self._status(anima)
-        configured = status.get("timezone") if status else None
-        if isinstance(configured, str) and configured:
-            return configured
+        """The anima's time zone: its status.json, else the system's (config.json, re-read on change)."""
+        if anima not in self._timezones:
+            status = self._status(anima)
+            configured = status.get("timezone") if status else None
+            self._timezones[anima] = configured if isinstance(configured, str) else ""
+        if self._timezones[anima]:
+            return self._timezones[anima]
         try:
             return self._config.get().system.timezone
         except ConfigError:
@@ -325,6 +331,8 @@ class MemoryApplier:
         raise Rejected(f"unknown memory operation {kind}")
 
     def _write(self, directory: AnimaDir, db: AnimaDb, path: str, data: bytes) -> str:
+        if path == "status.json":
+            self._timezones.pop(directory.root.name, None)
         directory.write(path, data)
         db.set_file(path, digest(data))
         return path

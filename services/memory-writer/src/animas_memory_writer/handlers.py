@@ -10,7 +10,6 @@ from typing import Any
 import msgspec
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from animas_contracts import (
     AnimaCreated,
@@ -25,10 +24,11 @@ from animas_contracts import (
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
-from animas_contracts.subjects import ACTIVITY_STREAM, BODIES_BUCKET, stored_activity_filter
+from animas_contracts.subjects import BODIES_BUCKET, stored_activity_filter
 from animas_core.broker import EventSink
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.policy import Delivery
+from animas_core.streams import read_stored
 from animas_memory_writer.adapters.activity_log import ActivityLogFiles
 from animas_memory_writer.applier import MemoryApplier, Outcome
 from animas_memory_writer.domain import day_of, entry_for
@@ -128,47 +128,26 @@ class Rebuilder:
     async def rebuild(self, anima: str | None) -> RebuildReply:
         """Replay every stored event (of one anima, or all) into fresh directories."""
         async with self._projector.lock:
-            info = await self._js.stream_info(ACTIVITY_STREAM)
             targets = [anima] if anima else self._projector.files.animas()
             for name in targets:
                 await asyncio.to_thread(self._projector.applier.reset, name)
             self._projector.files.reset(None)
-            events, animas = await self._replay(anima, info.state.last_seq)
+            events, animas = await self._replay(anima)
             files = sum(self._projector.files.file_count(a) for a in animas)
         _log.info("rebuilt from the stream", extra={"events": events, "animas": sorted(animas)})
         return RebuildReply(ok=True, animas=sorted(animas), events=events, files=files)
 
-    async def _replay(self, anima: str | None, last_seq: int) -> tuple[int, set[str]]:
+    async def _replay(self, anima: str | None) -> tuple[int, set[str]]:
         events = 0
         animas: set[str] = set()
-        if last_seq == 0:
-            return events, animas
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60.0
-        )
-        sub = await self._js.pull_subscribe(
-            stored_activity_filter(anima=anima or "*"), stream=ACTIVITY_STREAM, config=config
-        )
-        try:
-            while True:
-                try:
-                    batch = await sub.fetch(self._batch, timeout=2.0)
-                except TimeoutError:
-                    break
-                for msg in batch:
-                    if msg.metadata.sequence.stream > last_seq:
-                        return events, animas
-                    try:
-                        event = decode_event(msg.data)
-                        validate_anima_name(event.anima)
-                    except (ContractError, InvalidAnimaName):
-                        continue  # the live path dead-lettered it; the rebuild stays consistent
-                    blobs = await self._projector.fetch_blobs(event)
-                    await asyncio.to_thread(self._projector.project, event, blobs)
-                    events += 1
-                    animas.add(event.anima)
-                if batch[-1].metadata.sequence.stream >= last_seq or batch[-1].metadata.num_pending == 0:
-                    break
-        finally:
-            await sub.unsubscribe()
+        async for msg in read_stored(self._js, stored_activity_filter(anima=anima or "*"), batch=self._batch):
+            try:
+                event = decode_event(msg.data)
+                validate_anima_name(event.anima)
+            except (ContractError, InvalidAnimaName):
+                continue  # the live path dead-lettered it; the rebuild stays consistent
+            blobs = await self._projector.fetch_blobs(event)
+            await asyncio.to_thread(self._projector.project, event, blobs)
+            events += 1
+            animas.add(event.anima)
         return events, animas

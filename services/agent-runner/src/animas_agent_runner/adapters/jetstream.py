@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 
 from animas_contracts.subjects import (
-    ACTIVITY_STREAM,
     BODIES_BUCKET,
     HEADER_MSG_ID,
     stored_activity_filter,
 )
+from animas_core.streams import read_stored
 
 
 class ObjectStoreBodies:
@@ -38,30 +37,12 @@ class StreamReplyLedger:
     duplicate window the redelivery comes.
     """
 
-    def __init__(self, js: JetStreamContext, *, batch: int = 256) -> None:
+    def __init__(self, js: JetStreamContext) -> None:
         self._js = js
-        self._batch = batch
 
     async def reply_exists(self, anima: str, reply_id: str, after_seq: int) -> bool:
         subject = stored_activity_filter(anima=anima, event_type="response.sent")
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=after_seq + 1,
-            ack_policy=AckPolicy.NONE,
-            headers_only=True,
-            inactive_threshold=30.0,
-        )
-        sub = await self._js.pull_subscribe(subject, stream=ACTIVITY_STREAM, config=config)
-        try:
-            while True:
-                try:
-                    msgs = await sub.fetch(self._batch, timeout=0.5)
-                except TimeoutError:
-                    return False
-                for msg in msgs:
-                    if (msg.headers or {}).get(HEADER_MSG_ID) == reply_id:
-                        return True
-                if msgs[-1].metadata.num_pending == 0:
-                    return False
-        finally:
-            await sub.unsubscribe()
+        async for msg in read_stored(self._js, subject, start_seq=after_seq + 1, headers_only=True):
+            if (msg.headers or {}).get(HEADER_MSG_ID) == reply_id:
+                return True
+        return False
