@@ -286,9 +286,11 @@ def test_rebuilding_from_the_stream_restores_memory_byte_identical(system: Runni
     root = system.home / "animas" / "tanaka"
     wait_for(lambda: settled(system), "memory-writer to apply everything stored")
     before = tree(root)
+    others = tree(system.home / "animas" / "sample")
     remove_atomically(root)
     system.anima("replay", "rebuild", "--anima", "tanaka")
     assert tree(root) == before
+    assert tree(system.home / "animas" / "sample") == others  # one anima's rebuild leaves the rest alone
 
 
 def test_people_change_animas_through_the_api(system: RunningSystem) -> None:

@@ -123,5 +123,5 @@ def test_a_deleted_file_is_not_trusted_from_memory(tmp_path: Path) -> None:
     files.append("tanaka", day, _entry("e1"))
     files.path("tanaka", day).unlink()
     assert files.append("tanaka", day, _entry("e1"))
-    files.reset(None)
-    assert not files.path("tanaka", day).exists()
+    files.forget()
+    assert files.path("tanaka", day).exists()

@@ -131,7 +131,8 @@ class Rebuilder:
             targets = [anima] if anima else self._projector.files.animas()
             for name in targets:
                 await asyncio.to_thread(self._projector.applier.reset, name)
-            self._projector.files.reset(None)
+            # Only the targets' directories were wiped; other animas' files stay as they are.
+            self._projector.files.forget()
             events, animas = await self._replay(anima)
             files = sum(self._projector.files.file_count(a) for a in animas)
         _log.info("rebuilt from the stream", extra={"events": events, "animas": sorted(animas)})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -49,11 +48,8 @@ class ActivityLogFiles:
         self._seen[path] = (os.stat(path).st_ino, seen)
         return True
 
-    def reset(self, anima: str | None) -> None:
-        """Delete one anima's activity log, or every anima's, before a rebuild."""
-        names = [anima] if anima else self.animas()
-        for name in names:
-            shutil.rmtree(self._home.activity_log_dir(name), ignore_errors=True)
+    def forget(self) -> None:
+        """Drop what was read of the files (a rebuild has just deleted directories)."""
         self._seen.clear()
 
     def file_count(self, anima: str) -> int:
