@@ -54,6 +54,13 @@ from animas_contracts.operations import (
     RebuildRequest,
     SyncReply,
 )
+from animas_contracts.outbound import (
+    ChannelPosted,
+    OutboundDelivered,
+    OutboundFailed,
+    OutboundKind,
+    OutboundRequested,
+)
 from animas_contracts.recall import (
     PrimeReply,
     PrimeRequest,
@@ -72,6 +79,7 @@ from animas_contracts.registry import (
     encode_event,
     type_tag,
 )
+from animas_contracts.tools import DeltaKind, ModelDelta, ToolStatus, ToolUsed
 
 __all__ = [
     "EVENT_TYPES",
@@ -84,12 +92,14 @@ __all__ = [
     "AppendEpisode",
     "ArchiveMemory",
     "Body",
+    "ChannelPosted",
     "ContractError",
     "CreateTask",
     "CycleFinished",
     "CycleStarted",
     "CycleStatus",
     "DeadLetter",
+    "DeltaKind",
     "Event",
     "GrepMatch",
     "IdentityRevised",
@@ -107,6 +117,11 @@ __all__ = [
     "MessageOrigin",
     "MessageReceived",
     "MetaRecord",
+    "ModelDelta",
+    "OutboundDelivered",
+    "OutboundFailed",
+    "OutboundKind",
+    "OutboundRequested",
     "PrimeReply",
     "PrimeRequest",
     "RebuildReply",
@@ -126,6 +141,8 @@ __all__ = [
     "TaskRelation",
     "TaskState",
     "TokenUsage",
+    "ToolStatus",
+    "ToolUsed",
     "TransitionTask",
     "Trigger",
     "WriteFile",

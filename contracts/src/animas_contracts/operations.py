@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from animas_contracts.envelope import utc_now
-from animas_contracts.memory import MetaRecord
+from animas_contracts.memory import MetaRecord, TaskRecord
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,7 +47,7 @@ class RebuildReply(msgspec.Struct, frozen=True, kw_only=True):
 class MemoryReadRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A read of one anima's directory through memory-writer (``rpc.memory.read.<anima>``)."""
 
-    op: Annotated[str, Meta(description="read, list, grep, exists, tree or stats.")]
+    op: Annotated[str, Meta(description="read, list, grep, exists, tree, stats or tasks.")]
     path: Annotated[str, Meta(description="Relative to the anima directory; '' is the directory itself.")] = (
         ""
     )
@@ -76,6 +76,8 @@ class MemoryReadReply(msgspec.Struct, frozen=True, kw_only=True):
     """For ``tree``: memory files (knowledge, episodes, procedures, skills) and their digests."""
     stats: list[MetaRecord] = []
     """For ``stats``: access counts, outcomes and importance of memory files."""
+    tasks: list[TaskRecord] = []
+    """For ``tasks``: every row of the anima's task store, oldest first."""
     error: str | None = None
 
 

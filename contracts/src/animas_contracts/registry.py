@@ -22,6 +22,8 @@ from animas_contracts.memory import (
     MemoryOpRequested,
 )
 from animas_contracts.messaging import MessageReceived, ResponseSent
+from animas_contracts.outbound import ChannelPosted, OutboundDelivered, OutboundFailed, OutboundRequested
+from animas_contracts.tools import ModelDelta, ToolUsed
 from animas_contracts.upcasters import UPCASTERS, Upcaster
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -39,6 +41,12 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MemoryOpRejected,
     MemoryEdited,
     MemoryAccessed,
+    ToolUsed,
+    OutboundRequested,
+    OutboundDelivered,
+    OutboundFailed,
+    ChannelPosted,
+    ModelDelta,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from animas_contracts import PrimeReply, PrimeRequest
@@ -16,6 +17,99 @@ class ModelTarget:
     api_base: str | None
     api_key: str | None
     max_tokens: int
+
+
+# --- one model turn, in a provider-neutral shape ---------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolSpec:
+    """A tool offered to the model: its name, what it does, and a JSON Schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolCall:
+    """The model asked to call a tool. ``id`` is the provider's id, echoed in the result."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    arguments_error: str | None = None
+    """Set when the model's arguments were not a JSON object; the call is answered with an error."""
+
+
+@dataclasses.dataclass(frozen=True)
+class UserTurn:
+    """A user message in the conversation."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AssistantTurn:
+    """What the model said before: its text and the tools it called."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolResult:
+    """The answer to one tool call, sent back to the model."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+ConversationItem = UserTurn | AssistantTurn | ToolResult
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnRequest:
+    """Everything one model call needs, independent of the provider's wire format."""
+
+    system: str
+    conversation: tuple[ConversationItem, ...]
+    tools: tuple[ToolSpec, ...] = ()
+    max_tokens: int = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnResult:
+    """What one model call returned."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    stop_reason: str
+    raw_request: dict[str, Any]
+    """The request as sent on the wire, without credentials (recorded in ``llm.called``)."""
+    raw_response: dict[str, Any]
+    """The response (assembled from the stream when streaming)."""
+
+
+TextSink = Callable[[str], Awaitable[None]]
+"""Receives each piece of streamed text as it arrives."""
+
+
+class TurnModel(Protocol):
+    """One provider's client for one model turn, streaming text as it comes.
+
+    Raises :class:`ModelCallFailed` on failure. ``on_text`` is awaited for every text piece in
+    order; the returned :class:`TurnResult` holds the whole text again.
+    """
+
+    async def turn(self, target: ModelTarget, request: TurnRequest, on_text: TextSink) -> TurnResult:
+        """Run one model call."""
+        ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The one tool surface every execution mode uses: memory, messaging, tasks, skills, workspace."""
