@@ -60,3 +60,6 @@ class ModelDelta(Event, frozen=True, kw_only=True, tag="model.delta"):
     seq: Annotated[int, Meta(description="Position of this piece within the cycle, from 0.")]
     kind: Annotated[DeltaKind, Meta(description="text, tool_start, tool_end or done.")] = DeltaKind.TEXT
     text: Annotated[str, Meta(description="New text, or the tool name for tool pieces.")] = ""
+    attempt: Annotated[
+        int, Meta(description="Delivery attempt of the cycle; a retried cycle streams again from seq 0.")
+    ] = 1

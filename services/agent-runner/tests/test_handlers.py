@@ -1,8 +1,9 @@
-"""The message handler with fakes for every port: given a delivery, which events come out."""
+"""The message handler and its cycle with fakes for every port: given a delivery, which events come out."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +12,42 @@ import pytest
 from pydantic import SecretStr
 
 from animas_agent_runner import domain
+from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
-from animas_agent_runner.ports import Completion, ModelCallFailed, ModelTarget
+from animas_agent_runner.ports import (
+    ModelCallFailed,
+    ModelTarget,
+    OpOutcome,
+    TextSink,
+    ToolCall,
+    ToolResult,
+    TurnModel,
+    TurnRequest,
+    TurnResult,
+)
 from animas_contracts import (
+    AnimaSummary,
+    AppendEpisode,
+    ChannelPosted,
     ContractError,
     CycleFinished,
+    CycleStarted,
     CycleStatus,
     Event,
     LlmCalled,
+    MemoryOpRequested,
     MessageReceived,
+    ModelDelta,
     PrimeReply,
     PrimeRequest,
     ResponseOutcome,
     ResponseSent,
+    SearchReply,
+    SearchRequest,
+    TaskRecord,
+    ToolStatus,
+    ToolUsed,
+    WriteKnowledge,
     encode_event,
 )
 from animas_core.config import AnimaModelConfig, AnimaWorksConfig, Credential, write_config
@@ -32,26 +56,60 @@ from animas_core.faults import FaultPoints
 
 
 class FakeSink:
+    """Collects events; streamed deltas (another stream) are kept apart."""
+
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.deltas: list[ModelDelta] = []
 
     async def publish(self, event: Event) -> None:
-        self.events.append(event)
+        if isinstance(event, ModelDelta):
+            self.deltas.append(event)
+        else:
+            self.events.append(event)
 
-    def types(self) -> list[str]:
-        return [e.event_type for e in self.events]
+    def types(self, *, episode: bool = False) -> list[str]:
+        """Event types in order; the closing episode request is left out unless asked."""
+        return [
+            e.event_type
+            for e in self.events
+            if episode or not (isinstance(e, MemoryOpRequested) and isinstance(e.op, AppendEpisode))
+        ]
+
+    def of(self, cls: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, cls)]
+
+
+def _result(
+    text: str = "Hello.", calls: Sequence[ToolCall] = (), raw: dict[str, Any] | None = None
+) -> TurnResult:
+    return TurnResult(
+        text=text,
+        tool_calls=tuple(calls),
+        model="scripted",
+        prompt_tokens=10,
+        completion_tokens=2,
+        stop_reason="tool_calls" if calls else "stop",
+        raw_request={"model": "scripted"},
+        raw_response=raw or {"text": text},
+    )
 
 
 class FakeModel:
-    def __init__(self, *outcomes: Completion | ModelCallFailed) -> None:
-        self.outcomes = list(outcomes)
-        self.calls: list[tuple[ModelTarget, list[dict[str, Any]]]] = []
+    """A TurnModel answering from a list; text is streamed in two pieces."""
 
-    async def complete(self, target: ModelTarget, messages: list[dict[str, Any]]) -> Completion:
-        self.calls.append((target, messages))
+    def __init__(self, *outcomes: TurnResult | ModelCallFailed) -> None:
+        self.outcomes = list(outcomes)
+        self.calls: list[tuple[ModelTarget, TurnRequest]] = []
+
+    async def turn(self, target: ModelTarget, request: TurnRequest, on_text: TextSink) -> TurnResult:
+        self.calls.append((target, request))
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, ModelCallFailed):
             raise outcome
+        half = len(outcome.text) // 2
+        for piece in (outcome.text[:half], outcome.text[half:]):
+            await on_text(piece)
         return outcome
 
 
@@ -64,21 +122,59 @@ class FakeBodies:
 
 
 class FakeMemory:
-    def __init__(self, files: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, files: dict[str, str] | None = None, animas: Sequence[str] = ("sample", "suzuki")
+    ) -> None:
         self.files = files if files is not None else {"status.json": '{"enabled": true}'}
+        self.names = animas
 
     async def read(self, anima: str, path: str) -> str | None:
         return self.files.get(path)
 
+    async def listing(self, anima: str, path: str) -> list[str]:
+        prefix = path.rstrip("/") + "/"
+        return sorted({p[len(prefix) :].split("/")[0] for p in self.files if p.startswith(prefix)})
+
+    async def tasks(self, anima: str) -> list[TaskRecord]:
+        return []
+
+    async def tree(self, anima: str) -> dict[str, str]:
+        return {p: "d" for p in self.files if p.startswith(("knowledge/", "episodes/"))}
+
+    async def animas(self) -> list[AnimaSummary]:
+        return [AnimaSummary(name=n, enabled=True) for n in self.names]
+
 
 class FakePriming:
-    def __init__(self, sections: dict[str, str] | None = None) -> None:
+    def __init__(self, sections: dict[str, str] | None = None, paths: Sequence[str] = ()) -> None:
         self.sections = sections or {}
+        self.paths = list(paths)
         self.requests: list[PrimeRequest] = []
 
     async def prime(self, anima: str, request: PrimeRequest) -> PrimeReply:
         self.requests.append(request)
-        return PrimeReply(message_type="request", budget=3000, sections=self.sections)
+        return PrimeReply(message_type="request", budget=3000, sections=self.sections, paths=self.paths)
+
+
+class FakeSearch:
+    async def search(self, anima: str, request: SearchRequest) -> SearchReply:
+        return SearchReply()
+
+
+class FakeOps:
+    """memory-writer as the tools see it: applies everything, answering at once."""
+
+    def __init__(self, sink: FakeSink) -> None:
+        self.sink = sink
+
+    async def apply(self, request: MemoryOpRequested, timeout_s: float) -> OpOutcome:
+        await self.sink.publish(request)
+        return OpOutcome(applied=True, paths=("knowledge/x.md",))
+
+
+class FakeChannels:
+    async def recent(self, channel: str, limit: int) -> list[ChannelPosted]:
+        return []
 
 
 class FakeLedger:
@@ -104,10 +200,8 @@ class FakeDelivery:
     async def in_progress(self) -> None: ...
 
 
-def _completion(text: str = "Hello.", raw: dict[str, Any] | None = None) -> Completion:
-    return Completion(
-        text=text, model="scripted", prompt_tokens=10, completion_tokens=2, raw=raw or {"choices": []}
-    )
+def _completion(text: str = "Hello.", raw: dict[str, Any] | None = None) -> TurnResult:
+    return _result(text, raw=raw)
 
 
 def _message(anima: str = "sample") -> MessageReceived:
@@ -116,7 +210,7 @@ def _message(anima: str = "sample") -> MessageReceived:
     )
 
 
-def _configured(tmp_path: Path, model: str | None = "openai/scripted") -> Path:
+def _configured(tmp_path: Path, model: str | None = "openai/scripted", **defaults: Any) -> Path:
     path = tmp_path / "config.json"
     write_config(
         path,
@@ -124,7 +218,7 @@ def _configured(tmp_path: Path, model: str | None = "openai/scripted") -> Path:
             credentials={
                 "scripted": Credential(api_key=SecretStr("secret-key-123"), base_url="http://127.0.0.1:1/v1")
             },
-            anima_defaults=AnimaModelConfig(model=model, credential="scripted"),
+            anima_defaults=AnimaModelConfig(model=model, credential="scripted", **defaults),
         ),
     )
     return path
@@ -132,18 +226,29 @@ def _configured(tmp_path: Path, model: str | None = "openai/scripted") -> Path:
 
 def _handler(config: Path, model: FakeModel, **kw: Any) -> tuple[MessageHandler, FakeSink, FakeBodies]:
     sink, bodies = FakeSink(), FakeBodies()
-    handler = MessageHandler(
-        publisher=sink,
-        model=model,
-        bodies=bodies,
-        ledger=kw.pop("ledger", FakeLedger()),
-        config_path=config,
-        memory=kw.pop("memory", FakeMemory()),
-        priming=kw.pop("priming", FakePriming()),
-        faults=FaultPoints(""),
-        max_deliveries=kw.pop("max_deliveries", 3),
-        body_inline_limit=kw.pop("body_inline_limit", 16_384),
+    models: dict[str, TurnModel] = {"litellm": model, "anthropic": kw.pop("anthropic", model)}
+    runner = CycleRunner(
+        CyclePorts(
+            publisher=sink,
+            bodies=bodies,
+            memory=kw.pop("memory", FakeMemory()),
+            priming=kw.pop("priming", FakePriming()),
+            search=FakeSearch(),
+            ops=FakeOps(sink),
+            channels=FakeChannels(),
+            models=models,
+            context_window=lambda model: 128_000,
+            faults=FaultPoints(""),
+        ),
+        CycleSettings(
+            config_path=config,
+            max_deliveries=kw.pop("max_deliveries", 3),
+            body_inline_limit=kw.pop("body_inline_limit", 16_384),
+            workspace=kw.pop("workspace", None),
+        ),
     )
+    handler = MessageHandler(publisher=sink, ledger=kw.pop("ledger", FakeLedger()), runner=runner)
+    assert not kw, f"unused arguments {kw}"
     return handler, sink, bodies
 
 
@@ -168,6 +273,8 @@ async def test_a_message_becomes_a_recorded_cycle_with_one_reply(tmp_path: Path)
     called = sink.events[1]
     assert isinstance(called, LlmCalled) and called.usage.total_tokens == 12
     assert model.calls[0][0].api_key == "secret-key-123"
+    started = sink.events[0]
+    assert isinstance(started, CycleStarted) and started.mode == "litellm"
     assert b"secret-key-123" not in b"".join(encode_event(e) for e in sink.events)
 
 
@@ -177,7 +284,8 @@ async def test_recalled_memories_reach_the_prompt(tmp_path: Path) -> None:
     handler, _, _ = _handler(_configured(tmp_path), model, priming=priming)
     await handler(encode_event(_message()), FakeDelivery())
     assert priming.requests[0].text == "hi" and priming.requests[0].sender == "tanaka"
-    assert "Use formal language with Tanaka-san" in model.calls[0][1][0]["content"]
+    assert "Use formal language with Tanaka-san" in model.calls[0][1].system
+    assert "Making decisions without searching memory is prohibited." in model.calls[0][1].system
 
 
 async def test_without_a_model_the_sender_gets_configuration_guidance(tmp_path: Path) -> None:
@@ -230,7 +338,7 @@ async def test_status_json_settings_are_used(tmp_path: Path) -> None:
     status = '{"enabled": true, "model": "openai/from-status", "max_tokens": 99}'
     handler, _, _ = _handler(_configured(tmp_path), model, memory=FakeMemory({"status.json": status}))
     await handler(encode_event(_message()), FakeDelivery())
-    assert (model.calls[0][0].model, model.calls[0][0].max_tokens) == ("openai/from-status", 99)
+    assert (model.calls[0][0].model, model.calls[0][1].max_tokens) == ("openai/from-status", 99)
 
 
 async def test_a_transient_failure_is_retried_and_recorded(tmp_path: Path) -> None:
@@ -302,3 +410,150 @@ async def test_bad_input_is_poison(tmp_path: Path) -> None:
     not_a_message = domain.cycle_finished(_message(), CycleStatus.OK, 0)
     with pytest.raises(ContractError, match=r"expected message\.received"):
         await handler(encode_event(not_a_message), FakeDelivery())
+
+
+def _call(name: str, **arguments: Any) -> ToolCall:
+    return ToolCall(id=f"call-{name}", name=name, arguments=arguments)
+
+
+async def test_a_tool_loop_runs_tools_and_records_every_step(tmp_path: Path) -> None:
+    model = FakeModel(
+        _result(
+            "Let me note that.",
+            [_call("remember", topic="Tanaka", fact="Prefers formal language", important=True)],
+        ),
+        _result("Noted, Tanaka-san."),
+    )
+    handler, sink, _ = _handler(_configured(tmp_path), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    assert sink.types() == [
+        "cycle.started",
+        "llm.called",
+        "memory.op.requested",
+        "tool.used",
+        "llm.called",
+        "response.sent",
+        "cycle.finished",
+    ]
+    used = sink.of(ToolUsed)[0]
+    assert (used.tool, used.status, used.ordinal) == ("remember", ToolStatus.OK, 0)
+    write = sink.of(MemoryOpRequested)[0]
+    assert isinstance(write.op, WriteKnowledge) and write.op.path == "knowledge/tanaka.md"
+    assert "- [IMPORTANT] Prefers formal language" in write.op.content
+    second = model.calls[1][1]
+    result = second.conversation[-1]
+    assert isinstance(result, ToolResult) and result.call_id == "call-remember" and not result.is_error
+    assert {spec.name for spec in second.tools} >= {"search_memory", "send_message", "remember", "add_task"}
+    assert not {spec.name for spec in second.tools} & {"read_file", "run_command"}  # not granted
+    reply = sink.of(ResponseSent)[0]
+    assert reply.text == "Noted, Tanaka-san."
+    episode = [e for e in sink.events if isinstance(e, MemoryOpRequested) and isinstance(e.op, AppendEpisode)]
+    assert len(episode) == 1 and isinstance(episode[0].op, AppendEpisode)
+    assert "Prefers formal language" in episode[0].op.lesson and "remember" in episode[0].op.decision
+
+
+async def test_a_protected_file_write_is_denied_and_recorded(tmp_path: Path) -> None:
+    model = FakeModel(
+        _result("", [_call("write_memory_file", path="identity.md", content="I am someone else.")]),
+        _result("I may not change who I am."),
+    )
+    handler, sink, _ = _handler(_configured(tmp_path), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    used = sink.of(ToolUsed)[0]
+    assert used.status is ToolStatus.DENIED and "identity.md" in (used.reason or "")
+    assert not [e for e in sink.of(MemoryOpRequested) if not isinstance(e.op, AppendEpisode)]
+    result = model.calls[1][1].conversation[-1]
+    assert isinstance(result, ToolResult) and result.is_error and result.content.startswith("Refused:")
+
+
+async def test_an_unknown_tool_and_malformed_arguments_are_errors_for_the_model(tmp_path: Path) -> None:
+    bad = ToolCall(id="c2", name="remember", arguments={}, arguments_error="Expecting value")
+    model = FakeModel(_result("", [_call("format_disk"), bad]), _result("Sorry."))
+    handler, sink, _ = _handler(_configured(tmp_path), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    statuses = [(u.tool, u.status) for u in sink.of(ToolUsed)]
+    assert statuses == [("format_disk", ToolStatus.DENIED), ("remember", ToolStatus.ERROR)]
+    assert sink.of(ResponseSent)[0].text == "Sorry."
+
+
+async def test_the_loop_stops_at_max_turns(tmp_path: Path) -> None:
+    looping = [_result(f"step {i}", [_call("list_tasks")]) for i in range(3)]
+    model = FakeModel(*looping)
+    handler, sink, _ = _handler(_configured(tmp_path, max_turns=2), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    assert len(model.calls) == 2
+    assert "stopped after 2 turns" in sink.of(ResponseSent)[0].text
+
+
+async def test_the_fallback_model_answers_when_the_primary_fails(tmp_path: Path) -> None:
+    model = FakeModel(
+        ModelCallFailed("AuthenticationError: bad key", transient=False), _completion("From fallback.")
+    )
+    handler, sink, _ = _handler(_configured(tmp_path, fallback_model="openai/backup"), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    assert [c[0].model for c in model.calls] == ["openai/scripted", "openai/backup"]
+    called = sink.of(LlmCalled)
+    assert [c.error is None for c in called] == [False, True] and len({c.id for c in called}) == 2
+    assert sink.of(ResponseSent)[0].text == "From fallback."
+
+
+async def test_claude_models_run_in_the_anthropic_mode_on_the_anthropic_client(tmp_path: Path) -> None:
+    litellm_model, anthropic_model = FakeModel(), FakeModel(_completion("Hi from Claude."))
+    handler, sink, _ = _handler(
+        _configured(tmp_path, model="claude-sonnet-4-5"), litellm_model, anthropic=anthropic_model
+    )
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    assert sink.of(CycleStarted)[0].mode == "anthropic" and not litellm_model.calls
+    assert sink.of(ResponseSent)[0].text == "Hi from Claude."
+
+
+async def test_assisted_mode_keeps_what_the_structured_reply_asks_to_keep(tmp_path: Path) -> None:
+    structured = (
+        '{"reply": "Certainly, Tanaka-san.", "decision": "formal tone", "lesson": "",'
+        ' "remember": ["Tanaka likes brevity"]}'
+    )
+    model = FakeModel(_completion(structured))
+    handler, sink, _ = _handler(_configured(tmp_path, model="ollama/qwen"), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    assert sink.of(CycleStarted)[0].mode == "assisted"
+    request = model.calls[0][1]
+    assert not request.tools and "Answer with one JSON object" in request.system
+    assert sink.of(ResponseSent)[0].text == "Certainly, Tanaka-san."
+    kept = [e.op for e in sink.of(MemoryOpRequested) if isinstance(e.op, WriteKnowledge)]
+    assert len(kept) == 1 and "Tanaka likes brevity" in kept[0].content
+
+
+async def test_assisted_mode_survives_a_malformed_reply(tmp_path: Path) -> None:
+    model = FakeModel(_completion('{"reply": "Dear Tanaka-san, thank you", "remember": [unquoted'))
+    handler, sink, _ = _handler(_configured(tmp_path, model="ollama/qwen"), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    reply = sink.of(ResponseSent)[0]
+    assert reply.outcome is ResponseOutcome.REPLY and "Dear Tanaka-san" in reply.text
+    assert sink.types()[-1] == "cycle.finished"
+
+
+async def test_model_output_streams_as_ordered_deltas(tmp_path: Path) -> None:
+    handler, sink, _ = _handler(_configured(tmp_path), FakeModel(_completion("Dear Tanaka-san, thank you.")))
+    message = _message()
+
+    await handler(encode_event(message), FakeDelivery())
+
+    assert [d.seq for d in sink.deltas] == list(range(len(sink.deltas)))
+    assert sink.deltas[-1].kind == "done" and {d.in_reply_to for d in sink.deltas} == {message.id}
+    assert "".join(d.text for d in sink.deltas) == "Dear Tanaka-san, thank you."

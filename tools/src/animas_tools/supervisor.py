@@ -92,6 +92,10 @@ class Supervisor:
                 ANIMAWORKS_HOME=str(home.root if name == WRITER else service_home),
                 ANIMAWORKS_CONFIG_FILE=str(home.config_file),
                 ANIMAWORKS_INDEX_DIR=str(home.root / "index"),
+                ANIMAWORKS_WORKSPACE=str(home.root / "workspace"),
+                ANIMAWORKS_HIDDEN_PATHS=json.dumps(
+                    [str(home.root / p) for p in ("animas", "config.json", "nats", "run", "index")]
+                ),
                 ANIMAWORKS_NATS_URL=nats_url,
                 ANIMAWORKS_GATEWAY_HOST=gateway_host,
                 ANIMAWORKS_GATEWAY_PORT=str(gateway_port),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from animas_agent_runner.adapters.jetstream import ObjectStoreBodies, StreamReplyLedger
+from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearch, StreamChannels
+from animas_agent_runner.adapters.model_info import context_window
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
+from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
-from animas_agent_runner.ports import BodyStore, ChatModel, MemoryReader, Priming, ReplyLedger
+from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
+from animas_core.waiter import OUTCOME_SUBJECT, EventWaiter, outcome_key
 
 SERVICE = "agent-runner"
 
@@ -31,32 +35,56 @@ def message_consumers(partitions: int) -> list[ConsumerSpec]:
     ]
 
 
+def default_models(settings: AgentRunnerSettings) -> dict[str, TurnModel]:
+    """The real provider clients: the Anthropic SDK for Claude, litellm for everything else."""
+    from animas_agent_runner.adapters.anthropic_model import AnthropicTurnModel
+    from animas_agent_runner.adapters.litellm_model import LiteLLMTurnModel
+
+    return {
+        "anthropic": AnthropicTurnModel(timeout_s=settings.llm_timeout_s),
+        "litellm": LiteLLMTurnModel(timeout_s=settings.llm_timeout_s),
+    }
+
+
 async def setup(
     runtime: ServiceRuntime,
     settings: AgentRunnerSettings,
     *,
-    model: ChatModel | None = None,
+    models: dict[str, TurnModel] | None = None,
     bodies: BodyStore | None = None,
     ledger: ReplyLedger | None = None,
-    memory: MemoryReader | None = None,
+    memory: MemoryStore | None = None,
     priming: Priming | None = None,
 ) -> None:
     """Register the handlers; adapters default to the real ones."""
-    if model is None:
-        from animas_agent_runner.adapters.litellm_model import LiteLLMChatModel
-
-        model = LiteLLMChatModel(timeout_s=settings.llm_timeout_s)
+    nc = runtime.broker.connection
+    waiter = EventWaiter(OUTCOME_SUBJECT, outcome_key)
+    await waiter.start(nc)
+    runtime.on_shutdown(waiter.stop)
+    runner = CycleRunner(
+        CyclePorts(
+            publisher=runtime.publisher,
+            bodies=bodies or ObjectStoreBodies(runtime.js),
+            memory=memory or MemoryClient(nc),
+            priming=priming or RpcPriming(nc),
+            search=RpcMemorySearch(nc),
+            ops=BusMemoryOps(runtime.publisher, waiter),
+            channels=StreamChannels(runtime.js),
+            models=models or default_models(settings),
+            context_window=context_window,
+            faults=runtime.faults,
+        ),
+        CycleSettings(
+            config_path=settings.config_path,
+            max_deliveries=settings.max_deliveries,
+            body_inline_limit=settings.body_inline_limit,
+            workspace=settings.workspace,
+            hidden=settings.hidden_paths,
+            op_timeout_s=settings.memory_op_timeout_s,
+        ),
+    )
     handler = MessageHandler(
-        publisher=runtime.publisher,
-        model=model,
-        bodies=bodies or ObjectStoreBodies(runtime.js),
-        ledger=ledger or StreamReplyLedger(runtime.js),
-        config_path=settings.config_path,
-        memory=memory or MemoryClient(runtime.broker.connection),
-        priming=priming or RpcPriming(runtime.broker.connection),
-        faults=runtime.faults,
-        max_deliveries=settings.max_deliveries,
-        body_inline_limit=settings.body_inline_limit,
+        publisher=runtime.publisher, ledger=ledger or StreamReplyLedger(runtime.js), runner=runner
     )
     for spec in message_consumers(runtime.partitions):
         runtime.consume(spec, handler)

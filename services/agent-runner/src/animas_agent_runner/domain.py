@@ -5,25 +5,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from animas_agent_runner.ports import Completion, ModelTarget
+from animas_agent_runner.ports import ModelTarget, TurnRequest
 from animas_contracts import (
+    AppendEpisode,
     Body,
     CycleFinished,
     CycleStarted,
     CycleStatus,
-    LlmCalled,
+    MemoryOpRequested,
+    MessageOrigin,
     MessageReceived,
     ResponseOutcome,
     ResponseSent,
-    TokenUsage,
     Trigger,
     derive_id,
 )
-from animas_core.config import AnimaWorksConfig
+from animas_core.config import AnimaModelConfig, AnimaWorksConfig, ModeName, resolve_mode
 
 PRODUCER = "agent-runner"
 LOCAL_SERVER_PLACEHOLDER_KEY = "none"
@@ -98,23 +100,83 @@ def resolve_target(
     )
 
 
-def build_messages(message: MessageReceived, recalled: str = "") -> list[dict[str, Any]]:
-    """The prompt for a reply, with what priming recalled. The full system prompt comes with #5."""
-    system = (
-        f"You are {message.anima}, an anima: a persistent member of an organization. "
-        "Answer the message you receive in your own words."
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How a cycle will think: its models, its execution mode and the anima's merged settings."""
+
+    primary: ModelTarget
+    fallback: ModelTarget | None
+    mode: ModeName
+    settings: AnimaModelConfig
+
+
+def plan_cycle(
+    config: AnimaWorksConfig, anima: str, status: Mapping[str, Any] | None = None
+) -> Plan | NoModel:
+    """The models and mode for an anima's cycle, or why it has none.
+
+    The fallback model is called with the same credential as the primary (one credential per
+    anima); its mode is the primary's, since one cycle runs one loop.
+
+    Raises:
+        ConfigError: The anima's execution_mode is not a mode.
+    """
+    primary = resolve_target(config, anima, status)
+    if isinstance(primary, NoModel):
+        return primary
+    settings = config.anima(anima, status)
+    fallback = (
+        dataclasses.replace(primary, model=settings.fallback_model)
+        if settings.fallback_model and settings.fallback_model != primary.model
+        else None
     )
-    if recalled:
-        system += "\n\n# What you remember (recalled for this message)\n\n" + recalled
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": f"[{message.sender}] {message.text}"},
-    ]
+    mode = resolve_mode(config, primary.model, settings.execution_mode)
+    return Plan(primary=primary, fallback=fallback, mode=mode, settings=settings)
 
 
-def request_body(target: ModelTarget, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """What is recorded of a request: never the key, never the endpoint's credentials."""
-    return {"model": target.model, "messages": messages, "max_tokens": target.max_tokens}
+def episode_request(
+    message: MessageReceived,
+    *,
+    at: datetime,
+    decision: str,
+    result: str,
+    lesson: str,
+) -> MemoryOpRequested:
+    """The episode entry that encodes a cycle (seed 003 §4.5); its id is derived, so it is written once."""
+    cycle_id = cycle_id_for(message.id)
+    from_anima = message.origin is MessageOrigin.ANIMA
+    return MemoryOpRequested(
+        id=derive_id(cycle_id, "episode"),
+        anima=message.anima,
+        correlation_id=message.correlation_id,
+        causation_id=cycle_id,
+        producer=PRODUCER,
+        cycle_id=cycle_id,
+        op=AppendEpisode(
+            title=f"{'Message from' if from_anima else 'Reply to'} {message.sender}",
+            at=at,
+            trigger=trigger_label(message),
+            decision=decision,
+            result=result,
+            lesson=lesson or "None",
+        ),
+    )
+
+
+def trigger_label(message: MessageReceived) -> str:
+    """How an episode names what woke the anima."""
+    return f"Message received (from {message.sender})"
+
+
+def neutral_request(target: ModelTarget, request: TurnRequest) -> dict[str, Any]:
+    """A request as recorded when no wire form exists (the call failed before one was built)."""
+    return {
+        "model": target.model,
+        "system": request.system,
+        "conversation": [msgspec.to_builtins(dataclasses.asdict(item)) for item in request.conversation],
+        "tools": [spec.name for spec in request.tools],
+        "max_tokens": request.max_tokens,
+    }
 
 
 def body_of(payload: Any, inline_limit: int) -> tuple[Body, bytes | None]:
@@ -126,7 +188,7 @@ def body_of(payload: Any, inline_limit: int) -> tuple[Body, bytes | None]:
     return Body(size=len(encoded), digest=digest, stored=True), encoded
 
 
-def cycle_started(message: MessageReceived, target: ModelTarget | NoModel) -> CycleStarted:
+def cycle_started(message: MessageReceived, target: ModelTarget | NoModel, mode: str) -> CycleStarted:
     """The event that opens the cycle answering ``message``."""
     return CycleStarted(
         id=cycle_id_for(message.id),
@@ -137,46 +199,7 @@ def cycle_started(message: MessageReceived, target: ModelTarget | NoModel) -> Cy
         trigger=Trigger.MESSAGE,
         trigger_event_id=message.id,
         model=target.model if isinstance(target, ModelTarget) else None,
-    )
-
-
-def llm_called(
-    message: MessageReceived,
-    *,
-    attempt: int,
-    ordinal: int,
-    target: ModelTarget,
-    request: Body,
-    response: Body | None,
-    completion: Completion | None,
-    latency_ms: float,
-    error: str | None,
-) -> LlmCalled:
-    """The record of one model call."""
-    cycle_id = cycle_id_for(message.id)
-    usage = (
-        TokenUsage(
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            total_tokens=completion.prompt_tokens + completion.completion_tokens,
-        )
-        if completion
-        else TokenUsage()
-    )
-    return LlmCalled(
-        id=llm_call_id(cycle_id, attempt, ordinal),
-        anima=message.anima,
-        correlation_id=message.correlation_id,
-        causation_id=cycle_id,
-        producer=PRODUCER,
-        cycle_id=cycle_id,
-        ordinal=ordinal,
-        model=target.model,
-        request=request,
-        response=response,
-        usage=usage,
-        latency_ms=latency_ms,
-        error=error,
+        mode=mode,
     )
 
 

@@ -6,7 +6,16 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from animas_contracts import PrimeReply, PrimeRequest
+from animas_contracts import (
+    AnimaSummary,
+    ChannelPosted,
+    MemoryOpRequested,
+    PrimeReply,
+    PrimeRequest,
+    SearchReply,
+    SearchRequest,
+    TaskRecord,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +121,38 @@ class TurnModel(Protocol):
         ...
 
 
+class ToolRunner(Protocol):
+    """The one tool surface every mode uses: what the model may call, and calling it."""
+
+    def specs(self) -> tuple[ToolSpec, ...]:
+        """The tools offered to the model this cycle (only those its permissions allow)."""
+        ...
+
+    async def run(self, call: ToolCall) -> ToolResult:
+        """Run one call; a denied or failed call is an error result, never an exception."""
+        ...
+
+
+class TurnRecorder(Protocol):
+    """Records the cycle as it happens: streamed text and every model call."""
+
+    async def on_text(self, text: str) -> None:
+        """A piece of model output arrived."""
+        ...
+
+    async def model_called(
+        self,
+        *,
+        target: ModelTarget,
+        request: TurnRequest,
+        result: TurnResult | None,
+        error: ModelCallFailed | None,
+        latency_ms: float,
+    ) -> None:
+        """One model call ended (``result`` or ``error``)."""
+        ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Completion:
     """What a model call returned."""
@@ -152,6 +193,59 @@ class MemoryReader(Protocol):
 
     async def read(self, anima: str, path: str) -> str | None:
         """The file's text, or None when it does not exist."""
+        ...
+
+
+class MemoryStore(MemoryReader, Protocol):
+    """Everything a cycle reads through memory-writer."""
+
+    async def listing(self, anima: str, path: str) -> list[str]:
+        """Entries of a folder (folders end in ``/``); empty when it does not exist."""
+        ...
+
+    async def tasks(self, anima: str) -> list[TaskRecord]:
+        """The anima's task store, oldest first."""
+        ...
+
+    async def tree(self, anima: str) -> dict[str, str]:
+        """The anima's memory files (knowledge, episodes, procedures, skills) and their digests."""
+        ...
+
+    async def animas(self) -> list[AnimaSummary]:
+        """Every anima that exists."""
+        ...
+
+
+class MemorySearch(Protocol):
+    """Deliberate recall (the search_memory tool) through priming."""
+
+    async def search(self, anima: str, request: SearchRequest) -> SearchReply:
+        """Search one anima's memory; failures come back in ``SearchReply.error``."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class OpOutcome:
+    """What memory-writer did with an operation; ``applied`` is None when it has not said yet."""
+
+    applied: bool | None
+    reason: str = ""
+    paths: tuple[str, ...] = ()
+
+
+class MemoryOps(Protocol):
+    """Asks memory-writer to change the anima's memory and waits for its answer."""
+
+    async def apply(self, request: MemoryOpRequested, timeout_s: float) -> OpOutcome:
+        """Publish the request and wait up to ``timeout_s`` for applied or rejected."""
+        ...
+
+
+class ChannelReader(Protocol):
+    """Reads shared channels (boards)."""
+
+    async def recent(self, channel: str, limit: int) -> list[ChannelPosted]:
+        """The channel's last ``limit`` posts, oldest first."""
         ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
 from animas_core.settings import ServiceSettings
@@ -16,3 +18,11 @@ class AgentRunnerSettings(ServiceSettings):
     """Longest wait for one model call; in-progress acks keep the message while it runs."""
     body_inline_limit: int = 16 * 1024
     """LLM bodies larger than this (bytes of JSON) go to the object store by reference."""
+    workspace: Path | None = None
+    """Where the workspace file and command tools work (``ANIMAWORKS_WORKSPACE``; a shared volume in
+    Kubernetes). Unset: those tools are not offered at all."""
+    hidden_paths: tuple[Path, ...] = ()
+    """Paths no workspace tool may see, whatever permissions.md grants (the AnimaWorks home's
+    anima directories, config and broker data); JSON list in ``ANIMAWORKS_HIDDEN_PATHS``."""
+    memory_op_timeout_s: float = 10.0
+    """How long a memory tool waits for memory-writer to confirm a change."""

@@ -12,12 +12,14 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.security import SASLPlaintext
 from opentelemetry.trace import TracerProvider
 
-from animas_contracts import Event, encode_event
+from animas_contracts import Event, ModelDelta, encode_event
 from animas_contracts.subjects import (
     ACTIVITY_STREAM,
+    DELTAS_STREAM,
     HEADER_EVENT_TYPE,
     HEADER_MSG_ID,
     activity_subject,
+    delta_subject,
 )
 from animas_core.errors import RetryableError
 from animas_core.settings import NatsSettings
@@ -71,14 +73,21 @@ class EventPublisher:
 
     async def publish(self, event: Event) -> Any:
         """Publish and wait for the stream's ack; a missing ack is a :class:`RetryableError`."""
-        subject = activity_subject(event.anima, event.event_type)
+        subject, stream = route(event)
         try:
             return await self._broker.publish(
                 encode_event(event),
                 subject,
                 headers={HEADER_MSG_ID: event.id, HEADER_EVENT_TYPE: event.event_type},
-                stream=ACTIVITY_STREAM,
+                stream=stream,
                 timeout=self._timeout_s,
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError, TimeoutError) as exc:
-            raise RetryableError(f"no ack from {ACTIVITY_STREAM} for {subject}: {exc!r}") from exc
+            raise RetryableError(f"no ack from {stream} for {subject}: {exc!r}") from exc
+
+
+def route(event: Event) -> tuple[str, str]:
+    """The subject and stream of an event: streamed model output is journal, not activity log."""
+    if isinstance(event, ModelDelta):
+        return delta_subject(event.anima), DELTAS_STREAM
+    return activity_subject(event.anima, event.event_type), ACTIVITY_STREAM

@@ -182,6 +182,8 @@ class AnimaModelConfig(_Section):
     """Maximum tokens per response."""
     max_turns: int = Field(default=20, gt=0)
     """Maximum tool-use turns per cycle."""
+    context_window: int | None = Field(default=None, gt=0)
+    """The model's context window in tokens; null looks it up by model name (litellm's table)."""
     credential: CredentialName | None = None
     """Name of the ``credentials`` entry (or environment key) to call the model with."""
     context_threshold: UnitFraction = 0.50

@@ -6,7 +6,14 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client
 
-from animas_contracts import AnimaListReply, AnimaSummary, MemoryReadReply, MemoryReadRequest, MetaRecord
+from animas_contracts import (
+    AnimaListReply,
+    AnimaSummary,
+    MemoryReadReply,
+    MemoryReadRequest,
+    MetaRecord,
+    TaskRecord,
+)
 from animas_contracts.subjects import RPC_MEMORY_ANIMAS, rpc_subject
 from animas_core.errors import RetryableError
 
@@ -39,6 +46,15 @@ class MemoryClient:
     async def stats(self, anima: str) -> list[MetaRecord]:
         """Access counts, outcomes and importance of the anima's memory files."""
         return (await self.request(anima, MemoryReadRequest(op="stats"))).stats
+
+    async def tasks(self, anima: str) -> list[TaskRecord]:
+        """The anima's task store, oldest first."""
+        return (await self.request(anima, MemoryReadRequest(op="tasks"))).tasks
+
+    async def listing(self, anima: str, path: str) -> list[str]:
+        """Entries of a folder (folders end in ``/``); empty when it does not exist."""
+        reply = await self.request(anima, MemoryReadRequest(op="list", path=path))
+        return reply.entries if reply.ok else []
 
     async def animas(self) -> list[AnimaSummary]:
         """Every anima that exists."""

@@ -141,6 +141,7 @@ class ServiceRuntime:
         self._sink = JsDeadLetterSink(self.broker, service)
         self._health_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
+        self._on_shutdown: list[Callable[[], Awaitable[None]]] = []
         self._started_at = time.time()
         self.extra_health: dict[str, Any] = {}
         """Service-specific facts added to the health record (the gateway's URL)."""
@@ -215,8 +216,15 @@ class ServiceRuntime:
         """A task that runs for the life of the service and is cancelled when it stops."""
         self._background.append(task)
 
+    def on_shutdown(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` when the service stops, before it disconnects."""
+        self._on_shutdown.append(callback)
+
     async def stop(self) -> None:
         """Stop reporting, withdraw the health record, stop consuming and disconnect."""
+        for callback in self._on_shutdown:
+            with contextlib.suppress(Exception):
+                await callback()
         for task in self._background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -21,6 +21,7 @@ from animas_contracts import (
 )
 from animas_contracts.names import InvalidAnimaName
 from animas_core.home import Home
+from animas_memory_writer.adapters.anima_db import read_tasks
 from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
 from animas_memory_writer.memory.rules import Rejected
 
@@ -66,8 +67,10 @@ def read(directory: AnimaDir, request: MemoryReadRequest) -> MemoryReadReply:
             return MemoryReadReply(ok=True, files=files)
         case "stats":
             return MemoryReadReply(ok=True, stats=stats(directory))
+        case "tasks":
+            return MemoryReadReply(ok=True, tasks=read_tasks(directory.root / "state" / "anima.db"))
     return MemoryReadReply(
-        ok=False, error=f"unknown read op {request.op!r} (read, list, grep, exists, tree, stats)"
+        ok=False, error=f"unknown read op {request.op!r} (read, list, grep, exists, tree, stats, tasks)"
     )
 
 

@@ -172,21 +172,38 @@ class AnimaDb:
         )
 
     def _tasks(self, where: str, args: tuple[str, ...]) -> list[TaskRecord]:
-        rows = self._conn.execute(
-            "SELECT task_id, title, detail, relation, state, counterpart, created_at, updated_at "
-            f"FROM tasks {where} ORDER BY seq",
-            args,
-        ).fetchall()
-        return [
-            TaskRecord(
-                task_id=r[0],
-                title=r[1],
-                detail=r[2],
-                relation=TaskRelation(r[3]),
-                state=TaskState(r[4]),
-                counterpart=r[5],
-                created_at=r[6],
-                updated_at=r[7],
-            )
-            for r in rows
-        ]
+        return _task_rows(self._conn, where, args)
+
+
+def _task_rows(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> list[TaskRecord]:
+    rows = conn.execute(
+        "SELECT task_id, title, detail, relation, state, counterpart, created_at, updated_at "
+        f"FROM tasks {where} ORDER BY seq",
+        args,
+    ).fetchall()
+    return [
+        TaskRecord(
+            task_id=r[0],
+            title=r[1],
+            detail=r[2],
+            relation=TaskRelation(r[3]),
+            state=TaskState(r[4]),
+            counterpart=r[5],
+            created_at=r[6],
+            updated_at=r[7],
+        )
+        for r in rows
+    ]
+
+
+def read_tasks(path: Path) -> list[TaskRecord]:
+    """The task store of a database file, opened read-only (for reads served beside the writer)."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _task_rows(conn, "", ())
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()

@@ -1,0 +1,29 @@
+"""What is known about a model by name: its context window, from litellm's bundled table."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm
+
+DEFAULT_CONTEXT_WINDOW = 32_000
+"""For models litellm does not know (local servers, new names): a size most current models exceed.
+
+Too small a guess only trims the prompt to a lower tier; too large a guess would overflow a small
+model, so the guess is modest. Set ``context_window`` for the anima to say the real size.
+"""
+
+
+@functools.cache
+def context_window(model: str) -> int:
+    """The model's input window in tokens, or :data:`DEFAULT_CONTEXT_WINDOW` when unknown."""
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:
+        # litellm raises plain Exception for unknown models.
+        return DEFAULT_CONTEXT_WINDOW
+    size = info.get("max_input_tokens") or info.get("max_tokens")
+    return int(size) if size else DEFAULT_CONTEXT_WINDOW

@@ -1,0 +1,121 @@
+"""The tool surface: the tools this cycle may use, each call checked, run and recorded."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from animas_agent_runner.domain import PRODUCER
+from animas_agent_runner.ports import ToolCall, ToolResult, ToolSpec
+from animas_agent_runner.toolbox.context import CycleEffects, ToolContext
+from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
+from animas_agent_runner.toolbox.registry import Tool
+from animas_contracts import ToolStatus, ToolUsed, derive_id
+
+_log = logging.getLogger(__name__)
+
+MAX_RESULT_CHARS = 20_000
+"""A tool result longer than this is cut before it reaches the model."""
+RECORDED_CHARS = 2_000
+"""How much of arguments and results the ``tool.used`` event keeps."""
+
+
+class ToolSurface:
+    """Runs tool calls for one cycle; implements :class:`~animas_agent_runner.ports.ToolRunner`.
+
+    A tool the permissions do not grant is not offered; if the model calls it anyway (or any
+    other unknown name) the call is denied like any other refusal: a tool error the model reads,
+    a ``tool.used`` event with status ``denied``, and nothing done.
+    """
+
+    def __init__(self, context: ToolContext, tools: tuple[Tool, ...]) -> None:
+        self._context = context
+        self._tools = {tool.name: tool for tool in tools}
+        self._offered = tuple(tool for tool in tools if self._denial(tool) is None and self._present(tool))
+        self._ordinal = 0
+
+    @property
+    def effects(self) -> CycleEffects:
+        """What the tools did so far this cycle."""
+        return self._context.effects
+
+    def specs(self) -> tuple[ToolSpec, ...]:
+        """The tools offered this cycle."""
+        return tuple(tool.spec() for tool in self._offered)
+
+    async def run(self, call: ToolCall) -> ToolResult:
+        """Check, run and record one call."""
+        ordinal = self._ordinal
+        self._ordinal += 1
+        status, text, reason = await self._execute(call, ordinal)
+        effects = self._context.effects
+        effects.tools_used.append(call.name)
+        if status is ToolStatus.DENIED:
+            effects.denied.append(call.name)
+        await self._record(call, ordinal, status, text, reason)
+        shown = text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + "\n… (cut)"
+        return ToolResult(
+            call_id=call.id, name=call.name, content=shown, is_error=status is not ToolStatus.OK
+        )
+
+    async def _execute(self, call: ToolCall, ordinal: int) -> tuple[ToolStatus, str, str | None]:
+        tool = self._tools.get(call.name)
+        if tool is None:
+            reason = f"there is no tool named {call.name!r}"
+            return ToolStatus.DENIED, f"Refused: {reason}.", reason
+        denial = self._denial(tool) or (None if self._present(tool) else "no workspace is configured")
+        if denial is not None:
+            return ToolStatus.DENIED, f"Refused: {denial}.", denial
+        if call.arguments_error is not None:
+            reason = f"the arguments are not a JSON object: {call.arguments_error}"
+            return ToolStatus.ERROR, f"Error: {reason}", reason
+        try:
+            arguments = tool.parse(call.arguments)
+            return ToolStatus.OK, await tool.run(self._context, arguments, ordinal), None
+        except ToolDenied as exc:
+            return ToolStatus.DENIED, f"Refused: {exc}", str(exc)
+        except ToolFailed as exc:
+            return ToolStatus.ERROR, f"Error: {exc}", str(exc)
+        except Exception as exc:
+            # A bug in a tool must not end the cycle: the model hears it failed, the log has it.
+            _log.exception("tool %s failed", call.name)
+            reason = f"{type(exc).__name__}: {exc}"
+            return ToolStatus.ERROR, f"Error: the tool failed unexpectedly ({reason})", reason
+
+    def _denial(self, tool: Tool) -> str | None:
+        return self._context.permissions.tool_allowed(tool.name, own_tool=tool.own)
+
+    def _present(self, tool: Tool) -> bool:
+        return tool.own or self._context.workspace is not None
+
+    async def _record(
+        self, call: ToolCall, ordinal: int, status: ToolStatus, text: str, reason: str | None
+    ) -> None:
+        context = self._context
+        await context.publisher.publish(
+            ToolUsed(
+                id=derive_id(context.cycle_id, "tool.used", ordinal),
+                anima=context.anima,
+                correlation_id=context.correlation_id,
+                causation_id=context.cycle_id,
+                producer=PRODUCER,
+                cycle_id=context.cycle_id,
+                ordinal=ordinal,
+                tool=call.name,
+                arguments=_clip(call.arguments),
+                status=status,
+                result=text[:RECORDED_CHARS],
+                reason=reason,
+                call_id=call.id,
+            )
+        )
+
+
+def _clip(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Arguments for the record: long strings cut, so an event stays small."""
+    return {
+        key: (
+            value[:RECORDED_CHARS] + "…" if isinstance(value, str) and len(value) > RECORDED_CHARS else value
+        )
+        for key, value in arguments.items()
+    }
