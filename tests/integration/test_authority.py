@@ -57,6 +57,9 @@ async def provisioned(secured_nats: tuple[str, dict[str, NatsUser]]) -> tuple[st
         ("memory-writer", "activity.sample.response.sent"),
         ("gateway", "activity.sample.response.sent"),
         ("scheduler", "activity.sample.message.received"),
+        ("outbound", "activity.sample.identity.revised"),  # it relays what animas wrote: never identity
+        ("outbound", "activity.sample.memory.op.requested"),
+        ("outbound", "activity.sample.response.sent"),
     ],
 )
 async def test_a_service_cannot_publish_on_a_subject_reserved_to_another(
@@ -76,6 +79,10 @@ async def test_a_service_cannot_publish_on_a_subject_reserved_to_another(
         ("agent-runner", "activity.sample.llm.called"),
         ("consolidator", "activity.sample.identity.revised"),
         ("memory-writer", "activity.sample.memory.op.applied"),
+        ("outbound", "activity.sample.message.received"),
+        ("outbound", "activity.sample.channel.posted"),
+        ("outbound", "activity.sample.outbound.delivered"),
+        ("outbound", "activity.sample.outbound.failed"),
     ],
 )
 async def test_a_service_can_publish_its_own_events(

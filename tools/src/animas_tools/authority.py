@@ -86,12 +86,16 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         "$KV.SCHEDULE.>",
         "deadletter.scheduler",
     ),
+    # Delivers anima-to-anima messages (origin anima) and channel posts; asks memory-writer who
+    # exists. Like agent-runner, it relays what animas wrote, so identity is denied outright.
     "outbound": _service(
         "activity.*.message.received",
         "activity.*.channel.posted",
         "activity.*.outbound.delivered",
         "activity.*.outbound.failed",
+        "rpc.memory.animas",
         "deadletter.outbound",
+        deny=("activity.*.identity.>", "activity.*.memory.op.>"),
     ),
 }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -16,12 +18,14 @@ from animas_contracts.subjects import (
     ACTIVITY_STREAM,
     BODIES_BUCKET,
     DEFAULT_ACTIVITY_PARTITIONS,
+    HEADER_MSG_ID,
     SERVICES_BUCKET,
     StreamSpec,
     activity_stream,
     deadletter_stream,
     deltas_stream,
     partitions_of,
+    stored_activity_filter,
 )
 
 _log = logging.getLogger(__name__)
@@ -133,3 +137,24 @@ async def read_stored(
                 return
     finally:
         await sub.unsubscribe()
+
+
+async def event_stored_after(
+    js: JetStreamContext, *, anima: str, event_type: str, event_id: str, after_seq: int
+) -> bool:
+    """Whether ``event_id`` is stored among ``anima``'s ``event_type`` events after ``after_seq``.
+
+    The redelivery guard of a consumer whose effects have derived ids: JetStream's duplicate
+    window drops a repeat published soon after the first, this finds one however late the
+    redelivery comes. Only headers are read (the id is the ``Nats-Msg-Id``), and only one
+    anima's events of one type stored after the point where the cause was.
+    """
+    subject = stored_activity_filter(anima=anima, event_type=event_type)
+    # read_stored is an async generator: closing it at once when the id is found removes its
+    # ephemeral consumer now, instead of in a finalizer task that may outlive the connection.
+    scan = read_stored(js, subject, start_seq=after_seq + 1, headers_only=True)
+    async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
+        async for msg in messages:
+            if (msg.headers or {}).get(HEADER_MSG_ID) == event_id:
+                return True
+    return False

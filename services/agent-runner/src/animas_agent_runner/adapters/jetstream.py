@@ -5,12 +5,8 @@ from __future__ import annotations
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 
-from animas_contracts.subjects import (
-    BODIES_BUCKET,
-    HEADER_MSG_ID,
-    stored_activity_filter,
-)
-from animas_core.streams import read_stored
+from animas_contracts.subjects import BODIES_BUCKET
+from animas_core.streams import event_stored_after
 
 
 class ObjectStoreBodies:
@@ -41,8 +37,6 @@ class StreamReplyLedger:
         self._js = js
 
     async def reply_exists(self, anima: str, reply_id: str, after_seq: int) -> bool:
-        subject = stored_activity_filter(anima=anima, event_type="response.sent")
-        async for msg in read_stored(self._js, subject, start_seq=after_seq + 1, headers_only=True):
-            if (msg.headers or {}).get(HEADER_MSG_ID) == reply_id:
-                return True
-        return False
+        return await event_stored_after(
+            self._js, anima=anima, event_type="response.sent", event_id=reply_id, after_seq=after_seq
+        )

@@ -1,0 +1,154 @@
+"""Pure decisions of outbound: whether a request can be delivered, and the events that record it.
+
+No I/O here. The handler asks memory-writer about the recipient and the stream about earlier
+attempts, then publishes what these functions return, in the order they return it.
+
+Every event outbound emits has an id derived from the request's id, so a redelivered request
+yields the same events and JetStream's duplicate window (or the handler's ledger check after
+the window) drops the repeat: the recipient gets the message once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from animas_contracts import (
+    AnimaSummary,
+    ChannelPosted,
+    InvalidAnimaName,
+    MessageOrigin,
+    MessageReceived,
+    OutboundDelivered,
+    OutboundFailed,
+    OutboundKind,
+    OutboundRequested,
+    derive_id,
+    validate_anima_name,
+)
+
+PRODUCER = "outbound"
+
+Delivery = MessageReceived | ChannelPosted
+"""The event that carries a request to where it goes."""
+
+
+def delivery_id(request_id: str) -> str:
+    """Id of the event that carries a request: the recipient's ``message.received`` or the post."""
+    return derive_id(request_id, "delivery")
+
+
+def delivered_id(request_id: str) -> str:
+    """Id of the ``outbound.delivered`` record of a request."""
+    return derive_id(request_id, "delivered")
+
+
+def failed_id(request_id: str) -> str:
+    """Id of the ``outbound.failed`` record of a request."""
+    return derive_id(request_id, "failed")
+
+
+def validate_channel_name(name: str) -> str:
+    """Return ``name`` if it is a valid channel name, else raise :class:`InvalidAnimaName`.
+
+    Channel names follow the anima-name rules on purpose: a channel becomes a subject token and
+    a file name just as an anima does, so :func:`animas_contracts.validate_anima_name` checks
+    both (lowercase letters, digits, ``_`` or ``-``, starting with a letter, at most 64).
+    """
+    return validate_anima_name(name)
+
+
+def refusal(request: OutboundRequested) -> str | None:
+    """Why a request can never be delivered, whoever exists; None when it may be."""
+    if request.kind is OutboundKind.CHANNEL:
+        try:
+            validate_channel_name(request.to)
+        except InvalidAnimaName as exc:
+            return f"{request.to!r} is not a valid channel name ({exc})"
+        return None
+    try:
+        validate_anima_name(request.to)
+    except InvalidAnimaName as exc:
+        return f"{request.to!r} is not a valid anima name, so no anima can have it ({exc})"
+    if request.to == request.anima:
+        return "an anima cannot send a message to itself: send it to another anima or post it on a channel"
+    return None
+
+
+def needs_recipient(request: OutboundRequested) -> bool:
+    """Whether delivery depends on the recipient anima existing and being enabled."""
+    return request.kind is OutboundKind.MESSAGE
+
+
+def recipient_refusal(name: str, animas: Iterable[AnimaSummary]) -> str | None:
+    """Why anima ``name`` cannot receive a message now (unknown or disabled); None when it can."""
+    found = next((anima for anima in animas if anima.name == name), None)
+    if found is None:
+        return f"there is no anima named {name!r}; nothing was sent"
+    if not found.enabled:
+        return f"anima {name!r} is disabled and receives no messages; nothing was sent"
+    return None
+
+
+def delivery(request: OutboundRequested) -> Delivery:
+    """The event that carries a deliverable request (check :func:`refusal` first).
+
+    A message becomes the recipient's ``message.received`` in the same thread and conversation
+    (correlation id), caused by the request; a post is recorded on the poster's subject.
+    """
+    match request.kind:
+        case OutboundKind.MESSAGE:
+            return MessageReceived(
+                id=delivery_id(request.id),
+                anima=request.to,
+                correlation_id=request.correlation_id,
+                causation_id=request.id,
+                producer=PRODUCER,
+                text=request.text,
+                sender=request.anima,
+                thread_id=request.thread_id,
+                reply_to=request.reply_to,
+                origin=MessageOrigin.ANIMA,
+                attachments=list(request.attachments),
+            )
+        case OutboundKind.CHANNEL:
+            return ChannelPosted(
+                id=delivery_id(request.id),
+                anima=request.anima,
+                correlation_id=request.correlation_id,
+                causation_id=request.id,
+                producer=PRODUCER,
+                channel=request.to,
+                text=request.text,
+                thread_id=request.thread_id,
+                request_id=request.id,
+            )
+
+
+def delivered(request: OutboundRequested) -> OutboundDelivered:
+    """The sender's record that its request was delivered."""
+    return OutboundDelivered(
+        id=delivered_id(request.id),
+        anima=request.anima,
+        correlation_id=request.correlation_id,
+        causation_id=request.id,
+        producer=PRODUCER,
+        request_id=request.id,
+        kind=request.kind,
+        to=request.to,
+        delivered_id=delivery_id(request.id),
+    )
+
+
+def failed(request: OutboundRequested, reason: str) -> OutboundFailed:
+    """The sender's record that its request was not delivered, and why."""
+    return OutboundFailed(
+        id=failed_id(request.id),
+        anima=request.anima,
+        correlation_id=request.correlation_id,
+        causation_id=request.id,
+        producer=PRODUCER,
+        request_id=request.id,
+        kind=request.kind,
+        to=request.to,
+        reason=reason,
+    )

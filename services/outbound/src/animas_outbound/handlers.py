@@ -1,0 +1,104 @@
+"""The request handler: decode, check the recipient, deliver once, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+
+from animas_contracts import (
+    ContractError,
+    InvalidAnimaName,
+    OutboundRequested,
+    decode_event,
+    validate_anima_name,
+)
+from animas_core.broker import EventSink
+from animas_core.errors import PoisonMessage
+from animas_core.faults import FaultPoints
+from animas_core.policy import Delivery
+from animas_outbound import domain
+from animas_outbound.ports import AnimaDirectory, StoredEvents
+
+_log = logging.getLogger(__name__)
+
+AFTER_DELIVERY = "outbound-after-delivery"
+"""Fault point between the delivery and its ``outbound.delivered`` record (crash tests)."""
+
+
+def decode_request(data: bytes) -> OutboundRequested:
+    """The request in a delivery; anything else is a :class:`ContractError` or :class:`PoisonMessage`."""
+    event = decode_event(data)
+    if not isinstance(event, OutboundRequested):
+        raise ContractError(f"expected outbound.requested, got {event.event_type}")
+    try:
+        validate_anima_name(event.anima)
+    except InvalidAnimaName as exc:
+        # Without a valid sender there is no subject to tell about the failure.
+        raise PoisonMessage(f"invalid sender: {exc}") from None
+    return event
+
+
+class OutboundHandler:
+    """Delivers ``outbound.requested`` events: a message to another anima, or a channel post.
+
+    Exactly once: every event it publishes has an id derived from the request, and on a
+    redelivery it first asks the stream what an earlier attempt already stored, so a redelivery
+    after JetStream's duplicate window delivers nothing twice either.
+    """
+
+    def __init__(
+        self,
+        *,
+        publisher: EventSink,
+        directory: AnimaDirectory,
+        stored: StoredEvents,
+        faults: FaultPoints,
+    ) -> None:
+        self._publisher = publisher
+        self._directory = directory
+        self._stored = stored
+        self._faults = faults
+
+    async def __call__(self, data: bytes, delivery: Delivery) -> None:
+        """Handle one delivery of an ``outbound.requested`` event."""
+        request = decode_request(data)
+        after_seq = delivery.stream_seq or 0
+        redelivered = delivery.deliveries > 1
+        if redelivered and await self._finished_earlier(request, after_seq):
+            return
+        reason = domain.refusal(request)
+        if reason is None and domain.needs_recipient(request):
+            # A memory-writer that does not answer raises RetryableError: the request waits.
+            reason = domain.recipient_refusal(request.to, await self._directory.animas())
+        if reason is not None:
+            await self._fail(request, reason, after_seq if redelivered else None)
+            return
+        effect = domain.delivery(request)
+        await self._publisher.publish(effect)
+        self._faults.reach(AFTER_DELIVERY)
+        await self._publisher.publish(domain.delivered(request))
+        _log.info(
+            "delivered",
+            extra={"request_id": request.id, "kind": request.kind.value, "to": request.to},
+        )
+
+    async def _finished_earlier(self, request: OutboundRequested, after_seq: int) -> bool:
+        """Complete a delivery an earlier attempt stored; True when nothing is left to do."""
+        if domain.refusal(request) is not None:
+            return False
+        if not await self._stored(domain.delivery(request), after_seq):
+            return False
+        record = domain.delivered(request)
+        if not await self._stored(record, after_seq):
+            await self._publisher.publish(record)
+        _log.info("redelivered request was already delivered", extra={"request_id": request.id})
+        return True
+
+    async def _fail(self, request: OutboundRequested, reason: str, after_seq: int | None) -> None:
+        record = domain.failed(request, reason)
+        if after_seq is not None and await self._stored(record, after_seq):
+            return
+        await self._publisher.publish(record)
+        _log.info(
+            "not delivered",
+            extra={"request_id": request.id, "kind": request.kind.value, "to": request.to, "reason": reason},
+        )
