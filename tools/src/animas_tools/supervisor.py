@@ -93,6 +93,8 @@ class Supervisor:
                 ANIMAWORKS_CONFIG_FILE=str(home.config_file),
                 ANIMAWORKS_INDEX_DIR=str(home.root / "index"),
                 ANIMAWORKS_WORKSPACE=str(home.root / "workspace"),
+                # The venv's tools (pytest…) are reachable by run_command, nothing else of ours.
+                ANIMAWORKS_COMMAND_PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
                 ANIMAWORKS_HIDDEN_PATHS=json.dumps(
                     [str(home.root / p) for p in ("animas", "config.json", "nats", "run", "index")]
                 ),

@@ -81,6 +81,7 @@ async def setup(
             workspace=settings.workspace,
             hidden=settings.hidden_paths,
             op_timeout_s=settings.memory_op_timeout_s,
+            command_path=settings.command_path,
         ),
     )
     handler = MessageHandler(

@@ -26,3 +26,5 @@ class AgentRunnerSettings(ServiceSettings):
     anima directories, config and broker data); JSON list in ``ANIMAWORKS_HIDDEN_PATHS``."""
     memory_op_timeout_s: float = 10.0
     """How long a memory tool waits for memory-writer to confirm a change."""
+    command_path: str = "/usr/local/bin:/usr/bin:/bin"
+    """PATH of commands run by the run_command tool (its only inherited variable besides HOME/LANG)."""

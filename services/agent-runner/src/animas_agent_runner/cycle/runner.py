@@ -77,6 +77,7 @@ class CycleSettings:
     hidden: tuple[Path, ...] = ()
     """Paths no workspace tool may touch, whatever an anima's permissions say."""
     op_timeout_s: float = 10.0
+    command_path: str = "/usr/local/bin:/usr/bin:/bin"
 
 
 class CycleRunner:

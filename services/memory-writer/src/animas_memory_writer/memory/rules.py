@@ -5,11 +5,11 @@ from __future__ import annotations
 import posixpath
 import re
 
-PROTECTED_FILES = frozenset(
-    {"identity.md", "injection.md", "permissions.md", "status.json", "heartbeat.md", "cron.md"}
-)
-"""Files an agent cycle may change only with an explicit grant; identity.md never."""
-NEVER_SELF_MODIFIABLE = frozenset({"identity.md"})
+# The protected-file constants live in core (agent-runner checks them too); re-exported here.
+from animas_core.permissions import NEVER_SELF_MODIFIABLE as NEVER_SELF_MODIFIABLE
+from animas_core.permissions import PROTECTED_FILES as PROTECTED_FILES
+from animas_core.permissions import parse_permissions
+
 DERIVED_PREFIXES = ("activity_log/", "archive/", "state/anima.db")
 """Projections and the archive: written only by memory-writer's own mechanisms."""
 MAX_FILE_BYTES = 1024 * 1024
@@ -63,21 +63,11 @@ def require_size(content: str) -> None:
 
 
 def self_modifiable(permissions_md: str | None) -> frozenset[str]:
-    """Protected files the anima may change itself: the ``## Self-Modifiable Files`` list."""
-    if not permissions_md:
-        return frozenset()
-    granted: set[str] = set()
-    in_section = False
-    for line in permissions_md.splitlines():
-        if line.startswith("## "):
-            in_section = line[3:].strip().lower() == "self-modifiable files"
-            continue
-        item = line.strip()
-        if in_section and item.startswith(("- ", "* ")):
-            name = item[2:].strip().strip("`")
-            if name in PROTECTED_FILES and name not in NEVER_SELF_MODIFIABLE:
-                granted.add(name)
-    return frozenset(granted)
+    """Protected files the anima may change itself: the ``## Self-Modifiable Files`` list.
+
+    The parsing lives in :mod:`animas_core.permissions`, shared with agent-runner's checks.
+    """
+    return parse_permissions(permissions_md).self_modifiable
 
 
 def check_agent_write(path: str, grants: frozenset[str]) -> None:
