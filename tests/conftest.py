@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import nats
 import pytest
+from nats.aio.client import Client
 
 from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
 from animas_tools.scripted_llm import ScriptedLLM
+
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -108,6 +113,19 @@ class RunningSystem:
                 f"anima {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
             )
         return result
+
+    def admin(self, work: Callable[[Client], Awaitable[T]]) -> T:
+        """Run ``work`` on a NATS connection as the operator (the ``admin`` user)."""
+        password = json.loads((self.home / "nats" / "users.json").read_text())["admin"]
+
+        async def run() -> T:
+            nc = await nats.connect(self.info["nats_url"], user="admin", password=password)
+            try:
+                return await work(nc)
+            finally:
+                await nc.close()
+
+        return asyncio.run(run())
 
     def configure(self, config: dict[str, Any]) -> None:
         """Replace config.json (services re-read it when it changes)."""

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import TypeVar
 
 import msgspec
-import nats
 import pytest
 from nats.aio.client import Client
 from tests.conftest import RunningSystem, start_system
@@ -99,14 +96,12 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         files = template_files(AnimaSpec(name="clerk", role="general"), "general")
         files.update(_episode_files(date.today()))
         files.update(_knowledge_files())
-        _admin(
-            running,
+        running.admin(
             lambda nc: publish_change(nc, creation_event("clerk", files, "template:general"), timeout_s=60),
         )
         other = template_files(AnimaSpec(name="rival", role="general"), "general")
         other["knowledge/secret.md"] = "# Secret\n\n- The launch code word is PAPAYA-4412\n"
-        _admin(
-            running,
+        running.admin(
             lambda nc: publish_change(nc, creation_event("rival", other, "template:general"), timeout_s=60),
         )
         _wait_indexed(running, "clerk", "Tanaka-san rejected", "episodes")
@@ -118,21 +113,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
 
 def _create(system: RunningSystem, name: str, files: dict[str, str]) -> None:
     event = creation_event(name, files, "template:general")
-    answer = _admin(system, lambda nc: publish_change(nc, event, timeout_s=60))
+    answer = system.admin(lambda nc: publish_change(nc, event, timeout_s=60))
     assert isinstance(answer, MemoryOpApplied), answer
-
-
-def _admin(system: RunningSystem, work: Callable[[Client], Awaitable[T]]) -> T:
-    password = json.loads((system.home / "nats" / "users.json").read_text())["admin"]
-
-    async def run() -> T:
-        nc = await nats.connect(system.info["nats_url"], user="admin", password=password)
-        try:
-            return await work(nc)
-        finally:
-            await nc.close()
-
-    return asyncio.run(run())
 
 
 def prime(system: RunningSystem, anima: str, text: str, sender: str = "human") -> PrimeReply:
@@ -141,7 +123,7 @@ def prime(system: RunningSystem, anima: str, text: str, sender: str = "human") -
         msg = await nc.request(rpc_subject("priming", "prime", anima), request, timeout=30)
         return msgspec.json.decode(msg.data, type=PrimeReply)
 
-    return _admin(system, ask)
+    return system.admin(ask)
 
 
 def search(system: RunningSystem, anima: str, query: str, scope: str = "all") -> SearchReply:
@@ -153,7 +135,7 @@ def search(system: RunningSystem, anima: str, query: str, scope: str = "all") ->
         )
         return msgspec.json.decode(msg.data, type=SearchReply)
 
-    return _admin(system, ask)
+    return system.admin(ask)
 
 
 def _wait_indexed(system: RunningSystem, anima: str, needle: str, scope: str, timeout_s: float = 180) -> None:
@@ -229,7 +211,7 @@ def _stats(system: RunningSystem, anima: str) -> dict[str, int]:
         msg = await nc.request(rpc_subject("memory", "read", anima), request, timeout=10)
         return {m.path: m.access_count for m in msgspec.json.decode(msg.data, type=MemoryReadReply).stats}
 
-    return _admin(system, ask)
+    return system.admin(ask)
 
 
 def test_a_new_memory_is_found_right_after_it_is_written(system: RunningSystem) -> None:
@@ -241,7 +223,7 @@ def test_a_new_memory_is_found_right_after_it_is_written(system: RunningSystem) 
         producer="agent-runner",
         op=WriteKnowledge(path="knowledge/parking.md", content="# Parking\n- Visitors park on level B2"),
     )
-    answer = _admin(system, lambda nc: publish_change(nc, write))
+    answer = system.admin(lambda nc: publish_change(nc, write))
     assert isinstance(answer, MemoryOpApplied)
     _wait_indexed(system, "clerk", "level B2", "knowledge", timeout_s=30)
 
@@ -266,7 +248,7 @@ def test_a_pending_write_is_recalled_before_memory_writer_applies_it(system: Run
                 activity_subject("clerk", "memory.op.requested"), encode_event(write)
             )
 
-        _admin(system, publish)
+        system.admin(publish)
         deadline = time.monotonic() + 20
         reply = prime(system, "clerk", "Where is the spare locker key?")
         while "behind the reception desk" not in reply.text() and time.monotonic() < deadline:

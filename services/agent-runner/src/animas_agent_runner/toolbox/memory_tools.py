@@ -28,6 +28,7 @@ SEARCH_SCOPES = ("all", "knowledge", "episodes", "procedures", "skills", "activi
 
 class SearchMemoryArgs(Args, frozen=True, kw_only=True):
     """Arguments of search_memory."""
+
     query: str
     scope: str = "all"
     limit: int = 5
@@ -35,17 +36,20 @@ class SearchMemoryArgs(Args, frozen=True, kw_only=True):
 
 class ReadMemoryFileArgs(Args, frozen=True, kw_only=True):
     """Arguments of read_memory_file."""
+
     path: str
 
 
 class WriteMemoryFileArgs(Args, frozen=True, kw_only=True):
     """Arguments of write_memory_file."""
+
     path: str
     content: str
 
 
 class RememberArgs(Args, frozen=True, kw_only=True):
     """Arguments of remember."""
+
     fact: str
     topic: str = "knowledge"
     important: bool = False
@@ -53,6 +57,7 @@ class RememberArgs(Args, frozen=True, kw_only=True):
 
 class AppendEpisodeArgs(Args, frozen=True, kw_only=True):
     """Arguments of append_episode."""
+
     title: str
     decision: str
     result: str

@@ -19,6 +19,7 @@ MAX_MESSAGE_CHARS = 8_000
 
 class SendMessageArgs(Args, frozen=True, kw_only=True):
     """Arguments of send_message."""
+
     to: str
     text: str
     attachments: list[str] = []  # noqa: RUF012 - msgspec copies defaults
@@ -26,12 +27,14 @@ class SendMessageArgs(Args, frozen=True, kw_only=True):
 
 class PostChannelArgs(Args, frozen=True, kw_only=True):
     """Arguments of post_channel."""
+
     channel: str
     text: str
 
 
 class ReadChannelArgs(Args, frozen=True, kw_only=True):
     """Arguments of read_channel."""
+
     channel: str
     limit: int = 20
 

@@ -12,11 +12,13 @@ MAX_LISTED = 50
 
 class ListSkillsArgs(Args, frozen=True, kw_only=True):
     """Arguments of list_skills."""
+
     pass
 
 
 class ReadSkillArgs(Args, frozen=True, kw_only=True):
     """Arguments of read_skill."""
+
     name: str
 
 

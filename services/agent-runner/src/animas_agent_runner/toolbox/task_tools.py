@@ -13,12 +13,14 @@ _STATES = ", ".join(state.value for state in TaskState)
 
 class AddTaskArgs(Args, frozen=True, kw_only=True):
     """Arguments of add_task."""
+
     title: str
     detail: str = ""
 
 
 class UpdateTaskArgs(Args, frozen=True, kw_only=True):
     """Arguments of update_task."""
+
     task_id: str
     state: str
     note: str = ""
@@ -26,6 +28,7 @@ class UpdateTaskArgs(Args, frozen=True, kw_only=True):
 
 class ListTasksArgs(Args, frozen=True, kw_only=True):
     """Arguments of list_tasks."""
+
     include_closed: bool = False
 
 

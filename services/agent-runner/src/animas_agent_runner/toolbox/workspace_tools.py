@@ -16,6 +16,7 @@ MAX_COMMAND_TIMEOUT_S = 300.0
 
 class ReadFileArgs(Args, frozen=True, kw_only=True):
     """Arguments of read_file."""
+
     path: str
     offset: int = 0
     limit: int = 2000
@@ -23,12 +24,14 @@ class ReadFileArgs(Args, frozen=True, kw_only=True):
 
 class WriteFileArgs(Args, frozen=True, kw_only=True):
     """Arguments of write_file."""
+
     path: str
     content: str
 
 
 class EditFileArgs(Args, frozen=True, kw_only=True):
     """Arguments of edit_file."""
+
     path: str
     old: str
     new: str
@@ -37,6 +40,7 @@ class EditFileArgs(Args, frozen=True, kw_only=True):
 
 class GrepArgs(Args, frozen=True, kw_only=True):
     """Arguments of grep."""
+
     pattern: str
     path: str = "."
     glob: str | None = None
@@ -44,12 +48,14 @@ class GrepArgs(Args, frozen=True, kw_only=True):
 
 class GlobArgs(Args, frozen=True, kw_only=True):
     """Arguments of glob."""
+
     pattern: str
     path: str = "."
 
 
 class RunCommandArgs(Args, frozen=True, kw_only=True):
     """Arguments of run_command."""
+
     command: str
     timeout_s: float = 60.0
 
