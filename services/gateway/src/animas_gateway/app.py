@@ -1,30 +1,34 @@
-"""The gateway: HTTP in, ``message.received`` onto the bus, the reply back to the waiting request."""
+"""The gateway's composition root: HTTP in, ``message.received`` onto the bus, replies back out.
+
+``app.state.chat`` and ``app.state.replies`` expose the chat handlers and the reply waiter, so a
+test can see that a finished or abandoned stream leaves nothing behind.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from animas_contracts import InvalidAnimaName, ResponseSent, validate_anima_name
 from animas_core.runtime import ServiceRuntime
 from animas_gateway.admin import AdminApi
+from animas_gateway.chat import ChatApi
 from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
-from animas_gateway.domain import BadRequest, error_body, message_event, parse_chat_request
+from animas_gateway.domain import error_body
 from animas_gateway.replies import OUTCOME_SUBJECT, REPLY_SUBJECT, EventWaiter, outcome_key, reply_key
 from animas_gateway.settings import GatewaySettings
 
 SERVICE = "gateway"
-_log = logging.getLogger(__name__)
+CHAT_ROUTE = "/api/animas/{name}/chat"
+STREAM_ROUTE = "/api/animas/{name}/chat/stream"
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(
@@ -35,6 +39,7 @@ def create_app(
     outcomes = EventWaiter(OUTCOME_SUBJECT, outcome_key)
     admin = AdminApi(runtime.publisher, outcomes)
     directory = AnimaDirectory(runtime.broker.connection)
+    chat = ChatApi(runtime.broker.connection, runtime.publisher, directory, waiter, settings)
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("animaworks.gateway")
 
     async def health(_: Request) -> JSONResponse:
@@ -50,83 +55,27 @@ def create_app(
             {"animas": [{"name": a.name, "enabled": a.enabled, "role": a.role} for a in animas.values()]}
         )
 
-    async def chat(request: Request) -> JSONResponse:
-        name = request.path_params["name"]
-        with tracer.start_as_current_span(
-            "POST /api/animas/{name}/chat",
-            context=propagate.extract(dict(request.headers)),
-            kind=SpanKind.SERVER,
-            attributes={
-                "http.request.method": "POST",
-                "http.route": "/api/animas/{name}/chat",
-                "anima": name,
-            },
-        ) as span:
-            response = await _chat(request, name)
-            span.set_attribute("http.response.status_code", response.status_code)
-            if response.status_code >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-            return response
+    def traced(route: str, handler: Handler) -> Handler:
+        """The handler inside a server span that continues the caller's trace (if it sent one)."""
 
-    async def _chat(request: Request, name: str) -> JSONResponse:
-        try:
-            validate_anima_name(name)
-        except InvalidAnimaName as exc:
-            return JSONResponse(error_body(str(exc)), status_code=400)
-        try:
-            body = parse_chat_request(await request.body(), settings.max_message_chars)
-        except BadRequest as exc:
-            return JSONResponse(error_body(str(exc)), status_code=422)
-        try:
-            animas = await directory.animas()
-        except DirectoryUnavailable as exc:
-            return JSONResponse(error_body(str(exc)), status_code=503)
-        if name not in animas:
-            return JSONResponse(
-                error_body(f"no anima named {name!r}", animas=sorted(animas)), status_code=404
-            )
-        if not animas[name].enabled:
-            return JSONResponse(
-                error_body(f"anima {name!r} is disabled (`anima enable {name}`)"), status_code=409
-            )
-        event = message_event(name, body)
-        reply = waiter.expect(event.id)
-        ids: dict[str, Any] = {
-            "message_id": event.id,
-            "correlation_id": event.correlation_id,
-            "thread_id": event.thread_id,
-        }
-        try:
-            await runtime.publisher.publish(event)
-        except Exception as exc:
-            waiter.forget(event.id)
-            _log.exception("could not publish message.received")
-            return JSONResponse(error_body(f"the message could not be stored: {exc}"), status_code=503)
-        try:
-            answer = await asyncio.wait_for(reply, settings.chat_timeout_s)
-        except TimeoutError:
-            waiter.forget(event.id)
-            return JSONResponse(
-                {
-                    **ids,
-                    "status": "accepted",
-                    "detail": "the message is stored and will be answered; the reply was not ready "
-                    f"within {settings.chat_timeout_s:g}s (see `anima events --correlation-id "
-                    f"{event.correlation_id}`)",
+        async def endpoint(request: Request) -> Response:
+            with tracer.start_as_current_span(
+                f"POST {route}",
+                context=propagate.extract(dict(request.headers)),
+                kind=SpanKind.SERVER,
+                attributes={
+                    "http.request.method": "POST",
+                    "http.route": route,
+                    "anima": request.path_params.get("name", ""),
                 },
-                status_code=202,
-            )
-        if not isinstance(answer, ResponseSent):
-            return JSONResponse(error_body("unexpected answer"), status_code=500)
-        return JSONResponse(
-            {
-                **ids,
-                "reply": answer.text,
-                "outcome": answer.outcome.value,
-                "model": answer.model,
-                "reply_id": answer.id,
-            }
-        )
+            ) as span:
+                response = await handler(request)
+                span.set_attribute("http.response.status_code", response.status_code)
+                if response.status_code >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                return response
+
+        return endpoint
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -136,14 +85,18 @@ def create_app(
         await outcomes.stop()
         await waiter.stop()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/api/health", health, methods=["GET"]),
             Route("/api/animas", list_animas, methods=["GET"]),
             Route("/api/animas", admin.create, methods=["POST"]),
             Route("/api/animas/{name}/identity", admin.identity, methods=["PUT"]),
             Route("/api/animas/{name}/status", admin.status, methods=["PATCH"]),
-            Route("/api/animas/{name}/chat", chat, methods=["POST"]),
+            Route(CHAT_ROUTE, traced(CHAT_ROUTE, chat.chat), methods=["POST"]),
+            Route(STREAM_ROUTE, traced(STREAM_ROUTE, chat.stream), methods=["POST"]),
         ],
         lifespan=lifespan,
     )
+    app.state.chat = chat
+    app.state.replies = waiter
+    return app

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from animas_contracts import MessageOrigin, MessageReceived, uuid7
+from animas_contracts import MessageOrigin, MessageReceived, ResponseSent, uuid7
 
 PRODUCER = "gateway"
 
@@ -52,6 +52,30 @@ def message_event(anima: str, request: ChatRequest) -> MessageReceived:
         sender=request.sender,
         thread_id=request.thread_id or message_id,
         origin=MessageOrigin.HUMAN,
+    )
+
+
+def message_ids(event: MessageReceived) -> dict[str, Any]:
+    """The ids a client keeps to follow its message: every chat answer carries them."""
+    return {"message_id": event.id, "correlation_id": event.correlation_id, "thread_id": event.thread_id}
+
+
+def reply_body(event: MessageReceived, answer: ResponseSent) -> dict[str, Any]:
+    """What a chat request answers once the anima has replied (``/chat`` and ``/chat/stream`` alike)."""
+    return {
+        **message_ids(event),
+        "reply": answer.text,
+        "outcome": answer.outcome.value,
+        "model": answer.model,
+        "reply_id": answer.id,
+    }
+
+
+def not_ready_detail(event: MessageReceived, timeout_s: float) -> str:
+    """Why a chat request ends without the reply, and where to look for it later."""
+    return (
+        "the message is stored and will be answered; the reply was not ready "
+        f"within {timeout_s:g}s (see `anima events --correlation-id {event.correlation_id}`)"
     )
 
 

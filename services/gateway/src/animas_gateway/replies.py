@@ -63,6 +63,11 @@ class EventWaiter:
             future.cancel()
         self._waiting.clear()
 
+    @property
+    def pending(self) -> int:
+        """How many requests are waiting."""
+        return len(self._waiting)
+
     def expect(self, key: str) -> asyncio.Future[Event]:
         """A future for the event carrying ``key``."""
         future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()

@@ -17,4 +17,6 @@ class GatewaySettings(ServiceSettings):
     """0 picks a free port; the chosen URL is reported in the service's health record."""
     chat_timeout_s: float = 120.0
     """How long a chat request waits for the reply before answering 202 with the message id."""
+    sse_keepalive_s: float = 15.0
+    """How long a streamed chat may stay silent before the gateway sends a keep-alive comment."""
     max_message_chars: int = 100_000
