@@ -61,6 +61,11 @@ class EventWaiter:
         self._waiting[key] = future
         return future
 
+    @property
+    def pending(self) -> int:
+        """How many waiters are registered (nothing should be left once requests are done)."""
+        return len(self._waiting)
+
     def forget(self, key: str) -> None:
         """Stop waiting."""
         self._waiting.pop(key, None)
