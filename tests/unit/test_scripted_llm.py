@@ -213,14 +213,15 @@ def test_unknown_path_is_a_404(client: httpx.Client) -> None:
     assert wrong_method.status_code == 404
 
 
-def test_streaming_is_refused(client: httpx.Client) -> None:
-    with ScriptedLLM([{"text": "a"}]) as llm:
-        refused = chat(client, llm, stream=True)
-        # Refused, yet recorded, and it consumed no turn.
-        assert llm.requests[0]["body"]["stream"] is True
-        assert chat(client, llm).status_code == 200
-    assert refused.status_code == 400
-    assert "streaming comes with a later version" in refused.json()["error"]["message"]
+def test_a_matching_turn_is_taken_by_the_request_that_names_it(client: httpx.Client) -> None:
+    turns = [{"text": "for bob", "match": "I am bob"}, {"text": "for anyone"}]
+    with ScriptedLLM(turns) as llm:
+        first = chat(client, llm, messages=[{"role": "user", "content": "hello"}])
+        second = chat(client, llm, messages=[{"role": "user", "content": "I am bob"}])
+        third = chat(client, llm, messages=[{"role": "user", "content": "hello again"}])
+    assert first.json()["choices"][0]["message"]["content"] == "for anyone"
+    assert second.json()["choices"][0]["message"]["content"] == "for bob"
+    assert third.status_code == 500 and "script exhausted" in third.json()["error"]["message"]
 
 
 def test_url_requires_start() -> None:

@@ -52,6 +52,7 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         "delta.>",
         "rpc.priming.>",
         "rpc.memory.read.>",
+        "rpc.memory.animas",
         "deadletter.agent-runner",
         *_BODIES,
         deny=("activity.*.identity.>", "activity.*.message.received"),

@@ -153,31 +153,12 @@ class TurnRecorder(Protocol):
         ...
 
 
-@dataclasses.dataclass(frozen=True)
-class Completion:
-    """What a model call returned."""
-
-    text: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    raw: dict[str, Any]
-
-
 class ModelCallFailed(Exception):
     """A model call failed. ``transient`` says whether trying again later may succeed."""
 
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
-
-
-class ChatModel(Protocol):
-    """A chat-completions client."""
-
-    async def complete(self, target: ModelTarget, messages: list[dict[str, Any]]) -> Completion:
-        """Run one completion; raise :class:`ModelCallFailed` on failure."""
-        ...
 
 
 class BodyStore(Protocol):
