@@ -95,11 +95,26 @@ def test_events_show_the_cycle_in_order_under_one_correlation_id(
     llm.load([{"text": "In order."}])
     body = system.chat("sample", "show me the timeline").json()
 
-    timeline = system.anima("events", "--anima", "sample", "--correlation-id", body["correlation_id"]).stdout
-    types = [line.split()[3] for line in timeline.splitlines()]
+    def timeline() -> str:
+        return system.anima("events", "--anima", "sample", "--correlation-id", body["correlation_id"]).stdout
 
-    assert types == ["message.received", "cycle.started", "llm.called", "response.sent", "cycle.finished"]
-    assert all(f"corr={body['correlation_id']}" in line for line in timeline.splitlines())
+    deadline = time.monotonic() + 30
+    while "memory.op.applied" not in timeline() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    types = [line.split()[3] for line in timeline().splitlines()]
+
+    # The cycle, then its encoding: the episode entry is asked for and memory-writer applies it.
+    assert types[:6] == [
+        "message.received",
+        "cycle.started",
+        "llm.called",
+        "response.sent",
+        "memory.op.requested",
+        "cycle.finished",
+    ]
+    assert types[6:] == ["memory.op.applied"]
+    timeline_text = timeline()
+    assert all(f"corr={body['correlation_id']}" in line for line in timeline_text.splitlines())
     llm_called = next(e for e in _events(system, body["correlation_id"]) if e["type"] == "llm.called")
     assert llm_called["usage"]["total_tokens"] > 0  # type: ignore[index]
     assert "scripted-key" not in json.dumps(llm_called)
