@@ -23,6 +23,7 @@ from animas_contracts import (
     MemoryAccessed,
     MemoryOp,
     MemoryOpRequested,
+    MemoryReadRequest,
     RecordOutcome,
     RestoreMemory,
     TaskState,
@@ -34,6 +35,7 @@ from animas_contracts import (
 from animas_core.anima_files import AnimaSpec, template_files
 from animas_core.config import CachedConfig
 from animas_core.home import Home
+from animas_memory_writer import reads
 from animas_memory_writer.applier import MemoryApplier, Outcome
 
 AT = datetime(2026, 2, 12, 14, 30, tzinfo=UTC)
@@ -261,6 +263,12 @@ def test_task_state_machine_and_rendered_views(applier: MemoryApplier) -> None:
     assert "already exists" in (
         _apply(applier, _op(CreateTask(task_id="t2", title="again"), "c3")).reason or ""
     )
+    # The list_tasks tool reads the store through memory-writer's read server, read-only.
+    listed = reads.read(applier.directory("tanaka"), MemoryReadRequest(op="tasks")).tasks
+    assert [(t.task_id, t.state, t.counterpart) for t in listed] == [
+        ("t1", TaskState.DONE, "sato"),
+        ("t2", TaskState.PENDING, None),
+    ]
 
 
 def test_operations_on_an_unknown_anima_are_rejected(tmp_path: Path) -> None:
