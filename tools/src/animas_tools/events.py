@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator
 
 from nats.js import JetStreamContext
 
-from animas_contracts import ContractError, Event, decode_event
+from animas_contracts import (
+    ContractError,
+    Event,
+    MemoryOpRequested,
+    OutboundRequested,
+    ToolUsed,
+    decode_event,
+)
 from animas_contracts.subjects import stored_activity_filter
 from animas_core.streams import read_stored
 
@@ -37,6 +44,14 @@ async def read_activity(
 
 def summary(event: Event) -> str:
     """A short human line for an event."""
+    if isinstance(event, ToolUsed):
+        reason = f": {event.reason[:60]}" if event.reason else ""
+        return f"{event.tool} {event.status.value}{reason}"
+    if isinstance(event, MemoryOpRequested):
+        path = getattr(event.op, "path", None) or getattr(event.op, "title", "")
+        return f"{type(event.op).__struct_config__.tag} {path}".strip()
+    if isinstance(event, OutboundRequested):
+        return f"{event.kind.value} to {event.to}: {' '.join(event.text.split())[:60]}"
     text = getattr(event, "text", None)
     if isinstance(text, str):
         flat = " ".join(text.split())
@@ -51,9 +66,9 @@ def summary(event: Event) -> str:
 def timeline_line(stored: StoredEvent) -> str:
     """One row of the timeline."""
     if stored.event is None:
-        return f"{stored.seq:>7}  {'?':<32}  {'(undecodable)':<18}  {stored.subject}  {stored.error}"
+        return f"{stored.seq:>7}  {'?':<32}  {'(undecodable)':<20}  {stored.subject}  {stored.error}"
     e = stored.event
     return (
         f"{stored.seq:>7}  {e.ts.isoformat(timespec='milliseconds'):<32}  {e.anima:<12}  "
-        f"{e.event_type:<18}  corr={e.correlation_id}  {summary(e)}"
+        f"{e.event_type:<20}  corr={e.correlation_id}  {summary(e)}"
     )
