@@ -178,6 +178,8 @@ def test_can_it_remember_a_past_rejection(system: RunningSystem, llm: ScriptedLL
     system_prompt = _system_prompt(request)
     assert LESSON in system_prompt
     assert "Making decisions without searching memory is prohibited." in system_prompt
+    vision = (system.home / "shared" / "company" / "vision.md").read_text()
+    assert max(vision.splitlines(), key=len) in system_prompt  # the organization's vision (section 3)
     today = system.home / "animas" / "clerk" / "episodes" / f"{date.today().isoformat()}.md"
     _wait(today.exists, "today's episode")
     entry = today.read_text()

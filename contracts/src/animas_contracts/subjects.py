@@ -154,6 +154,8 @@ RPC_MEMORY_REBUILD = rpc_subject("memory", "rebuild")
 RPC_MEMORY_ANIMAS = rpc_subject("memory", "animas")
 """Ask memory-writer which animas exist."""
 RPC_MEMORY_READ_ALL = "rpc.memory.read.*"
+RPC_MEMORY_SHARED = rpc_subject("memory", "shared")
+"""Read the organization's shared files (``<home>/shared/``: the company vision…)."""
 RPC_PRIMING_PRIME_ALL = "rpc.priming.prime.*"
 RPC_PRIMING_SEARCH_ALL = "rpc.priming.search.*"
 RPC_PRIMING_REINDEX = rpc_subject("priming", "reindex")

@@ -144,6 +144,9 @@ class FakeMemory:
     async def animas(self) -> list[AnimaSummary]:
         return [AnimaSummary(name=n, enabled=True) for n in self.names]
 
+    async def shared(self, path: str) -> str | None:
+        return "# Vision\n\nMake construction paperwork painless." if path == "company/vision.md" else None
+
 
 class FakePriming:
     def __init__(self, sections: dict[str, str] | None = None, paths: Sequence[str] = ()) -> None:
@@ -286,6 +289,7 @@ async def test_recalled_memories_reach_the_prompt(tmp_path: Path) -> None:
     assert priming.requests[0].text == "hi" and priming.requests[0].sender == "tanaka"
     assert "Use formal language with Tanaka-san" in model.calls[0][1].system
     assert "Making decisions without searching memory is prohibited." in model.calls[0][1].system
+    assert "Make construction paperwork painless." in model.calls[0][1].system
 
 
 async def test_without_a_model_the_sender_gets_configuration_guidance(tmp_path: Path) -> None:

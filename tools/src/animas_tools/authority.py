@@ -53,6 +53,7 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         "rpc.priming.>",
         "rpc.memory.read.>",
         "rpc.memory.animas",
+        "rpc.memory.shared",
         "deadletter.agent-runner",
         *_BODIES,
         deny=("activity.*.identity.>", "activity.*.message.received"),

@@ -196,6 +196,10 @@ class MemoryStore(MemoryReader, Protocol):
         """Every anima that exists."""
         ...
 
+    async def shared(self, path: str) -> str | None:
+        """A file of the organization's shared folder, e.g. ``company/vision.md``."""
+        ...
+
 
 class MemorySearch(Protocol):
     """Deliberate recall (the search_memory tool) through priming."""

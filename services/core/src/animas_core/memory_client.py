@@ -14,7 +14,7 @@ from animas_contracts import (
     MetaRecord,
     TaskRecord,
 )
-from animas_contracts.subjects import RPC_MEMORY_ANIMAS, rpc_subject
+from animas_contracts.subjects import RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, rpc_subject
 from animas_core.errors import RetryableError
 
 
@@ -55,6 +55,19 @@ class MemoryClient:
         """Entries of a folder (folders end in ``/``); empty when it does not exist."""
         reply = await self.request(anima, MemoryReadRequest(op="list", path=path))
         return reply.entries if reply.ok else []
+
+    async def shared(self, path: str) -> str | None:
+        """A file of the organization's shared folder (``company/vision.md``), or None."""
+        try:
+            msg = await self._nc.request(
+                RPC_MEMORY_SHARED,
+                msgspec.json.encode(MemoryReadRequest(op="read", path=path)),
+                timeout=self._timeout_s,
+            )
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise RetryableError(f"memory-writer did not answer a shared read: {exc!r}") from exc
+        reply = msgspec.json.decode(msg.data, type=MemoryReadReply)
+        return reply.content if reply.ok else None
 
     async def animas(self) -> list[AnimaSummary]:
         """Every anima that exists."""

@@ -9,6 +9,7 @@ from animas_contracts.subjects import (
     RPC_MEMORY_ANIMAS,
     RPC_MEMORY_READ_ALL,
     RPC_MEMORY_REBUILD,
+    RPC_MEMORY_SHARED,
     RPC_MEMORY_SYNC_ALL,
 )
 from animas_core.config import CachedConfig
@@ -45,6 +46,7 @@ async def setup(runtime: ServiceRuntime, settings: MemoryWriterSettings) -> None
     await nc.subscribe(RPC_MEMORY_REBUILD, queue=SERVICE, cb=rebuilder.on_request)
     await nc.subscribe(RPC_MEMORY_READ_ALL, queue=SERVICE, cb=reads.on_read)
     await nc.subscribe(RPC_MEMORY_ANIMAS, queue=SERVICE, cb=reads.on_list)
+    await nc.subscribe(RPC_MEMORY_SHARED, queue=SERVICE, cb=reads.on_shared)
     await nc.subscribe(RPC_MEMORY_SYNC_ALL, queue=SERVICE, cb=watcher.on_sync)
     if settings.watch_interval_s > 0:
         runtime.background(asyncio.create_task(watcher.run()))

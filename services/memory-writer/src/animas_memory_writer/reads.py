@@ -142,7 +142,7 @@ def list_animas(home: Home) -> AnimaListReply:
 
 
 class ReadServer:
-    """Answers ``rpc.memory.read.<anima>`` and ``rpc.memory.animas``."""
+    """Answers ``rpc.memory.read.<anima>``, ``rpc.memory.shared`` and ``rpc.memory.animas``."""
 
     def __init__(self, home: Home) -> None:
         self._home = home
@@ -155,6 +155,17 @@ class ReadServer:
             request = msgspec.json.decode(msg.data, type=MemoryReadRequest)
             reply = await asyncio.to_thread(read, AnimaDir(self._home.anima_dir(anima)), request)
         except (InvalidAnimaName, msgspec.DecodeError) as exc:
+            reply = MemoryReadReply(ok=False, error=f"bad read request: {exc}")
+        except OSError as exc:
+            reply = MemoryReadReply(ok=False, error=f"read failed: {exc}")
+        await msg.respond(msgspec.json.encode(reply))
+
+    async def on_shared(self, msg: Msg) -> None:
+        """A read inside the organization's shared folder (``company/vision.md``…), same rules."""
+        try:
+            request = msgspec.json.decode(msg.data, type=MemoryReadRequest)
+            reply = await asyncio.to_thread(read, AnimaDir(self._home.root / "shared"), request)
+        except msgspec.DecodeError as exc:
             reply = MemoryReadReply(ok=False, error=f"bad read request: {exc}")
         except OSError as exc:
             reply = MemoryReadReply(ok=False, error=f"read failed: {exc}")

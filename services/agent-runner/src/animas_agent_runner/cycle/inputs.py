@@ -15,6 +15,8 @@ from animas_core.config import ModeName
 RECENT_ACTIVITY_CHANNEL = "B"
 """Priming's recent-activity channel has its own section in the prompt (seed 003 §10, 9)."""
 SKILL_CHANNEL = "D"
+COMPANY_VISION = "company/vision.md"
+"""The organization's vision, in the shared folder every anima's prompt quotes (seed 003 §10, 3)."""
 MAX_SKILLS = 30
 
 _FILES = (
@@ -77,11 +79,12 @@ async def gather_inputs(
 ) -> PromptInputs:
     """Read everything the prompt needs, in parallel, through memory-writer."""
     anima = message.anima
-    files, tree, skills, animas = await asyncio.gather(
+    files, tree, skills, animas, vision = await asyncio.gather(
         asyncio.gather(*(memory.read(anima, path) for path in _FILES)),
         memory.tree(anima),
         _skills(memory, anima, primed),
         memory.animas(),
+        memory.shared(COMPANY_VISION),
     )
     identity, injection, permissions, bootstrap, specialty, current_task, pending = files
     supervisor, subordinates, peers = org_of(anima, animas)
@@ -100,6 +103,7 @@ async def gather_inputs(
         injection=injection or "",
         permissions=permissions or "",
         bootstrap=bootstrap,
+        vision=vision,
         specialty=specialty,
         current_task=current_task or "",
         pending=pending or "",
