@@ -231,6 +231,22 @@ async def test_a_redelivery_after_the_duplicate_window_delivers_nothing_twice(sy
     assert len(await system.stored("message.received", anima="bob")) == 2
 
 
+async def test_the_same_request_stored_again_after_the_window_is_not_sent_again(system: System) -> None:
+    # A cycle re-run long after (an outage) asks again with the same derived request id.
+    await ensure_stream(system.js, dataclasses.replace(activity_stream(), duplicate_window_s=0.3))
+    await system.start_writer()
+    await system.start_outbound()
+    await system.create("alice", "bob")
+    request = _request()
+    await system.handled(await system.request(request))
+    await asyncio.sleep(0.5)  # past the duplicate window: the stream stores the same id again
+    await system.handled(await system.request(request))
+
+    assert len(await system.stored("outbound.requested", anima="alice")) == 2
+    assert len(await system.stored("message.received", anima="bob")) == 1
+    assert len(await system.stored("outbound.delivered", anima="alice")) == 1
+
+
 async def test_an_unknown_recipient_fails_and_nothing_reaches_anyone(alice_and_bob: System) -> None:
     system = alice_and_bob
     request = _request(to="carol")

@@ -22,6 +22,10 @@ DELTAS_STREAM = "DELTAS"
 DEADLETTER_STREAM = "DEADLETTER"
 BODIES_BUCKET = "BODIES"
 """Object store bucket for large LLM request/response bodies, keyed by digest."""
+DELIVERIES_BUCKET = "DELIVERIES"
+"""KV bucket where outbound records each request it settled (delivered or failed), by request id."""
+DELIVERIES_TTL_S = 90 * 24 * 3600.0
+"""How long outbound remembers a settled request: a repeat older than this would be delivered again."""
 SERVICES_BUCKET = "SERVICES"
 """KV bucket where every running service instance reports its health."""
 

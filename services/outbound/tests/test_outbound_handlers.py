@@ -86,6 +86,17 @@ def _request(
     )
 
 
+class FakeLog:
+    def __init__(self) -> None:
+        self.outcomes: dict[str, str] = {}
+
+    async def settled(self, request_id: str) -> bool:
+        return request_id in self.outcomes
+
+    async def record(self, request_id: str, outcome: str) -> None:
+        self.outcomes[request_id] = outcome
+
+
 BOTH = (AnimaSummary(name="alice", enabled=True), AnimaSummary(name="bob", enabled=True))
 
 
@@ -95,9 +106,12 @@ async def _handle(
     directory: FakeDirectory | None = None,
     stream: FakeStream | None = None,
     deliveries: int = 1,
+    log: FakeLog | None = None,
 ) -> tuple[FakeSink, FakeDirectory, FakeStream]:
     sink, directory, stream = FakeSink(), directory or FakeDirectory(*BOTH), stream or FakeStream()
-    handler = OutboundHandler(publisher=sink, directory=directory, stored=stream, faults=FaultPoints(""))
+    handler = OutboundHandler(
+        publisher=sink, directory=directory, stored=stream, log=log or FakeLog(), faults=FaultPoints("")
+    )
     data = request if isinstance(request, bytes) else encode_event(request)
     await handler(data, FakeDelivery(data=data, deliveries=deliveries))
     return sink, directory, stream
@@ -175,3 +189,15 @@ async def test_another_event_type_is_a_contract_error() -> None:
 async def test_an_invalid_sender_is_poison() -> None:
     with pytest.raises(PoisonMessage, match="invalid sender"):
         await _handle(_request(anima="Not Valid"))
+
+
+async def test_a_settled_request_stored_again_later_is_not_sent_again() -> None:
+    log = FakeLog()
+    request = _request()
+    first, _, _ = await _handle(request, log=log)
+    again, _, _ = await _handle(request, log=log)  # a first delivery of a second stored copy
+    assert first.types() == ["message.received", "outbound.delivered"] and again.types() == []
+    assert log.outcomes == {request.id: "delivered"}
+    refused = _request(to="nobody")
+    await _handle(refused, log=log)
+    assert log.outcomes[refused.id] == "failed"

@@ -97,6 +97,7 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         "activity.*.outbound.failed",
         "rpc.memory.animas",
         "deadletter.outbound",
+        "$KV.DELIVERIES.>",
         deny=("activity.*.identity.>", "activity.*.memory.op.>"),
     ),
 }

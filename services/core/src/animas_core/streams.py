@@ -18,6 +18,8 @@ from animas_contracts.subjects import (
     ACTIVITY_STREAM,
     BODIES_BUCKET,
     DEFAULT_ACTIVITY_PARTITIONS,
+    DELIVERIES_BUCKET,
+    DELIVERIES_TTL_S,
     HEADER_MSG_ID,
     SERVICES_BUCKET,
     StreamSpec,
@@ -77,11 +79,17 @@ async def ensure_all(
 
 
 async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
-    """The health KV bucket and the object store for large bodies."""
+    """The health and delivery-log KV buckets and the object store for large bodies."""
     try:
         await js.key_value(SERVICES_BUCKET)
     except NotFoundError:
         await js.create_key_value(bucket=SERVICES_BUCKET, ttl=SERVICES_TTL_S, history=1, replicas=replicas)
+    try:
+        await js.key_value(DELIVERIES_BUCKET)
+    except NotFoundError:
+        await js.create_key_value(
+            bucket=DELIVERIES_BUCKET, ttl=DELIVERIES_TTL_S, history=1, replicas=replicas
+        )
     try:
         await js.object_store(BODIES_BUCKET)
     except NotFoundError:

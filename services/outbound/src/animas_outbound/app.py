@@ -7,14 +7,18 @@ external systems (Slack, Chatwork, webhooks) are not delivered yet; the health r
 
 from __future__ import annotations
 
+import re
+
+from nats.js.errors import KeyNotFoundError
+
 from animas_contracts import Event
-from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from animas_contracts.subjects import ACTIVITY_STREAM, DELIVERIES_BUCKET, stored_activity_filter
 from animas_core.broker import EventSink
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.streams import event_stored_after
 from animas_outbound.handlers import OutboundHandler
-from animas_outbound.ports import AnimaDirectory, StoredEvents
+from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
 from animas_outbound.settings import OutboundSettings
 
 SERVICE = "outbound"
@@ -45,6 +49,37 @@ def stream_ledger(runtime: ServiceRuntime) -> StoredEvents:
     return stored
 
 
+class KvDeliveryLog:
+    """The delivery log in the ``DELIVERIES`` KV bucket.
+
+    A plain put suffices (create-if-absent would add nothing): one consumer with one message in
+    flight is the only writer.
+    """
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+
+    async def settled(self, request_id: str) -> bool:
+        kv = await self._runtime.js.key_value(DELIVERIES_BUCKET)
+        try:
+            await kv.get(_key(request_id))
+        except KeyNotFoundError:
+            return False
+        return True
+
+    async def record(self, request_id: str, outcome: str) -> None:
+        kv = await self._runtime.js.key_value(DELIVERIES_BUCKET)
+        await kv.put(_key(request_id), outcome.encode())
+
+
+_KEY = re.compile(r"^[A-Za-z0-9_=-]+$")
+
+
+def _key(request_id: str) -> str:
+    # Request ids are uuids; anything else is hex-encoded into the characters KV keys allow.
+    return request_id if _KEY.fullmatch(request_id) else "x" + request_id.encode().hex()
+
+
 async def setup(
     runtime: ServiceRuntime,
     settings: OutboundSettings,
@@ -52,12 +87,14 @@ async def setup(
     publisher: EventSink | None = None,
     directory: AnimaDirectory | None = None,
     stored: StoredEvents | None = None,
+    log: DeliveryLog | None = None,
 ) -> None:
     """Register the request handler; the ports default to the real ones."""
     handler = OutboundHandler(
         publisher=publisher or runtime.publisher,
         directory=directory or MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s),
         stored=stored or stream_ledger(runtime),
+        log=log or KvDeliveryLog(runtime),
         faults=runtime.faults,
     )
     runtime.consume(REQUESTS, handler)

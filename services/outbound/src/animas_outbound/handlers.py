@@ -16,7 +16,7 @@ from animas_core.errors import PoisonMessage
 from animas_core.faults import FaultPoints
 from animas_core.policy import Delivery
 from animas_outbound import domain
-from animas_outbound.ports import AnimaDirectory, StoredEvents
+from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
 
 _log = logging.getLogger(__name__)
 
@@ -40,9 +40,10 @@ def decode_request(data: bytes) -> OutboundRequested:
 class OutboundHandler:
     """Delivers ``outbound.requested`` events: a message to another anima, or a channel post.
 
-    Exactly once: every event it publishes has an id derived from the request, and on a
-    redelivery it first asks the stream what an earlier attempt already stored, so a redelivery
-    after JetStream's duplicate window delivers nothing twice either.
+    Exactly once: every event it publishes has an id derived from the request; on a redelivery
+    it first asks the stream what an earlier attempt already stored (a redelivery after
+    JetStream's duplicate window delivers nothing twice either); and a settled request is written
+    to the delivery log, so the same request stored again later is not sent again.
     """
 
     def __init__(
@@ -51,19 +52,25 @@ class OutboundHandler:
         publisher: EventSink,
         directory: AnimaDirectory,
         stored: StoredEvents,
+        log: DeliveryLog,
         faults: FaultPoints,
     ) -> None:
         self._publisher = publisher
         self._directory = directory
         self._stored = stored
+        self._log = log
         self._faults = faults
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         """Handle one delivery of an ``outbound.requested`` event."""
         request = decode_request(data)
+        if await self._log.settled(request.id):
+            _log.info("request was settled before; not sending it again", extra={"request_id": request.id})
+            return
         after_seq = delivery.stream_seq or 0
         redelivered = delivery.deliveries > 1
         if redelivered and await self._finished_earlier(request, after_seq):
+            await self._log.record(request.id, "delivered")
             return
         reason = domain.refusal(request)
         if reason is None and domain.needs_recipient(request):
@@ -76,6 +83,7 @@ class OutboundHandler:
         await self._publisher.publish(effect)
         self._faults.reach(AFTER_DELIVERY)
         await self._publisher.publish(domain.delivered(request))
+        await self._log.record(request.id, "delivered")
         _log.info(
             "delivered",
             extra={"request_id": request.id, "kind": request.kind.value, "to": request.to},
@@ -95,9 +103,9 @@ class OutboundHandler:
 
     async def _fail(self, request: OutboundRequested, reason: str, after_seq: int | None) -> None:
         record = domain.failed(request, reason)
-        if after_seq is not None and await self._stored(record, after_seq):
-            return
-        await self._publisher.publish(record)
+        if after_seq is None or not await self._stored(record, after_seq):
+            await self._publisher.publish(record)
+        await self._log.record(request.id, "failed")
         _log.info(
             "not delivered",
             extra={"request_id": request.id, "kind": request.kind.value, "to": request.to, "reason": reason},

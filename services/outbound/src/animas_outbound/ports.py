@@ -20,6 +20,23 @@ class AnimaDirectory(Protocol):
         ...
 
 
+class DeliveryLog(Protocol):
+    """Which requests outbound has settled, for as long as the bucket keeps them.
+
+    JetStream's duplicate window (minutes) and the stream check on redelivery cover a repeat
+    delivery of one stored request; this log covers the same request stored again later, e.g. by a
+    cycle re-run after a long outage, which arrives as a first delivery.
+    """
+
+    async def settled(self, request_id: str) -> bool:
+        """Whether the request was delivered or failed before."""
+        ...
+
+    async def record(self, request_id: str, outcome: str) -> None:
+        """Remember that the request is settled (``delivered`` or ``failed``)."""
+        ...
+
+
 class StoredEvents(Protocol):
     """Asks the activity stream whether an event was already stored (the redelivery guard)."""
 
