@@ -79,7 +79,8 @@ async def setup(
             max_deliveries=settings.max_deliveries,
             body_inline_limit=settings.body_inline_limit,
             workspace=settings.workspace,
-            hidden=settings.hidden_paths,
+            # The service's own home and config (credentials) are never a tool's to see.
+            hidden=(*settings.hidden_paths, settings.home, settings.config_path),
             op_timeout_s=settings.memory_op_timeout_s,
             command_path=settings.command_path,
         ),
