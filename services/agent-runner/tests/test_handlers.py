@@ -537,6 +537,8 @@ async def test_assisted_mode_keeps_what_the_structured_reply_asks_to_keep(tmp_pa
     request = model.calls[0][1]
     assert not request.tools and "Answer with one JSON object" in request.system
     assert sink.of(ResponseSent)[0].text == "Certainly, Tanaka-san."
+    streamed = "".join(d.text for d in sink.deltas)
+    assert streamed == "Certainly, Tanaka-san."  # the parsed reply, never the raw JSON
     kept = [e.op for e in sink.of(MemoryOpRequested) if isinstance(e.op, WriteKnowledge)]
     assert len(kept) == 1 and "Tanaka likes brevity" in kept[0].content
 

@@ -120,9 +120,10 @@ async def run_assisted(
         conversation=(UserTurn(user_text),),
         max_tokens=max_tokens,
     )
-    result = await chain.turn(request)
+    result = await chain.turn(request, stream=False)
     parsed = parse_reply(result.text)
     structured = parsed.reply
+    await chain.say(structured.reply.strip())
     available = {spec.name for spec in tools.specs()}
     calls = 0
     if REMEMBER_TOOL in available:

@@ -43,14 +43,23 @@ class ModelChain:
         """The model answering now."""
         return self._candidates[self._current].target.model
 
-    async def turn(self, request: TurnRequest) -> TurnResult:
-        """One turn on the current model, moving to the fallback when it fails."""
+    async def say(self, text: str) -> None:
+        """Pass text on to the stream as if the model had written it (a mode's final words)."""
+        await self._recorder.on_text(text)
+
+    async def turn(self, request: TurnRequest, *, stream: bool = True) -> TurnResult:
+        """One turn on the current model, moving to the fallback when it fails.
+
+        With ``stream`` off the model's raw output is not passed on (assisted mode streams JSON
+        that only the framework should read; it says the parsed reply with :meth:`say`).
+        """
+        on_text = self._recorder.on_text if stream else _discard
         transient = False
         while True:
             candidate = self._candidates[self._current]
             began = time.monotonic()
             try:
-                result = await candidate.model.turn(candidate.target, request, self._recorder.on_text)
+                result = await candidate.model.turn(candidate.target, request, on_text)
             except ModelCallFailed as exc:
                 await self._recorder.model_called(
                     target=candidate.target,
@@ -72,3 +81,7 @@ class ModelChain:
                 latency_ms=(time.monotonic() - began) * 1000,
             )
             return result
+
+
+async def _discard(text: str) -> None:
+    """A text sink that drops what it gets."""
