@@ -453,6 +453,8 @@ async def test_a_tool_loop_runs_tools_and_records_every_step(tmp_path: Path) -> 
     assert not {spec.name for spec in second.tools} & {"read_file", "run_command"}  # not granted
     reply = sink.of(ResponseSent)[0]
     assert reply.text == "Noted, Tanaka-san."
+    marks = [(d.kind, d.text) for d in sink.deltas if d.kind in ("tool_start", "tool_end")]
+    assert marks == [("tool_start", "remember"), ("tool_end", "remember")]
     episode = [e for e in sink.events if isinstance(e, MemoryOpRequested) and isinstance(e.op, AppendEpisode)]
     assert len(episode) == 1 and isinstance(episode[0].op, AppendEpisode)
     assert "Prefers formal language" in episode[0].op.lesson and "remember" in episode[0].op.decision

@@ -7,7 +7,17 @@ import time
 from typing import Any
 
 from animas_agent_runner import domain
-from animas_agent_runner.ports import BodyStore, ModelCallFailed, ModelTarget, TurnRequest, TurnResult
+from animas_agent_runner.ports import (
+    BodyStore,
+    ModelCallFailed,
+    ModelTarget,
+    ToolCall,
+    ToolResult,
+    ToolRunner,
+    ToolSpec,
+    TurnRequest,
+    TurnResult,
+)
 from animas_contracts import DeltaKind, LlmCalled, ModelDelta, TokenUsage, derive_id
 from animas_core.broker import EventSink
 
@@ -64,6 +74,11 @@ class CycleRecorder:
             self._buffered = 0
             await self._delta(DeltaKind.TEXT, text)
         self._last_flush = time.monotonic()
+
+    async def tool_boundary(self, kind: DeltaKind, tool: str) -> None:
+        """A tool call starts or ends: readers of the stream see what the anima is doing."""
+        await self.flush()
+        await self._delta(kind, tool)
 
     async def finish(self) -> None:
         """The output is complete."""
@@ -138,3 +153,22 @@ class CycleRecorder:
                 attempt=ref.attempt,
             )
         )
+
+
+class StreamedTools:
+    """A :class:`~animas_agent_runner.ports.ToolRunner` that marks each call in the delta stream."""
+
+    def __init__(self, inner: ToolRunner, recorder: CycleRecorder) -> None:
+        self._inner = inner
+        self._recorder = recorder
+
+    def specs(self) -> tuple[ToolSpec, ...]:
+        """The inner surface's tools."""
+        return self._inner.specs()
+
+    async def run(self, call: ToolCall) -> ToolResult:
+        """Run the call between a ``tool_start`` and a ``tool_end`` delta."""
+        await self._recorder.tool_boundary(DeltaKind.TOOL_START, call.name)
+        result = await self._inner.run(call)
+        await self._recorder.tool_boundary(DeltaKind.TOOL_END, call.name)
+        return result

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from animas_agent_runner import domain
 from animas_agent_runner.cycle.encoding import encode_cycle
 from animas_agent_runner.cycle.inputs import gather_inputs
-from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef
+from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef, StreamedTools
 from animas_agent_runner.modes.assisted import run_assisted
 from animas_agent_runner.modes.calls import Candidate, ModelChain
 from animas_agent_runner.modes.tool_loop import ModeOutcome, StopReason, run_tool_loop
@@ -179,7 +179,7 @@ class CycleRunner:
             chain,
             system=system,
             user_text=user_text,
-            tools=tools,
+            tools=StreamedTools(tools, recorder),
             max_turns=plan.settings.max_turns,
             max_tokens=max_tokens,
         )
