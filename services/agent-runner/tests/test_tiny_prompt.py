@@ -1,0 +1,32 @@
+"""The tiny-model prompt: memories first, short, within its budget."""
+
+from __future__ import annotations
+
+from animas_agent_runner.prompt import count_tokens
+from animas_agent_runner.prompt.tiny import build_tiny_prompt
+
+IDENTITY = "# Identity: clerk\n\nA careful office clerk who keeps records.\n\n## Strengths\n- precise\n"
+
+
+def test_memories_come_first_then_identity_then_the_instruction() -> None:
+    prompt = build_tiny_prompt(
+        anima="clerk",
+        identity=IDENTITY,
+        recalled="## Related knowledge\n- The office wifi password is BLUE-42\n",
+    )
+    assert prompt.text.startswith("What you remember:\n- The office wifi password is BLUE-42\n")
+    assert "You are clerk. A careful office clerk who keeps records.\n" in prompt.text
+    assert "Strengths" not in prompt.text and "precise" not in prompt.text
+    assert prompt.memories_kept == 1 and prompt.tokens == count_tokens(prompt.text)
+
+
+def test_without_memories_there_is_no_memory_block() -> None:
+    prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled="")
+    assert prompt.text.startswith("You are clerk.") and prompt.memories_kept == 0
+
+
+def test_the_budget_cuts_memories_not_the_instruction() -> None:
+    recalled = "\n".join(f"- fact number {n} is about topic {n}" for n in range(500))
+    prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled=recalled, budget=200)
+    assert prompt.tokens <= 200 and 0 < prompt.memories_kept < 500
+    assert prompt.text.endswith("use that memory's exact words for names, numbers and codes.")
