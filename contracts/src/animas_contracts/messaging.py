@@ -53,3 +53,7 @@ class ResponseSent(Event, frozen=True, kw_only=True, tag="response.sent"):
     model: Annotated[
         str | None, Meta(description="The model that produced the reply; null when none did.")
     ] = None
+    notice: Annotated[
+        str | None,
+        Meta(description="A note for the reader about the answer, e.g. that a small local model wrote it."),
+    ] = None

@@ -248,6 +248,7 @@ def _handler(config: Path, model: FakeModel, **kw: Any) -> tuple[MessageHandler,
             max_deliveries=kw.pop("max_deliveries", 3),
             body_inline_limit=kw.pop("body_inline_limit", 16_384),
             workspace=kw.pop("workspace", None),
+            local_model=kw.pop("local_model", None),
         ),
     )
     handler = MessageHandler(publisher=sink, ledger=kw.pop("ledger", FakeLedger()), runner=runner)
@@ -565,3 +566,40 @@ async def test_model_output_streams_as_ordered_deltas(tmp_path: Path) -> None:
     assert [d.seq for d in sink.deltas] == list(range(len(sink.deltas)))
     assert sink.deltas[-1].kind == "done" and {d.in_reply_to for d in sink.deltas} == {message.id}
     assert "".join(d.text for d in sink.deltas) == "Dear Tanaka-san, thank you."
+
+
+async def test_without_a_configured_model_the_bundled_local_model_answers_plainly(tmp_path: Path) -> None:
+    model = FakeModel(_completion("The wifi password is BLUE-42."))
+    memory = FakeMemory(
+        {"status.json": '{"enabled": true}', "identity.md": "# Identity\n\nA careful clerk.\n"}
+    )
+    priming = FakePriming({"C": "## Related knowledge\n- The office wifi password is BLUE-42"})
+    local = domain.LocalModel(base_url="http://127.0.0.1:9/v1")
+    handler, sink, _ = _handler(
+        _configured(tmp_path, model=None), model, memory=memory, priming=priming, local_model=local
+    )
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    target, request = model.calls[0]
+    assert (target.model, target.api_base, target.api_key) == (
+        "openai/smollm2-135m-instruct",
+        local.base_url,
+        "none",
+    )
+    assert target.max_tokens == local.max_tokens and not request.tools
+    assert request.system.startswith("What you remember:\n- The office wifi password is BLUE-42")
+    assert "JSON" not in request.system and "A careful clerk." in request.system
+    assert sink.of(CycleStarted)[0].mode == "assisted"
+    reply = sink.of(ResponseSent)[0]
+    assert reply.text == "The wifi password is BLUE-42." and reply.outcome is ResponseOutcome.REPLY
+    assert reply.notice is not None and "bundled local model smollm2-135m-instruct" in reply.notice
+    assert "config.json" in reply.notice
+
+
+async def test_a_configured_model_is_used_even_when_the_local_model_runs(tmp_path: Path) -> None:
+    model = FakeModel(_completion())
+    local = domain.LocalModel(base_url="http://127.0.0.1:9/v1")
+    handler, sink, _ = _handler(_configured(tmp_path), model, local_model=local)
+    await handler(encode_event(_message()), FakeDelivery())
+    assert model.calls[0][0].model == "openai/scripted" and sink.of(ResponseSent)[0].notice is None

@@ -99,6 +99,7 @@ def test_the_reply_event_carries_what_the_chat_endpoint_answers() -> None:
         "outcome": "reply",
         "model": "openai/scripted",
         "reply_id": answer.id,
+        "notice": None,
     }
 
 

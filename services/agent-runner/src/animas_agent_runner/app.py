@@ -7,6 +7,7 @@ from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearc
 from animas_agent_runner.adapters.model_info import context_window
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
+from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel
 from animas_agent_runner.settings import AgentRunnerSettings
@@ -83,6 +84,7 @@ async def setup(
             hidden=(*settings.hidden_paths, settings.home, settings.config_path),
             op_timeout_s=settings.memory_op_timeout_s,
             command_path=settings.command_path,
+            local_model=LocalModel(base_url=settings.local_model_url) if settings.local_model_url else None,
         ),
     )
     handler = MessageHandler(

@@ -101,6 +101,18 @@ def resolve_target(
 
 
 @dataclasses.dataclass(frozen=True)
+class LocalModel:
+    """The bundled local model's server (issue #8): the default when no model is configured."""
+
+    base_url: str
+    """Its OpenAI-compatible endpoint, e.g. ``http://127.0.0.1:18511/v1``."""
+    name: str = "smollm2-135m-instruct"
+    context_window: int = 8192
+    max_tokens: int = 192
+    """Short answers: the model is small and runs on the CPU."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """How a cycle will think: its models, its execution mode and the anima's merged settings."""
 
@@ -108,10 +120,30 @@ class Plan:
     fallback: ModelTarget | None
     mode: ModeName
     settings: AnimaModelConfig
+    tiny: bool = False
+    """The bundled local model: a short memories-first prompt and a plain answer (no JSON, no tools)."""
+    notice: str | None = None
+    """Said with every reply, e.g. which model answered and how to configure a stronger one."""
+
+
+def local_notice(local: LocalModel, config_path: str) -> str:
+    """What the reader of a local model's reply is told."""
+    return (
+        f"Answered by the bundled local model {local.name} (135M parameters, on this machine's CPU): "
+        "it knows little beyond what this anima remembers. For better answers configure a model in "
+        f'{config_path}: "anima_defaults": {{"model": "openai/gpt-4o-mini", "credential": "openai"}} '
+        'with "credentials": {"openai": {"api_key": "sk-..."}}, or any OpenAI-compatible local server '
+        '(Ollama, llama.cpp, vLLM) as a credential with a "base_url".'
+    )
 
 
 def plan_cycle(
-    config: AnimaWorksConfig, anima: str, status: Mapping[str, Any] | None = None
+    config: AnimaWorksConfig,
+    anima: str,
+    status: Mapping[str, Any] | None = None,
+    *,
+    local: LocalModel | None = None,
+    config_path: str = "config.json",
 ) -> Plan | NoModel:
     """The models and mode for an anima's cycle, or why it has none.
 
@@ -122,9 +154,25 @@ def plan_cycle(
         ConfigError: The anima's execution_mode is not a mode.
     """
     primary = resolve_target(config, anima, status)
-    if isinstance(primary, NoModel):
-        return primary
     settings = config.anima(anima, status)
+    if isinstance(primary, NoModel):
+        if primary.reason != NO_MODEL or local is None:
+            return primary
+        return Plan(
+            primary=ModelTarget(
+                model=f"openai/{local.name}",
+                api_base=local.base_url,
+                api_key=LOCAL_SERVER_PLACEHOLDER_KEY,
+                max_tokens=min(settings.max_tokens, local.max_tokens),
+            ),
+            fallback=None,
+            mode="assisted",
+            settings=settings.model_copy(
+                update={"context_window": settings.context_window or local.context_window}
+            ),
+            tiny=True,
+            notice=local_notice(local, config_path),
+        )
     fallback = (
         dataclasses.replace(primary, model=settings.fallback_model)
         if settings.fallback_model and settings.fallback_model != primary.model
@@ -204,7 +252,11 @@ def cycle_started(message: MessageReceived, target: ModelTarget | NoModel, mode:
 
 
 def response_sent(
-    message: MessageReceived, text: str, outcome: ResponseOutcome, model: str | None
+    message: MessageReceived,
+    text: str,
+    outcome: ResponseOutcome,
+    model: str | None,
+    notice: str | None = None,
 ) -> ResponseSent:
     """The reply to ``message`` (its id is derived, so it is stored once)."""
     return ResponseSent(
@@ -219,6 +271,7 @@ def response_sent(
         thread_id=message.thread_id,
         outcome=outcome,
         model=model,
+        notice=notice,
     )
 
 

@@ -26,5 +26,8 @@ class AgentRunnerSettings(ServiceSettings):
     anima directories, config and broker data); JSON list in ``ANIMAWORKS_HIDDEN_PATHS``."""
     memory_op_timeout_s: float = 10.0
     """How long a memory tool waits for memory-writer to confirm a change."""
+    local_model_url: str | None = None
+    """The bundled local model's OpenAI-compatible endpoint (``…/v1``): animas without a configured
+    model use it (assisted mode). ``anima up`` sets it; unset, they get configuration guidance."""
     command_path: str = "/usr/local/bin:/usr/bin:/bin"
     """PATH of commands run by the run_command tool (its only inherited variable besides HOME/LANG)."""

@@ -68,6 +68,7 @@ def reply_body(event: MessageReceived, answer: ResponseSent) -> dict[str, Any]:
         "outcome": answer.outcome.value,
         "model": answer.model,
         "reply_id": answer.id,
+        "notice": answer.notice,
     }
 
 

@@ -20,7 +20,7 @@ from animas_agent_runner import domain
 from animas_agent_runner.cycle.encoding import encode_cycle
 from animas_agent_runner.cycle.inputs import gather_inputs
 from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef, StreamedTools
-from animas_agent_runner.modes.assisted import run_assisted
+from animas_agent_runner.modes.assisted import run_assisted, run_plain
 from animas_agent_runner.modes.calls import Candidate, ModelChain
 from animas_agent_runner.modes.tool_loop import ModeOutcome, StopReason, run_tool_loop
 from animas_agent_runner.ports import (
@@ -34,11 +34,19 @@ from animas_agent_runner.ports import (
     TurnModel,
 )
 from animas_agent_runner.prompt import build_system_prompt
+from animas_agent_runner.prompt.tiny import build_tiny_prompt
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_agent_runner.toolbox.workspace import Workspace
-from animas_contracts import CycleStatus, MessageOrigin, MessageReceived, PrimeRequest, ResponseOutcome
+from animas_contracts import (
+    CycleStatus,
+    MessageOrigin,
+    MessageReceived,
+    PrimeReply,
+    PrimeRequest,
+    ResponseOutcome,
+)
 from animas_core.broker import EventSink
 from animas_core.config import CachedConfig, ConfigError
 from animas_core.errors import RetryableError
@@ -78,6 +86,8 @@ class CycleSettings:
     """Paths no workspace tool may touch, whatever an anima's permissions say."""
     op_timeout_s: float = 10.0
     command_path: str = "/usr/local/bin:/usr/bin:/bin"
+    local_model: domain.LocalModel | None = None
+    """The bundled local model's server, used when an anima has no model configured."""
 
 
 class CycleRunner:
@@ -113,17 +123,7 @@ class CycleRunner:
         permissions_md = await ports.memory.read(event.anima, "permissions.md")
         permissions = parse_permissions(permissions_md)
         tools = ToolSurface(self._tool_context(event, permissions, now), ALL_TOOLS)
-        inputs = await gather_inputs(
-            ports.memory,
-            event,
-            primed,
-            now=now,
-            mode=plan.mode,
-            tools=tools.specs(),
-            workspace=self._workspace_label(event.anima),
-            human_notifications=self._config.get().human_notification.enabled,
-        )
-        prompt = build_system_prompt(inputs, window)
+        system = await self._system_prompt(plan, event, primed, now, tools, window)
         recorder = CycleRecorder(
             CycleRef(
                 event.anima,
@@ -137,7 +137,7 @@ class CycleRunner:
             self._settings.body_inline_limit,
         )
         try:
-            outcome = await self._think(plan, recorder, prompt.text, event, tools)
+            outcome = await self._think(plan, recorder, system, event, tools)
         except ModelCallFailed as exc:
             await recorder.finish()
             if exc.transient and delivery.deliveries < self._settings.max_deliveries:
@@ -150,12 +150,38 @@ class CycleRunner:
         if outcome.stop is StopReason.MAX_TURNS:
             reply += f"\n\n(I stopped after {outcome.turns} turns, the most one cycle may take.)"
         await ports.publisher.publish(
-            domain.response_sent(event, reply, ResponseOutcome.REPLY, outcome.model)
+            domain.response_sent(event, reply, ResponseOutcome.REPLY, outcome.model, plan.notice)
         )
         ports.faults.reach("after-response-sent")
         await encode_cycle(ports.publisher, event, outcome, tools.effects, primed.paths, now)
         duration_ms = (time.monotonic() - started) * 1000
         await ports.publisher.publish(domain.cycle_finished(event, CycleStatus.OK, duration_ms))
+
+    async def _system_prompt(
+        self,
+        plan: domain.Plan,
+        event: MessageReceived,
+        primed: PrimeReply,
+        now: datetime,
+        tools: ToolSurface,
+        window: int,
+    ) -> str:
+        """The full prompt of seed 003 §10, or the short one a tiny model can follow."""
+        memory = self._ports.memory
+        if plan.tiny:
+            identity = await memory.read(event.anima, "identity.md") or ""
+            return build_tiny_prompt(anima=event.anima, identity=identity, recalled=primed.text()).text
+        inputs = await gather_inputs(
+            memory,
+            event,
+            primed,
+            now=now,
+            mode=plan.mode,
+            tools=tools.specs(),
+            workspace=self._workspace_label(event.anima),
+            human_notifications=self._config.get().human_notification.enabled,
+        )
+        return build_system_prompt(inputs, window).text
 
     async def _think(
         self,
@@ -171,6 +197,8 @@ class CycleRunner:
         chain = ModelChain(tuple(candidates), recorder)
         user_text = f"[{event.sender}] {event.text}"
         max_tokens = plan.settings.max_tokens
+        if plan.tiny:
+            return await run_plain(chain, system=system, user_text=event.text, max_tokens=max_tokens)
         if plan.mode == "assisted":
             return await run_assisted(
                 chain, system=system, user_text=user_text, tools=tools, max_tokens=max_tokens
@@ -209,7 +237,13 @@ class CycleRunner:
         if isinstance(status, str):
             return domain.NoModel(status)
         try:
-            return domain.plan_cycle(self._config.get(), anima, status)
+            return domain.plan_cycle(
+                self._config.get(),
+                anima,
+                status,
+                local=self._settings.local_model,
+                config_path=str(self._settings.config_path),
+            )
         except ConfigError as exc:
             return domain.NoModel(str(exc))
 

@@ -111,6 +111,18 @@ def _plain(body: str, candidate: str) -> str:
     return body
 
 
+async def run_plain(chain: ModelChain, *, system: str, user_text: str, max_tokens: int) -> ModeOutcome:
+    """One completion read as plain text: for a model too small to write JSON reliably.
+
+    The framework still does the memory work: priming filled the prompt, and the cycle's episode
+    entry records what was said.
+    """
+    request = TurnRequest(system=system, conversation=(UserTurn(user_text),), max_tokens=max_tokens)
+    result = await chain.turn(request)
+    reply = _FENCE.sub("", result.text.strip()).strip()
+    return ModeOutcome(reply=reply, model=result.model, turns=1, tool_calls=0, stop=StopReason.DONE)
+
+
 async def run_assisted(
     chain: ModelChain, *, system: str, user_text: str, tools: ToolRunner, max_tokens: int
 ) -> ModeOutcome:
