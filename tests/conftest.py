@@ -150,7 +150,8 @@ def start_system(home: Path, env: dict[str, str] | None = None) -> RunningSystem
     handle = open(output, "w")  # noqa: SIM115 - the child writes to it for its whole life
     process = subprocess.Popen(
         [sys.executable, "-m", "animas_tools.cli", "up", "--home", str(home), "--port", "0"],
-        env={**os.environ, "ANIMAWORKS_HOME": str(home), **(env or {})},
+        # The bundled local model stays off unless a test asks for it: loading it takes CPU-minutes.
+        env={**os.environ, "ANIMAWORKS_HOME": str(home), "ANIMAWORKS_LOCAL_MODEL": "false", **(env or {})},
         stdout=handle,
         stderr=subprocess.STDOUT,
         text=True,

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import msgspec
 import typer
 
@@ -19,7 +20,7 @@ from animas_tools.config_cli import config_app
 from animas_tools.events import read_activity, timeline_line
 from animas_tools.nats_server import NatsServerError
 from animas_tools.supervisor import read_health
-from animas_tools.system import NotRunning, connect_admin
+from animas_tools.system import NotRunning, SystemInfo, connect_admin
 from animas_tools.up import AlreadyRunning, run_up
 
 app = typer.Typer(help="AnimaWorks: organization-as-code for LLM agents.", no_args_is_help=True)
@@ -65,6 +66,13 @@ def up(
     host: Annotated[str, typer.Option(help="Gateway listen address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Gateway port (0 picks a free one)")] = 18500,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service")] = 120.0,
+    local_model: Annotated[
+        bool,
+        typer.Option(
+            envvar="ANIMAWORKS_LOCAL_MODEL",
+            help="Run the bundled local model for animas without a configured model",
+        ),
+    ] = True,
 ) -> None:
     """Start nats-server and every service; stop everything on Ctrl-C."""
     try:
@@ -76,11 +84,30 @@ def up(
                 gateway_port=port,
                 ready_timeout_s=ready_timeout,
                 say=_say,
+                local_model=local_model,
             )
         )
     except (AlreadyRunning, ConfigError, NatsServerError) as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code)
+
+
+def local_model_line(home: Home) -> str:
+    """What ``anima status`` says about the bundled local model (and how to configure a stronger one)."""
+    info = SystemInfo.read(home)
+    if info is None or info.local_model_url is None:
+        return "local model: not running (animas without a configured model get configuration guidance)"
+    base = info.local_model_url.removesuffix("/v1")
+    try:
+        health = httpx.get(f"{base}/health", timeout=2.0).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"local model: {info.local_model_url} not answering ({type(exc).__name__})"
+    facts = "  ".join(f"{k}={v}" for k, v in health.items() if not isinstance(v, dict | list))
+    return (
+        f"local model: {info.local_model_url}  {facts}\n"
+        f"  used by animas without a configured model; for stronger answers set a model and credential in "
+        f"{home.config_file} (see README, Configure a model)"
+    )
 
 
 @app.command()
@@ -100,6 +127,7 @@ def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
                 pending = f"  (not yet: {record['pending_work']})" if "pending_work" in record else ""
                 line = f"  {name:<14} {record['status']:<6} pid={record['pid']:<7} seen {age:4.1f}s ago"
                 typer.echo(line + extra + pending)
+            typer.echo(local_model_line(_home(home)))
             typer.echo("streams:")
             for stream in await js.streams_info():
                 state = stream.state

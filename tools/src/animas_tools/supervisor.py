@@ -25,6 +25,15 @@ STABLE_AFTER_S = 60.0
 """A service that ran this long without crashing starts its backoff again from the beginning."""
 
 
+LOCAL_MODEL = "local-llm"
+"""The bundled local model's server, supervised like a service (issue #8)."""
+
+
+def local_model_url(port: int) -> str:
+    """The OpenAI-compatible base URL of the local model server on ``port``."""
+    return f"http://127.0.0.1:{port}/v1"
+
+
 def module_of(service: str) -> str:
     """The module a service runs as: ``agent-runner`` → ``animas_agent_runner``."""
     return "animas_" + service.replace("-", "_")
@@ -77,6 +86,7 @@ class Supervisor:
         gateway_port: int,
         base_env: Mapping[str, str],
         say: Callable[[str], None],
+        local_model_port: int | None = None,
     ) -> None:
         self.home = home
         self._say = say
@@ -106,7 +116,20 @@ class Supervisor:
             if users is not None:
                 env["ANIMAWORKS_NATS_USER"] = users[name].name
                 env["ANIMAWORKS_NATS_PASSWORD"] = users[name].password
+            if local_model_port is not None and name == "agent-runner":
+                env["ANIMAWORKS_LOCAL_MODEL_URL"] = local_model_url(local_model_port)
             self.services[name] = ServiceProcess(name, env, logs / f"{name}.log")
+        if local_model_port is not None:
+            # No NATS for it: it is an OpenAI-compatible server that agent-runner calls like any
+            # local model server. Its converted weights are cached under the home (models/).
+            env = dict(base_env)
+            env.update(
+                ANIMAWORKS_HOME=str(home.root),
+                ANIMAWORKS_LOCAL_LLM_HOST="127.0.0.1",
+                ANIMAWORKS_LOCAL_LLM_PORT=str(local_model_port),
+                PYTHONUNBUFFERED="1",
+            )
+            self.services[LOCAL_MODEL] = ServiceProcess(LOCAL_MODEL, env, logs / f"{LOCAL_MODEL}.log")
 
     def start_all(self) -> None:
         """Spawn every service."""

@@ -26,6 +26,8 @@ class SystemInfo:
     gateway_url: str | None
     supervisor_pid: int
     embedded_nats: bool
+    local_model_url: str | None = None
+    """The bundled local model's server, when ``anima up`` runs one."""
 
     @staticmethod
     def path(home: Home) -> Path:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 
@@ -23,7 +24,7 @@ from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, load_or_create_users
 from animas_tools.publish import publish_change
-from animas_tools.supervisor import Supervisor, read_health
+from animas_tools.supervisor import Supervisor, local_model_url, read_health
 from animas_tools.system import SystemInfo
 
 SAMPLE_ANIMA = "sample"
@@ -70,6 +71,7 @@ async def run_up(
     gateway_port: int,
     ready_timeout_s: float,
     say: Callable[[str], None],
+    local_model: bool = True,
 ) -> int:
     """Bring the system up, report readiness, supervise until SIGINT/SIGTERM; return an exit code."""
     if (info := SystemInfo.read(home)) is not None:
@@ -92,8 +94,10 @@ async def run_up(
         connect_timeout=5,
         max_reconnect_attempts=-1,
     )
+    local_port = free_port() if local_model else None
     supervisor = Supervisor(
         home,
+        local_model_port=local_port,
         nats_url=nats_url,
         users=users,
         gateway_host=gateway_host,
@@ -114,8 +118,16 @@ async def run_up(
             return 1 if not stop.is_set() else 0
         if fresh:
             await create_sample(nc, say)
-        SystemInfo(nats_url, gateway_url, os.getpid(), embedded_nats=server is not None).write(home)
+        local_url = local_model_url(local_port) if local_port is not None else None
+        SystemInfo(
+            nats_url, gateway_url, os.getpid(), embedded_nats=server is not None, local_model_url=local_url
+        ).write(home)
         say(f"AnimaWorks is up: {gateway_url}")
+        if local_url is not None:
+            say(
+                f"bundled local model: {local_url} (animas without a configured model use it; the first "
+                "start converts it once, ~25 s, and answers wait for that; `anima status` shows it)"
+            )
         say(
             f"try: curl -s -X POST {gateway_url}/api/animas/{SAMPLE_ANIMA}/chat "
             "-H 'content-type: application/json' -d '{\"message\": \"hello\"}'"
@@ -134,6 +146,14 @@ async def run_up(
         if server is not None:
             server.stop()
         say("stopped")
+
+
+def free_port() -> int:
+    """A loopback port free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 async def _wait_ready(

@@ -90,5 +90,10 @@ async def setup(
     handler = MessageHandler(
         publisher=runtime.publisher, ledger=ledger or StreamReplyLedger(runtime.js), runner=runner
     )
+    runtime.extra_health["default_model"] = (
+        f"bundled local model at {settings.local_model_url}"
+        if settings.local_model_url
+        else "none (animas without a configured model get configuration guidance)"
+    )
     for spec in message_consumers(runtime.partitions):
         runtime.consume(spec, handler)
