@@ -30,3 +30,21 @@ def test_the_budget_cuts_memories_not_the_instruction() -> None:
     prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled=recalled, budget=200)
     assert prompt.tokens <= 200 and 0 < prompt.memories_kept < 500
     assert prompt.text.endswith("use that memory's exact words for names, numbers and codes.")
+
+
+def test_primed_items_become_one_plain_line_each() -> None:
+    recalled = (
+        "## Related knowledge\n"
+        "- **Backup server**\n"
+        "  - The backup server is called KESTREL-7 (knowledge/infra.md, 2026-11-02)\n"
+        "- **11:29 Worked on the invoice**\n"
+        "  - Trigger: Heartbeat\n"
+        "  - Decision: sent the invoice to Sato-san\n"
+        "  - Lesson: None (episodes/2026-11-20.md, 2026-11-20)\n"
+    )
+    prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled=recalled)
+    assert prompt.text.startswith(
+        "What you remember:\n- Backup server: The backup server is called KESTREL-7\n"
+        "- Worked on the invoice: Trigger: Heartbeat; Decision: sent the invoice to Sato-san\n"
+    )
+    assert "**" not in prompt.text and "knowledge/infra.md" not in prompt.text and "11:29" not in prompt.text

@@ -54,6 +54,30 @@ def _load() -> str:
         return "n/a"
 
 
+def _sections(text: str) -> dict[str, str]:
+    """The ``## `` sections of a Markdown file, by heading line, in order."""
+    sections: dict[str, list[str]] = {}
+    heading: str | None = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            heading = line
+            sections[heading] = []
+        if heading is not None:
+            sections[heading].append(line)
+    return {title: "\n".join(lines) for title, lines in sections.items()}
+
+
+def keep_other_sections(report: str, output: Path) -> str:
+    """``report`` followed by the sections other benchmarks wrote into ``output`` (the underdog one)."""
+    if not output.exists():
+        return report
+    ours = _sections(report)
+    theirs = [
+        body for heading, body in _sections(output.read_text(encoding="utf-8")).items() if heading not in ours
+    ]
+    return report.rstrip("\n") + "\n" + "".join("\n" + body.rstrip("\n") + "\n" for body in theirs)
+
+
 async def run_bench(quick: bool, data: Path, output: Path) -> Run:
     """Run every part of the benchmark and return what the report needs."""
     started_at = datetime.now(UTC)
@@ -113,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = render(run)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report, encoding="utf-8")
+    args.output.write_text(keep_other_sections(report, args.output), encoding="utf-8")
     print(f"written to {args.output}", flush=True)
     return 0
 

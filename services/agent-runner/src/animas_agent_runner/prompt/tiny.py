@@ -9,11 +9,14 @@ plain text and the framework does the memory work around it (assisted mode).
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from animas_agent_runner.prompt.tokens import count_tokens
 
-TINY_PROMPT_BUDGET = 1_200
-"""Tokens the whole system prompt may use: a small share of the model's window leaves room to answer."""
+TINY_PROMPT_BUDGET = 400
+"""Tokens the whole system prompt may use. Small on purpose: the underdog benchmark
+(docs/benchmarks.md) found the 135M model answers better from a few good memories than from many,
+and a short prompt also answers in half the time on a CPU."""
 IDENTITY_LINES = 2
 
 
@@ -37,15 +40,42 @@ def _identity(identity: str, anima: str) -> str:
     return " ".join(lines[:IDENTITY_LINES])
 
 
+_SOURCE = re.compile(r"\s*\((?:knowledge|episodes|procedures|skills|shared|activity|state)[^()]*\)\s*$")
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}\s+")
+_EPISODE_FIELD = re.compile(r"^(trigger|decision|result|lesson):\s*(none)?\s*$", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """A fragment without Markdown emphasis, list marks, clock times or a source suffix."""
+    text = _SOURCE.sub("", text.strip()).replace("**", "").replace("__", "")
+    text = text.lstrip("-*+ ").strip()
+    return _CLOCK.sub("", text)
+
+
 def _memory_lines(recalled: str) -> list[str]:
-    """Recalled Markdown as plain lines: headings and empty lines dropped, bullets unwrapped."""
-    kept = []
-    for line in recalled.splitlines():
-        text = line.strip()
-        if not text or text.startswith("#") or text == "---":
+    """Each recalled memory as one plain line: "Heading: what it says; more".
+
+    Priming renders a memory as a list item with a bold heading and indented lines, followed by
+    where it came from; a tiny model copies whatever it sees, so headings are joined to their
+    content and the source, emphasis and clock times are dropped.
+    """
+    items: list[list[str]] = []
+    for raw in recalled.splitlines():
+        if not raw.strip() or raw.lstrip().startswith("#") or raw.strip() == "---":
             continue
-        kept.append(text.lstrip("-* ").strip())
-    return kept
+        starts_item = raw.startswith(("- ", "* ")) or not items
+        fragment = _plain(raw)
+        if not fragment or _EPISODE_FIELD.match(fragment):
+            continue
+        if starts_item:
+            items.append([fragment])
+        else:
+            items[-1].append(fragment)
+    lines = []
+    for parts in items:
+        head, rest = parts[0], parts[1:]
+        lines.append(f"{head.rstrip(':')}: {'; '.join(rest)}" if rest else head)
+    return lines
 
 
 def build_tiny_prompt(
