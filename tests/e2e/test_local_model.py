@@ -51,7 +51,7 @@ def test_without_any_key_the_local_default_answers_and_says_so(
     request = [r for r in llm.requests if "What is your name?" in json.dumps(r["body"])][-1]["body"]
     assert request["model"] == "smollm2-135m-instruct" and "tools" not in request
     assert request["messages"][-1] == {"role": "user", "content": "What is your name?"}
-    assert "You are sample." in request["messages"][0]["content"]
+    assert "You are sample, an AI assistant" in request["messages"][0]["content"]
 
 
 def test_an_anima_configured_for_a_local_server_uses_it(system: RunningSystem, llm: ScriptedLLM) -> None:

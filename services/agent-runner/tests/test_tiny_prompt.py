@@ -15,14 +15,17 @@ def test_memories_come_first_then_identity_then_the_instruction() -> None:
         recalled="## Related knowledge\n- The office wifi password is BLUE-42\n",
     )
     assert prompt.text.startswith("What you remember:\n- The office wifi password is BLUE-42\n")
-    assert "You are clerk. A careful office clerk who keeps records.\n" in prompt.text
-    assert "Strengths" not in prompt.text and "precise" not in prompt.text
+    assert (
+        "You are clerk, an AI assistant working with a team. A careful office clerk who keeps records."
+        in (prompt.text)
+    )
+    assert "Strengths" not in prompt.text
     assert prompt.memories_kept == 1 and prompt.tokens == count_tokens(prompt.text)
 
 
 def test_without_memories_there_is_no_memory_block() -> None:
     prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled="")
-    assert prompt.text.startswith("You are clerk.") and prompt.memories_kept == 0
+    assert prompt.text.startswith("You are clerk, an AI assistant") and prompt.memories_kept == 0
 
 
 def test_the_budget_cuts_memories_not_the_instruction() -> None:

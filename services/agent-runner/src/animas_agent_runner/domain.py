@@ -108,7 +108,7 @@ class LocalModel:
     """Its OpenAI-compatible endpoint, e.g. ``http://127.0.0.1:18511/v1``."""
     name: str = "smollm2-135m-instruct"
     context_window: int = 8192
-    max_tokens: int = 192
+    max_tokens: int = 96
     """Short answers: the model is small and runs on the CPU."""
 
 

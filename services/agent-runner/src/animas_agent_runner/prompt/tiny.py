@@ -31,12 +31,12 @@ class TinyPrompt:
 
 
 def _identity(identity: str, anima: str) -> str:
-    """The first lines of prose in identity.md (headings, lists and quotes skipped)."""
-    lines = [
-        line.strip()
-        for line in identity.splitlines()
-        if line.strip() and not line.lstrip().startswith(("#", "-", "*", "|", ">"))
-    ]
+    """The first lines of identity.md's content (headings skipped, list items as sentences)."""
+    lines = []
+    for line in identity.splitlines():
+        text = line.strip().lstrip("-*+ ").strip().strip('"')
+        if text and not line.lstrip().startswith(("#", "|", ">")):
+            lines.append(text if text.endswith((".", "!", "?")) else text + ".")
     return " ".join(lines[:IDENTITY_LINES])
 
 
@@ -83,7 +83,8 @@ def build_tiny_prompt(
 ) -> TinyPrompt:
     """Memories first, then a line of identity, then how to answer; cut to ``budget`` tokens."""
     who = _identity(identity, anima)
-    head = f"You are {anima}." + (f" {who}" if who else "")
+    # "An AI assistant" keeps a tiny model from claiming to be the human it talks to.
+    head = f"You are {anima}, an AI assistant working with a team." + (f" {who}" if who else "")
     instruction = (
         "Answer the message in one or two short sentences. "
         "If a memory above answers it, use that memory's exact words for names, numbers and codes."
