@@ -65,7 +65,10 @@ class Engine:
             except Exception as exc:  # reported by /health and to every request
                 _log.exception("the model failed to load")
                 model, error = None, f"{type(exc).__name__}: {exc}"
-            loop.call_soon_threadsafe(self._loaded, model, error, time.monotonic() - started)
+            try:
+                loop.call_soon_threadsafe(self._loaded, model, error, time.monotonic() - started)
+            except RuntimeError:  # the server stopped while the model loaded: nobody left to tell
+                _log.info("the server stopped before the model finished loading")
 
         threading.Thread(target=load, name="local-llm-load", daemon=True).start()
 
