@@ -103,16 +103,16 @@ def test_events_show_the_cycle_in_order_under_one_correlation_id(
         time.sleep(0.2)
     types = [line.split()[3] for line in timeline().splitlines()]
 
-    # The cycle, then its encoding: the episode entry is asked for and memory-writer applies it.
-    assert types[:6] == [
+    # The cycle, then its encoding: the episode entry is asked for and memory-writer applies it;
+    # memory-writer may apply it before or after agent-runner closes the cycle.
+    assert types[:5] == [
         "message.received",
         "cycle.started",
         "llm.called",
         "response.sent",
         "memory.op.requested",
-        "cycle.finished",
     ]
-    assert types[6:] == ["memory.op.applied"]
+    assert sorted(types[5:]) == ["cycle.finished", "memory.op.applied"]
     timeline_text = timeline()
     assert all(f"corr={body['correlation_id']}" in line for line in timeline_text.splitlines())
     llm_called = next(e for e in _events(system, body["correlation_id"]) if e["type"] == "llm.called")
