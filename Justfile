@@ -67,6 +67,11 @@ bench-recall *args:
 bench-underdog *args:
     {{bin}}/python tools/bench/underdog_bench.py {{args}}
 
-# Every benchmark (recall first: it rewrites docs/benchmarks.md, the underdog run puts its section back)
+# Framework overhead: chat latency p50/p95 and messages/s over 20 animas with an instant scripted LLM, against a raw NATS request/reply (~3 min; writes its section of docs/benchmarks.md)
 [group('bench')]
-bench: bench-recall bench-underdog
+bench-overhead *args:
+    {{bin}}/python tools/bench/overhead_bench.py {{args}}
+
+# Every benchmark (recall first: it rewrites docs/benchmarks.md, the underdog and overhead runs put their sections back)
+[group('bench')]
+bench: bench-recall bench-underdog bench-overhead

@@ -13,8 +13,10 @@ from animas_contracts import (
     EVENT_TYPES,
     REGISTRY,
     ContractError,
+    CycleStarted,
     Event,
     InvalidAnimaName,
+    LlmCalled,
     MessageReceived,
     Registry,
     current_version,
@@ -175,3 +177,11 @@ def test_derived_ids_are_stable_and_distinct() -> None:
     assert derive_id("c", "llm", 1, 0) != derive_id("c", "llm", 2, 0)
     # Pinned: changing the namespace would silently break dedup across versions.
     assert derive_id("m1", "reply") == "a8f96067-7e92-5bea-bf59-a079be5073a7"
+
+
+def test_cycle_records_stored_before_replay_recording_still_decode() -> None:
+    started = decode_event((GOLDEN / "cycle.started" / "v1.json").read_bytes())
+    called = decode_event((GOLDEN / "llm.called" / "v1.json").read_bytes())
+    assert isinstance(started, CycleStarted) and (started.inputs, started.prompt) == (None, None)
+    assert isinstance(called, LlmCalled)
+    assert (called.attempt, called.turn, called.purpose) == (1, None, "turn")

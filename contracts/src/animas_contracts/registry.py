@@ -7,7 +7,8 @@ from typing import Any
 
 import msgspec
 
-from animas_contracts.agent import CycleFinished, CycleStarted, LlmCalled
+from animas_contracts.agent import CycleChained, CycleFinished, CycleRecovered, CycleStarted, LlmCalled
+from animas_contracts.conversation import ConversationCompacted
 from animas_contracts.envelope import Event
 from animas_contracts.errors import ContractError
 from animas_contracts.memory import (
@@ -32,6 +33,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LlmCalled,
     ResponseSent,
     CycleFinished,
+    CycleRecovered,
+    CycleChained,
     AnimaCreated,
     AnimaStatusChanged,
     AnimaFileWritten,
@@ -47,6 +50,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     OutboundFailed,
     ChannelPosted,
     ModelDelta,
+    ConversationCompacted,
 )
 
 

@@ -33,7 +33,10 @@ HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_EVENT_TYPE = "Animaworks-Event-Type"
 HEADER_DEADLETTER_REASON = "Animaworks-Deadletter-Reason"
 
-DEFAULT_ACTIVITY_PARTITIONS = 8
+DEFAULT_ACTIVITY_PARTITIONS = 32
+"""Partitions of a new activity stream. A partition runs one cycle at a time (whichever replica
+holds its message), so this is how many animas can think at once; animas that hash to the same
+partition take turns. An existing stream keeps the count it was created with."""
 
 SERVICE_NAMES = (
     "gateway",

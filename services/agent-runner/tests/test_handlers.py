@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ import pytest
 from pydantic import SecretStr
 
 from animas_agent_runner import domain
+from animas_agent_runner.cycle.recipe import CycleRecipe
 from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import (
+    JournalAttempt,
     ModelCallFailed,
     ModelTarget,
     OpOutcome,
@@ -24,13 +27,19 @@ from animas_agent_runner.ports import (
     TurnModel,
     TurnRequest,
     TurnResult,
+    UserTurn,
 )
 from animas_contracts import (
     AnimaSummary,
     AppendEpisode,
     ChannelPosted,
     ContractError,
+    Conversation,
+    ConversationCompacted,
+    ConversationTurn,
+    CycleChained,
     CycleFinished,
+    CycleRecovered,
     CycleStarted,
     CycleStatus,
     Event,
@@ -47,7 +56,11 @@ from animas_contracts import (
     TaskRecord,
     ToolStatus,
     ToolUsed,
+    TurnRole,
+    WriteFile,
     WriteKnowledge,
+    conversation_path,
+    derive_id,
     encode_event,
 )
 from animas_core.config import AnimaModelConfig, AnimaWorksConfig, Credential, write_config
@@ -188,6 +201,14 @@ class FakeLedger:
         return reply_id in self.answered
 
 
+class FakeJournal:
+    def __init__(self, attempts: Sequence[JournalAttempt] = ()) -> None:
+        self.attempts_journaled = list(attempts)
+
+    async def attempts(self, anima: str, cycle_id: str, since: datetime) -> list[JournalAttempt]:
+        return self.attempts_journaled
+
+
 @dataclasses.dataclass
 class FakeDelivery:
     data: bytes = b""
@@ -242,6 +263,7 @@ def _handler(config: Path, model: FakeModel, **kw: Any) -> tuple[MessageHandler,
             models=models,
             context_window=lambda model: 128_000,
             faults=FaultPoints(""),
+            journal=kw.pop("journal", FakeJournal()),
         ),
         CycleSettings(
             config_path=config,
@@ -402,6 +424,154 @@ async def test_a_redelivery_reuses_the_derived_ids(tmp_path: Path) -> None:
     for event_type in ("cycle.started", "response.sent", "cycle.finished"):
         assert ids(first, event_type) == ids(second, event_type)
     assert ids(first, "llm.called") != ids(second, "llm.called")  # each attempt's call is its own record
+
+
+async def test_a_redelivery_records_what_the_interrupted_attempt_streamed(tmp_path: Path) -> None:
+    message = _message()
+    journal = FakeJournal([JournalAttempt(1, "Dear Tan", ("search_memory",), finished=False)])
+    model = FakeModel(_completion("Dear Tanaka-san, certainly."))
+    handler, sink, _ = _handler(_configured(tmp_path), model, journal=journal)
+
+    await handler(encode_event(message), FakeDelivery(deliveries=2))
+
+    assert sink.types()[:2] == ["cycle.recovered", "cycle.started"]
+    recovered = sink.of(CycleRecovered)[0]
+    assert (recovered.attempt, recovered.partial_text, recovered.tools_started) == (
+        1,
+        "Dear Tan",
+        ["search_memory"],
+    )
+    assert recovered.id == derive_id(domain.cycle_id_for(message.id), "recovered", 1)
+    assert [r.text for r in sink.of(ResponseSent)] == ["Dear Tanaka-san, certainly."]
+    assert {d.attempt for d in sink.deltas} == {2}
+
+
+async def test_a_first_delivery_does_not_read_the_journal(tmp_path: Path) -> None:
+    journal = FakeJournal([JournalAttempt(1, "left over", (), finished=False)])
+    handler, sink, _ = _handler(_configured(tmp_path), FakeModel(_completion()), journal=journal)
+
+    await handler(encode_event(_message()), FakeDelivery(deliveries=1))
+
+    assert not sink.of(CycleRecovered)
+
+
+async def test_cycle_started_records_a_recipe_that_rebuilds_the_prompt(tmp_path: Path) -> None:
+    model = FakeModel(_completion("Hello."))
+    handler, sink, _ = _handler(_configured(tmp_path), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    started = sink.of(CycleStarted)[0]
+    assert started.inputs is not None and started.prompt is not None
+    recipe = CycleRecipe.from_dict(started.inputs.inline)
+    assert recipe.system_prompt() == started.prompt.inline == model.calls[0][1].system
+    assert recipe.user_text == "[tanaka] hi" and recipe.plan.model == "openai/scripted"
+    called = sink.of(LlmCalled)[0]
+    assert called.turn is not None and (called.turn.text, called.attempt) == ("Hello.", 1)
+
+
+def _big(text: str, calls: Sequence[ToolCall] = ()) -> TurnResult:
+    return dataclasses.replace(_result(text, calls), prompt_tokens=70_000)
+
+
+async def test_a_long_task_continues_in_a_new_session_from_its_saved_state(tmp_path: Path) -> None:
+    remember = _call("remember", topic="Tanaka", fact="Prefers formal language")
+    model = FakeModel(_big("Part one.", [remember]), _result("Part two."))
+    handler, sink, _ = _handler(_configured(tmp_path, max_chains=2), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    chained = sink.of(CycleChained)
+    assert [(c.chain, c.threshold_tokens) for c in chained] == [(1, 64_000)]
+    saved = [e.op for e in sink.of(MemoryOpRequested) if isinstance(e.op, WriteFile)]
+    assert [op.path for op in saved] == [chained[0].state_path]
+    assert saved[0].path.startswith("shortterm/archive/") and "Part one." in saved[0].content
+    continued = model.calls[1][1].conversation
+    assert len(continued) == 1 and isinstance(continued[0], UserTurn)
+    assert "Already said to the user" in continued[0].text and "remember → result" in continued[0].text
+    assert sink.of(ResponseSent)[0].text == "Part two."
+    episode = [e.op for e in sink.of(MemoryOpRequested) if isinstance(e.op, AppendEpisode)]
+    assert "continued in 1 new session" in episode[0].result
+
+
+async def test_a_cycle_chains_at_most_max_chains_times(tmp_path: Path) -> None:
+    remember = _call("remember", topic="Tanaka", fact="Prefers formal language")
+    model = FakeModel(*(_big(f"Step {n}.", [remember]) for n in range(4)), _result("Done."))
+    handler, sink, _ = _handler(_configured(tmp_path, max_chains=2), model)
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    assert [c.chain for c in sink.of(CycleChained)] == [1, 2]
+    assert len(model.calls) == 5
+    assert sink.of(ResponseSent)[0].text == "Done."
+    last_state = sink.of(CycleChained)[-1].state
+    assert "Step 0.\nStep 1." in last_state  # what was said in both earlier sessions
+
+
+def _long_conversation(peer: str = "tanaka", turns: int = 10) -> str:
+    words = " ".join(f"w{n}" for n in range(120))
+    return msgspec.json.encode(
+        Conversation(
+            peer=peer,
+            turns=tuple(
+                ConversationTurn(
+                    id=f"t{n}",
+                    role=TurnRole.USER if n % 2 == 0 else TurnRole.ASSISTANT,
+                    text=f"turn {n}: {words}",
+                    ts=datetime(2026, 11, 25, 9, n, tzinfo=UTC),
+                )
+                for n in range(turns)
+            ),
+        )
+    ).decode()
+
+
+async def test_the_conversation_with_the_sender_precedes_the_message(tmp_path: Path) -> None:
+    files = {"status.json": "{}", conversation_path("tanaka"): _long_conversation(turns=2)}
+    model = FakeModel(_completion("Here you go."))
+    handler, sink, _ = _handler(_configured(tmp_path), model, memory=FakeMemory(files))
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    conversation = model.calls[0][1].conversation
+    assert [type(item).__name__ for item in conversation] == ["UserTurn", "AssistantTurn", "UserTurn"]
+    assert conversation[0].text.startswith("[tanaka] turn 0") and conversation[-1].text == "[tanaka] hi"  # type: ignore[union-attr]
+    assert not sink.of(ConversationCompacted)
+
+
+async def test_a_long_conversation_is_summarized_and_the_last_turns_stay_verbatim(tmp_path: Path) -> None:
+    files = {"status.json": "{}", conversation_path("tanaka"): _long_conversation()}
+    summary = _completion('{"summary": "Tanaka and I went over ten long turns about w-words."}')
+    model = FakeModel(summary, _completion("Here you go."))
+    handler, sink, _ = _handler(_configured(tmp_path, context_window=2000), model, memory=FakeMemory(files))
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    compacted = sink.of(ConversationCompacted)
+    assert len(compacted) == 1 and compacted[0].summarizer == "llm" and compacted[0].peer == "tanaka"
+    assert compacted[0].summary == "Tanaka and I went over ten long turns about w-words."
+    assert [c.purpose for c in sink.of(LlmCalled)] == ["conversation_summary", "turn"]
+    sent = model.calls[1][1].conversation
+    assert "Tanaka and I went over ten long turns" in sent[0].text  # type: ignore[union-attr]
+    assert sent[-2].text.startswith("turn 9:") and sent[-1].text == "[tanaka] hi"  # type: ignore[union-attr]
+    assert sink.of(ResponseSent)[0].text == "Here you go."
+    recipe = CycleRecipe.from_dict(sink.of(CycleStarted)[0].inputs.inline)
+    assert recipe.history == sent[:-1]
+
+
+async def test_when_the_summarizer_fails_the_fallback_keeps_the_conversation(tmp_path: Path) -> None:
+    files = {"status.json": "{}", conversation_path("tanaka"): _long_conversation()}
+    model = FakeModel(ModelCallFailed("summarizer down", transient=False), _completion("Here you go."))
+    handler, sink, _ = _handler(_configured(tmp_path, context_window=2000), model, memory=FakeMemory(files))
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    compacted = sink.of(ConversationCompacted)[0]
+    assert compacted.summarizer == "fallback" and "summarizer down" in (compacted.error or "")
+    # The folded turns move whole to the archive (memory-writer); the summary says so.
+    assert compacted.turns_folded == 8 and "conversation archive" in compacted.summary
+    assert model.calls[1][1].conversation[-2].text.startswith("turn 9:")  # type: ignore[union-attr]
+    assert sink.of(ResponseSent)[0].text == "Here you go."
 
 
 async def test_bad_input_is_poison(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ SERVICE_PERMISSIONS: dict[str, Permissions] = {
         "activity.*.outbound.requested",
         "activity.*.notification.requested",
         "activity.*.response.sent",
+        "activity.*.conversation.>",
         "delta.>",
         "rpc.priming.>",
         "rpc.memory.read.>",

@@ -17,6 +17,7 @@ from animas_core.config import ConfigError
 from animas_core.home import Home, default_home
 from animas_tools import animas_cli
 from animas_tools.config_cli import config_app
+from animas_tools.cycle_replay import CycleNotFound, cycle_events, run_replayer
 from animas_tools.events import read_activity, timeline_line
 from animas_tools.nats_server import NatsServerError
 from animas_tools.supervisor import read_health
@@ -24,7 +25,10 @@ from animas_tools.system import NotRunning, SystemInfo, connect_admin
 from animas_tools.up import AlreadyRunning, run_up
 
 app = typer.Typer(help="AnimaWorks: organization-as-code for LLM agents.", no_args_is_help=True)
-replay = typer.Typer(help="Rebuild projections from the event stream.", no_args_is_help=True)
+replay = typer.Typer(
+    help="Rebuild projections from the event stream, or re-run a recorded cycle offline.",
+    no_args_is_help=True,
+)
 app.add_typer(replay, name="replay")
 app.add_typer(config_app, name="config")
 animas_cli.register(app)
@@ -73,6 +77,14 @@ def up(
             help="Run the bundled local model for animas without a configured model",
         ),
     ] = True,
+    agent_runners: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="ANIMAWORKS_AGENT_RUNNERS",
+            help="agent-runner replicas to run (they share the work; one takes over if another dies)",
+        ),
+    ] = 1,
 ) -> None:
     """Start nats-server and every service; stop everything on Ctrl-C."""
     try:
@@ -85,6 +97,7 @@ def up(
                 ready_timeout_s=ready_timeout,
                 say=_say,
                 local_model=local_model,
+                agent_runners=agent_runners,
             )
         )
     except (AlreadyRunning, ConfigError, NatsServerError) as exc:
@@ -207,6 +220,39 @@ def replay_rebuild(
         typer.echo(f"rebuilt {reply.files} file(s) from {reply.events} event(s) for: {animas}")
 
     _run(ask())
+
+
+@replay.command("cycle")
+def replay_cycle(
+    cycle_id: Annotated[str, typer.Argument(help="The cycle's id (the id of its cycle.started event)")],
+    home: HomeOption = None,
+    nats_url: NatsUrlOption = None,
+    anima: Annotated[
+        str | None, typer.Option(help="The cycle's anima (faster)", callback=_anima_option)
+    ] = None,
+) -> None:
+    """Re-run a recorded cycle against its recorded model responses and diff its prompt.
+
+    The prompt is rebuilt from what ``cycle.started`` recorded, with the code installed now: an
+    unchanged build prints an empty diff, a changed prompt template shows up as a diff.
+    """
+    events: list[bytes] = []
+
+    async def gather() -> None:
+        nc = await connect_admin(_home(home), nats_url)
+        try:
+            events.extend(await cycle_events(nc.jetstream(), cycle_id, anima or "*"))
+        finally:
+            await nc.close()
+
+    try:
+        _run(gather())
+    except CycleNotFound as exc:
+        raise _fail(str(exc)) from None
+    result = run_replayer(cycle_id, events)
+    typer.echo(result.stdout, nl=False)
+    if result.returncode != 0:
+        raise _fail(result.stderr.strip() or f"the replayer exited with {result.returncode}")
 
 
 @app.command("scripted-llm")

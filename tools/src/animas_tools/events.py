@@ -9,7 +9,11 @@ from nats.js import JetStreamContext
 
 from animas_contracts import (
     ContractError,
+    ConversationCompacted,
+    CycleChained,
+    CycleRecovered,
     Event,
+    LlmCalled,
     MemoryOpRequested,
     OutboundRequested,
     ToolUsed,
@@ -50,6 +54,15 @@ def summary(event: Event) -> str:
     if isinstance(event, MemoryOpRequested):
         path = getattr(event.op, "path", None) or getattr(event.op, "title", "")
         return f"{type(event.op).__struct_config__.tag} {path}".strip()
+    if isinstance(event, CycleRecovered):
+        said = event.partial_text
+        return f"attempt {event.attempt} died after {len(said)} chars: {said[:50]!r}"
+    if isinstance(event, CycleChained):
+        return f"session {event.chain + 1} at {event.prompt_tokens} tokens; state in {event.state_path}"
+    if isinstance(event, ConversationCompacted):
+        return f"{event.turns_folded} turns with {event.peer} summarized ({event.summarizer.value})"
+    if isinstance(event, LlmCalled):
+        return f"{event.model} {event.purpose}{' error' if event.error else ''} {event.latency_ms:.0f} ms"
     if isinstance(event, OutboundRequested):
         return f"{event.kind.value} to {event.to}: {' '.join(event.text.split())[:60]}"
     text = getattr(event, "text", None)

@@ -46,6 +46,8 @@ class ServiceProcess:
     name: str
     env: dict[str, str]
     log_path: Path
+    module: str = ""
+    """The module it runs; by default the one of its name (a replica's name has a ``#n`` suffix)."""
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -57,7 +59,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", module_of(self.name)],
+                [sys.executable, "-m", self.module or module_of(self.name)],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -87,6 +89,7 @@ class Supervisor:
         base_env: Mapping[str, str],
         say: Callable[[str], None],
         local_model_port: int | None = None,
+        agent_runners: int = 1,
     ) -> None:
         self.home = home
         self._say = say
@@ -119,6 +122,14 @@ class Supervisor:
             if local_model_port is not None and name == "agent-runner":
                 env["ANIMAWORKS_LOCAL_MODEL_URL"] = local_model_url(local_model_port)
             self.services[name] = ServiceProcess(name, env, logs / f"{name}.log")
+        # More agent-runner replicas share its consumers: the broker hands each partition's next
+        # message to one of them, and a dead one's message to another (DESIGN §9).
+        runner = self.services["agent-runner"]
+        for n in range(2, agent_runners + 1):
+            name = f"agent-runner#{n}"
+            self.services[name] = ServiceProcess(
+                name, dict(runner.env), logs / f"agent-runner-{n}.log", module=module_of("agent-runner")
+            )
         if local_model_port is not None:
             # No NATS for it: it is an OpenAI-compatible server that agent-runner calls like any
             # local model server. Its converted weights are cached under the home (models/).

@@ -72,6 +72,7 @@ async def run_up(
     ready_timeout_s: float,
     say: Callable[[str], None],
     local_model: bool = True,
+    agent_runners: int = 1,
 ) -> int:
     """Bring the system up, report readiness, supervise until SIGINT/SIGTERM; return an exit code."""
     if (info := SystemInfo.read(home)) is not None:
@@ -104,6 +105,7 @@ async def run_up(
         gateway_port=gateway_port,
         base_env=dict(os.environ),
         say=say,
+        agent_runners=agent_runners,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from animas_agent_runner.adapters.jetstream import ObjectStoreBodies, StreamReplyLedger
+from animas_agent_runner.adapters.call_limit import CallLimit
+from animas_agent_runner.adapters.jetstream import ObjectStoreBodies, StreamJournal, StreamReplyLedger
 from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearch, StreamChannels
 from animas_agent_runner.adapters.model_info import context_window
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
+from animas_agent_runner.adapters.traced_model import traced_models
 from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
 from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
@@ -62,6 +64,8 @@ async def setup(
     waiter = EventWaiter(OUTCOME_SUBJECT, outcome_key)
     await waiter.start(nc)
     runtime.on_shutdown(waiter.stop)
+    limit = CallLimit(settings.max_concurrent_llm_calls)
+    runtime.extra_health["llm_calls"] = {"limit": limit.limit}
     runner = CycleRunner(
         CyclePorts(
             publisher=runtime.publisher,
@@ -71,9 +75,11 @@ async def setup(
             search=RpcMemorySearch(nc),
             ops=BusMemoryOps(runtime.publisher, waiter),
             channels=StreamChannels(runtime.js),
-            models=models or default_models(settings),
+            # Wrapped here, not in default_models, so that every model (a test's too) is traced.
+            models=limit.wrap(traced_models(models or default_models(settings), runtime.tracer_provider)),
             context_window=context_window,
             faults=runtime.faults,
+            journal=StreamJournal(runtime.js),
         ),
         CycleSettings(
             config_path=settings.config_path,

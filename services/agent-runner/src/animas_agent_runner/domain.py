@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from animas_agent_runner.ports import ModelTarget, TurnRequest
+from animas_agent_runner.ports import ModelTarget, ToolCall, TurnRequest, TurnResult
 from animas_contracts import (
     AppendEpisode,
     Body,
@@ -20,6 +20,8 @@ from animas_contracts import (
     MemoryOpRequested,
     MessageOrigin,
     MessageReceived,
+    RecordedToolCall,
+    RecordedTurn,
     ResponseOutcome,
     ResponseSent,
     Trigger,
@@ -227,6 +229,33 @@ def neutral_request(target: ModelTarget, request: TurnRequest) -> dict[str, Any]
     }
 
 
+def recorded_turn(result: TurnResult) -> RecordedTurn:
+    """A model call's result in the neutral shape ``llm.called`` keeps for replay."""
+    return RecordedTurn(
+        text=result.text,
+        tool_calls=[
+            RecordedToolCall(id=c.id, name=c.name, arguments=c.arguments, arguments_error=c.arguments_error)
+            for c in result.tool_calls
+        ],
+        model=result.model,
+        stop_reason=result.stop_reason,
+    )
+
+
+def replayed_result(turn: RecordedTurn, prompt_tokens: int, completion_tokens: int) -> TurnResult:
+    """A recorded call's result as the modes see it (wire bodies are not rebuilt)."""
+    return TurnResult(
+        text=turn.text,
+        tool_calls=tuple(ToolCall(c.id, c.name, c.arguments, c.arguments_error) for c in turn.tool_calls),
+        model=turn.model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        stop_reason=turn.stop_reason,
+        raw_request={},
+        raw_response={},
+    )
+
+
 def body_of(payload: Any, inline_limit: int) -> tuple[Body, bytes | None]:
     """A Body for ``payload``; the bytes to store by reference when it is over the limit."""
     encoded = msgspec.json.encode(payload)
@@ -236,8 +265,15 @@ def body_of(payload: Any, inline_limit: int) -> tuple[Body, bytes | None]:
     return Body(size=len(encoded), digest=digest, stored=True), encoded
 
 
-def cycle_started(message: MessageReceived, target: ModelTarget | NoModel, mode: str) -> CycleStarted:
-    """The event that opens the cycle answering ``message``."""
+def cycle_started(
+    message: MessageReceived,
+    target: ModelTarget | NoModel,
+    mode: str,
+    *,
+    inputs: Body | None = None,
+    prompt: Body | None = None,
+) -> CycleStarted:
+    """The event that opens the cycle answering ``message``, with what its prompt is made of."""
     return CycleStarted(
         id=cycle_id_for(message.id),
         anima=message.anima,
@@ -248,6 +284,8 @@ def cycle_started(message: MessageReceived, target: ModelTarget | NoModel, mode:
         trigger_event_id=message.id,
         model=target.model if isinstance(target, ModelTarget) else None,
         mode=mode,
+        inputs=inputs,
+        prompt=prompt,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from animas_contracts import (
@@ -247,4 +248,23 @@ class ReplyLedger(Protocol):
 
     async def reply_exists(self, anima: str, reply_id: str, after_seq: int) -> bool:
         """Whether an event with id ``reply_id`` was stored for ``anima`` after ``after_seq``."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalAttempt:
+    """What one attempt of a cycle streamed before it stopped, read back from the journal."""
+
+    attempt: int
+    text: str
+    tools_started: tuple[str, ...]
+    finished: bool
+    """The attempt's output ended with a ``done`` delta."""
+
+
+class Journal(Protocol):
+    """The write-ahead journal of streamed output (the ``DELTAS`` stream, DESIGN §9)."""
+
+    async def attempts(self, anima: str, cycle_id: str, since: datetime) -> list[JournalAttempt]:
+        """Every attempt of ``cycle_id`` journaled since ``since``, in attempt order."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from animas_core.settings import ServiceSettings
@@ -16,6 +17,8 @@ class AgentRunnerSettings(ServiceSettings):
 
     llm_timeout_s: float = 600.0
     """Longest wait for one model call; in-progress acks keep the message while it runs."""
+    max_concurrent_llm_calls: int = Field(default=16, ge=1)
+    """Model calls this replica makes at once, across all its animas; more wait their turn."""
     body_inline_limit: int = 16 * 1024
     """LLM bodies larger than this (bytes of JSON) go to the object store by reference."""
     workspace: Path | None = None

@@ -16,6 +16,7 @@ from animas_contracts import (
 )
 from animas_contracts.subjects import RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, rpc_subject
 from animas_core.errors import RetryableError
+from animas_core.rpc_tracing import traced_request
 
 
 class MemoryClient:
@@ -29,7 +30,8 @@ class MemoryClient:
         """One read request."""
         subject = rpc_subject("memory", "read", anima)
         try:
-            msg = await self._nc.request(subject, msgspec.json.encode(request), timeout=self._timeout_s)
+            payload = msgspec.json.encode(request)
+            msg = await traced_request(self._nc, subject, payload, timeout_s=self._timeout_s)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             raise RetryableError(f"memory-writer did not answer {request.op} of {anima}: {exc!r}") from exc
         return msgspec.json.decode(msg.data, type=MemoryReadReply)
@@ -59,10 +61,11 @@ class MemoryClient:
     async def shared(self, path: str) -> str | None:
         """A file of the organization's shared folder (``company/vision.md``), or None."""
         try:
-            msg = await self._nc.request(
+            msg = await traced_request(
+                self._nc,
                 RPC_MEMORY_SHARED,
                 msgspec.json.encode(MemoryReadRequest(op="read", path=path)),
-                timeout=self._timeout_s,
+                timeout_s=self._timeout_s,
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             raise RetryableError(f"memory-writer did not answer a shared read: {exc!r}") from exc
@@ -72,7 +75,7 @@ class MemoryClient:
     async def animas(self) -> list[AnimaSummary]:
         """Every anima that exists."""
         try:
-            msg = await self._nc.request(RPC_MEMORY_ANIMAS, b"{}", timeout=self._timeout_s)
+            msg = await traced_request(self._nc, RPC_MEMORY_ANIMAS, b"{}", timeout_s=self._timeout_s)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             raise RetryableError(f"memory-writer did not answer: {exc!r}") from exc
         return msgspec.json.decode(msg.data, type=AnimaListReply).animas

@@ -130,6 +130,8 @@ class ServiceRuntime:
     ) -> None:
         self.service = service
         self.settings = settings
+        self.tracer_provider = tracer_provider
+        """The service's own provider (None: the global one), for spans made outside FastStream."""
         self.broker = make_broker(nats, service, tracer_provider=tracer_provider)
         self.publisher = EventPublisher(self.broker)
         self.faults = FaultPoints(settings.faults)

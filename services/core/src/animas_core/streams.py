@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime
 from typing import cast
 
 from nats.aio.msg import Msg
@@ -111,20 +112,24 @@ async def read_stored(
     *,
     stream: str = ACTIVITY_STREAM,
     start_seq: int = 1,
+    start_time: datetime | None = None,
     headers_only: bool = False,
     batch: int = 500,
 ) -> AsyncIterator[Msg]:
     """Every stored message on ``subject`` from ``start_seq`` up to the stream's end *now*, in order.
 
     An ephemeral, unacknowledged consumer: reading changes nothing, and messages stored after the
-    call began are left out, so a replay has a fixed end.
+    call began are left out, so a replay has a fixed end. ``start_time``, when given, starts at
+    the first message stored at or after it instead of at ``start_seq``.
     """
     last_seq = (await js.stream_info(stream)).state.last_seq
     if last_seq < start_seq:
         return
+    by_time = start_time is not None
     config = ConsumerConfig(
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-        opt_start_seq=start_seq,
+        deliver_policy=DeliverPolicy.BY_START_TIME if by_time else DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=None if by_time else start_seq,
+        opt_start_time=start_time.astimezone(UTC) if start_time else None,
         ack_policy=AckPolicy.NONE,
         headers_only=headers_only,
         inactive_threshold=60.0,

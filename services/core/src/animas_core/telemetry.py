@@ -3,7 +3,10 @@
 Trace context travels in NATS headers (``traceparent``), written and read by FastStream's
 telemetry middleware. Spans are exported over OTLP/HTTP when the standard OTel environment
 variables ask for it (``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``,
-or ``OTEL_TRACES_EXPORTER=otlp``); otherwise spans are created for propagation only.
+or ``OTEL_TRACES_EXPORTER=otlp``); otherwise spans are created for propagation only. Spans still
+waiting in the batch are sent when the process exits (the SDK provider's exit hook), so a service
+stopped by SIGTERM loses none (tests/e2e/test_traces_across_processes.py). Request/reply calls,
+which FastStream does not see, carry the context through :mod:`animas_core.rpc_tracing`.
 """
 
 from __future__ import annotations

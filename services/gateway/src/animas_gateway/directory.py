@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from animas_contracts import AnimaListReply, AnimaSummary
 from animas_contracts.subjects import RPC_MEMORY_ANIMAS
+from animas_core.rpc_tracing import traced_request
 
 
 class DirectoryUnavailable(RuntimeError):
@@ -31,7 +32,7 @@ class AnimaDirectory:
         if self._cached is not None and now - self._cached[0] < self._ttl_s:
             return self._cached[1]
         try:
-            msg = await self._nc.request(RPC_MEMORY_ANIMAS, b"{}", timeout=self._timeout_s)
+            msg = await traced_request(self._nc, RPC_MEMORY_ANIMAS, b"{}", timeout_s=self._timeout_s)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             raise DirectoryUnavailable(f"memory-writer did not answer: {exc!r}") from exc
         reply = msgspec.json.decode(msg.data, type=AnimaListReply)

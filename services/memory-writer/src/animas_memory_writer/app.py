@@ -14,6 +14,7 @@ from animas_contracts.subjects import (
 )
 from animas_core.config import CachedConfig
 from animas_core.home import Home
+from animas_core.rpc_tracing import Responder, traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_memory_writer.adapters.activity_log import ActivityLogFiles
 from animas_memory_writer.applier import MemoryApplier
@@ -43,10 +44,16 @@ async def setup(runtime: ServiceRuntime, settings: MemoryWriterSettings) -> None
     watcher = Watcher(projector, runtime.publisher, settings.watch_interval_s)
     runtime.consume(ACTIVITY_CONSUMER, projector)
     nc = runtime.broker.connection
-    await nc.subscribe(RPC_MEMORY_REBUILD, queue=SERVICE, cb=rebuilder.on_request)
-    await nc.subscribe(RPC_MEMORY_READ_ALL, queue=SERVICE, cb=reads.on_read)
-    await nc.subscribe(RPC_MEMORY_ANIMAS, queue=SERVICE, cb=reads.on_list)
-    await nc.subscribe(RPC_MEMORY_SHARED, queue=SERVICE, cb=reads.on_shared)
-    await nc.subscribe(RPC_MEMORY_SYNC_ALL, queue=SERVICE, cb=watcher.on_sync)
+    rpcs: dict[str, Responder] = {
+        RPC_MEMORY_REBUILD: rebuilder.on_request,
+        RPC_MEMORY_READ_ALL: reads.on_read,
+        RPC_MEMORY_ANIMAS: reads.on_list,
+        RPC_MEMORY_SHARED: reads.on_shared,
+        RPC_MEMORY_SYNC_ALL: watcher.on_sync,
+    }
+    for subject, respond in rpcs.items():
+        await nc.subscribe(
+            subject, queue=SERVICE, cb=traced_responder(respond, tracer_provider=runtime.tracer_provider)
+        )
     if settings.watch_interval_s > 0:
         runtime.background(asyncio.create_task(watcher.run()))

@@ -1,10 +1,11 @@
 """Applying changes to an anima's directory: validate, write atomically, answer once per operation.
 
 Every change event (creation, status change, human write, identity revision, memory operation,
-hand edit, access) comes through :meth:`MemoryApplier.apply`, live and during a rebuild alike, so
-a rebuild from the stream reproduces the same bytes. Operations are idempotent by event id: the
-outcome is recorded in the anima's database, and an operation that was interrupted between its
-write and that record is recognised by comparing the file with the digest taken before it.
+hand edit, access, conversation turn or compaction) comes through :meth:`MemoryApplier.apply`,
+live and during a rebuild alike, so a rebuild from the stream reproduces the same bytes.
+Operations are idempotent by event id: the outcome is recorded in the anima's database, and an
+operation that was interrupted between its write and that record is recognised by comparing the
+file with the digest taken before it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from animas_core.config import CachedConfig, ConfigError
 from animas_core.home import Home
 from animas_memory_writer.adapters.anima_db import AnimaDb
 from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
+from animas_memory_writer.adapters.conversations import CONVERSATION_EVENTS, apply_conversation
 from animas_memory_writer.memory import ops, rules, tasks
 from animas_memory_writer.memory.rules import Rejected
 
@@ -136,6 +138,10 @@ class MemoryApplier:
         """Apply a change event once; None for events that change nothing on disk."""
         if isinstance(event, MemoryAccessed):
             self._accessed(event)
+            return None
+        if isinstance(event, CONVERSATION_EVENTS):
+            if self.exists(event.anima):
+                apply_conversation(event, self.directory(event.anima), self.db(event.anima))
             return None
         if not isinstance(event, CHANGE_EVENTS):
             return None

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from animas_contracts import (
+    ConversationCompacted,
     CycleFinished,
     CycleStarted,
     CycleStatus,
@@ -146,6 +147,25 @@ def _(event: MemoryOpRejected) -> dict[str, Any]:
         "error",
         summary=f"{event.kind} rejected: {event.reason}",
         meta={"op_id": event.op_id, "kind": event.kind, "reason": event.reason},
+    )
+
+
+@entry_for.register
+def _(event: ConversationCompacted) -> dict[str, Any]:
+    # Conversation memory was rewritten: a quiet memory_write, as priming treats it. The summary
+    # itself is not copied; it is in the event and in the conversation file.
+    return _base(
+        event,
+        "memory_write",
+        summary=f"conversation with {event.peer}: {event.turns_folded} turns summarised"
+        + (f" ({event.summarizer.value}: {event.error})" if event.error else f" ({event.summarizer.value})"),
+        meta={
+            "peer": event.peer,
+            "through_turn_id": event.through_turn_id,
+            "turns_folded": event.turns_folded,
+            "summarizer": event.summarizer.value,
+            "error": event.error,
+        },
     )
 
 

@@ -16,7 +16,7 @@ from nats.aio.msg import Msg
 from animas_contracts import MemoryEdited, SyncReply, derive_id, validate_anima_name
 from animas_contracts.names import InvalidAnimaName
 from animas_core.broker import EventSink
-from animas_memory_writer.adapters.anima_dir import digest
+from animas_memory_writer.adapters.anima_dir import SKIP_IN_SCAN, digest
 from animas_memory_writer.handlers import PRODUCER, Projector
 
 _log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def find_edits(projector: Projector, anima: str) -> list[MemoryEdited]:
             continue
         edits.append(_edit(anima, path, text, before, now))
     for path, before in known.items():
-        if path not in seen and not path.startswith(("activity_log/", "archive/", "state/anima.db")):
+        if path not in seen and not path.startswith(SKIP_IN_SCAN):
             edits.append(_edit(anima, path, None, before, "deleted"))
     return edits
 

@@ -15,6 +15,7 @@ from animas_contracts.subjects import (
 )
 from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
+from animas_core.rpc_tracing import Responder, traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
@@ -84,6 +85,12 @@ async def setup(
     )
     runtime.consume(APPLIED_CONSUMER, indexer.on_applied)
     nc = runtime.broker.connection
-    await nc.subscribe(RPC_PRIMING_PRIME_ALL, queue=SERVICE, cb=endpoints.on_prime)
-    await nc.subscribe(RPC_PRIMING_SEARCH_ALL, queue=SERVICE, cb=endpoints.on_search)
-    await nc.subscribe(RPC_PRIMING_REINDEX, queue=SERVICE, cb=indexer.on_reindex)
+    rpcs: dict[str, Responder] = {
+        RPC_PRIMING_PRIME_ALL: endpoints.on_prime,
+        RPC_PRIMING_SEARCH_ALL: endpoints.on_search,
+        RPC_PRIMING_REINDEX: indexer.on_reindex,
+    }
+    for subject, respond in rpcs.items():
+        await nc.subscribe(
+            subject, queue=SERVICE, cb=traced_responder(respond, tracer_provider=runtime.tracer_provider)
+        )

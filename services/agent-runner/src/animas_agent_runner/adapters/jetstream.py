@@ -1,12 +1,21 @@
-"""JetStream adapters: the body object store and the reply ledger."""
+"""JetStream adapters: the body object store, the reply ledger and the delta journal."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import cast
+
+import msgspec
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 
-from animas_contracts.subjects import BODIES_BUCKET
-from animas_core.streams import event_stored_after
+from animas_agent_runner.ports import JournalAttempt
+from animas_contracts import DeltaKind, ModelDelta
+from animas_contracts.subjects import BODIES_BUCKET, DELTAS_STREAM, delta_subject
+from animas_core.streams import event_stored_after, read_stored
 
 
 class ObjectStoreBodies:
@@ -40,3 +49,34 @@ class StreamReplyLedger:
         return await event_stored_after(
             self._js, anima=anima, event_type="response.sent", event_id=reply_id, after_seq=after_seq
         )
+
+
+class StreamJournal:
+    """Reads a cycle's delta events back from the ``DELTAS`` stream (the write-ahead journal)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def attempts(self, anima: str, cycle_id: str, since: datetime) -> list[JournalAttempt]:
+        pieces: dict[int, list[ModelDelta]] = {}
+        scan = read_stored(self._js, delta_subject(anima), stream=DELTAS_STREAM, start_time=since)
+        async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
+            async for msg in messages:
+                try:
+                    delta = msgspec.json.decode(msg.data, type=ModelDelta)
+                except msgspec.DecodeError:
+                    continue  # not a delta of this shape: nothing of this cycle
+                if delta.cycle_id == cycle_id:
+                    pieces.setdefault(delta.attempt, []).append(delta)
+        return [_attempt(n, sorted(deltas, key=lambda d: d.seq)) for n, deltas in sorted(pieces.items())]
+
+
+def _attempt(number: int, deltas: list[ModelDelta]) -> JournalAttempt:
+    # A redelivered publish can store a piece twice past the duplicate window: one per seq.
+    unique = list({d.seq: d for d in deltas}.values())
+    return JournalAttempt(
+        attempt=number,
+        text="".join(d.text for d in unique if d.kind is DeltaKind.TEXT),
+        tools_started=tuple(d.text for d in unique if d.kind is DeltaKind.TOOL_START),
+        finished=any(d.kind is DeltaKind.DONE for d in unique),
+    )

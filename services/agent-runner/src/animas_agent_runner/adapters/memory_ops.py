@@ -23,6 +23,7 @@ from animas_contracts import (
 from animas_contracts.errors import ContractError
 from animas_contracts.subjects import rpc_subject, stored_activity_filter
 from animas_core.broker import EventSink
+from animas_core.rpc_tracing import traced_request
 from animas_core.streams import read_stored
 from animas_core.waiter import EventWaiter
 
@@ -64,8 +65,11 @@ class RpcMemorySearch:
 
     async def search(self, anima: str, request: SearchRequest) -> SearchReply:
         try:
-            msg = await self._nc.request(
-                rpc_subject("priming", "search", anima), msgspec.json.encode(request), timeout=self._timeout_s
+            msg = await traced_request(
+                self._nc,
+                rpc_subject("priming", "search", anima),
+                msgspec.json.encode(request),
+                timeout_s=self._timeout_s,
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             return SearchReply(error=f"priming did not answer: {exc!r}")

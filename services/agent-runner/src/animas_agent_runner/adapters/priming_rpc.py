@@ -8,6 +8,7 @@ from nats.aio.client import Client
 
 from animas_contracts import PrimeReply, PrimeRequest
 from animas_contracts.subjects import rpc_subject
+from animas_core.rpc_tracing import traced_request
 
 
 class RpcPriming:
@@ -19,8 +20,11 @@ class RpcPriming:
 
     async def prime(self, anima: str, request: PrimeRequest) -> PrimeReply:
         try:
-            msg = await self._nc.request(
-                rpc_subject("priming", "prime", anima), msgspec.json.encode(request), timeout=self._timeout_s
+            msg = await traced_request(
+                self._nc,
+                rpc_subject("priming", "prime", anima),
+                msgspec.json.encode(request),
+                timeout_s=self._timeout_s,
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
             return PrimeReply(message_type="unknown", budget=0, errors={"priming": f"no answer: {exc!r}"})

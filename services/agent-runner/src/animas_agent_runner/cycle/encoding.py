@@ -48,6 +48,8 @@ def describe_result(outcome: ModeOutcome, effects: CycleEffects) -> str:
     result = f"Replied: {_short(outcome.reply)}" if outcome.reply else "No reply text"
     if effects.messages_sent:
         result += f"; sent to {', '.join(effects.messages_sent)}"
+    if outcome.chains:
+        result += f"; continued in {outcome.chains} new session(s), state saved under shortterm/archive/"
     return result
 
 

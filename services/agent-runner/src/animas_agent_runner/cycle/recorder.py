@@ -57,6 +57,8 @@ class CycleRecorder:
         self._calls = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.purpose = "turn"
+        """What the next model calls are for; a replay re-runs only the ``turn`` calls."""
 
     async def on_text(self, text: str) -> None:
         if not text:
@@ -125,6 +127,9 @@ class CycleRecorder:
                 usage=usage,
                 latency_ms=latency_ms,
                 error=str(error) if error else None,
+                attempt=ref.attempt,
+                turn=domain.recorded_turn(result) if result else None,
+                purpose=self.purpose,
             )
         )
 

@@ -17,35 +17,47 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from animas_agent_runner import domain
+from animas_agent_runner.cycle.continuity import chaining_for, recover_interrupted
+from animas_agent_runner.cycle.conversation import (
+    ConversationUnreadable,
+    decode_conversation,
+    prepare_history,
+    user_line,
+)
 from animas_agent_runner.cycle.encoding import encode_cycle
 from animas_agent_runner.cycle.inputs import gather_inputs
+from animas_agent_runner.cycle.recipe import CycleRecipe, PlanRecord, TinyInputs
 from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef, StreamedTools
-from animas_agent_runner.modes.assisted import run_assisted, run_plain
+from animas_agent_runner.cycle.thinking import think
 from animas_agent_runner.modes.calls import Candidate, ModelChain
-from animas_agent_runner.modes.tool_loop import ModeOutcome, StopReason, run_tool_loop
+from animas_agent_runner.modes.tool_loop import StopReason
 from animas_agent_runner.ports import (
+    AssistantTurn,
     BodyStore,
     ChannelReader,
+    Journal,
     MemoryOps,
     MemorySearch,
     MemoryStore,
     ModelCallFailed,
     Priming,
     TurnModel,
+    TurnRequest,
+    UserTurn,
 )
-from animas_agent_runner.prompt import build_system_prompt
-from animas_agent_runner.prompt.tiny import build_tiny_prompt
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import (
+    Body,
     CycleStatus,
     MessageOrigin,
     MessageReceived,
     PrimeReply,
     PrimeRequest,
     ResponseOutcome,
+    conversation_path,
 )
 from animas_core.broker import EventSink
 from animas_core.config import CachedConfig, ConfigError
@@ -72,6 +84,8 @@ class CyclePorts:
     """A client per provider format: ``anthropic`` (the Anthropic SDK) and ``litellm`` (all others)."""
     context_window: Callable[[str], int]
     faults: FaultPoints
+    journal: Journal
+    """The delta stream read back, to recover an attempt that died mid-stream."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,14 +118,13 @@ class CycleRunner:
         ports = self._ports
         status = await self._status(event.anima)
         plan = self._plan(event.anima, status)
-        mode = plan.mode if isinstance(plan, domain.Plan) else "none"
-        await ports.publisher.publish(
-            domain.cycle_started(event, plan.primary if isinstance(plan, domain.Plan) else plan, mode)
-        )
         if isinstance(plan, domain.NoModel):
+            await ports.publisher.publish(domain.cycle_started(event, plan, "none"))
             text = domain.configuration_guidance(event.anima, str(self._settings.config_path), plan.reason)
             await self._close(event, text, ResponseOutcome.CONFIGURATION_NEEDED, None, started, plan.reason)
             return
+        if delivery.deliveries > 1:
+            await recover_interrupted(ports.journal, ports.publisher, event, delivery.deliveries)
         window = plan.settings.context_window or ports.context_window(plan.primary.model)
         primed = await ports.priming.prime(
             event.anima,
@@ -123,7 +136,6 @@ class CycleRunner:
         permissions_md = await ports.memory.read(event.anima, "permissions.md")
         permissions = parse_permissions(permissions_md)
         tools = ToolSurface(self._tool_context(event, permissions, now), ALL_TOOLS)
-        system = await self._system_prompt(plan, event, primed, now, tools, window)
         recorder = CycleRecorder(
             CycleRef(
                 event.anima,
@@ -136,8 +148,33 @@ class CycleRunner:
             ports.bodies,
             self._settings.body_inline_limit,
         )
+        recipe = await self._recipe(plan, event, primed, now, tools, window, recorder)
+        system = recipe.system_prompt()
+        await ports.publisher.publish(
+            domain.cycle_started(
+                event,
+                plan.primary,
+                plan.mode,
+                inputs=await self._body(recipe.to_dict()),
+                prompt=await self._body(system),
+            )
+        )
+        chaining = chaining_for(
+            ports.publisher,
+            event,
+            window=window,
+            threshold=plan.settings.context_threshold,
+            max_chains=plan.settings.max_chains,
+        )
         try:
-            outcome = await self._think(plan, recorder, system, event, tools)
+            outcome = await think(
+                self._chain(plan, recorder),
+                recipe,
+                system=system,
+                tools=tools,
+                loop_tools=StreamedTools(tools, recorder),
+                chaining=chaining,
+            )
         except ModelCallFailed as exc:
             await recorder.finish()
             if exc.transient and delivery.deliveries < self._settings.max_deliveries:
@@ -157,7 +194,7 @@ class CycleRunner:
         duration_ms = (time.monotonic() - started) * 1000
         await ports.publisher.publish(domain.cycle_finished(event, CycleStatus.OK, duration_ms))
 
-    async def _system_prompt(
+    async def _recipe(
         self,
         plan: domain.Plan,
         event: MessageReceived,
@@ -165,12 +202,32 @@ class CycleRunner:
         now: datetime,
         tools: ToolSurface,
         window: int,
-    ) -> str:
-        """The full prompt of seed 003 §10, or the short one a tiny model can follow."""
+        recorder: CycleRecorder,
+    ) -> CycleRecipe:
+        """What this cycle's prompt and requests are built from.
+
+        The full prompt of seed 003 §10, or the short one a tiny model can follow.
+        """
         memory = self._ports.memory
+        settings = plan.settings
+        record = PlanRecord(
+            mode=plan.mode,
+            model=plan.primary.model,
+            fallback=plan.fallback.model if plan.fallback else None,
+            tiny=plan.tiny,
+            window=window,
+            max_turns=settings.max_turns,
+            max_tokens=settings.max_tokens,
+            context_threshold=settings.context_threshold,
+            max_chains=settings.max_chains,
+        )
         if plan.tiny:
             identity = await memory.read(event.anima, "identity.md") or ""
-            return build_tiny_prompt(anima=event.anima, identity=identity, recalled=primed.text()).text
+            return CycleRecipe(
+                plan=record,
+                user_text=event.text,
+                tiny_inputs=TinyInputs(anima=event.anima, identity=identity, recalled=primed.text()),
+            )
         inputs = await gather_inputs(
             memory,
             event,
@@ -181,36 +238,63 @@ class CycleRunner:
             workspace=self._workspace_label(event.anima),
             human_notifications=self._config.get().human_notification.enabled,
         )
-        return build_system_prompt(inputs, window).text
+        *history, current = await self._history(plan, event, window, recorder)
+        return CycleRecipe(plan=record, user_text=current.text, prompt_inputs=inputs, history=tuple(history))
 
-    async def _think(
-        self,
-        plan: domain.Plan,
-        recorder: CycleRecorder,
-        system: str,
-        event: MessageReceived,
-        tools: ToolSurface,
-    ) -> ModeOutcome:
+    async def _history(
+        self, plan: domain.Plan, event: MessageReceived, window: int, recorder: CycleRecorder
+    ) -> tuple[UserTurn | AssistantTurn, ...]:
+        """The conversation with the sender before this message, ending with the message itself.
+
+        Past ``conversation_history_threshold`` older turns are summarized (by the model, or
+        deterministically when that fails) and the compaction is published for memory-writer.
+        """
+        current = user_line(event.sender, event.text)
+        text = await self._ports.memory.read(event.anima, conversation_path(event.sender))
+        try:
+            conversation = decode_conversation(text, event.sender)
+        except ConversationUnreadable as exc:
+            _log.warning("conversation unreadable; answering without it", extra={"error": str(exc)})
+            return (UserTurn(current),)
+        # A chain of its own: a failed summary must not move the cycle to its fallback model.
+        summarizer = self._chain(plan, recorder)
+
+        async def say(system: str, user: str) -> str:
+            request = TurnRequest(
+                system=system, conversation=(UserTurn(user),), max_tokens=plan.settings.max_tokens
+            )
+            recorder.purpose = "conversation_summary"
+            try:
+                return (await summarizer.turn(request, stream=False)).text
+            finally:
+                recorder.purpose = "turn"
+
+        prepared = await prepare_history(
+            conversation,
+            anima=event.anima,
+            message_id=event.id,
+            current=current,
+            window=window,
+            threshold=plan.settings.conversation_history_threshold,
+            say=say,
+            correlation_id=event.correlation_id,
+            causation_id=domain.cycle_id_for(event.id),
+        )
+        if prepared.compaction is not None:
+            await self._ports.publisher.publish(prepared.compaction)
+        return prepared.items
+
+    def _chain(self, plan: domain.Plan, recorder: CycleRecorder) -> ModelChain:
         candidates = [Candidate(self._model_for(plan.primary.model, plan.mode), plan.primary)]
         if plan.fallback is not None:
             candidates.append(Candidate(self._model_for(plan.fallback.model, plan.mode), plan.fallback))
-        chain = ModelChain(tuple(candidates), recorder)
-        user_text = f"[{event.sender}] {event.text}"
-        max_tokens = plan.settings.max_tokens
-        if plan.tiny:
-            return await run_plain(chain, system=system, user_text=event.text, max_tokens=max_tokens)
-        if plan.mode == "assisted":
-            return await run_assisted(
-                chain, system=system, user_text=user_text, tools=tools, max_tokens=max_tokens
-            )
-        return await run_tool_loop(
-            chain,
-            system=system,
-            user_text=user_text,
-            tools=StreamedTools(tools, recorder),
-            max_turns=plan.settings.max_turns,
-            max_tokens=max_tokens,
-        )
+        return ModelChain(tuple(candidates), recorder)
+
+    async def _body(self, payload: object) -> Body:
+        body, stored = domain.body_of(payload, self._settings.body_inline_limit)
+        if stored is not None:
+            await self._ports.bodies.put(body.digest, stored)
+        return body
 
     def _model_for(self, model: str, mode: str) -> TurnModel:
         """The Anthropic SDK serves Claude models in the anthropic mode; litellm serves the rest."""

@@ -17,7 +17,7 @@ import msgspec
 
 from animas_agent_runner.modes.calls import ModelChain
 from animas_agent_runner.modes.tool_loop import ModeOutcome, StopReason
-from animas_agent_runner.ports import ToolCall, ToolRunner, TurnRequest, UserTurn
+from animas_agent_runner.ports import ConversationItem, ToolCall, ToolRunner, TurnRequest, UserTurn
 
 REMEMBER_TOOL = "remember"
 
@@ -111,25 +111,38 @@ def _plain(body: str, candidate: str) -> str:
     return body
 
 
-async def run_plain(chain: ModelChain, *, system: str, user_text: str, max_tokens: int) -> ModeOutcome:
+async def run_plain(
+    chain: ModelChain,
+    *,
+    system: str,
+    user_text: str,
+    max_tokens: int,
+    history: tuple[ConversationItem, ...] = (),
+) -> ModeOutcome:
     """One completion read as plain text: for a model too small to write JSON reliably.
 
     The framework still does the memory work: priming filled the prompt, and the cycle's episode
     entry records what was said.
     """
-    request = TurnRequest(system=system, conversation=(UserTurn(user_text),), max_tokens=max_tokens)
+    request = TurnRequest(system=system, conversation=(*history, UserTurn(user_text)), max_tokens=max_tokens)
     result = await chain.turn(request)
     reply = _FENCE.sub("", result.text.strip()).strip()
     return ModeOutcome(reply=reply, model=result.model, turns=1, tool_calls=0, stop=StopReason.DONE)
 
 
 async def run_assisted(
-    chain: ModelChain, *, system: str, user_text: str, tools: ToolRunner, max_tokens: int
+    chain: ModelChain,
+    *,
+    system: str,
+    user_text: str,
+    tools: ToolRunner,
+    max_tokens: int,
+    history: tuple[ConversationItem, ...] = (),
 ) -> ModeOutcome:
     """One completion; then the framework keeps what the model asked to keep."""
     request = TurnRequest(
         system=f"{system}\n\n---\n\n{FORMAT_INSTRUCTIONS}",
-        conversation=(UserTurn(user_text),),
+        conversation=(*history, UserTurn(user_text)),
         max_tokens=max_tokens,
     )
     result = await chain.turn(request, stream=False)

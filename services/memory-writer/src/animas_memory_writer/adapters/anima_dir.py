@@ -11,8 +11,8 @@ from pathlib import Path
 
 from animas_memory_writer.memory.rules import Rejected, normalize
 
-SKIP_IN_SCAN = ("activity_log/", "archive/", "state/anima.db")
-"""Not hand-edited content: projections, the archive, and the database."""
+SKIP_IN_SCAN = ("activity_log/", "archive/", "state/anima.db", "state/conversations/")
+"""Not hand-edited content: projections (activity log, conversation memory), the archive, the database."""
 
 
 def digest(data: bytes) -> str:

@@ -10,7 +10,7 @@ from animas_core.permissions import NEVER_SELF_MODIFIABLE as NEVER_SELF_MODIFIAB
 from animas_core.permissions import PROTECTED_FILES as PROTECTED_FILES
 from animas_core.permissions import parse_permissions
 
-DERIVED_PREFIXES = ("activity_log/", "archive/", "state/anima.db")
+DERIVED_PREFIXES = ("activity_log/", "archive/", "state/anima.db", "state/conversations/")
 """Projections and the archive: written only by memory-writer's own mechanisms."""
 MAX_FILE_BYTES = 1024 * 1024
 

@@ -1,0 +1,443 @@
+"""Conversation memory in a cycle (seed 003 §4.8): the history, when to compact it, and the summary.
+
+memory-writer keeps one file per anima and peer (``state/conversations/<stem>.json``, a
+:class:`~animas_contracts.Conversation`): a rolling summary and the later turns verbatim. Before
+the model is called the cycle reads it, takes the turns that precede the current message and, when
+the summary, those turns and the message together exceed ``conversation_history_threshold`` of the
+context window, folds the older turns into a new summary. The most recent turns always stay
+verbatim. The model writes the summary (as JSON, validated); when it fails or answers with
+something unusable, a deterministic summary is used instead. The compaction is an event,
+:class:`~animas_contracts.ConversationCompacted`, whose id is derived from the anima, the peer and
+the last folded turn, so a retried cycle does not compact twice; memory-writer archives the folded
+turns verbatim, so nothing said is lost.
+
+Everything here is pure except :func:`summarize`, which calls the model through the injected
+``say`` callable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+
+import msgspec
+
+from animas_agent_runner.domain import PRODUCER
+from animas_agent_runner.ports import AssistantTurn, UserTurn
+from animas_agent_runner.prompt.tokens import count_tokens
+from animas_contracts import (
+    Conversation,
+    ConversationCompacted,
+    ConversationTurn,
+    Summarizer,
+    TurnRole,
+    derive_id,
+)
+
+Say = Callable[[str, str], Awaitable[str]]
+"""Asks the model once: ``await say(system, user)`` returns its text or raises."""
+
+HistoryItem = UserTurn | AssistantTurn
+
+MIN_RECENT_TURNS = 2
+"""The last turns before the current message are never folded, however long they are."""
+RECENT_SHARE = 0.5
+"""Share of the history budget that the verbatim turns may keep after a compaction."""
+SUMMARY_SHARE = 0.25
+"""Share of the history budget a summary may take (within the bounds below)."""
+SUMMARY_MIN_TOKENS = 200
+SUMMARY_MAX_TOKENS = 4000
+SUMMARY_OVERRUN = 1.5
+"""A model's summary longer than this many times its budget is refused (the fallback is used)."""
+TURN_OVERHEAD_TOKENS = 4
+"""What a turn costs on the wire beyond its text (role markers), roughly the same for every provider."""
+FALLBACK_LINE_CHARS = 200
+NOT_SHOWN = "(Earlier messages of this conversation are not shown.)"
+
+SUMMARY_SYSTEM = """\
+You keep the running summary of a conversation between you (the assistant) and {peer}.
+Merge the previous summary and the new turns into one summary that replaces both. Keep what
+matters later: names, facts, decisions, commitments and deadlines, preferences, open questions,
+and who said what. Drop greetings and small talk. Write in the language of the conversation, in
+the third person for {peer} and the first person for yourself, in at most {words} words.
+Answer with one JSON object and nothing else: {{"summary": "the new summary"}}"""
+
+
+class ConversationUnreadable(ValueError):
+    """The conversation file's text is not a conversation (cut short, or edited by hand)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CompactionPlan:
+    """Which turns to fold into the summary and which to keep verbatim."""
+
+    fold: tuple[ConversationTurn, ...]
+    """The older turns, oldest first; never empty."""
+    keep: tuple[ConversationTurn, ...]
+    """The recent turns that stay verbatim, oldest first."""
+    budget: int
+    """Tokens the history (summary, turns and the current message) may use."""
+    tokens: int
+    """Tokens it uses now."""
+    summary_tokens: int
+    """The most tokens the new summary should take."""
+
+    @property
+    def through_turn_id(self) -> str:
+        """The last turn folded."""
+        return self.fold[-1].id
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """A new rolling summary and what wrote it."""
+
+    text: str
+    summarizer: Summarizer
+    error: str | None = None
+    """Why the model's summary was not used (when the fallback wrote this one)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedHistory:
+    """The conversation as the model sees it this cycle, and the compaction to record (if any)."""
+
+    items: tuple[HistoryItem, ...]
+    """Summary, earlier turns and the current message; roles alternate, first and last are user turns."""
+    compaction: ConversationCompacted | None
+    tokens: int
+    """Tokens the history uses after any compaction (current message included)."""
+
+
+class _SummaryReply(msgspec.Struct, frozen=True):
+    """The JSON asked of the model."""
+
+    summary: str
+
+
+def decode_conversation(text: str | None, peer: str) -> Conversation:
+    """The conversation file's text as a :class:`Conversation`; an empty one when there is no file.
+
+    Raises:
+        ConversationUnreadable: the text is not a conversation file.
+    """
+    if not text:
+        return Conversation(peer=peer)
+    try:
+        return msgspec.json.decode(text, type=Conversation)
+    except msgspec.DecodeError as exc:
+        raise ConversationUnreadable(f"the conversation with {peer!r} cannot be read: {exc}") from None
+
+
+def history_for(conversation: Conversation, exclude_id: str) -> tuple[ConversationTurn, ...]:
+    """The turns before the current message.
+
+    memory-writer applies the message concurrently with the cycle, so it may or may not be in the
+    file yet: when it is, it and everything after it (a reply from an earlier attempt) are left out.
+    """
+    for index, turn in enumerate(conversation.turns):
+        if turn.id == exclude_id:
+            return conversation.turns[:index]
+    return conversation.turns
+
+
+def user_line(peer: str, text: str) -> str:
+    """A peer's message as the model reads it (the cycle frames the current message the same way)."""
+    return f"[{peer}] {text}"
+
+
+def summary_line(summary: str) -> str:
+    """The rolling summary as the model reads it, at the head of the history."""
+    return f"(Summary of our earlier conversation: {summary})"
+
+
+def turn_tokens(turn: ConversationTurn, peer: str) -> int:
+    """Tokens a turn costs in the request."""
+    text = user_line(peer, turn.text) if turn.role is TurnRole.USER else turn.text
+    return count_tokens(text) + TURN_OVERHEAD_TOKENS
+
+
+def summary_tokens(summary: str | None) -> int:
+    """Tokens the summary costs in the request (0 without one)."""
+    return count_tokens(summary_line(summary)) + TURN_OVERHEAD_TOKENS if summary else 0
+
+
+def history_budget(window: int, threshold: float) -> int:
+    """Tokens conversation history may use before it is compacted."""
+    return max(1, int(window * threshold))
+
+
+def summary_budget(budget: int) -> int:
+    """Tokens a summary may take, for a history budget."""
+    return min(SUMMARY_MAX_TOKENS, max(SUMMARY_MIN_TOKENS, int(budget * SUMMARY_SHARE)))
+
+
+def plan_compaction(
+    turns: Sequence[ConversationTurn],
+    *,
+    peer: str,
+    summary: str | None,
+    window: int,
+    threshold: float,
+    extra_tokens: int = 0,
+    min_recent: int = MIN_RECENT_TURNS,
+    recent_share: float = RECENT_SHARE,
+) -> CompactionPlan | None:
+    """Decide whether to compact, and which turns to fold; None while the history fits.
+
+    The history fits while summary + turns + ``extra_tokens`` (the current message) stay within
+    ``threshold`` of ``window``. Otherwise the newest turns are kept verbatim, at least
+    ``min_recent`` of them and more while they fit in ``recent_share`` of that budget (less the
+    current message), and every older turn is folded. None too when there is nothing older to fold.
+    """
+    budget = history_budget(window, threshold)
+    sizes = [turn_tokens(t, peer) for t in turns]
+    total = summary_tokens(summary) + sum(sizes) + extra_tokens
+    if total <= budget:
+        return None
+    keep_budget = int(budget * recent_share) - extra_tokens
+    keep_from, used = len(turns), 0
+    for index in range(len(turns) - 1, -1, -1):
+        if len(turns) - index > min_recent and used + sizes[index] > keep_budget:
+            break
+        keep_from, used = index, used + sizes[index]
+    if keep_from == 0:
+        return None
+    return CompactionPlan(
+        fold=tuple(turns[:keep_from]),
+        keep=tuple(turns[keep_from:]),
+        budget=budget,
+        tokens=total,
+        summary_tokens=summary_budget(budget),
+    )
+
+
+async def summarize(
+    turns: Sequence[ConversationTurn],
+    previous_summary: str | None,
+    say: Say,
+    *,
+    peer: str,
+    max_tokens: int,
+) -> Summary:
+    """The new rolling summary: the model's when it gives a usable one, else :func:`fallback_summary`.
+
+    The model is asked for ``{"summary": ...}``; a failure, an answer that is not that JSON, an
+    empty summary or one far over ``max_tokens`` all lead to the deterministic fallback, with the
+    reason kept in :attr:`Summary.error`.
+    """
+    system = SUMMARY_SYSTEM.format(peer=peer, words=max(50, max_tokens * 3 // 4))
+    user = (
+        f"Previous summary:\n{previous_summary or '(none yet)'}\n\n"
+        f"New turns, oldest first:\n{_transcript(turns, peer)}"
+    )
+    problem: str | None
+    try:
+        answer = await say(system, user)
+    except Exception as exc:
+        problem = f"the model failed: {exc}"
+    else:
+        text, problem = _read_summary(answer, max_tokens)
+        if text is not None:
+            return Summary(text, Summarizer.LLM)
+    return Summary(
+        fallback_summary(previous_summary, turns, peer=peer, max_tokens=max_tokens),
+        Summarizer.FALLBACK,
+        problem,
+    )
+
+
+def fallback_summary(
+    previous_summary: str | None, turns: Sequence[ConversationTurn], *, peer: str, max_tokens: int
+) -> str:
+    """A summary written without a model: the previous one, then one line per folded turn.
+
+    Each line is the speaker and the first :data:`FALLBACK_LINE_CHARS` characters of the turn.
+    The result stays within ``max_tokens``: the previous summary may take half (cut at the end),
+    and when the lines do not all fit the oldest go first, with a note of how many.
+    """
+    parts: list[str] = []
+    if previous_summary:
+        parts.append(_clip_tokens(previous_summary.strip(), max_tokens // 2))
+    intro = "Then" if previous_summary else "Earlier,"
+    header = (
+        f"{intro} {len(turns)} turns (condensed without a model; the full text is kept in the "
+        "conversation archive):"
+    )
+    lines = [f"- {_speaker(t, peer)}: {_first_chars(t.text)}" for t in turns]
+    room = max_tokens - count_tokens("\n\n".join([*parts, header])) - 2
+    shown: list[str] = []
+    used = 0
+    for line in reversed(lines):
+        cost = count_tokens(line) + 1
+        # The note about omitted lines must fit too: reserve room for it whenever lines are left out.
+        left_out = len(lines) - len(shown) - 1
+        note = count_tokens(_omitted(left_out)) + 1 if left_out else 0
+        if used + cost + note > room:
+            break
+        shown.insert(0, line)
+        used += cost
+    omitted = len(lines) - len(shown)
+    body = "\n".join(([_omitted(omitted)] if omitted else []) + shown)
+    # Tokens of joined text almost never exceed the sum of the parts; the clip makes sure of it.
+    return _clip_tokens("\n\n".join([*parts, f"{header}\n{body}"]), max_tokens)
+
+
+def compaction_id(anima: str, peer: str, through_turn_id: str) -> str:
+    """The id of the compaction folding ``peer``'s turns through ``through_turn_id``."""
+    return derive_id(anima, "conversation.compacted", peer, through_turn_id)
+
+
+def compaction_event(
+    *,
+    anima: str,
+    peer: str,
+    plan: CompactionPlan,
+    summary: Summary,
+    correlation_id: str,
+    causation_id: str | None,
+) -> ConversationCompacted:
+    """The event recording a compaction (a retried cycle makes the same id)."""
+    return ConversationCompacted(
+        id=compaction_id(anima, peer, plan.through_turn_id),
+        anima=anima,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        producer=PRODUCER,
+        peer=peer,
+        summary=summary.text,
+        through_turn_id=plan.through_turn_id,
+        turns_folded=len(plan.fold),
+        summarizer=summary.summarizer,
+        error=summary.error,
+    )
+
+
+def render_history(
+    summary: str | None, turns: Sequence[ConversationTurn], *, peer: str, current: str | None = None
+) -> tuple[HistoryItem, ...]:
+    """The history as model turns: the summary, the verbatim turns, then ``current`` (already framed).
+
+    Consecutive turns of the same role are merged (an unanswered message followed by the next
+    one), so roles alternate as the Anthropic API requires, and the first turn is a user turn.
+    """
+    items: list[HistoryItem] = []
+    if summary:
+        items.append(UserTurn(summary_line(summary)))
+    for turn in turns:
+        if turn.role is TurnRole.USER:
+            items.append(UserTurn(user_line(peer, turn.text)))
+        else:
+            items.append(AssistantTurn(turn.text))
+    if current is not None:
+        items.append(UserTurn(current))
+    if items and isinstance(items[0], AssistantTurn):
+        items.insert(0, UserTurn(NOT_SHOWN))
+    return _alternating(items)
+
+
+async def prepare_history(
+    conversation: Conversation,
+    *,
+    anima: str,
+    message_id: str,
+    current: str,
+    window: int,
+    threshold: float,
+    say: Say,
+    correlation_id: str,
+    causation_id: str | None,
+) -> PreparedHistory:
+    """The history for message ``message_id`` (framed as ``current``), compacted when over the threshold.
+
+    The returned compaction event is to be published by the cycle; memory-writer applies it.
+    """
+    peer = conversation.peer
+    turns = history_for(conversation, message_id)
+    extra = count_tokens(current) + TURN_OVERHEAD_TOKENS
+    plan = plan_compaction(
+        turns, peer=peer, summary=conversation.summary, window=window, threshold=threshold, extra_tokens=extra
+    )
+    if plan is None:
+        items = render_history(conversation.summary, turns, peer=peer, current=current)
+        tokens = summary_tokens(conversation.summary) + sum(turn_tokens(t, peer) for t in turns) + extra
+        return PreparedHistory(items, None, tokens)
+    summary = await summarize(plan.fold, conversation.summary, say, peer=peer, max_tokens=plan.summary_tokens)
+    event = compaction_event(
+        anima=anima,
+        peer=peer,
+        plan=plan,
+        summary=summary,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+    items = render_history(summary.text, plan.keep, peer=peer, current=current)
+    tokens = summary_tokens(summary.text) + sum(turn_tokens(t, peer) for t in plan.keep) + extra
+    return PreparedHistory(items, event, tokens)
+
+
+def _alternating(items: list[HistoryItem]) -> tuple[HistoryItem, ...]:
+    merged: list[HistoryItem] = []
+    for item in items:
+        last = merged[-1] if merged else None
+        if isinstance(item, UserTurn) and isinstance(last, UserTurn):
+            merged[-1] = UserTurn(f"{last.text}\n\n{item.text}")
+        elif isinstance(item, AssistantTurn) and isinstance(last, AssistantTurn):
+            merged[-1] = AssistantTurn(f"{last.text}\n\n{item.text}")
+        else:
+            merged.append(item)
+    return tuple(merged)
+
+
+def _speaker(turn: ConversationTurn, peer: str) -> str:
+    return peer if turn.role is TurnRole.USER else "you"
+
+
+def _transcript(turns: Sequence[ConversationTurn], peer: str) -> str:
+    return "\n\n".join(f"[{t.ts.isoformat(timespec='minutes')}] {_speaker(t, peer)}: {t.text}" for t in turns)
+
+
+def _read_summary(answer: str, max_tokens: int) -> tuple[str | None, str | None]:
+    """The summary in the model's answer, or None and why it is not usable."""
+    body = answer.strip()
+    if body.startswith("```"):
+        body = body.strip("`").removeprefix("json").strip()
+    start, end = body.find("{"), body.rfind("}")
+    if start == -1 or end < start:
+        return None, "the model's answer holds no JSON object"
+    try:
+        reply = msgspec.json.decode(body[start : end + 1], type=_SummaryReply)
+    except msgspec.ValidationError as exc:
+        return None, f"the model's answer does not match the schema: {exc}"
+    except msgspec.DecodeError as exc:
+        return None, f"the model's answer is not valid JSON: {exc}"
+    text = reply.summary.strip()
+    if not text:
+        return None, "the model's summary is empty"
+    size = count_tokens(text)
+    if size > max_tokens * SUMMARY_OVERRUN:
+        return None, f"the model's summary is {size} tokens; the budget is {max_tokens}"
+    return text, None
+
+
+def _first_chars(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= FALLBACK_LINE_CHARS else flat[: FALLBACK_LINE_CHARS - 1] + "…"
+
+
+def _omitted(count: int) -> str:
+    return f"- ({count} older turns omitted here)"
+
+
+def _clip_tokens(text: str, limit: int) -> str:
+    """``text`` cut (with an ellipsis) to at most ``limit`` tokens."""
+    if count_tokens(text) <= limit:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_tokens(text[:middle] + "…") <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
