@@ -151,7 +151,14 @@ def start_system(home: Path, env: dict[str, str] | None = None) -> RunningSystem
     process = subprocess.Popen(
         [sys.executable, "-m", "animas_tools.cli", "up", "--home", str(home), "--port", "0"],
         # The bundled local model stays off unless a test asks for it: loading it takes CPU-minutes.
-        env={**os.environ, "ANIMAWORKS_HOME": str(home), "ANIMAWORKS_LOCAL_MODEL": "false", **(env or {})},
+        # The scheduler is paused too: a real heartbeat at :00 or :30 would take scripted turns.
+        env={
+            **os.environ,
+            "ANIMAWORKS_HOME": str(home),
+            "ANIMAWORKS_LOCAL_MODEL": "false",
+            "ANIMAWORKS_SCHEDULER_PAUSED": "true",
+            **(env or {}),
+        },
         stdout=handle,
         stderr=subprocess.STDOUT,
         text=True,

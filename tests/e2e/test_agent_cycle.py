@@ -147,12 +147,18 @@ def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterat
                 )
             },
         )
-        for name in ("claude", "tiny", "alice", "bob"):
+        for name in ("claude", "tiny", "alice"):
             _create(running, name)
+        # Awake around the clock: another anima's message outside active hours would wait for
+        # bob's next heartbeat (tests/e2e/test_autonomy.py), whenever this suite runs.
+        _create(running, "bob", {"heartbeat.md": ALWAYS_AWAKE})
         _create(running, "worker", {"permissions.md": WORKER_PERMISSIONS})
         yield running
     finally:
         running.stop()
+
+
+ALWAYS_AWAKE = "## Execution Interval\nEvery 30 minutes\n\n## Active Hours\n0:00 - 24:00\n"
 
 
 def _chat(system: RunningSystem, anima: str, text: str, sender: str = "human") -> dict[str, Any]:

@@ -55,5 +55,5 @@ def test_killed_after_the_reply_is_stored_the_message_is_answered_once(
     assert system.pid("agent-runner") != first_runner
     assert len(llm.requests) == 1, "the redelivered message must not call the model again"
     status = system.anima("status").stdout
-    runner_lines = [line for line in status.splitlines() if "agent-runner-messages-p" in line]
+    runner_lines = [line for line in status.splitlines() if "agent-runner-p" in line]
     assert runner_lines and all("unacked=0" in line for line in runner_lines)

@@ -252,7 +252,7 @@ def test_status_shows_every_service_and_consumer(system: RunningSystem) -> None:
         "outbound",
     ):
         assert f"  {service} " in out
-    assert "agent-runner-messages-p0" in out and "memory-writer-activity" in out
+    assert "agent-runner-p0" in out and "memory-writer-activity" in out
     assert "not yet:" in out  # placeholder services say what they do not do yet
 
 

@@ -24,6 +24,14 @@ from animas_contracts.memory import (
 )
 from animas_contracts.messaging import MessageReceived, ResponseSent
 from animas_contracts.outbound import ChannelPosted, OutboundDelivered, OutboundFailed, OutboundRequested
+from animas_contracts.schedule import (
+    ConsolidationDue,
+    CronDue,
+    CronExecuted,
+    HeartbeatDue,
+    HeartbeatFinished,
+    ScheduleRejected,
+)
 from animas_contracts.tools import ModelDelta, ToolUsed
 from animas_contracts.upcasters import UPCASTERS, Upcaster
 
@@ -51,6 +59,12 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ChannelPosted,
     ModelDelta,
     ConversationCompacted,
+    HeartbeatDue,
+    CronDue,
+    ConsolidationDue,
+    ScheduleRejected,
+    HeartbeatFinished,
+    CronExecuted,
 )
 
 

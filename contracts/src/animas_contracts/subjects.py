@@ -29,6 +29,13 @@ DELIVERIES_TTL_S = 90 * 24 * 3600.0
 SERVICES_BUCKET = "SERVICES"
 """KV bucket where every running service instance reports its health."""
 
+SCHEDULES_BUCKET = "SCHEDULES"
+"""KV bucket of schedule occurrences: each claimed with create-if-absent before it is published."""
+SCHEDULES_TTL_S = 30 * 24 * 3600.0
+"""How long the scheduler's claims and cursors live: a replica whose clock is behind by less than
+this, or a downtime shorter than this, still finds every claim and cursor (so it never fires an
+occurrence twice and coalesces what it missed); a cursor untouched for longer starts afresh."""
+
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_EVENT_TYPE = "Animaworks-Event-Type"
 HEADER_DEADLETTER_REASON = "Animaworks-Deadletter-Reason"

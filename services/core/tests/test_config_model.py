@@ -31,6 +31,7 @@ SECTIONS = {
     "anima_defaults",
     "animas",
     "consolidation",
+    "scheduler",
     "rag",
     "priming",
     "image_gen",

@@ -15,7 +15,7 @@ from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, val
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
 from animas_core.config import ConfigError
 from animas_core.home import Home, default_home
-from animas_tools import animas_cli
+from animas_tools import animas_cli, schedule_cli
 from animas_tools.config_cli import config_app
 from animas_tools.cycle_replay import CycleNotFound, cycle_events, run_replayer
 from animas_tools.events import read_activity, timeline_line
@@ -32,6 +32,7 @@ replay = typer.Typer(
 app.add_typer(replay, name="replay")
 app.add_typer(config_app, name="config")
 animas_cli.register(app)
+schedule_cli.register(app)
 
 HomeOption = Annotated[
     Path | None, typer.Option("--home", help="AnimaWorks home (default: $ANIMAWORKS_HOME or ~/.animaworks)")
@@ -123,6 +124,18 @@ def local_model_line(home: Home) -> str:
     )
 
 
+def rejected_schedule_lines(record: dict[str, object]) -> list[str]:
+    """The schedules a scheduler could not read (its health record's ``rejected_schedules``)."""
+    rejected = record.get("rejected_schedules")
+    if not isinstance(rejected, list):
+        return []
+    return [
+        f"rejected schedule: {r.get('anima')} {r.get('file')} {r.get('schedule')}: {r.get('reason')}"
+        for r in rejected
+        if isinstance(r, dict)
+    ]
+
+
 @app.command()
 def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
     """Show services, streams and consumers."""
@@ -140,6 +153,8 @@ def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
                 pending = f"  (not yet: {record['pending_work']})" if "pending_work" in record else ""
                 line = f"  {name:<14} {record['status']:<6} pid={record['pid']:<7} seen {age:4.1f}s ago"
                 typer.echo(line + extra + pending)
+                for rejected in rejected_schedule_lines(record):
+                    typer.echo(f"    {rejected}")
             typer.echo(local_model_line(_home(home)))
             typer.echo("streams:")
             for stream in await js.streams_info():

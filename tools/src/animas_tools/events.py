@@ -10,9 +10,13 @@ from nats.js import JetStreamContext
 from animas_contracts import (
     ContractError,
     ConversationCompacted,
+    CronDue,
+    CronExecuted,
     CycleChained,
     CycleRecovered,
     Event,
+    HeartbeatDue,
+    HeartbeatFinished,
     LlmCalled,
     MemoryOpRequested,
     OutboundRequested,
@@ -61,6 +65,14 @@ def summary(event: Event) -> str:
         return f"session {event.chain + 1} at {event.prompt_tokens} tokens; state in {event.state_path}"
     if isinstance(event, ConversationCompacted):
         return f"{event.turns_folded} turns with {event.peer} summarized ({event.summarizer.value})"
+    if isinstance(event, HeartbeatDue | CronDue):
+        what = f"task {event.task!r} " if isinstance(event, CronDue) else ""
+        merged = f" ({event.coalesced} occurrences merged)" if event.coalesced > 1 else ""
+        return f"{what}at {event.fire_at.isoformat(timespec='minutes')} by {event.scheduled_by.value}{merged}"
+    if isinstance(event, HeartbeatFinished):
+        return f"{event.outcome.value}" + (f": {', '.join(event.found)[:70]}" if event.found else "")
+    if isinstance(event, CronExecuted):
+        return f"{event.task!r} {event.outcome.value}" + (f": {event.error[:60]}" if event.error else "")
     if isinstance(event, LlmCalled):
         return f"{event.model} {event.purpose}{' error' if event.error else ''} {event.latency_ms:.0f} ms"
     if isinstance(event, OutboundRequested):

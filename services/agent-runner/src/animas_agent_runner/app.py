@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
 from animas_agent_runner.adapters.call_limit import CallLimit
-from animas_agent_runner.adapters.jetstream import ObjectStoreBodies, StreamJournal, StreamReplyLedger
+from animas_agent_runner.adapters.jetstream import (
+    ObjectStoreBodies,
+    StreamActivity,
+    StreamJournal,
+    StreamReplyLedger,
+)
 from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearch, StreamChannels
 from animas_agent_runner.adapters.model_info import context_window
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.adapters.traced_model import traced_models
+from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
 from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
 from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
@@ -22,20 +33,35 @@ SERVICE = "agent-runner"
 
 
 def message_consumers(partitions: int) -> list[ConsumerSpec]:
-    """One durable consumer per partition: one owner per partition, one cycle per anima at a time.
+    """One durable consumer per partition, shared by every replica: one cycle per partition.
 
-    Leases that spread partitions over replicas come with the concurrency issue; today one
-    replica owns every partition.
+    A consumer holds one unacknowledged message at a time, so whichever replica takes a
+    partition's message, the next waits for it: one cycle per anima at a time, animas of other
+    partitions in parallel. Messages and the anima's own heartbeat and cron share the consumer,
+    so a heartbeat never runs beside a chat of the same anima.
     """
     return [
         ConsumerSpec(
-            durable=f"agent-runner-messages-p{p}",
+            durable=f"agent-runner-p{p}",
             filter_subject=stored_activity_filter(partition=p, event_type="message.received"),
+            more_subjects=tuple(
+                stored_activity_filter(partition=p, event_type=t) for t in ("heartbeat.due", "cron.due")
+            ),
             stream=ACTIVITY_STREAM,
             long_running=True,
         )
         for p in range(partitions)
     ]
+
+
+RETIRED_CONSUMERS = tuple(f"agent-runner-messages-p{p}" for p in range(64))
+"""Durables of earlier builds (messages only); removed at start so they do not pile up events."""
+
+
+async def _retire_old_consumers(js: JetStreamContext) -> None:
+    for durable in RETIRED_CONSUMERS:
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(ACTIVITY_STREAM, durable)
 
 
 def default_models(settings: AgentRunnerSettings) -> dict[str, TurnModel]:
@@ -93,13 +119,23 @@ async def setup(
             local_model=LocalModel(base_url=settings.local_model_url) if settings.local_model_url else None,
         ),
     )
-    handler = MessageHandler(
-        publisher=runtime.publisher, ledger=ledger or StreamReplyLedger(runtime.js), runner=runner
+    replies = ledger or StreamReplyLedger(runtime.js)
+    autonomy = Autonomy(
+        runner,
+        AutonomyPorts(
+            memory=runner.memory,
+            publisher=runtime.publisher,
+            activity=StreamActivity(runtime.js),
+            ledger=replies,
+        ),
+        settings.workspace,
     )
+    handler = MessageHandler(publisher=runtime.publisher, ledger=replies, runner=runner, autonomy=autonomy)
     runtime.extra_health["default_model"] = (
         f"bundled local model at {settings.local_model_url}"
         if settings.local_model_url
         else "none (animas without a configured model get configuration guidance)"
     )
+    await _retire_old_consumers(runtime.js)
     for spec in message_consumers(runtime.partitions):
         runtime.consume(spec, handler)

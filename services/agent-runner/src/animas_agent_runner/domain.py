@@ -270,6 +270,7 @@ def cycle_started(
     target: ModelTarget | NoModel,
     mode: str,
     *,
+    trigger: Trigger = Trigger.MESSAGE,
     inputs: Body | None = None,
     prompt: Body | None = None,
 ) -> CycleStarted:
@@ -280,7 +281,7 @@ def cycle_started(
         correlation_id=message.correlation_id,
         causation_id=message.id,
         producer=PRODUCER,
-        trigger=Trigger.MESSAGE,
+        trigger=trigger,
         trigger_event_id=message.id,
         model=target.model if isinstance(target, ModelTarget) else None,
         mode=mode,

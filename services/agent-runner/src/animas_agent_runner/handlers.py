@@ -1,15 +1,23 @@
-"""The message handler: decode, guard against repeats, and hand the message to its cycle."""
+"""The handler of an anima's partition: decode, guard against repeats, hand each event to its cycle.
+
+Messages, heartbeats and cron tasks arrive on one consumer per partition, so they take turns:
+one cycle per anima at a time, whatever woke it.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from animas_agent_runner import domain
+from animas_agent_runner.cycle.autonomy import Autonomy
 from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.ports import ReplyLedger
 from animas_contracts import (
     ContractError,
+    CronDue,
     CycleStatus,
+    HeartbeatDue,
+    MessageOrigin,
     MessageReceived,
     decode_event,
     validate_anima_name,
@@ -23,27 +31,51 @@ _log = logging.getLogger(__name__)
 
 
 class MessageHandler:
-    """Answers ``message.received`` events: one cycle per message, one reply per message."""
+    """Answers ``message.received`` (one cycle, one reply per message), ``heartbeat.due`` and ``cron.due``."""
 
-    def __init__(self, *, publisher: EventSink, ledger: ReplyLedger, runner: CycleRunner) -> None:
+    def __init__(
+        self,
+        *,
+        publisher: EventSink,
+        ledger: ReplyLedger,
+        runner: CycleRunner,
+        autonomy: Autonomy | None = None,
+    ) -> None:
         self._publisher = publisher
         self._ledger = ledger
         self._runner = runner
+        self._autonomy = autonomy
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
-        """Handle one delivery of a ``message.received`` event."""
+        """Handle one delivery of an event of the anima's partition."""
         event = decode_event(data)
-        if not isinstance(event, MessageReceived):
-            raise ContractError(f"expected message.received, got {event.event_type}")
         try:
             validate_anima_name(event.anima)
         except InvalidAnimaName as exc:
             raise PoisonMessage(str(exc)) from None
+        if isinstance(event, HeartbeatDue | CronDue):
+            if self._autonomy is None:
+                raise ContractError(f"{event.event_type} needs the autonomy cycles, not wired here")
+            if isinstance(event, HeartbeatDue):
+                await self._autonomy.heartbeat(event, delivery)
+            else:
+                await self._autonomy.cron(event, delivery)
+            return
+        if not isinstance(event, MessageReceived):
+            raise ContractError(
+                f"expected message.received, heartbeat.due or cron.due, got {event.event_type}"
+            )
         if delivery.deliveries > 1 and await self._already_answered(event, delivery):
             # The reply is stored; only the closing event may be missing. Its id is derived,
             # so publishing it again is dropped if it was there.
             await self._publisher.publish(domain.cycle_finished(event, CycleStatus.OK, 0.0))
             _log.info("redelivered message was already answered", extra={"message_id": event.id})
+            return
+        autonomy = self._autonomy
+        # Another anima's message outside active hours waits in the inbox for the next heartbeat;
+        # a person is answered whenever they write.
+        if event.origin is MessageOrigin.ANIMA and autonomy and await autonomy.resting(event.anima, event.ts):
+            await autonomy.defer(event)
             return
         await self._runner.answer(event, delivery)
 

@@ -10,7 +10,9 @@ from typing import Any, Protocol
 from animas_contracts import (
     AnimaSummary,
     ChannelPosted,
+    HeartbeatFinished,
     MemoryOpRequested,
+    MessageReceived,
     PrimeReply,
     PrimeRequest,
     SearchReply,
@@ -267,4 +269,16 @@ class Journal(Protocol):
 
     async def attempts(self, anima: str, cycle_id: str, since: datetime) -> list[JournalAttempt]:
         """Every attempt of ``cycle_id`` journaled since ``since``, in attempt order."""
+        ...
+
+
+class ActivityReader(Protocol):
+    """Reads an anima's stored activity back: what heartbeats and deferred messages need."""
+
+    async def message(self, anima: str, message_id: str, since: datetime) -> MessageReceived | None:
+        """The stored ``message.received`` with that id (stored at or after ``since``), if any."""
+        ...
+
+    async def heartbeats(self, anima: str, since: datetime) -> list[HeartbeatFinished]:
+        """The anima's ``heartbeat.finished`` events stored since ``since``, oldest first."""
         ...

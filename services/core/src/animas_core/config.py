@@ -40,6 +40,7 @@ from animas_core.config_model import (
     NotificationChannel,
     PrimingConfig,
     RAGConfig,
+    SchedulerConfig,
     ServerConfig,
     SlackConfig,
     SystemConfig,
@@ -68,6 +69,7 @@ __all__ = [
     "NotificationChannel",
     "PrimingConfig",
     "RAGConfig",
+    "SchedulerConfig",
     "ServerConfig",
     "SlackConfig",
     "SystemConfig",
@@ -101,6 +103,7 @@ class AnimaWorksConfig(BaseModel):
     animas: dict[AnimaName, AnimaModelConfig] = Field(default_factory=dict)
     """Per-anima overrides: only the keys given here are applied."""
     consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     rag: RAGConfig = Field(default_factory=RAGConfig)
     priming: PrimingConfig = Field(default_factory=PrimingConfig)
     image_gen: ImageGenConfig = Field(default_factory=ImageGenConfig)

@@ -228,6 +228,31 @@ class ConsolidationConfig(_Section):
     important_safety_net_days: int = Field(default=365, gt=0)
 
 
+MissedFires = Literal["coalesce", "skip", "all"]
+"""What the scheduler does with occurrences that passed while it could not fire them."""
+
+
+class SchedulerConfig(_Section):
+    """How the scheduler fires heartbeat, cron and consolidation occurrences (DESIGN §3).
+
+    ``missed_fires`` decides what becomes of occurrences that passed while no scheduler ran (or
+    memory-writer did not answer): ``coalesce`` fires one event for the latest of them, saying in
+    ``coalesced`` how many it stands for; ``skip`` fires none; ``all`` fires each, the latest
+    ``max_catch_up`` of them, and skips older ones. An occurrence is due once, whichever replica
+    sees it first: ``claim_timeout_s`` is how long a replica waits for another's claim to be
+    published before it completes the claim itself (the claimant died in between).
+    """
+
+    missed_fires: MissedFires = "coalesce"
+    max_catch_up: int = Field(default=24, gt=0)
+    """With ``all``: the most missed occurrences of one schedule fired after a downtime."""
+    tick_s: float = Field(default=1.0, gt=0)
+    """How often the scheduler looks at the clock; an occurrence fires at most this late."""
+    reload_s: float = Field(default=5.0, ge=0)
+    """How often the animas and their heartbeat.md and cron.md are re-read (0: every tick)."""
+    claim_timeout_s: float = Field(default=30.0, gt=0)
+
+
 MemoryType = Literal["knowledge", "episodes", "procedures", "skills", "shared_users"]
 _DEFAULT_SPREADING: Final[list[MemoryType]] = ["knowledge", "episodes"]
 

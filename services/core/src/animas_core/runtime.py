@@ -115,6 +115,8 @@ class ConsumerSpec:
     """Send in-progress acks while the handler works (an LLM cycle may outlive ``ack_wait``)."""
     max_ack_pending: int = 1
     """1 keeps strict order even across redeliveries; raise it where order does not matter."""
+    more_subjects: tuple[str, ...] = ()
+    """Further subjects the same consumer takes, in one order with ``filter_subject``'s."""
 
 
 class ServiceRuntime:
@@ -159,9 +161,11 @@ class ServiceRuntime:
         self.partitions = await ensure_all(self.js, replicas=self.settings.stream_replicas)
 
     def _consumer_config(self, spec: ConsumerSpec) -> ConsumerConfig:
+        subjects = [spec.filter_subject, *spec.more_subjects]
         return ConsumerConfig(
             durable_name=spec.durable,
-            filter_subject=spec.filter_subject,
+            filter_subject=None if spec.more_subjects else spec.filter_subject,
+            filter_subjects=subjects if spec.more_subjects else None,
             ack_policy=NatsAckPolicy.EXPLICIT,
             ack_wait=self.settings.ack_wait_s,
             max_deliver=-1,  # the policy decides when to give up, so it can dead-letter first

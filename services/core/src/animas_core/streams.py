@@ -22,6 +22,8 @@ from animas_contracts.subjects import (
     DELIVERIES_BUCKET,
     DELIVERIES_TTL_S,
     HEADER_MSG_ID,
+    SCHEDULES_BUCKET,
+    SCHEDULES_TTL_S,
     SERVICES_BUCKET,
     StreamSpec,
     activity_stream,
@@ -80,7 +82,7 @@ async def ensure_all(
 
 
 async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
-    """The health and delivery-log KV buckets and the object store for large bodies."""
+    """The health, delivery-log and schedule KV buckets and the object store for large bodies."""
     try:
         await js.key_value(SERVICES_BUCKET)
     except NotFoundError:
@@ -91,6 +93,11 @@ async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
         await js.create_key_value(
             bucket=DELIVERIES_BUCKET, ttl=DELIVERIES_TTL_S, history=1, replicas=replicas
         )
+    try:
+        await js.key_value(SCHEDULES_BUCKET)
+    except NotFoundError:
+        # History 1: a claim or cursor is only ever read at its latest revision.
+        await js.create_key_value(bucket=SCHEDULES_BUCKET, ttl=SCHEDULES_TTL_S, history=1, replicas=replicas)
     try:
         await js.object_store(BODIES_BUCKET)
     except NotFoundError:

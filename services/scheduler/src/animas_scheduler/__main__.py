@@ -6,18 +6,23 @@ import asyncio
 
 from animas_core.logging import configure_logging
 from animas_core.runtime import ServiceRuntime, serve_until_signalled
-from animas_core.settings import NatsSettings, ServiceSettings
+from animas_core.settings import NatsSettings
 from animas_core.telemetry import configure_telemetry
 from animas_scheduler.app import SERVICE, setup
+from animas_scheduler.settings import SchedulerSettings
 
 
 def main() -> None:
     """Read settings, set up logging and tracing, and serve until signalled."""
-    settings = ServiceSettings()
+    settings = SchedulerSettings()
     configure_logging(SERVICE, settings.log_level)
     provider = configure_telemetry(SERVICE)
     runtime = ServiceRuntime(SERVICE, settings, NatsSettings(), tracer_provider=provider)
-    asyncio.run(serve_until_signalled(runtime, setup))
+
+    async def register(rt: ServiceRuntime) -> None:
+        await setup(rt, settings)
+
+    asyncio.run(serve_until_signalled(runtime, register))
 
 
 if __name__ == "__main__":

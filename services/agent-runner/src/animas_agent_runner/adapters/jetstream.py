@@ -13,8 +13,21 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 
 from animas_agent_runner.ports import JournalAttempt
-from animas_contracts import DeltaKind, ModelDelta
-from animas_contracts.subjects import BODIES_BUCKET, DELTAS_STREAM, delta_subject
+from animas_contracts import (
+    ContractError,
+    DeltaKind,
+    HeartbeatFinished,
+    MessageReceived,
+    ModelDelta,
+    decode_event,
+)
+from animas_contracts.subjects import (
+    BODIES_BUCKET,
+    DELTAS_STREAM,
+    HEADER_MSG_ID,
+    delta_subject,
+    stored_activity_filter,
+)
 from animas_core.streams import event_stored_after, read_stored
 
 
@@ -80,3 +93,35 @@ def _attempt(number: int, deltas: list[ModelDelta]) -> JournalAttempt:
         tools_started=tuple(d.text for d in unique if d.kind is DeltaKind.TOOL_START),
         finished=any(d.kind is DeltaKind.DONE for d in unique),
     )
+
+
+class StreamActivity:
+    """Reads one anima's stored events of one type back from the activity stream, from a time on."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def message(self, anima: str, message_id: str, since: datetime) -> MessageReceived | None:
+        subject = stored_activity_filter(anima=anima, event_type="message.received")
+        scan = read_stored(self._js, subject, start_time=since)
+        async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
+            async for msg in messages:
+                if (msg.headers or {}).get(HEADER_MSG_ID) != message_id:
+                    continue
+                event = decode_event(msg.data)
+                return event if isinstance(event, MessageReceived) else None
+        return None
+
+    async def heartbeats(self, anima: str, since: datetime) -> list[HeartbeatFinished]:
+        subject = stored_activity_filter(anima=anima, event_type="heartbeat.finished")
+        found: list[HeartbeatFinished] = []
+        scan = read_stored(self._js, subject, start_time=since)
+        async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
+            async for msg in messages:
+                try:
+                    event = decode_event(msg.data)
+                except ContractError:
+                    continue
+                if isinstance(event, HeartbeatFinished):
+                    found.append(event)
+        return found

@@ -76,6 +76,7 @@ async def gather_inputs(
     tools: Sequence[ToolSpec],
     workspace: str | None,
     human_notifications: bool = False,
+    trigger: PromptTrigger | None = None,
 ) -> PromptInputs:
     """Read everything the prompt needs, in parallel, through memory-writer."""
     anima = message.anima
@@ -96,7 +97,7 @@ async def gather_inputs(
     return PromptInputs(
         anima=anima,
         now=now,
-        trigger=trigger_of(message),
+        trigger=trigger or trigger_of(message),
         mode=mode,
         workspace=workspace or "(no workspace is configured)",
         identity=identity or "",

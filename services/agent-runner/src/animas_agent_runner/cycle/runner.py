@@ -18,14 +18,10 @@ from zoneinfo import ZoneInfo
 
 from animas_agent_runner import domain
 from animas_agent_runner.cycle.continuity import chaining_for, recover_interrupted
-from animas_agent_runner.cycle.conversation import (
-    ConversationUnreadable,
-    decode_conversation,
-    prepare_history,
-    user_line,
-)
+from animas_agent_runner.cycle.conversation import user_line
 from animas_agent_runner.cycle.encoding import encode_cycle
-from animas_agent_runner.cycle.inputs import gather_inputs
+from animas_agent_runner.cycle.history import message_history
+from animas_agent_runner.cycle.inputs import gather_inputs, trigger_of
 from animas_agent_runner.cycle.recipe import CycleRecipe, PlanRecord, TinyInputs
 from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef, StreamedTools
 from animas_agent_runner.cycle.thinking import think
@@ -42,9 +38,9 @@ from animas_agent_runner.ports import (
     ModelCallFailed,
     Priming,
     TurnModel,
-    TurnRequest,
     UserTurn,
 )
+from animas_agent_runner.prompt import PromptTrigger
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.surface import ToolSurface
@@ -57,7 +53,7 @@ from animas_contracts import (
     PrimeReply,
     PrimeRequest,
     ResponseOutcome,
-    conversation_path,
+    Trigger,
 )
 from animas_core.broker import EventSink
 from animas_core.config import CachedConfig, ConfigError
@@ -67,6 +63,10 @@ from animas_core.permissions import Permissions, parse_permissions
 from animas_core.policy import Delivery
 
 _log = logging.getLogger(__name__)
+
+_PRIMING_TRIGGER = {PromptTrigger.HEARTBEAT: "heartbeat", PromptTrigger.CRON: "cron"}
+"""Priming sizes its budget by trigger (seed 004): a heartbeat gets the heartbeat budget."""
+_CYCLE_TRIGGER = {PromptTrigger.HEARTBEAT: Trigger.HEARTBEAT, PromptTrigger.CRON: Trigger.CRON}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,9 +112,22 @@ class CycleRunner:
         self._settings = settings
         self._config = CachedConfig(settings.config_path)
 
-    async def answer(self, event: MessageReceived, delivery: Delivery) -> None:
-        """Answer ``event`` once: the reply and the closing event have derived ids."""
+    async def answer(
+        self,
+        event: MessageReceived,
+        delivery: Delivery,
+        *,
+        trigger: PromptTrigger | None = None,
+        history: bool = True,
+    ) -> str | None:
+        """Answer ``event`` once: the reply and the closing event have derived ids.
+
+        ``trigger`` overrides what the message implies (a heartbeat or cron cycle is run as a
+        message from the anima's own clock); ``history`` off starts a fresh session (cron).
+        Returns the reply, or None when the model gave none.
+        """
         started = time.monotonic()
+        trigger = trigger or trigger_of(event)
         ports = self._ports
         status = await self._status(event.anima)
         plan = self._plan(event.anima, status)
@@ -122,13 +135,18 @@ class CycleRunner:
             await ports.publisher.publish(domain.cycle_started(event, plan, "none"))
             text = domain.configuration_guidance(event.anima, str(self._settings.config_path), plan.reason)
             await self._close(event, text, ResponseOutcome.CONFIGURATION_NEEDED, None, started, plan.reason)
-            return
+            return None
         if delivery.deliveries > 1:
             await recover_interrupted(ports.journal, ports.publisher, event, delivery.deliveries)
         window = plan.settings.context_window or ports.context_window(plan.primary.model)
         primed = await ports.priming.prime(
             event.anima,
-            PrimeRequest(trigger="message", text=event.text, sender=event.sender, context_window=window),
+            PrimeRequest(
+                trigger=_PRIMING_TRIGGER.get(trigger, "message"),
+                text=event.text,
+                sender=event.sender,
+                context_window=window,
+            ),
         )
         if primed.errors:
             _log.warning("priming incomplete", extra={"message_id": event.id, "errors": primed.errors})
@@ -148,13 +166,14 @@ class CycleRunner:
             ports.bodies,
             self._settings.body_inline_limit,
         )
-        recipe = await self._recipe(plan, event, primed, now, tools, window, recorder)
+        recipe = await self._recipe(plan, event, primed, now, tools, window, recorder, trigger, history)
         system = recipe.system_prompt()
         await ports.publisher.publish(
             domain.cycle_started(
                 event,
                 plan.primary,
                 plan.mode,
+                trigger=_CYCLE_TRIGGER.get(trigger, Trigger.MESSAGE),
                 inputs=await self._body(recipe.to_dict()),
                 prompt=await self._body(system),
             )
@@ -181,7 +200,7 @@ class CycleRunner:
                 raise RetryableError(str(exc)) from exc
             text = domain.failure_reply(str(exc), delivery.deliveries)
             await self._close(event, text, ResponseOutcome.ERROR, plan.primary.model, started, str(exc))
-            return
+            return None
         await recorder.finish()
         reply = outcome.reply or "(I have nothing to add.)"
         if outcome.stop is StopReason.MAX_TURNS:
@@ -193,6 +212,7 @@ class CycleRunner:
         await encode_cycle(ports.publisher, event, outcome, tools.effects, primed.paths, now)
         duration_ms = (time.monotonic() - started) * 1000
         await ports.publisher.publish(domain.cycle_finished(event, CycleStatus.OK, duration_ms))
+        return outcome.reply or None
 
     async def _recipe(
         self,
@@ -203,6 +223,8 @@ class CycleRunner:
         tools: ToolSurface,
         window: int,
         recorder: CycleRecorder,
+        trigger: PromptTrigger,
+        history: bool,
     ) -> CycleRecipe:
         """What this cycle's prompt and requests are built from.
 
@@ -237,52 +259,29 @@ class CycleRunner:
             tools=tools.specs(),
             workspace=self._workspace_label(event.anima),
             human_notifications=self._config.get().human_notification.enabled,
+            trigger=trigger,
         )
-        *history, current = await self._history(plan, event, window, recorder)
-        return CycleRecipe(plan=record, user_text=current.text, prompt_inputs=inputs, history=tuple(history))
+        if not history:
+            return CycleRecipe(
+                plan=record, user_text=user_line(event.sender, event.text), prompt_inputs=inputs
+            )
+        *earlier, current = await self._history(plan, event, window, recorder)
+        return CycleRecipe(plan=record, user_text=current.text, prompt_inputs=inputs, history=tuple(earlier))
 
     async def _history(
         self, plan: domain.Plan, event: MessageReceived, window: int, recorder: CycleRecorder
     ) -> tuple[UserTurn | AssistantTurn, ...]:
-        """The conversation with the sender before this message, ending with the message itself.
-
-        Past ``conversation_history_threshold`` older turns are summarized (by the model, or
-        deterministically when that fails) and the compaction is published for memory-writer.
-        """
-        current = user_line(event.sender, event.text)
-        text = await self._ports.memory.read(event.anima, conversation_path(event.sender))
-        try:
-            conversation = decode_conversation(text, event.sender)
-        except ConversationUnreadable as exc:
-            _log.warning("conversation unreadable; answering without it", extra={"error": str(exc)})
-            return (UserTurn(current),)
         # A chain of its own: a failed summary must not move the cycle to its fallback model.
-        summarizer = self._chain(plan, recorder)
-
-        async def say(system: str, user: str) -> str:
-            request = TurnRequest(
-                system=system, conversation=(UserTurn(user),), max_tokens=plan.settings.max_tokens
-            )
-            recorder.purpose = "conversation_summary"
-            try:
-                return (await summarizer.turn(request, stream=False)).text
-            finally:
-                recorder.purpose = "turn"
-
-        prepared = await prepare_history(
-            conversation,
-            anima=event.anima,
-            message_id=event.id,
-            current=current,
+        return await message_history(
+            self._ports.memory,
+            self._ports.publisher,
+            event,
+            summarizer=self._chain(plan, recorder),
+            recorder=recorder,
             window=window,
             threshold=plan.settings.conversation_history_threshold,
-            say=say,
-            correlation_id=event.correlation_id,
-            causation_id=domain.cycle_id_for(event.id),
+            max_tokens=plan.settings.max_tokens,
         )
-        if prepared.compaction is not None:
-            await self._ports.publisher.publish(prepared.compaction)
-        return prepared.items
 
     def _chain(self, plan: domain.Plan, recorder: CycleRecorder) -> ModelChain:
         candidates = [Candidate(self._model_for(plan.primary.model, plan.mode), plan.primary)]
@@ -295,6 +294,27 @@ class CycleRunner:
         if stored is not None:
             await self._ports.bodies.put(body.digest, stored)
         return body
+
+    @property
+    def memory(self) -> MemoryStore:
+        """The anima files this runner reads (through memory-writer)."""
+        return self._ports.memory
+
+    async def zone_of(self, anima: str) -> ZoneInfo:
+        """The anima's time zone: its own setting, else the system's."""
+        plan = self._plan(anima, await self._status(anima))
+        own = plan.settings.timezone if isinstance(plan, domain.Plan) else None
+        return ZoneInfo(own or self._config.get().system.timezone)
+
+    async def workspace_for(self, anima: str) -> Workspace | None:
+        """The anima's workspace under its permissions; None when no workspace is configured."""
+        root = self._settings.workspace
+        if root is None:
+            return None
+        permissions = parse_permissions(await self._ports.memory.read(anima, "permissions.md"))
+        # The anima's own folder is where its commands run; a new anima has none yet.
+        (root / anima).mkdir(parents=True, exist_ok=True)
+        return Workspace(root=root, anima=anima, permissions=permissions, hidden=self._settings.hidden)
 
     def _model_for(self, model: str, mode: str) -> TurnModel:
         """The Anthropic SDK serves Claude models in the anthropic mode; litellm serves the rest."""

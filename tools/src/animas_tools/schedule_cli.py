@@ -1,0 +1,232 @@
+"""``anima schedule`` (the next fire times of an anima) and ``anima trigger`` (fire one by hand).
+
+Both read the anima's files through memory-writer (``rpc.memory.read``) and the schedules through
+:mod:`animas_core.schedules`, the scheduler's own source of truth; a trigger is a ``heartbeat.due``
+or ``cron.due`` event on the activity stream, published as the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from nats.aio.client import Client
+
+from animas_contracts import CronDue, Event, HeartbeatDue, ScheduledBy, encode_event, uuid7
+from animas_contracts.subjects import ACTIVITY_STREAM, HEADER_EVENT_TYPE, HEADER_MSG_ID, activity_subject
+from animas_core.config import AnimaWorksConfig, ConfigError, load_config
+from animas_core.errors import RetryableError
+from animas_core.home import Home, default_home
+from animas_core.memory_client import MemoryClient
+from animas_core.schedules import HEARTBEAT, NamedSchedule, anima_schedules, next_fires, parse_cron
+from animas_tools.animas_cli import NameArgument
+from animas_tools.system import NotRunning, connect_admin
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="AnimaWorks home")]
+NatsUrlOption = Annotated[
+    str | None, typer.Option("--nats-url", help="NATS to use instead of the running system's")
+]
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+"""Fixed English day names: the output does not depend on the machine's locale."""
+
+
+class TriggerKind(enum.StrEnum):
+    """What ``anima trigger`` fires."""
+
+    HEARTBEAT = "heartbeat"
+    CRON = "cron"
+
+
+def anima_zone(config: AnimaWorksConfig, name: str, status_json: str | None) -> ZoneInfo:
+    """The anima's zone: its own ``timezone`` (status.json or config.json), else ``system.timezone``.
+
+    Raises:
+        ConfigError: status.json is not a JSON object or has a wrong value.
+    """
+    status = json.loads(status_json) if status_json else None
+    if status is not None and not isinstance(status, dict):
+        raise ConfigError(f"animas/{name}/status.json: the top level must be a JSON object")
+    return ZoneInfo(config.anima(name, status).timezone or config.system.timezone)
+
+
+def when(instant: datetime, tz: ZoneInfo) -> str:
+    """``2025-06-06 Fri 17:00 +09:00``: the wall clock of ``tz`` with its UTC offset."""
+    local = instant.astimezone(tz)
+    return f"{local:%Y-%m-%d} {_DAYS[local.weekday()]} {local:%H:%M} {local.isoformat()[-6:]}"
+
+
+def _describe(named: NamedSchedule) -> str:
+    assert named.schedule is not None
+    where = f"{named.file} {named.section}" if named.file == "config.json" else named.file
+    text = named.schedule.text
+    if named.schedule.zone is not None and named.schedule.zone.key not in text:
+        text += f" [{named.schedule.zone.key}]"  # what an abbreviation such as JST stands for
+    if named.active_hours is not None:
+        text += f", only {named.active_hours}"
+    return f"{named.key} ({where}): {text}" + ("" if named.enabled else ", disabled")
+
+
+def render_plan(
+    anima: str, plan: Sequence[NamedSchedule], *, now: datetime, tz: ZoneInfo, count: int
+) -> list[str]:
+    """The lines ``anima schedule`` prints: each schedule, then its next ``count`` fire times.
+
+    A schedule that cannot be read is one ``error: <file> "<heading>": <reason>`` line.
+    """
+    lines = [f"{anima}: time zone {tz.key}, now {when(now, tz)}"]
+    if not any(named.key == HEARTBEAT for named in plan):
+        lines.append("heartbeat: none (heartbeat.md has no ## Execution Interval)")
+    for named in plan:
+        if named.schedule is None:
+            # Heartbeat errors name their own sections ("## Active Hours": …); a cron task's is its heading.
+            where = f'"{named.section}": ' if named.section else ""
+            lines.append(f"error: {named.file} {where}{named.error}")
+            continue
+        lines.append(_describe(named))
+        if not named.enabled:
+            continue
+        fires = next_fires(named, now, tz, count)
+        lines += [f"  {when(fire, tz)}" for fire in fires] or ["  (no fire time within a year)"]
+    return lines
+
+
+def due_event(anima: str, kind: TriggerKind, task: str | None, now: datetime) -> HeartbeatDue | CronDue:
+    """The event a manual trigger publishes (``scheduled_by=manual``, fired now)."""
+    event_id, fire_at, by = uuid7(), now.astimezone(UTC), ScheduledBy.MANUAL
+    if kind is TriggerKind.HEARTBEAT:
+        return HeartbeatDue(
+            id=event_id,
+            anima=anima,
+            correlation_id=event_id,
+            producer="cli",
+            fire_at=fire_at,
+            scheduled_by=by,
+        )
+    assert task is not None
+    return CronDue(
+        id=event_id,
+        anima=anima,
+        correlation_id=event_id,
+        producer="cli",
+        task=task,
+        fire_at=fire_at,
+        scheduled_by=by,
+    )
+
+
+async def publish_event(nc: Client, event: Event) -> None:
+    """Store ``event`` in the activity stream (deduplicated by its id)."""
+    await nc.jetstream().publish(
+        activity_subject(event.anima, event.event_type),
+        encode_event(event),
+        stream=ACTIVITY_STREAM,
+        headers={HEADER_MSG_ID: event.id, HEADER_EVENT_TYPE: event.event_type},
+    )
+
+
+def _home(home: Path | None) -> Home:
+    return Home(home.expanduser() if home else default_home())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _with_nats(home: Path | None, nats_url: str | None, work: Callable[[Client], Awaitable[None]]) -> None:
+    async def run() -> None:
+        nc = await connect_admin(_home(home), nats_url)
+        try:
+            await work(nc)
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(run())
+    except (NotRunning, RetryableError) as exc:
+        raise _fail(str(exc)) from None
+    except (OSError, TimeoutError) as exc:
+        raise _fail(f"could not reach NATS: {exc!r}") from None
+
+
+async def _status(files: MemoryClient, name: str) -> str:
+    status = await files.read(name, "status.json")
+    if status is None:
+        raise _fail(f"no anima named {name!r}")
+    return status
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``schedule`` and ``trigger`` to the ``anima`` app."""
+
+    @app.command()
+    def schedule(
+        name: NameArgument,
+        count: Annotated[int, typer.Option(min=1, max=1000, help="Fire times to show per schedule")] = 3,
+        home: HomeOption = None,
+        nats_url: NatsUrlOption = None,
+    ) -> None:
+        """Show the next fire times of an anima's heartbeat, cron tasks and consolidation."""
+        try:
+            config = load_config(_home(home).config_file)
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+
+        async def show(nc: Client) -> None:
+            files = MemoryClient(nc)
+            status = await _status(files, name)
+            try:
+                tz = anima_zone(config, name, status)
+            except (ConfigError, ValueError) as exc:
+                raise _fail(str(exc)) from None
+            heartbeat, cron = await files.read(name, "heartbeat.md"), await files.read(name, "cron.md")
+            plan = anima_schedules(heartbeat, cron, consolidation=config.consolidation)
+            now = datetime.now(UTC)
+            typer.echo("\n".join(render_plan(name, plan, now=now, tz=tz, count=count)))
+
+        _with_nats(home, nats_url, show)
+
+    @app.command()
+    def trigger(
+        name: NameArgument,
+        kind: Annotated[TriggerKind, typer.Argument(help="heartbeat or cron")],
+        task: Annotated[str | None, typer.Argument(help="The cron task's title (cron only)")] = None,
+        home: HomeOption = None,
+        nats_url: NatsUrlOption = None,
+    ) -> None:
+        """Fire an anima's heartbeat, or one of its cron tasks, now (outside its schedule)."""
+        if kind is TriggerKind.HEARTBEAT and task is not None:
+            raise typer.BadParameter("a heartbeat has no task: `anima trigger NAME heartbeat`")
+        if kind is TriggerKind.CRON and not task:
+            raise typer.BadParameter('name the task: `anima trigger NAME cron "Task Title"`')
+
+        async def fire(nc: Client) -> None:
+            files = MemoryClient(nc)
+            await _status(files, name)
+            title = None
+            if kind is TriggerKind.CRON:
+                assert task is not None
+                spec = parse_cron(await files.read(name, "cron.md") or "")
+                found = spec.task(task)
+                if found is None:
+                    known = ", ".join(repr(t.title) for t in spec.tasks) or "none"
+                    raise _fail(f"{name}'s cron.md has no task {task!r} (tasks: {known})")
+                if found.error is not None:
+                    # agent-runner refuses a task that cannot run as written: say so now instead.
+                    raise _fail(f'cron.md "{found.heading}": {found.error}')
+                if not found.enabled:
+                    typer.echo(f"note: {found.title!r} is disabled; firing it by hand anyway", err=True)
+                title = found.title
+            event = due_event(name, kind, title, datetime.now(UTC))
+            await publish_event(nc, event)
+            what = "heartbeat" if title is None else f"cron task {title!r}"
+            typer.echo(f"fired the {what} of {name} by hand: {event.event_type} {event.id}")
+
+        _with_nats(home, nats_url, fire)
