@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from tools.bench.overhead.__main__ import summary
 from tools.bench.overhead.measure import ChatPhase, ChatSample, check_reply
-from tools.bench.overhead.report import HEADING, percentile, ratio, render, write_section
+from tools.bench.overhead.report import HEADING, ratio, render, write_section
 from tools.bench.overhead.run import OverheadRun, Params, run_overhead
 from tools.bench.overhead.stages import LLM_END, LLM_START, REPLY, SENT, breakdown, dominant
 from tools.bench.overhead.system import SCRIPTED_REPLY, anima_names
@@ -25,6 +25,7 @@ from animas_contracts import (
     ResponseSent,
     Trigger,
 )
+from animas_tools.bench_report import percentile
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 """When the synthetic chat is sent."""

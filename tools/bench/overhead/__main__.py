@@ -18,7 +18,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .report import percentile, ratio, render, write_section
+from animas_tools.bench_report import percentile
+
+from .report import ratio, render, write_section
 from .run import OverheadRun, Params, run_overhead
 
 REPO = Path(__file__).resolve().parents[3]

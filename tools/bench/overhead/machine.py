@@ -2,49 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import platform
-from pathlib import Path
+from animas_tools.bench_report import cpus, load_average, machine
 
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-def machine() -> str:
-    """CPU model, CPUs usable by this process, RAM and Python, from /proc where there is one."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in _read("/proc/cpuinfo").splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or platform.machine(),
-    )
-    kib = next(
-        (line.split()[1] for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal:")), ""
-    )
-    ram = f"{int(kib) / 1024**2:.1f} GiB RAM" if kib.isdigit() else "RAM unknown"
-    return (
-        f"{cpu}, {cpus()} CPUs (`nproc`), {ram}, {platform.system()} {platform.machine()},"
-        f" {platform.python_implementation()} {platform.python_version()}"
-    )
-
-
-def cpus() -> int:
-    """CPUs this process may run on (what ``nproc`` prints)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def load_average() -> str:
-    """The 1/5/15-minute load averages, or ``n/a``."""
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
+__all__ = ["busy_share", "cpu_times", "cpus", "load_average", "machine"]
 
 
 def cpu_times() -> tuple[float, float] | None:

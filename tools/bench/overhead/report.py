@@ -11,24 +11,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from animas_contracts.subjects import SERVICE_NAMES
+from animas_tools.bench_report import cpus, machine, percentile
+from animas_tools.bench_report import write_section as write_report_section
 
-from .machine import cpus, machine
 from .run import OverheadRun
 from .stages import Breakdown, dominant, stage_order
 
 HEADING = "## Framework overhead"
 TARGET = 3.0
 """The ratio issue #6 aims at (chat p50 over one raw NATS request/reply)."""
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0–100) by linear interpolation; 0 for no samples."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    rank = (len(ordered) - 1) * q / 100.0
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def ratio(run: OverheadRun) -> float:
@@ -250,20 +241,4 @@ def render(run: OverheadRun, commands: Sequence[str]) -> str:
 
 def write_section(path: Path, section: str) -> None:
     """Put ``section`` in place of the file's overhead section, or at its end; keep everything else."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    try:
-        begin = lines.index(HEADING)
-    except ValueError:
-        body = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next((i for i in range(begin + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        before, after = "\n".join(lines[:begin]).rstrip("\n"), "\n".join(lines[end:])
-        body = (
-            (before + "\n\n" if before else "")
-            + section.rstrip("\n")
-            + "\n"
-            + ("\n" + after + "\n" if after else "")
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body, encoding="utf-8")
+    write_report_section(path, HEADING, section)

@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from animas_agent_runner.prompt.tiny import TINY_PROMPT_BUDGET
+from animas_tools.bench_report import machine, percentile
 
 from .facts import load_facts
 from .model import LOCAL_MODEL, OpenAIChat, local_llm_server
-from .report import machine, percentile, render, write_section
+from .report import render, write_section
 from .run import UnderdogRun, run_underdog
 
 REPO = Path(__file__).resolve().parents[3]

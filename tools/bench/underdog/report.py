@@ -6,59 +6,20 @@ file); a run replaces it there, or appends it when the file has none yet.
 
 from __future__ import annotations
 
-import math
-import os
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 
 from animas_agent_runner.prompt.tiny import TINY_PROMPT_BUDGET
+from animas_tools.bench_report import load_average, machine, percentile
+from animas_tools.bench_report import write_section as write_report_section
 
-from .run import QuestionResult, UnderdogRun, load_average
+from .run import QuestionResult, UnderdogRun
 
 HEADING = "## Underdog: a 135M local model with and without memory"
 
 
-def percentile(samples: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0–100) by linear interpolation; 0 for no samples."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    rank = (len(ordered) - 1) * q / 100.0
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def _p50_p95(samples: Sequence[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{percentile(samples, 50) * scale:.{digits}f} / {percentile(samples, 95) * scale:.{digits}f}"
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-def machine() -> str:
-    """CPU model, CPUs usable by this process, RAM and Python, from /proc where there is one."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in _read("/proc/cpuinfo").splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or platform.machine(),
-    )
-    kib = next(
-        (line.split()[1] for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal:")), ""
-    )
-    ram = f"{int(kib) / 1024**2:.1f} GiB RAM" if kib.isdigit() else "RAM unknown"
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{cpu}, {cpus} CPUs (`nproc`), {ram}, {platform.system()} {platform.machine()},"
-        f" {platform.python_implementation()} {platform.python_version()}"
-    )
 
 
 def _pct(count: int, total: int) -> str:
@@ -163,21 +124,4 @@ def render(run: UnderdogRun, commands: Sequence[str]) -> str:
 
 def write_section(path: Path, section: str) -> None:
     """Put ``section`` in place of the file's underdog section, or at its end; keep everything else."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    try:
-        begin = lines.index(HEADING)
-    except ValueError:
-        body = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next((i for i in range(begin + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        after = "\n".join(lines[end:])
-        body = (
-            "\n".join(lines[:begin])
-            + "\n"
-            + section.rstrip("\n")
-            + "\n"
-            + ("\n" + after + "\n" if after else "")
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body, encoding="utf-8")
+    write_report_section(path, HEADING, section)

@@ -8,7 +8,6 @@ priming off it is empty. Everything else (identity, instruction, model, decoding
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import tempfile
 import time
@@ -20,6 +19,7 @@ from typing import Protocol
 from animas_agent_runner.prompt.tiny import TINY_PROMPT_BUDGET, build_tiny_prompt
 from animas_core.config import AnimaWorksConfig
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
+from animas_tools.bench_report import load_average
 
 from .facts import Fact, is_correct
 from .memory import ANIMA, IDENTITY, build_memory
@@ -175,14 +175,6 @@ async def run_underdog(
             priming.close()
     run.seconds = time.perf_counter() - started
     return run
-
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages (the machine may be shared; latency depends on it)."""
-    try:
-        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def _mark(condition: Condition) -> str:
