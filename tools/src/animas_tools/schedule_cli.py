@@ -26,6 +26,7 @@ from animas_core.errors import RetryableError
 from animas_core.home import Home, default_home
 from animas_core.memory_client import MemoryClient
 from animas_core.schedules import HEARTBEAT, NamedSchedule, anima_schedules, next_fires, parse_cron
+from animas_core.schedules.anima_zone import anima_zone as shared_anima_zone
 from animas_tools.animas_cli import NameArgument
 from animas_tools.system import NotRunning, connect_admin
 
@@ -50,10 +51,13 @@ def anima_zone(config: AnimaWorksConfig, name: str, status_json: str | None) -> 
     Raises:
         ConfigError: status.json is not a JSON object or has a wrong value.
     """
-    status = json.loads(status_json) if status_json else None
-    if status is not None and not isinstance(status, dict):
+    status = json.loads(status_json) if status_json else {}
+    if not isinstance(status, dict):
         raise ConfigError(f"animas/{name}/status.json: the top level must be a JSON object")
-    return ZoneInfo(config.anima(name, status).timezone or config.system.timezone)
+    zone, problem = shared_anima_zone(name, status, config)
+    if problem is not None:
+        raise ConfigError(f"animas/{name}/status.json timezone: {problem}")
+    return zone
 
 
 def when(instant: datetime, tz: ZoneInfo) -> str:

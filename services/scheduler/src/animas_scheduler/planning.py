@@ -8,16 +8,13 @@ and turns every schedule the parser could not read into a :class:`Rejection`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from animas_contracts import AnimaSummary
-from animas_core.config import AnimaWorksConfig, ConfigError
-from animas_core.schedules import NamedSchedule, ScheduleError, anima_schedules, zone_for
+from animas_core.config import AnimaWorksConfig
+from animas_core.schedules import NamedSchedule, anima_schedules
+from animas_core.schedules.anima_zone import anima_zone
 from animas_scheduler.domain import Rejection, digest
-
-_UTC = ZoneInfo("UTC")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,30 +28,6 @@ class AnimaPlan:
     schedules: tuple[NamedSchedule, ...]
     """Those that can fire (a schedule was read); disabled ones included, they pass over."""
     rejections: tuple[Rejection, ...]
-
-
-def anima_zone(name: str, status: Mapping[str, Any], config: AnimaWorksConfig) -> tuple[ZoneInfo, str | None]:
-    """The anima's zone and, when its status.json names one that is not understood, why.
-
-    The zone is the merged ``timezone`` (config ``anima_defaults`` < status.json < config
-    ``animas``), else ``system.timezone``. status.json may also use the abbreviations schedules
-    accept (``JST``). An unreadable zone falls back to ``system.timezone``, reported.
-    """
-    written = status.get("timezone")
-    try:
-        merged = config.anima(name, status).timezone
-    except ConfigError:
-        merged = None  # a field config cannot read; the zone may still be one schedules accept
-    problem = None
-    if isinstance(written, str) and written and merged is None:
-        try:
-            return zone_for(written), None
-        except ScheduleError as exc:
-            problem = str(exc)
-    try:
-        return zone_for(merged or config.system.timezone), problem
-    except ScheduleError as exc:
-        return _UTC, str(exc)
 
 
 def anima_plan(

@@ -19,8 +19,6 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from animas_core.schedules import parse_cron, parse_heartbeat
-
 from animas_agent_runner import domain
 from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.ports import ActivityReader, MemoryStore, ReplyLedger
@@ -46,6 +44,7 @@ from animas_contracts import (
 )
 from animas_core.broker import EventSink
 from animas_core.policy import Delivery
+from animas_core.schedules import parse_cron, parse_heartbeat
 
 _log = logging.getLogger(__name__)
 

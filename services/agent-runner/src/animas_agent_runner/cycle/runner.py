@@ -61,6 +61,7 @@ from animas_core.errors import RetryableError
 from animas_core.faults import FaultPoints
 from animas_core.permissions import Permissions, parse_permissions
 from animas_core.policy import Delivery
+from animas_core.schedules.anima_zone import anima_zone
 
 _log = logging.getLogger(__name__)
 
@@ -301,10 +302,12 @@ class CycleRunner:
         return self._ports.memory
 
     async def zone_of(self, anima: str) -> ZoneInfo:
-        """The anima's time zone: its own setting, else the system's."""
-        plan = self._plan(anima, await self._status(anima))
-        own = plan.settings.timezone if isinstance(plan, domain.Plan) else None
-        return ZoneInfo(own or self._config.get().system.timezone)
+        """The anima's time zone, by the rule the scheduler fires its schedules with."""
+        status = await self._status(anima)
+        zone, problem = anima_zone(anima, status if isinstance(status, dict) else {}, self._config.get())
+        if problem is not None:
+            _log.warning("the anima's time zone is not understood", extra={"anima": anima, "error": problem})
+        return zone
 
     async def workspace_for(self, anima: str) -> Workspace | None:
         """The anima's workspace under its permissions; None when no workspace is configured."""
