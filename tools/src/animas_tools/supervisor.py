@@ -192,8 +192,8 @@ class Supervisor:
         os.replace(tmp, path)
 
 
-async def read_health(js: object) -> dict[str, dict[str, object]]:
-    """Health records by service name (the freshest instance of each)."""
+async def read_health_records(js: object) -> list[dict[str, object]]:
+    """Every instance's health record (replicas of one service each have their own)."""
     from nats.js import JetStreamContext
     from nats.js.errors import NoKeysError, NotFoundError
 
@@ -202,16 +202,23 @@ async def read_health(js: object) -> dict[str, dict[str, object]]:
         kv = await js.key_value(SERVICES_BUCKET)
         keys = await kv.keys()
     except (NotFoundError, NoKeysError):
-        return {}
-    records: dict[str, dict[str, object]] = {}
+        return []
+    records: list[dict[str, object]] = []
     for key in keys:
         try:
             entry = await kv.get(key)
         except (TimeoutError, NotFoundError):
             continue
         if entry.value:
-            record = json.loads(entry.value)
-            name = str(record.get("service"))
-            if name not in records or float(record["ts"]) > float(str(records[name]["ts"])):
-                records[name] = record
+            records.append(json.loads(entry.value))
+    return records
+
+
+async def read_health(js: object) -> dict[str, dict[str, object]]:
+    """Health records by service name (the freshest instance of each)."""
+    records: dict[str, dict[str, object]] = {}
+    for record in await read_health_records(js):
+        name = str(record.get("service"))
+        if name not in records or float(str(record["ts"])) > float(str(records[name]["ts"])):
+            records[name] = record
     return records

@@ -24,7 +24,7 @@ from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, load_or_create_users
 from animas_tools.publish import publish_change
-from animas_tools.supervisor import Supervisor, local_model_url, read_health
+from animas_tools.supervisor import Supervisor, local_model_url, read_health_records
 from animas_tools.system import SystemInfo
 
 SAMPLE_ANIMA = "sample"
@@ -166,21 +166,22 @@ async def _wait_ready(
     shown: tuple[list[str], float] | None = None
     while not stop.is_set():
         supervisor.check()
-        health = await read_health(nc.jetstream())
-        waiting = [
-            n
-            for n in SERVICE_NAMES
-            if n not in health or int(str(health[n].get("pid", -1))) != supervisor.services[n].pid
-        ]
+        records = await read_health_records(nc.jetstream())
+        # Ready means this very process reported (a replica has a record of its own).
+        reported = {(str(r.get("service")), int(str(r.get("pid", -1)))) for r in records}
+        expected = [n for n in supervisor.services if n.split("#")[0] in SERVICE_NAMES]
+        waiting = [n for n in expected if (n.split("#")[0], supervisor.services[n].pid) not in reported]
         elapsed = time.monotonic() - began
         # Say something when the picture changes, and every 5 s while a wait drags on.
         if shown is None or waiting != shown[0] or elapsed - shown[1] >= 5:
-            ready = len(SERVICE_NAMES) - len(waiting)
+            ready = len(expected) - len(waiting)
             pending = f" (waiting for {', '.join(waiting)})" if waiting else ""
-            say(f"[{elapsed:4.0f}s] ready: {ready}/{len(SERVICE_NAMES)}{pending}")
+            say(f"[{elapsed:4.0f}s] ready: {ready}/{len(expected)}{pending}")
             shown = (waiting, elapsed)
         if not waiting:
-            return str(health["gateway"]["url"])
+            pid = supervisor.services["gateway"].pid
+            gateway = next(r for r in records if (r.get("service"), r.get("pid")) == ("gateway", pid))
+            return str(gateway["url"])
         if elapsed > timeout_s:
             logs = supervisor.home.run_dir / "logs"
             say(f"services not ready after {timeout_s:g}s: {', '.join(waiting)}; see {logs}")
