@@ -78,8 +78,12 @@ def _first_object(text: str) -> str | None:
         for index in range(start, len(text)):
             char = text[index]
             if in_string:
-                escaped = char == "\\" and not escaped
-                if char == '"' and not escaped:
+                # A quote ends the string unless the character before it escaped it.
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
                     in_string = False
                 continue
             if char == '"':
