@@ -171,7 +171,7 @@ def test_a_deferred_message_is_handled_at_the_next_heartbeat(system: RunningSyst
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         episodes = "".join(p.read_text() for p in (_anima_dir(system) / "episodes").glob("*.md"))
-        if "the weekly figures are attached" in episodes:
+        if "Heartbeat: Message from suzuki" in episodes and "the weekly figures are attached" in episodes:
             break
         time.sleep(0.3)
     else:

@@ -191,10 +191,11 @@ def episode_request(
     decision: str,
     result: str,
     lesson: str,
+    trigger: Trigger = Trigger.MESSAGE,
 ) -> MemoryOpRequested:
     """The episode entry that encodes a cycle (seed 003 §4.5); its id is derived, so it is written once."""
     cycle_id = cycle_id_for(message.id)
-    from_anima = message.origin is MessageOrigin.ANIMA
+    title, label = episode_heading(message, trigger)
     return MemoryOpRequested(
         id=derive_id(cycle_id, "episode"),
         anima=message.anima,
@@ -203,14 +204,27 @@ def episode_request(
         producer=PRODUCER,
         cycle_id=cycle_id,
         op=AppendEpisode(
-            title=f"{'Message from' if from_anima else 'Reply to'} {message.sender}",
+            title=title,
             at=at,
-            trigger=trigger_label(message),
+            trigger=label,
             decision=decision,
             result=result,
             lesson=lesson or "None",
         ),
     )
+
+
+def episode_heading(message: MessageReceived, trigger: Trigger) -> tuple[str, str]:
+    """An episode entry's title and trigger line: what woke the anima, in words."""
+    from_anima = message.origin is MessageOrigin.ANIMA
+    who = f"{'Message from' if from_anima else 'Reply to'} {message.sender}"
+    if trigger is Trigger.CRON:
+        return "Cron task", "Cron (its own schedule)"
+    if trigger is Trigger.HEARTBEAT:
+        # A deferred message answered at a heartbeat keeps its sender in the title.
+        title = "Heartbeat" if message.sender == "heartbeat" else f"Heartbeat: {who}"
+        return title, "Heartbeat (its own clock)"
+    return who, trigger_label(message)
 
 
 def trigger_label(message: MessageReceived) -> str:

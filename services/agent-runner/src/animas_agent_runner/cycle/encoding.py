@@ -14,7 +14,7 @@ from datetime import datetime
 from animas_agent_runner import domain
 from animas_agent_runner.modes.tool_loop import ModeOutcome
 from animas_agent_runner.toolbox.context import CycleEffects
-from animas_contracts import MessageReceived
+from animas_contracts import MessageReceived, Trigger
 from animas_core.broker import EventSink
 
 SUMMARY_CHARS = 200
@@ -60,6 +60,7 @@ async def encode_cycle(
     effects: CycleEffects,
     recalled: Sequence[str],
     now: datetime,
+    trigger: Trigger = Trigger.MESSAGE,
 ) -> None:
     """Ask for the episode entry of this cycle, unless the model wrote one itself."""
     if effects.episode_written:
@@ -72,5 +73,6 @@ async def encode_cycle(
             decision=describe_decision(outcome, effects, recalled),
             result=describe_result(outcome, effects),
             lesson=_short(lesson),
+            trigger=trigger,
         )
     )

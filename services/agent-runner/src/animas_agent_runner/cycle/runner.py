@@ -210,7 +210,8 @@ class CycleRunner:
             domain.response_sent(event, reply, ResponseOutcome.REPLY, outcome.model, plan.notice)
         )
         ports.faults.reach("after-response-sent")
-        await encode_cycle(ports.publisher, event, outcome, tools.effects, primed.paths, now)
+        cycle_trigger = _CYCLE_TRIGGER.get(trigger, Trigger.MESSAGE)
+        await encode_cycle(ports.publisher, event, outcome, tools.effects, primed.paths, now, cycle_trigger)
         duration_ms = (time.monotonic() - started) * 1000
         await ports.publisher.publish(domain.cycle_finished(event, CycleStatus.OK, duration_ms))
         return outcome.reply or None
