@@ -18,16 +18,23 @@ from nats.aio.client import Client
 from tests.conftest import RunningSystem, scripted_config, start_system
 
 from animas_contracts import (
+    CreateTask,
     CronDue,
     Event,
     HeartbeatDue,
+    MemoryOpApplied,
+    MemoryOpRequested,
     MessageOrigin,
     MessageReceived,
     ScheduledBy,
+    TaskRelation,
+    TaskState,
+    TransitionTask,
     encode_event,
     uuid7,
 )
 from animas_contracts.subjects import HEADER_MSG_ID, activity_subject
+from animas_tools.publish import publish_change
 from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.supervisor import read_health
 
@@ -276,3 +283,48 @@ def _wait_for_scheduler_clock(system: RunningSystem, moment: str) -> None:
     while not system.admin(clock_seen):
         assert time.monotonic() < deadline, "the scheduler never ticked at the test clock's time"
         time.sleep(0.2)
+
+
+def test_a_message_during_a_long_heartbeat_is_answered_right_after_it(
+    system: RunningSystem, llm: ScriptedLLM
+) -> None:
+    """The heartbeat and the chat share the anima's turn: the chat runs next, not at the next heartbeat."""
+    _active_hours(system, now_inside=True)
+
+    async def block_a_task(nc: Client) -> None:
+        for op in (
+            CreateTask(task_id="t-report", title="Ship the report", relation=TaskRelation.OWN),
+            TransitionTask(task_id="t-report", to=TaskState.BLOCKED, note="waiting for figures"),
+        ):
+            event_id = uuid7()
+            request = MemoryOpRequested(
+                id=event_id, anima="sample", correlation_id=event_id, producer="cli", op=op
+            )
+            assert isinstance(await publish_change(nc, request), MemoryOpApplied)
+
+    system.admin(block_a_task)
+    llm.load(
+        [
+            {"text": "I asked for the figures.", "match": "Heartbeat. Your checklist", "delay_s": 3.0},
+            {"text": "Yes, I am here.", "match": "are you there"},
+        ]
+    )
+    heartbeat = _heartbeat()
+    _publish(system, heartbeat)
+    deadline = time.monotonic() + 30
+    while not any("Heartbeat. Your checklist" in json.dumps(r["body"]) for r in llm.requests):
+        assert time.monotonic() < deadline, "the heartbeat never asked the model"
+        time.sleep(0.1)
+    reply = system.chat("sample", "are you there?", timeout_s=60).json()  # sent mid-heartbeat
+
+    assert reply["reply"] == "Yes, I am here."
+    finished = _one(system, "heartbeat.finished", heartbeat.correlation_id)
+    assert finished["outcome"] == "acted" and finished["found"] == ["blocked:t-report"]
+    cycles = _events(system, "--type", "cycle.started") + _events(system, "--type", "cycle.finished")
+    heartbeat_end = max(e["ts"] for e in cycles if e["correlation_id"] == heartbeat.correlation_id)
+    chat_start = next(
+        e["ts"]
+        for e in cycles
+        if e["correlation_id"] == reply["correlation_id"] and e["type"] == "cycle.started"
+    )
+    assert heartbeat_end <= chat_start  # one cycle of the anima at a time, the chat right after
