@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -44,10 +43,9 @@ from animas_contracts.subjects import (
 )
 from animas_core.anima_files import ROLES, AnimaSpec, blank_files, parse_character_sheet, template_files
 from animas_core.character_sheet import CharacterSheetError
-from animas_core.home import Home, default_home
+from animas_tools.cli_support import fail, home_of, with_nats
 from animas_tools.portability import INLINE_LIMIT, ImportError_, export_anima, import_event, read_export
 from animas_tools.publish import NoAnswer, publish_change
-from animas_tools.system import NotRunning, connect_admin
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="AnimaWorks home")]
 NatsUrlOption = Annotated[
@@ -69,37 +67,10 @@ def _optional_name(value: str | None) -> str | None:
     return None if value is None else _name(value)
 
 
-def _home(home: Path | None) -> Home:
-    return Home(home.expanduser() if home else default_home())
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _with_nats(home: Path | None, nats_url: str | None, work: Callable[[Client], Awaitable[None]]) -> None:
-    async def run() -> None:
-        nc = await connect_admin(_home(home), nats_url)
-        try:
-            await work(nc)
-        finally:
-            await nc.close()
-
-    try:
-        asyncio.run(run())
-    except NotRunning as exc:
-        raise _fail(str(exc)) from None
-    except NoAnswer as exc:
-        raise _fail(str(exc)) from None
-    except (OSError, TimeoutError) as exc:
-        raise _fail(f"could not reach NATS: {exc!r}") from None
-
-
 async def _change(nc: Client, event: Event, done: str) -> None:
     answer = await publish_change(nc, event)
     if not isinstance(answer, MemoryOpApplied):
-        raise _fail(f"refused: {answer.reason}")
+        raise fail(f"refused: {answer.reason}")
     typer.echo(done)
 
 
@@ -139,9 +110,9 @@ def register(app: typer.Typer) -> None:
                 files = template_files(spec, template) if template else blank_files(spec)
                 source = f"template:{template}" if template else "blank"
         except (CharacterSheetError, ValueError, OSError) as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         event = creation_event(name, files, source)
-        _with_nats(
+        with_nats(
             home, nats_url, lambda nc: _change(nc, event, f"created {name} ({source}, {len(files)} files)")
         )
 
@@ -155,7 +126,7 @@ def register(app: typer.Typer) -> None:
                 state = "enabled" if anima.enabled else "disabled"
                 typer.echo(f"{anima.name:<20} {state:<9} role={anima.role or '-'}")
 
-        _with_nats(home, nats_url, show)
+        with_nats(home, nats_url, show)
 
     @app.command()
     def show(name: NameArgument, home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
@@ -165,12 +136,12 @@ def register(app: typer.Typer) -> None:
             for path in ("status.json", "identity.md"):
                 reply = await _read(nc, name, MemoryReadRequest(op="read", path=path))
                 if not reply.ok:
-                    raise _fail(f"{name}: {reply.error}")
+                    raise fail(f"{name}: {reply.error}")
                 typer.echo(f"== {path}\n{reply.content}")
             listing = await _read(nc, name, MemoryReadRequest(op="list"))
             typer.echo("== files\n" + "  ".join(listing.entries))
 
-        _with_nats(home, nats_url, read)
+        with_nats(home, nats_url, read)
 
     def _status(name: str, enabled: bool, home: Path | None, nats_url: str | None) -> None:
         event_id = uuid7()
@@ -178,7 +149,7 @@ def register(app: typer.Typer) -> None:
             id=event_id, anima=name, correlation_id=event_id, producer="cli", changes={"enabled": enabled}
         )
         word = "enabled" if enabled else "disabled"
-        _with_nats(home, nats_url, lambda nc: _change(nc, event, f"{name} {word}"))
+        with_nats(home, nats_url, lambda nc: _change(nc, event, f"{name} {word}"))
 
     @app.command()
     def enable(name: NameArgument, home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
@@ -210,7 +181,7 @@ def register(app: typer.Typer) -> None:
             author=author,
             reason=reason,
         )
-        _with_nats(home, nats_url, lambda nc: _change(nc, event, f"identity of {name} revised"))
+        with_nats(home, nats_url, lambda nc: _change(nc, event, f"identity of {name} revised"))
 
     @app.command()
     def sync(name: NameArgument, home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
@@ -220,10 +191,10 @@ def register(app: typer.Typer) -> None:
             msg = await nc.request(rpc_subject("memory", "sync", name), b"{}", timeout=30)
             reply = msgspec.json.decode(msg.data, type=SyncReply)
             if not reply.ok:
-                raise _fail(reply.error or "sync failed")
+                raise fail(reply.error or "sync failed")
             typer.echo("\n".join(f"recorded edit: {p}" for p in reply.edits) or "no hand edits")
 
-        _with_nats(home, nats_url, ask)
+        with_nats(home, nats_url, ask)
 
     @app.command()
     def reindex(
@@ -238,12 +209,12 @@ def register(app: typer.Typer) -> None:
             msg = await nc.request(RPC_PRIMING_REINDEX, request, timeout=1800)
             reply = msgspec.json.decode(msg.data, type=ReindexReply)
             if not reply.ok:
-                raise _fail(reply.error or "reindex failed")
+                raise fail(reply.error or "reindex failed")
             typer.echo(
                 f"reindexed {', '.join(reply.animas) or '(none)'}: {reply.files} files, {reply.chunks} chunks"
             )
 
-        _with_nats(home, nats_url, ask)
+        with_nats(home, nats_url, ask)
 
     @app.command()
     def search(
@@ -263,11 +234,11 @@ def register(app: typer.Typer) -> None:
             msg = await nc.request(rpc_subject("priming", "search", name), request, timeout=30)
             reply = msgspec.json.decode(msg.data, type=SearchReply)
             if reply.error:
-                raise _fail(reply.error)
+                raise fail(reply.error)
             for hit in reply.hits:
                 typer.echo(f"{hit.score:7.4f}  {hit.path}  {hit.date or '':<10}  {hit.snippet[:100]}")
 
-        _with_nats(home, nats_url, ask)
+        with_nats(home, nats_url, ask)
 
     @app.command("export")
     def export(
@@ -278,7 +249,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write an anima's directory to one archive, after every pending change is applied."""
         target = output or Path(f"{name}.anima.tar.gz")
-        where = _home(home)
+        where = home_of(home)
 
         async def run(nc: Client) -> None:
             await _settle(nc, name)
@@ -286,8 +257,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"exported {name}: {count} files to {target}")
 
         if not (where.anima_dir(name) / "status.json").exists():
-            raise _fail(f"no anima named {name!r} under {where.root}")
-        _with_nats(home, nats_url, run)
+            raise fail(f"no anima named {name!r} under {where.root}")
+        with_nats(home, nats_url, run)
 
     @app.command("import")
     def import_(
@@ -300,14 +271,14 @@ def register(app: typer.Typer) -> None:
         try:
             final, files, snapshot = read_export(archive, name)
         except (ImportError_, InvalidAnimaName, OSError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
 
         async def run(nc: Client) -> None:
             blobs = await _store_large(nc, files)
             event = import_event(final, files, snapshot, blobs=blobs)
             await _change(nc, event, f"imported {final} ({len(files)} files)")
 
-        _with_nats(home, nats_url, run)
+        with_nats(home, nats_url, run)
 
 
 async def _read(nc: Client, name: str, request: MemoryReadRequest) -> MemoryReadReply:

@@ -14,8 +14,9 @@ import typer
 from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, validate_anima_name
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
 from animas_core.config import ConfigError
-from animas_core.home import Home, default_home
+from animas_core.home import Home
 from animas_tools import animas_cli, schedule_cli
+from animas_tools.cli_support import fail, home_of
 from animas_tools.config_cli import config_app
 from animas_tools.cycle_replay import CycleNotFound, cycle_events, run_replayer
 from animas_tools.events import read_activity, timeline_line
@@ -42,17 +43,8 @@ NatsUrlOption = Annotated[
 ]
 
 
-def _home(home: Path | None) -> Home:
-    return Home(home.expanduser() if home else default_home())
-
-
 def _say(line: str) -> None:
     typer.echo(line)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _anima_option(value: str | None) -> str | None:
@@ -91,7 +83,7 @@ def up(
     try:
         code = asyncio.run(
             run_up(
-                _home(home),
+                home_of(home),
                 nats_url=nats_url,
                 gateway_host=host,
                 gateway_port=port,
@@ -102,7 +94,7 @@ def up(
             )
         )
     except (AlreadyRunning, ConfigError, NatsServerError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 
@@ -141,7 +133,7 @@ def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
     """Show services, streams and consumers."""
 
     async def show() -> None:
-        nc = await connect_admin(_home(home), nats_url)
+        nc = await connect_admin(home_of(home), nats_url)
         try:
             js = nc.jetstream()
             health = await read_health(js)
@@ -155,7 +147,7 @@ def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
                 typer.echo(line + extra + pending)
                 for rejected in rejected_schedule_lines(record):
                     typer.echo(f"    {rejected}")
-            typer.echo(local_model_line(_home(home)))
+            typer.echo(local_model_line(home_of(home)))
             typer.echo("streams:")
             for stream in await js.streams_info():
                 state = stream.state
@@ -189,7 +181,7 @@ def events(
     """Print the activity timeline, oldest first."""
 
     async def show() -> None:
-        nc = await connect_admin(_home(home), nats_url)
+        nc = await connect_admin(home_of(home), nats_url)
         try:
             async for stored in read_activity(
                 nc.jetstream(), anima=anima or "*", event_type=event_type or ">"
@@ -217,7 +209,7 @@ def replay_rebuild(
     """
 
     async def ask() -> None:
-        nc = await connect_admin(_home(home), nats_url)
+        nc = await connect_admin(home_of(home), nats_url)
         try:
             typer.echo(
                 f"asking memory-writer to rebuild {'anima ' + anima if anima else 'every anima'} "
@@ -230,7 +222,7 @@ def replay_rebuild(
             await nc.close()
         reply = msgspec.json.decode(msg.data, type=RebuildReply)
         if not reply.ok:
-            raise _fail(reply.error or "rebuild failed")
+            raise fail(reply.error or "rebuild failed")
         animas = ", ".join(reply.animas) or "(none)"
         typer.echo(f"rebuilt {reply.files} file(s) from {reply.events} event(s) for: {animas}")
 
@@ -254,7 +246,7 @@ def replay_cycle(
     events: list[bytes] = []
 
     async def gather() -> None:
-        nc = await connect_admin(_home(home), nats_url)
+        nc = await connect_admin(home_of(home), nats_url)
         try:
             events.extend(await cycle_events(nc.jetstream(), cycle_id, anima or "*"))
         finally:
@@ -263,11 +255,11 @@ def replay_cycle(
     try:
         _run(gather())
     except CycleNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     result = run_replayer(cycle_id, events)
     typer.echo(result.stdout, nl=False)
     if result.returncode != 0:
-        raise _fail(result.stderr.strip() or f"the replayer exited with {result.returncode}")
+        raise fail(result.stderr.strip() or f"the replayer exited with {result.returncode}")
 
 
 @app.command("scripted-llm")
@@ -294,9 +286,9 @@ def _run(coro: object) -> None:
     try:
         asyncio.run(coro)  # type: ignore[arg-type]
     except NotRunning as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except (OSError, TimeoutError) as exc:
-        raise _fail(f"could not reach NATS: {exc!r}") from None
+        raise fail(f"could not reach NATS: {exc!r}") from None
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ from animas_core.config import (
     resolve_mode,
     write_config,
 )
-from animas_core.home import Home, default_home
+from animas_core.home import Home
+from animas_tools.cli_support import fail, home_of
 
 config_app = typer.Typer(help="Show, read, change and check config.json.", no_args_is_help=True)
 
@@ -45,20 +46,11 @@ AnimaOption = Annotated[
 ]
 
 
-def _home(home: Path | None) -> Home:
-    return Home(home.expanduser() if home else default_home())
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 def _load(path: Path) -> AnimaWorksConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _read_status(home: Home, name: str) -> dict[str, Any] | None:
@@ -85,7 +77,7 @@ def _anima_view(home: Home, config: AnimaWorksConfig, name: str) -> dict[str, An
         merged = config.anima(name, _read_status(home, name))
         mode = resolve_mode(config, merged.model, merged.execution_mode) if merged.model else None
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     # Without a model there is nothing to resolve; an explicit mode is still shown.
     view = merged.model_dump(mode="json")
     view["resolved_mode"] = mode if mode is not None else view["execution_mode"]
@@ -120,7 +112,7 @@ def _render(value: Any) -> str:
 @config_app.command()
 def show(anima: AnimaOption = None, home: HomeOption = None) -> None:
     """Print config.json with API keys masked, or one anima's merged settings and mode."""
-    where = _home(home)
+    where = home_of(home)
     config = _load(where.config_file)
     view = masked_view(config) if anima is None else _anima_view(where, config, anima)
     typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
@@ -134,7 +126,7 @@ def get(
 ) -> None:
     """Print one setting; with --anima, a field of that anima's merged settings."""
     parts = _key_parts(key)
-    where = _home(home)
+    where = home_of(home)
     config = _load(where.config_file)
     view = masked_view(config) if anima is None else _anima_view(where, config, anima)
     try:
@@ -143,7 +135,7 @@ def get(
         hint = ""
         if anima is None and parts[0] == "animas" and len(parts) > 2:
             hint = f" (not overridden in config.json; `--anima {parts[1]}` shows the merged value)"
-        raise _fail(f"no setting {exc.args[0]!r}{hint}") from None
+        raise fail(f"no setting {exc.args[0]!r}{hint}") from None
     typer.echo(_render(value))
 
 
@@ -162,7 +154,7 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
             node = node[int(part)]
             continue
         if not isinstance(node, dict):
-            raise _fail(f"{'.'.join(parts[:depth])} is not an object")
+            raise fail(f"{'.'.join(parts[:depth])} is not an object")
         node = node.setdefault(part, {})
     last = parts[-1]
     if isinstance(node, list) and last.isdigit() and int(last) < len(node):
@@ -170,7 +162,7 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise _fail(f"{'.'.join(parts[:-1])} is not an object")
+        raise fail(f"{'.'.join(parts[:-1])} is not an object")
 
 
 def _read_raw(path: Path) -> dict[str, Any]:
@@ -179,9 +171,9 @@ def _read_raw(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise _fail(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raise fail(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(data, dict):
-        raise _fail(f"{path}: the top level must be a JSON object")
+        raise fail(f"{path}: the top level must be a JSON object")
     return data
 
 
@@ -194,14 +186,14 @@ def set_(
 ) -> None:
     """Change one setting in config.json; the result is validated before anything is written."""
     parts = _key_parts(key)
-    path = _home(home).config_file
+    path = home_of(home).config_file
     data = _read_raw(path)
     parsed = _parse_value(value)
     _assign(data, parts, parsed)
     try:
         config = parse_config(data)
     except ConfigError as exc:
-        raise _fail(f"{exc} (config.json left unchanged)") from None
+        raise fail(f"{exc} (config.json left unchanged)") from None
     write_config(path, config)
     is_key = len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key"
     typer.echo(f"{key} = {'***' if is_key and parsed is not None else _render(parsed)}")
@@ -217,10 +209,10 @@ def validate(
     file: Annotated[Path | None, typer.Option("--file", help="Check this file instead")] = None,
 ) -> None:
     """Check config.json (and, for a home, every anima's status.json merged with it)."""
-    where = _home(home)
+    where = home_of(home)
     target = file.expanduser() if file is not None else where.config_file
     if file is not None and not target.is_file():
-        raise _fail(f"{target}: no such file")
+        raise fail(f"{target}: no such file")
     problems: list[str] = []
     try:
         config = load_config(target)

@@ -19,8 +19,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -28,6 +27,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from animas_tools.http_thread import ServedInThread
 
 log = logging.getLogger("animas_tools.otlp_collector")
 
@@ -111,51 +112,24 @@ def decode_spans(body: bytes) -> list[CollectedSpan]:
     return spans
 
 
-class OtlpCollector:
+class OtlpCollector(ServedInThread):
     """Receives OTLP/HTTP trace exports on a loopback port and keeps every span in memory."""
 
+    thread_name = "otlp-collector"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._address = (host, port)
+        super().__init__(host, port)
         self._cond = threading.Condition()
         self._spans: list[CollectedSpan] = []
         self._listeners: list[Callable[[CollectedSpan], None]] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> Self:
-        """Bind and serve in a daemon thread; returns ``self`` for chaining."""
-        if self._server is None:
-            self._server = _Server(self._address, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="otlp-collector", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; the spans received stay readable."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        return _Server(address, self)
 
     @property
     def endpoint(self) -> str:
         """The value for ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the exporter appends ``/v1/traces``)."""
-        if self._server is None:
-            raise RuntimeError("the collector is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.url
 
     @property
     def spans(self) -> list[CollectedSpan]:

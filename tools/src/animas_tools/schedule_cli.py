@@ -7,10 +7,9 @@ or ``cron.due`` event on the activity stream, published as the operator.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -22,13 +21,11 @@ from nats.aio.client import Client
 from animas_contracts import CronDue, Event, HeartbeatDue, ScheduledBy, encode_event, uuid7
 from animas_contracts.subjects import ACTIVITY_STREAM, HEADER_EVENT_TYPE, HEADER_MSG_ID, activity_subject
 from animas_core.config import AnimaWorksConfig, ConfigError, load_config
-from animas_core.errors import RetryableError
-from animas_core.home import Home, default_home
 from animas_core.memory_client import MemoryClient
 from animas_core.schedules import HEARTBEAT, NamedSchedule, anima_schedules, next_fires, parse_cron
 from animas_core.schedules.anima_zone import anima_zone as shared_anima_zone
 from animas_tools.animas_cli import NameArgument
-from animas_tools.system import NotRunning, connect_admin
+from animas_tools.cli_support import fail, home_of, with_nats
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="AnimaWorks home")]
 NatsUrlOption = Annotated[
@@ -135,35 +132,10 @@ async def publish_event(nc: Client, event: Event) -> None:
     )
 
 
-def _home(home: Path | None) -> Home:
-    return Home(home.expanduser() if home else default_home())
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _with_nats(home: Path | None, nats_url: str | None, work: Callable[[Client], Awaitable[None]]) -> None:
-    async def run() -> None:
-        nc = await connect_admin(_home(home), nats_url)
-        try:
-            await work(nc)
-        finally:
-            await nc.close()
-
-    try:
-        asyncio.run(run())
-    except (NotRunning, RetryableError) as exc:
-        raise _fail(str(exc)) from None
-    except (OSError, TimeoutError) as exc:
-        raise _fail(f"could not reach NATS: {exc!r}") from None
-
-
 async def _status(files: MemoryClient, name: str) -> str:
     status = await files.read(name, "status.json")
     if status is None:
-        raise _fail(f"no anima named {name!r}")
+        raise fail(f"no anima named {name!r}")
     return status
 
 
@@ -179,9 +151,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show the next fire times of an anima's heartbeat, cron tasks and consolidation."""
         try:
-            config = load_config(_home(home).config_file)
+            config = load_config(home_of(home).config_file)
         except ConfigError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
 
         async def show(nc: Client) -> None:
             files = MemoryClient(nc)
@@ -189,13 +161,13 @@ def register(app: typer.Typer) -> None:
             try:
                 tz = anima_zone(config, name, status)
             except (ConfigError, ValueError) as exc:
-                raise _fail(str(exc)) from None
+                raise fail(str(exc)) from None
             heartbeat, cron = await files.read(name, "heartbeat.md"), await files.read(name, "cron.md")
             plan = anima_schedules(heartbeat, cron, consolidation=config.consolidation)
             now = datetime.now(UTC)
             typer.echo("\n".join(render_plan(name, plan, now=now, tz=tz, count=count)))
 
-        _with_nats(home, nats_url, show)
+        with_nats(home, nats_url, show)
 
     @app.command()
     def trigger(
@@ -221,10 +193,10 @@ def register(app: typer.Typer) -> None:
                 found = spec.task(task)
                 if found is None:
                     known = ", ".join(repr(t.title) for t in spec.tasks) or "none"
-                    raise _fail(f"{name}'s cron.md has no task {task!r} (tasks: {known})")
+                    raise fail(f"{name}'s cron.md has no task {task!r} (tasks: {known})")
                 if found.error is not None:
                     # agent-runner refuses a task that cannot run as written: say so now instead.
-                    raise _fail(f'cron.md "{found.heading}": {found.error}')
+                    raise fail(f'cron.md "{found.heading}": {found.error}')
                 if not found.enabled:
                     typer.echo(f"note: {found.title!r} is disabled; firing it by hand anyway", err=True)
                 title = found.title
@@ -233,4 +205,4 @@ def register(app: typer.Typer) -> None:
             what = "heartbeat" if title is None else f"cron task {title!r}"
             typer.echo(f"fired the {what} of {name} by hand: {event.event_type} {event.id}")
 
-        _with_nats(home, nats_url, fire)
+        with_nats(home, nats_url, fire)

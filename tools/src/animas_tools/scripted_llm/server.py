@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self
+from http.server import ThreadingHTTPServer
+from typing import Any
 
 import msgspec
 
+from animas_tools.http_thread import ServedInThread
 from animas_tools.scripted_llm.handler import Server
 from animas_tools.scripted_llm.script import Answer, ScriptError, Turn, resolve, to_turns
 
 
-class ScriptedLLM:
+class ScriptedLLM(ServedInThread):
     """An OpenAI- and Anthropic-compatible HTTP server answering from a script of :class:`Turn`."""
 
     def __init__(
@@ -44,7 +45,7 @@ class ScriptedLLM:
             api_key: When set, requests without this key (as a bearer token or ``x-api-key``)
                 get a 401, to prove which key was sent.
         """
-        self._address = (host, port)
+        super().__init__(host, port)
         self._hold_timeout_s = hold_timeout_s
         self.api_key = api_key
         self._cond = threading.Condition()
@@ -54,49 +55,19 @@ class ScriptedLLM:
         self._held: set[threading.Event] = set()
         self._stopping = False
         self._requests: list[dict[str, Any]] = []
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> Self:
-        """Bind and serve in a daemon thread; returns ``self`` for chaining."""
-        if self._server is None:
-            self._stopping = False
-            self._server = Server(self._address, self)
-            # A short poll interval keeps stop() fast; tests start and stop many servers.
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="scripted-llm", daemon=True
-            )
-            self._thread.start()
-        return self
+    thread_name = "scripted-llm"
 
-    def stop(self) -> None:
-        """Release held requests, then shut the server down (never hangs on a hold or a delay)."""
+    def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        self._stopping = False
+        return Server(address, self)
+
+    def _before_stop(self) -> None:
+        """Release held requests and delays first, so stopping never hangs on one."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         self.release()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("scripted LLM is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def openai_base(self) -> str:

@@ -1,0 +1,44 @@
+"""What every ``anima`` command module shares: the home, a clean error exit, a NATS session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import typer
+from nats.aio.client import Client
+
+from animas_core.errors import RetryableError
+from animas_core.home import Home, default_home
+from animas_tools.publish import NoAnswer
+from animas_tools.system import NotRunning, connect_admin
+
+
+def home_of(home: Path | None) -> Home:
+    """The AnimaWorks home named on the command line, else the default one."""
+    return Home(home.expanduser() if home else default_home())
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def with_nats(home: Path | None, nats_url: str | None, work: Callable[[Client], Awaitable[None]]) -> None:
+    """Run ``work`` on an operator connection; a system that is down or silent is a clean error."""
+
+    async def run() -> None:
+        nc = await connect_admin(home_of(home), nats_url)
+        try:
+            await work(nc)
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(run())
+    except (NotRunning, NoAnswer, RetryableError) as exc:
+        raise fail(str(exc)) from None
+    except (OSError, TimeoutError) as exc:
+        raise fail(f"could not reach NATS: {exc!r}") from None
