@@ -54,14 +54,15 @@ def message_consumers(partitions: int) -> list[ConsumerSpec]:
     ]
 
 
-RETIRED_CONSUMERS = tuple(f"agent-runner-messages-p{p}" for p in range(64))
+RETIRED_PREFIX = "agent-runner-messages-p"
 """Durables of earlier builds (messages only); removed at start so they do not pile up events."""
 
 
 async def _retire_old_consumers(js: JetStreamContext) -> None:
-    for durable in RETIRED_CONSUMERS:
-        with contextlib.suppress(NotFoundError):
-            await js.delete_consumer(ACTIVITY_STREAM, durable)
+    for consumer in await js.consumers_info(ACTIVITY_STREAM):
+        if consumer.name.startswith(RETIRED_PREFIX):
+            with contextlib.suppress(NotFoundError):
+                await js.delete_consumer(ACTIVITY_STREAM, consumer.name)
 
 
 def default_models(settings: AgentRunnerSettings) -> dict[str, TurnModel]:
