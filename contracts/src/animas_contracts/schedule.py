@@ -99,6 +99,10 @@ class HeartbeatFinished(Event, frozen=True, kw_only=True, tag="heartbeat.finishe
     found: Annotated[list[str], Meta(description="What it found to attend to, one line each.")] = (
         msgspec.field(default_factory=list)
     )
+    fire_at: Annotated[
+        datetime | None,
+        Meta(description="The occurrence it ran for (the due event's fire_at); null in older events."),
+    ] = None
 
 
 class CronOutcome(enum.StrEnum):

@@ -95,8 +95,10 @@ def test_partial_folders_of_old_interrupted_conversions_are_removed(
     old, recent = models / ".m.partial-old", models / ".m.partial-recent"
     old.mkdir(parents=True)
     recent.mkdir()
-    an_hour_ago = time.time() - 3600
-    os.utime(old, (an_hour_ago, an_hour_ago))
+    # Both ages are set from the clock the code reads, not left to the file system's clock.
+    now = time.time()
+    os.utime(old, (now - 3600, now - 3600))
+    os.utime(recent, (now, now))
     ensure_cache(gguf, models / "m")
     # A recent one may be another process converting right now: it is left alone.
     assert _leftovers(models) == [recent.name]

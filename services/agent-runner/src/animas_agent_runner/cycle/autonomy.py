@@ -178,7 +178,7 @@ class Autonomy:
         acted = {
             key
             for finished in await self._ports.activity.heartbeats(anima, due.fire_at - REPEAT_WINDOW)
-            if finished.outcome is HeartbeatOutcome.ACTED
+            if finished.outcome is HeartbeatOutcome.ACTED and _within_repeat_window(finished, due.fire_at)
             for key in finished.found
         }
         findings: list[Finding] = []
@@ -243,6 +243,7 @@ class Autonomy:
                 cycle_id=cycle_id,
                 outcome=outcome,
                 found=found,
+                fire_at=due.fire_at,
             )
         )
 
@@ -292,6 +293,16 @@ class Autonomy:
 
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "task"
+
+
+def _within_repeat_window(finished: HeartbeatFinished, fire_at: datetime) -> bool:
+    """Whether an earlier heartbeat ran for an occurrence within 24 h before this one.
+
+    Both ends are occurrence times, never the wall clock: a heartbeat that fires late, a replay,
+    or a test clock far from today must see the same window.
+    """
+    ran_for = finished.fire_at or finished.ts
+    return fire_at - REPEAT_WINDOW <= ran_for < fire_at
 
 
 def _older(stamp: str, now: datetime, age: timedelta) -> bool:
