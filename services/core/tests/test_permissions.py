@@ -77,6 +77,7 @@ def test_seed_example_parses_every_section() -> None:
     assert perms.disallowed_commands[0] == CommandRule(("git", "push"), "requires approval")
     assert perms.self_modifiable == frozenset()
     assert perms.shell is False
+    assert perms.network is False
 
 
 def test_blank_template_grants_no_workspace_tool_and_no_location() -> None:
@@ -220,6 +221,15 @@ def test_shell_is_granted_only_by_the_word_allowed(line: str) -> None:
     assert parse_permissions(f"## Shell\n{line}").shell
     assert not parse_permissions("## Shell\nnot allowed").shell
     assert not parse_permissions("## Shell\n(none)").shell
+
+
+@pytest.mark.parametrize("line", ["allowed", "- Allowed", "`allowed`"])
+def test_network_is_granted_only_by_the_word_allowed(line: str) -> None:
+    assert parse_permissions(f"## Network\n{line}").network
+    assert not parse_permissions(f"## Shell\n{line}").network
+    assert not parse_permissions("## Network\nnot allowed").network
+    assert not parse_permissions("## Network\n(none)").network
+    assert not parse_permissions("## Allowed Commands\ncurl").network
 
 
 def test_self_modifiable_files_are_protected_files_but_never_identity() -> None:

@@ -9,6 +9,7 @@ file, or an absent section, grants nothing. The sections (seed 003 §6), matched
     ## Allowed Commands / ## Disallowed Commands  comma-separated or bullets
     ## Self-Modifiable Files                      protected files the anima may change itself
     ## Shell                                      a line "allowed" lets run_command use a shell
+    ## Network                                    a line "allowed" lets commands reach the network
 
 A trailing parenthetical is a note for people ("git push (requires approval)"), never part of the
 entry. Unknown sections are ignored, so a newer file still parses.
@@ -26,6 +27,9 @@ the anima wrote called ``./git`` is not ``git``. A Disallowed Commands entry den
 command when its program equals the argv's program (by base name, so ``/usr/bin/docker`` is still
 ``docker``) and its other tokens all appear in the argv in order; short flag clusters compare by
 letter, so "rm -rf" also catches ``rm -r -f x`` and ``rm -fr x``. Over-denying is the safe side.
+These checks are the first line only: they cannot contain what an allowed program does with its
+own arguments, so agent-runner runs every command in a sandbox that sees only the granted
+locations, and has a network only with the Network grant.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ _SECTIONS = {
     "disallowed commands": "disallowed",
     "self-modifiable files": "self_modifiable",
     "shell": "shell",
+    "network": "network",
 }
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
@@ -152,6 +157,8 @@ class Permissions:
     self_modifiable: frozenset[str] = frozenset()
     """Protected files (never identity.md) the anima may change through its memory tools."""
     shell: bool = False
+    network: bool = False
+    """Commands run in a sandbox without a network unless this is granted."""
 
     def tool_allowed(self, name: str, *, own_tool: bool) -> str | None:
         """None when the tool may be used, else the reason it may not (shown to the model)."""
@@ -296,5 +303,11 @@ def parse_permissions(text: str | None) -> Permissions:
         allowed_commands=commands("allowed"),
         disallowed_commands=commands("disallowed"),
         self_modifiable=frozenset((files & PROTECTED_FILES) - NEVER_SELF_MODIFIABLE),
-        shell=any(line.strip().strip("-*` ").casefold() == "allowed" for line in sections.get("shell", [])),
+        shell=_says_allowed(sections.get("shell", [])),
+        network=_says_allowed(sections.get("network", [])),
     )
+
+
+def _says_allowed(body: list[str]) -> bool:
+    """True if a yes/no section (Shell, Network) has a line "allowed"."""
+    return any(line.strip().strip("-*` ").casefold() == "allowed" for line in body)

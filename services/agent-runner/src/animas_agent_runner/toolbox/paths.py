@@ -107,6 +107,11 @@ class PathPolicy:
         grants += [(form, True) for hidden in self._hidden for form in self._forms(Path(hidden))]
         return any(_under(form, grant) for form in self._forms(path) for grant in grants)
 
+    def invisible_roots(self) -> set[str]:
+        """Every invisible location and hidden path, resolved: what a command sandbox covers."""
+        named = [str(self.real(location.path)) for location in self._permissions.invisible]
+        return {os.path.realpath(path) for path in (*named, *self._hidden)}
+
     def is_readable(self, real: str) -> bool:
         """True if a resolved path lies in a readable (or writable) location."""
         return any(_under(real, grant) for grant in self._readable_grants())

@@ -5,10 +5,13 @@ Every call checks :class:`~animas_agent_runner.toolbox.paths.PathPolicy` or the 
 (DESIGN.md §8 "Default deny", §9 "Workspaces"). Whether a tool may be called at all
 (``Permissions.tool_allowed``) is the caller's check; this class enforces locations and commands.
 
-Commands run without a shell (unless permissions.md grants one) in the anima's own area, with an
-environment of PATH, HOME and LANG only: the service's environment holds credentials, and a
-command the anima runs must never see them. Command arguments are checked only for invisible
-paths; the allow list is the boundary, so grant commands that cannot reach outside on their own.
+Commands are checked first (Allowed and Disallowed Commands, shell metacharacters without a Shell
+grant, arguments naming invisible paths), then run without a shell (unless permissions.md grants
+one) in the anima's own area, with an environment of PATH (the configured command PATH), HOME and
+LANG only: the service's environment holds credentials, and a command the anima runs must never
+see them. The checks cannot contain what an allowed program does with its own arguments, so the
+boundary is the command sandbox (:mod:`~animas_agent_runner.toolbox.sandbox`): a command sees only
+what permissions.md grants, whatever it is told to open.
 Blocking file work runs in a thread so one anima's grep never stalls another's cycle.
 """
 
@@ -19,15 +22,17 @@ import contextlib
 import os
 import re
 import shlex
-import signal
+import shutil
 import tempfile
-from asyncio.subprocess import DEVNULL, PIPE, STDOUT
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from animas_agent_runner.toolbox.commands import command_runner
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.paths import PathPolicy, glob_regex
+from animas_agent_runner.toolbox.sandbox import sandbox_layout
+from animas_core.config_model import SandboxConfig
 from animas_core.permissions import Permissions, command_segments
 
 MAX_WRITE_BYTES = 1024 * 1024
@@ -37,7 +42,6 @@ MAX_MATCHES = 200
 MAX_GLOB_RESULTS = 500
 MAX_WALK_FILES = 20_000
 MAX_GREP_FILE_BYTES = 2 * 1024 * 1024
-MAX_OUTPUT_BYTES = 64 * 1024
 MAX_TIMEOUT_S = 600.0
 DEFAULT_COMMAND_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -61,25 +65,6 @@ def _lines(handle: BinaryIO, *, mark: bool = True) -> Iterator[str]:
         yield line
 
 
-class _Output:
-    """A command's combined output, keeping the first MAX_OUTPUT_BYTES so a flood costs nothing."""
-
-    def __init__(self) -> None:
-        self.kept = bytearray()
-        self.total = 0
-
-    async def drain(self, stream: asyncio.StreamReader | None) -> None:
-        while stream is not None and (chunk := await stream.read(65536)):
-            self.total += len(chunk)
-            self.kept += chunk[: max(0, MAX_OUTPUT_BYTES - len(self.kept))]
-
-    def text(self) -> str:
-        text = self.kept.decode("utf-8", errors="replace")
-        if self.total > len(self.kept):
-            text += f"\n…(output cut: {len(self.kept)} of {self.total} bytes shown)"
-        return text
-
-
 class Workspace:
     """One anima's file and command tools over the workspace directory ``root``."""
 
@@ -91,10 +76,13 @@ class Workspace:
         permissions: Permissions,
         hidden: Sequence[Path] = (),
         command_path: str = DEFAULT_COMMAND_PATH,
+        sandbox: SandboxConfig | None = None,
     ) -> None:
         self._paths = PathPolicy(root=root, anima=anima, permissions=permissions, hidden=hidden)
         self._permissions = permissions
         self._command_path = command_path
+        self._sandbox = sandbox if sandbox is not None else SandboxConfig()
+        self._commands = command_runner(self._sandbox)
 
     async def read_file(self, path: str, offset: int = 0, limit: int = 2000) -> str:
         """Lines ``offset+1`` … ``offset+limit``, numbered, cut at MAX_READ_CHARS with a note."""
@@ -258,37 +246,12 @@ class Workspace:
             area.mkdir(exist_ok=True)
         except OSError as exc:
             raise ToolFailed(f"the workspace is not available: {exc.strerror}") from exc
-        env = {"PATH": self._command_path, "HOME": str(area), "LANG": "C.UTF-8"}
+        program = argvs[0][0]
+        on_path = "/" in program or shutil.which(program, path=self._command_path) is not None
+        if not self._permissions.shell and not on_path:
+            raise ToolFailed(f"command not found: {program}")
+        layout = sandbox_layout(
+            self._paths, self._permissions, command_path=self._command_path, config=self._sandbox
+        )
         argv = ["/bin/sh", "-c", command] if self._permissions.shell else argvs[0]
-        try:
-            # start_new_session: its own process group, so a timeout kills its children too.
-            process = await asyncio.create_subprocess_exec(
-                *argv, cwd=area, env=env, start_new_session=True, stdin=DEVNULL, stdout=PIPE, stderr=STDOUT
-            )
-        except FileNotFoundError as exc:
-            raise ToolFailed(f"command not found: {argvs[0][0]}") from exc
-        except PermissionError as exc:
-            raise ToolFailed(f"cannot execute {argvs[0][0]}") from exc
-        return await self._finish(process, timeout_s)
-
-    async def _finish(self, process: asyncio.subprocess.Process, timeout_s: float) -> str:
-        output = _Output()
-        try:
-            await asyncio.wait_for(asyncio.gather(output.drain(process.stdout), process.wait()), timeout_s)
-        except TimeoutError:
-            await _kill(process)
-            raise ToolFailed(f"timed out after {timeout_s:g}s and was killed\n{output.text()}") from None
-        except BaseException:  # the cycle was cancelled: leave nothing running
-            await _kill(process)
-            raise
-        result = f"{output.text()}\n[exit status {process.returncode}]"
-        if process.returncode != 0:
-            raise ToolFailed(result)
-        return result
-
-
-async def _kill(process: asyncio.subprocess.Process) -> None:
-    """Kill the command's whole process group (its children too) and reap it."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()
+        return await self._commands.run(argv, layout, timeout_s)

@@ -105,7 +105,8 @@ WORKSPACE_TOOLS = (
     Tool("glob", "List workspace files matching a glob pattern.", GlobArgs, glob, own=False),
     Tool(
         "run_command",
-        "Run an allowed command in your workspace folder (no shell unless granted).",
+        "Run an allowed command in your workspace folder (no shell unless granted). It runs in a "
+        "sandbox that sees only your granted locations, with no network unless granted.",
         RunCommandArgs,
         run_command,
         own=False,
