@@ -39,6 +39,7 @@ SECTIONS = {
     "server",
     "external_messaging",
     "background_task",
+    "sandbox",
 }
 
 

@@ -40,6 +40,7 @@ from animas_core.config_model import (
     NotificationChannel,
     PrimingConfig,
     RAGConfig,
+    SandboxConfig,
     SchedulerConfig,
     ServerConfig,
     SlackConfig,
@@ -69,6 +70,7 @@ __all__ = [
     "NotificationChannel",
     "PrimingConfig",
     "RAGConfig",
+    "SandboxConfig",
     "SchedulerConfig",
     "ServerConfig",
     "SlackConfig",
@@ -111,6 +113,7 @@ class AnimaWorksConfig(BaseModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     external_messaging: ExternalMessagingConfig = Field(default_factory=ExternalMessagingConfig)
     background_task: BackgroundTaskConfig = Field(default_factory=BackgroundTaskConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     def anima(self, name: str, status: Mapping[str, Any] | None = None) -> AnimaModelConfig:
         """The merged settings of one anima.

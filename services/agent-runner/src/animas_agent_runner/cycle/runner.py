@@ -318,7 +318,19 @@ class CycleRunner:
         permissions = parse_permissions(await self._ports.memory.read(anima, "permissions.md"))
         # The anima's own folder is where its commands run; a new anima has none yet.
         (root / anima).mkdir(parents=True, exist_ok=True)
-        return Workspace(root=root, anima=anima, permissions=permissions, hidden=self._settings.hidden)
+        return self._workspace(root, anima, permissions)
+
+    def _workspace(self, root: Path, anima: str, permissions: Permissions) -> Workspace:
+        """Workspace tools on the configured command PATH, commands in the configured sandbox."""
+        settings = self._settings
+        return Workspace(
+            root=root,
+            anima=anima,
+            permissions=permissions,
+            hidden=settings.hidden,
+            command_path=settings.command_path,
+            sandbox=self._config.get().sandbox,
+        )
 
     def _model_for(self, model: str, mode: str) -> TurnModel:
         """The Anthropic SDK serves Claude models in the anthropic mode; litellm serves the rest."""
@@ -364,9 +376,7 @@ class CycleRunner:
         settings = self._settings
         from_anima = event.origin is MessageOrigin.ANIMA
         workspace = (
-            Workspace(
-                root=settings.workspace, anima=event.anima, permissions=permissions, hidden=settings.hidden
-            )
+            self._workspace(settings.workspace, event.anima, permissions)
             if settings.workspace is not None
             else None
         )
