@@ -42,6 +42,10 @@ class RebuildReply(msgspec.Struct, frozen=True, kw_only=True):
     events: int = 0
     files: int = 0
     error: str | None = None
+    refused: int = 0
+    """Stored events left out: unreadable, or a payload that disagrees with its subject."""
+    refusals: list[str] = []
+    """The first few reasons, for the operator."""
 
 
 class MemoryReadRequest(msgspec.Struct, frozen=True, kw_only=True):

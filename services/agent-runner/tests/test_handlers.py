@@ -66,6 +66,7 @@ from animas_contracts import (
 from animas_core.config import AnimaModelConfig, AnimaWorksConfig, Credential, write_config
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.faults import FaultPoints
+from animas_core.provenance import SubjectMismatch
 
 
 class FakeSink:
@@ -579,12 +580,27 @@ async def test_bad_input_is_poison(tmp_path: Path) -> None:
     with pytest.raises(ContractError):
         await handler(b"\x00garbage", FakeDelivery())
     bad_name = msgspec.json.decode(encode_event(_message()))
-    bad_name["anima"] = "a.b"
+    bad_name["anima"] = "Not_Valid"
+    on_its_subject = FakeDelivery(subject="activity.0.Not_Valid.message.received")
     with pytest.raises(PoisonMessage, match="invalid anima name"):
-        await handler(msgspec.json.encode(bad_name), FakeDelivery())
+        await handler(msgspec.json.encode(bad_name), on_its_subject)
     not_a_message = domain.cycle_finished(_message(), CycleStatus.OK, 0)
+    on_its_subject = FakeDelivery(subject="activity.0.sample.cycle.finished")
     with pytest.raises(ContractError, match=r"expected message\.received"):
-        await handler(encode_event(not_a_message), FakeDelivery())
+        await handler(encode_event(not_a_message), on_its_subject)
+
+
+async def test_an_event_whose_payload_disagrees_with_its_subject_is_refused(tmp_path: Path) -> None:
+    model = FakeModel()
+    handler, _, _ = _handler(_configured(tmp_path), model)
+    other_anima = msgspec.json.decode(encode_event(_message()))
+    other_anima["anima"] = "someone-else"
+    with pytest.raises(SubjectMismatch, match="payload anima 'someone-else'"):
+        await handler(msgspec.json.encode(other_anima), FakeDelivery())
+    smuggled = domain.cycle_finished(_message(), CycleStatus.OK, 0)
+    with pytest.raises(SubjectMismatch, match=r"payload type 'cycle\.finished'"):
+        await handler(encode_event(smuggled), FakeDelivery())
+    assert model.calls == []
 
 
 def _call(name: str, **arguments: Any) -> ToolCall:

@@ -17,6 +17,7 @@ from animas_contracts import (
 )
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.faults import FaultPoints
+from animas_core.provenance import SubjectMismatch
 from animas_outbound import domain
 from animas_outbound.handlers import OutboundHandler
 
@@ -107,13 +108,16 @@ async def _handle(
     stream: FakeStream | None = None,
     deliveries: int = 1,
     log: FakeLog | None = None,
+    subject: str | None = None,
 ) -> tuple[FakeSink, FakeDirectory, FakeStream]:
     sink, directory, stream = FakeSink(), directory or FakeDirectory(*BOTH), stream or FakeStream()
     handler = OutboundHandler(
         publisher=sink, directory=directory, stored=stream, log=log or FakeLog(), faults=FaultPoints("")
     )
     data = request if isinstance(request, bytes) else encode_event(request)
-    await handler(data, FakeDelivery(data=data, deliveries=deliveries))
+    await handler(
+        data, FakeDelivery(data=data, subject=subject or FakeDelivery.subject, deliveries=deliveries)
+    )
     return sink, directory, stream
 
 
@@ -183,12 +187,19 @@ async def test_another_event_type_is_a_contract_error() -> None:
         anima="bob", correlation_id="c", producer="gateway", text="x", sender="h", thread_id="t"
     )
     with pytest.raises(ContractError, match=r"expected outbound\.requested"):
-        await _handle(encode_event(other))
+        await _handle(encode_event(other), subject="activity.0.bob.message.received")
+    with pytest.raises(SubjectMismatch, match=r"payload type 'message\.received'"):
+        await _handle(encode_event(other), subject="activity.0.bob.outbound.requested")
 
 
 async def test_an_invalid_sender_is_poison() -> None:
     with pytest.raises(PoisonMessage, match="invalid sender"):
-        await _handle(_request(anima="Not Valid"))
+        await _handle(_request(anima="Not_Valid"), subject="activity.0.Not_Valid.outbound.requested")
+
+
+async def test_a_request_naming_another_sender_than_its_subject_is_refused() -> None:
+    with pytest.raises(SubjectMismatch, match="payload anima 'bob'"):
+        await _handle(_request(anima="bob"))
 
 
 async def test_a_settled_request_stored_again_later_is_not_sent_again() -> None:

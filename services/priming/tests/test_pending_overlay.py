@@ -12,8 +12,10 @@ from animas_contracts import (
     MemoryOpRequested,
     RecordOutcome,
     WriteKnowledge,
+    decode_event,
     encode_event,
 )
+from animas_contracts.subjects import activity_subject
 from animas_priming.pending import PendingOverlay, pending_text
 
 ENV: dict[str, Any] = {"anima": "tanaka", "correlation_id": "c", "producer": "agent-runner"}
@@ -34,9 +36,12 @@ class WordsEmbedder:
 
 
 class Msg:
+    """A core-NATS message as published: on the subject of the event's own anima and type."""
+
     def __init__(self, data: bytes) -> None:
+        event = decode_event(data)
         self.data = data
-        self.subject = "activity.tanaka.memory.op.requested"
+        self.subject = activity_subject(event.anima, event.event_type)
 
 
 def test_pending_text_knows_what_writes_will_say() -> None:

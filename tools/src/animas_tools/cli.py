@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import msgspec
 import typer
 
 from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, validate_anima_name
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
 from animas_core.config import ConfigError
-from animas_core.home import Home
-from animas_tools import animas_cli, schedule_cli
+from animas_tools import animas_cli, schedule_cli, status_cli
 from animas_tools.cli_support import fail, home_of
 from animas_tools.config_cli import config_app
 from animas_tools.cycle_replay import CycleNotFound, cycle_events, run_replayer
 from animas_tools.events import read_activity, timeline_line
 from animas_tools.nats_server import NatsServerError
-from animas_tools.supervisor import read_health
-from animas_tools.system import NotRunning, SystemInfo, connect_admin
+from animas_tools.system import NotRunning, connect_admin
+from animas_tools.token_cli import token_app
 from animas_tools.up import AlreadyRunning, run_up
 
 app = typer.Typer(help="AnimaWorks: organization-as-code for LLM agents.", no_args_is_help=True)
@@ -32,7 +29,9 @@ replay = typer.Typer(
 )
 app.add_typer(replay, name="replay")
 app.add_typer(config_app, name="config")
+app.add_typer(token_app, name="token")
 animas_cli.register(app)
+status_cli.register(app)
 schedule_cli.register(app)
 
 HomeOption = Annotated[
@@ -98,75 +97,6 @@ def up(
     raise typer.Exit(code)
 
 
-def local_model_line(home: Home) -> str:
-    """What ``anima status`` says about the bundled local model (and how to configure a stronger one)."""
-    info = SystemInfo.read(home)
-    if info is None or info.local_model_url is None:
-        return "local model: not running (animas without a configured model get configuration guidance)"
-    base = info.local_model_url.removesuffix("/v1")
-    try:
-        health = httpx.get(f"{base}/health", timeout=2.0).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        return f"local model: {info.local_model_url} not answering ({type(exc).__name__})"
-    facts = "  ".join(f"{k}={v}" for k, v in health.items() if not isinstance(v, dict | list))
-    return (
-        f"local model: {info.local_model_url}  {facts}\n"
-        f"  used by animas without a configured model; for stronger answers set a model and credential in "
-        f"{home.config_file} (see README, Configure a model)"
-    )
-
-
-def rejected_schedule_lines(record: dict[str, object]) -> list[str]:
-    """The schedules a scheduler could not read (its health record's ``rejected_schedules``)."""
-    rejected = record.get("rejected_schedules")
-    if not isinstance(rejected, list):
-        return []
-    return [
-        f"rejected schedule: {r.get('anima')} {r.get('file')} {r.get('schedule')}: {r.get('reason')}"
-        for r in rejected
-        if isinstance(r, dict)
-    ]
-
-
-@app.command()
-def status(home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
-    """Show services, streams and consumers."""
-
-    async def show() -> None:
-        nc = await connect_admin(home_of(home), nats_url)
-        try:
-            js = nc.jetstream()
-            health = await read_health(js)
-            typer.echo("services:")
-            now = time.time()
-            for name, record in sorted(health.items()):
-                age = now - float(str(record["ts"]))
-                extra = f"  url={record['url']}" if "url" in record else ""
-                pending = f"  (not yet: {record['pending_work']})" if "pending_work" in record else ""
-                line = f"  {name:<14} {record['status']:<6} pid={record['pid']:<7} seen {age:4.1f}s ago"
-                typer.echo(line + extra + pending)
-                for rejected in rejected_schedule_lines(record):
-                    typer.echo(f"    {rejected}")
-            typer.echo(local_model_line(home_of(home)))
-            typer.echo("streams:")
-            for stream in await js.streams_info():
-                state = stream.state
-                typer.echo(
-                    f"  {stream.config.name:<11} messages={state.messages:<7} "
-                    f"bytes={state.bytes:<9} last_seq={state.last_seq}"
-                )
-                for consumer in await js.consumers_info(stream.config.name or ""):
-                    if consumer.config.durable_name:
-                        typer.echo(
-                            f"    {consumer.name:<32} pending={consumer.num_pending:<5} "
-                            f"unacked={consumer.num_ack_pending:<3} redelivered={consumer.num_redelivered}"
-                        )
-        finally:
-            await nc.close()
-
-    _run(show())
-
-
 @app.command()
 def events(
     home: HomeOption = None,
@@ -225,6 +155,11 @@ def replay_rebuild(
             raise fail(reply.error or "rebuild failed")
         animas = ", ".join(reply.animas) or "(none)"
         typer.echo(f"rebuilt {reply.files} file(s) from {reply.events} event(s) for: {animas}")
+        typer.echo(
+            f"refused {reply.refused} stored event(s): unreadable, or the payload disagrees with the subject"
+        )
+        for reason in reply.refusals:
+            typer.echo(f"  {reason}")
 
     _run(ask())
 

@@ -21,9 +21,9 @@ from animas_contracts import (
     MemoryOpRequested,
     OutboundRequested,
     ToolUsed,
-    decode_event,
 )
 from animas_contracts.subjects import stored_activity_filter
+from animas_core.provenance import decode_delivered
 from animas_core.streams import read_stored
 
 
@@ -45,7 +45,7 @@ async def read_activity(
     async for msg in read_stored(js, stored_activity_filter(anima=anima, event_type=event_type)):
         seq = msg.metadata.sequence.stream
         try:
-            yield StoredEvent(seq, msg.subject, decode_event(msg.data), msg.data)
+            yield StoredEvent(seq, msg.subject, decode_delivered(msg.subject, msg.data), msg.data)
         except ContractError as exc:
             yield StoredEvent(seq, msg.subject, None, msg.data, str(exc))
 

@@ -12,10 +12,10 @@ from animas_contracts import (
     Event,
     MemoryOpApplied,
     MemoryOpRejected,
-    decode_event,
     encode_event,
 )
 from animas_contracts.subjects import ACTIVITY_STREAM, HEADER_EVENT_TYPE, HEADER_MSG_ID, activity_subject
+from animas_core.provenance import decode_delivered
 
 Answer = MemoryOpApplied | MemoryOpRejected
 
@@ -30,7 +30,7 @@ async def publish_change(nc: Client, event: Event, *, timeout_s: float = 30.0) -
 
     async def on_answer(msg: Msg) -> None:
         try:
-            answer = decode_event(msg.data)
+            answer = decode_delivered(msg.subject, msg.data)
         except ContractError:
             return
         if not isinstance(answer, MemoryOpApplied | MemoryOpRejected) or answer.op_id != event.id:

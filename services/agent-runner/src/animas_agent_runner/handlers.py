@@ -19,13 +19,13 @@ from animas_contracts import (
     HeartbeatDue,
     MessageOrigin,
     MessageReceived,
-    decode_event,
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
 from animas_core.broker import EventSink
 from animas_core.errors import PoisonMessage
 from animas_core.policy import Delivery
+from animas_core.provenance import decode_delivered
 
 _log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class MessageHandler:
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         """Handle one delivery of an event of the anima's partition."""
-        event = decode_event(data)
+        event = decode_delivered(delivery.subject, data)
         try:
             validate_anima_name(event.anima)
         except InvalidAnimaName as exc:

@@ -15,7 +15,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from animas_contracts import ContractError, Event, MemoryOpApplied, MemoryOpRejected, decode_event
+from animas_contracts import ContractError, Event, MemoryOpApplied, MemoryOpRejected
+from animas_core.provenance import decode_delivered
 
 _log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class EventWaiter:
 
     async def _on_event(self, msg: Msg) -> None:
         try:
-            event = decode_event(msg.data)
+            event = decode_delivered(msg.subject, msg.data)
         except ContractError as exc:
             _log.warning("undecodable event on %s: %s", msg.subject, exc)
             return

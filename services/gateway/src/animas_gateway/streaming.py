@@ -19,11 +19,12 @@ from nats.aio.subscription import Subscription
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from animas_contracts import ContractError, Event, MessageReceived, ModelDelta, ResponseSent, decode_event
+from animas_contracts import ContractError, Event, MessageReceived, ModelDelta, ResponseSent
 from animas_contracts.subjects import delta_subject
+from animas_core.provenance import decode_delivered
 from animas_gateway.deltas import KEEP_ALIVE, DeltaOrder, delta_frame, sse_frame
 from animas_gateway.domain import message_ids, not_ready_detail, reply_body
-from animas_gateway.replies import EventWaiter
+from animas_gateway.replies import SharedReplies
 
 _log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class ChatStream:
     def __init__(
         self,
         nc: Client,
-        replies: EventWaiter,
+        replies: SharedReplies,
         message: MessageReceived,
         *,
         timeout_s: float,
@@ -67,9 +68,10 @@ class ChatStream:
             return
         self._closed = True
         try:
-            self._replies.forget(self.message.id)
-            if self._reply is not None and not self._reply.done():
-                self._reply.cancel()
+            if self._reply is not None:
+                self._replies.forget(self.message.id, self._reply)
+                if not self._reply.done():
+                    self._reply.cancel()
             if self._sub is not None:
                 # The subscription leaves the client before the UNSUB is sent, so a connection
                 # already closed (nothing left to tell the server) is no leak.
@@ -128,7 +130,7 @@ class ChatStream:
 
     async def _on_delta(self, msg: Msg) -> None:
         try:
-            event = decode_event(msg.data)
+            event = decode_delivered(msg.subject, msg.data)
         except ContractError as exc:
             _log.warning("undecodable delta on %s: %s", msg.subject, exc)
             return
@@ -145,18 +147,18 @@ class EventStreamResponse(StreamingResponse):
 
     media_type = "text/event-stream"
 
-    def __init__(self, stream: ChatStream) -> None:
+    def __init__(self, stream: ChatStream, *, replayed: bool = False) -> None:
         self._stream = stream
         self._frames = stream.frames()
-        super().__init__(
-            self._frames,
-            headers={
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",  # tell proxies such as nginx not to hold pieces back
-                "X-Message-Id": stream.message.id,
-                "X-Correlation-Id": stream.message.correlation_id,
-            },
-        )
+        headers = {
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # tell proxies such as nginx not to hold pieces back
+            "X-Message-Id": stream.message.id,
+            "X-Correlation-Id": stream.message.correlation_id,
+        }
+        if replayed:  # a retry of a message stored before: it was not stored again
+            headers["Idempotent-Replayed"] = "true"
+        super().__init__(self._frames, headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

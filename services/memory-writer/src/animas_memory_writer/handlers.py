@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +20,6 @@ from animas_contracts import (
     MemoryOpRejected,
     RebuildReply,
     RebuildRequest,
-    decode_event,
     derive_id,
     validate_anima_name,
 )
@@ -28,6 +28,7 @@ from animas_contracts.subjects import BODIES_BUCKET, stored_activity_filter
 from animas_core.broker import EventSink
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.policy import Delivery
+from animas_core.provenance import decode_delivered
 from animas_core.streams import read_stored
 from animas_memory_writer.adapters.activity_log import ActivityLogFiles
 from animas_memory_writer.applier import MemoryApplier, Outcome
@@ -67,7 +68,7 @@ class Projector:
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         """Project one delivered event and answer it if it asked for a change."""
-        event = decode_event(data)
+        event = decode_delivered(delivery.subject, data)
         try:
             validate_anima_name(event.anima)
         except InvalidAnimaName as exc:
@@ -133,22 +134,51 @@ class Rebuilder:
                 await asyncio.to_thread(self._projector.applier.reset, name)
             # Only the targets' directories were wiped; other animas' files stay as they are.
             self._projector.files.forget()
-            events, animas = await self._replay(anima)
-            files = sum(self._projector.files.file_count(a) for a in animas)
-        _log.info("rebuilt from the stream", extra={"events": events, "animas": sorted(animas)})
-        return RebuildReply(ok=True, animas=sorted(animas), events=events, files=files)
+            replayed = await self._replay(anima)
+            files = sum(self._projector.files.file_count(a) for a in replayed.animas)
+        _log.info(
+            "rebuilt from the stream",
+            extra={"events": replayed.events, "animas": sorted(replayed.animas), "refused": replayed.refused},
+        )
+        return RebuildReply(
+            ok=True,
+            animas=sorted(replayed.animas),
+            events=replayed.events,
+            files=files,
+            refused=replayed.refused,
+            refusals=replayed.refusals,
+        )
 
-    async def _replay(self, anima: str | None) -> tuple[int, set[str]]:
-        events = 0
-        animas: set[str] = set()
+    async def _replay(self, anima: str | None) -> _Replayed:
+        replayed = _Replayed()
         async for msg in read_stored(self._js, stored_activity_filter(anima=anima or "*"), batch=self._batch):
             try:
-                event = decode_event(msg.data)
+                event = decode_delivered(msg.subject, msg.data)
                 validate_anima_name(event.anima)
-            except (ContractError, InvalidAnimaName):
-                continue  # the live path dead-lettered it; the rebuild stays consistent
+            except (ContractError, InvalidAnimaName) as exc:
+                # The live path dead-lettered it; the rebuild refuses it the same way.
+                replayed.refuse(f"seq {msg.metadata.sequence.stream}: {exc}")
+                continue
             blobs = await self._projector.fetch_blobs(event)
             await asyncio.to_thread(self._projector.project, event, blobs)
-            events += 1
-            animas.add(event.anima)
-        return events, animas
+            replayed.events += 1
+            replayed.animas.add(event.anima)
+        return replayed
+
+
+@dataclasses.dataclass
+class _Replayed:
+    """What a rebuild's replay did."""
+
+    events: int = 0
+    animas: set[str] = dataclasses.field(default_factory=set)
+    refused: int = 0
+    refusals: list[str] = dataclasses.field(default_factory=list)
+
+    def refuse(self, reason: str) -> None:
+        self.refused += 1
+        if len(self.refusals) < _REFUSALS_SHOWN:
+            self.refusals.append(reason)
+
+
+_REFUSALS_SHOWN = 5

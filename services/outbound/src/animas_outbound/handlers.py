@@ -8,13 +8,13 @@ from animas_contracts import (
     ContractError,
     InvalidAnimaName,
     OutboundRequested,
-    decode_event,
     validate_anima_name,
 )
 from animas_core.broker import EventSink
 from animas_core.errors import PoisonMessage
 from animas_core.faults import FaultPoints
 from animas_core.policy import Delivery
+from animas_core.provenance import decode_delivered
 from animas_outbound import domain
 from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
 
@@ -24,9 +24,9 @@ AFTER_DELIVERY = "outbound-after-delivery"
 """Fault point between the delivery and its ``outbound.delivered`` record (crash tests)."""
 
 
-def decode_request(data: bytes) -> OutboundRequested:
+def decode_request(subject: str, data: bytes) -> OutboundRequested:
     """The request in a delivery; anything else is a :class:`ContractError` or :class:`PoisonMessage`."""
-    event = decode_event(data)
+    event = decode_delivered(subject, data)
     if not isinstance(event, OutboundRequested):
         raise ContractError(f"expected outbound.requested, got {event.event_type}")
     try:
@@ -63,7 +63,7 @@ class OutboundHandler:
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         """Handle one delivery of an ``outbound.requested`` event."""
-        request = decode_request(data)
+        request = decode_request(delivery.subject, data)
         if await self._log.settled(request.id):
             _log.info("request was settled before; not sending it again", extra={"request_id": request.id})
             return

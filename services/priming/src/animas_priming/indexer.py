@@ -14,12 +14,12 @@ from animas_contracts import (
     MemoryOpApplied,
     ReindexReply,
     ReindexRequest,
-    decode_event,
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
 from animas_core.memory_client import MemoryClient
 from animas_core.policy import Delivery
+from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
 from animas_priming.ports import MEMORY_TYPES, Embedder, MemoryIndex
 
@@ -39,7 +39,7 @@ class Indexer:
 
     async def on_applied(self, data: bytes, delivery: Delivery) -> None:
         """Consumer handler for ``memory.op.applied``: re-index the paths the change touched."""
-        event = decode_event(data)
+        event = decode_delivered(delivery.subject, data)
         if isinstance(event, MemoryOpApplied) and event.paths:
             async with self.lock:
                 await self.index_paths(event.anima, event.paths)

@@ -27,8 +27,8 @@ from animas_contracts import (
     WriteFile,
     WriteKnowledge,
     WriteProcedure,
-    decode_event,
 )
+from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
 from animas_priming.ports import Chunk, Embedder, Hit
 
@@ -72,7 +72,7 @@ class PendingOverlay:
 
     async def _on_event(self, msg: Msg) -> None:
         try:
-            event = decode_event(msg.data)
+            event = decode_delivered(msg.subject, msg.data)
         except ContractError:
             return
         if isinstance(event, MemoryOpRequested):

@@ -19,7 +19,6 @@ from animas_contracts import (
     HeartbeatFinished,
     MessageReceived,
     ModelDelta,
-    decode_event,
 )
 from animas_contracts.subjects import (
     BODIES_BUCKET,
@@ -28,6 +27,7 @@ from animas_contracts.subjects import (
     delta_subject,
     stored_activity_filter,
 )
+from animas_core.provenance import decode_delivered
 from animas_core.streams import event_stored_after, read_stored
 
 
@@ -108,7 +108,7 @@ class StreamActivity:
             async for msg in messages:
                 if (msg.headers or {}).get(HEADER_MSG_ID) != message_id:
                     continue
-                event = decode_event(msg.data)
+                event = decode_delivered(msg.subject, msg.data)
                 return event if isinstance(event, MessageReceived) else None
         return None
 
@@ -119,7 +119,7 @@ class StreamActivity:
         async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
             async for msg in messages:
                 try:
-                    event = decode_event(msg.data)
+                    event = decode_delivered(msg.subject, msg.data)
                 except ContractError:
                     continue
                 if isinstance(event, HeartbeatFinished):
