@@ -18,6 +18,9 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from animas_contracts.subjects import SERVICE_NAMES, inbox_prefix
+from animas_core.streams import ensure_all
+from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
 from animas_tools.scripted_llm import ScriptedLLM
 
@@ -48,13 +51,39 @@ def nats_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]
 
 @pytest.fixture
 def secured_nats(tmp_path: Path) -> Iterator[tuple[str, dict[str, NatsUser]]]:
-    """A nats-server with one user per service and the permissions of authority.py."""
+    """A nats-server with one user per service and the permissions of authority.py, provisioned.
+
+    As `anima up` leaves it: the operator (``admin``) has created the streams and buckets, which
+    services may not. A test that needs a stream set up differently changes it as the admin.
+    """
     users = load_or_create_users(tmp_path / "users.json")
     server = NatsServer(tmp_path / "nats", users=users).start()
     try:
+        asyncio.run(provision(server.url, users))
         yield server.url, users
     finally:
         server.stop()
+
+
+async def provision(url: str, users: dict[str, NatsUser] | None = None, **kwargs: Any) -> int:
+    """Create the streams and buckets as the operator would (as ``admin`` when there are users)."""
+    password = users[ADMIN_USER].password if users else None
+    nc = await nats.connect(url, user=ADMIN_USER if users else None, password=password)
+    try:
+        return await ensure_all(nc.jetstream(), **kwargs)
+    finally:
+        await nc.close()
+
+
+async def connect_as(url: str, user: NatsUser, **kwargs: Any) -> Client:
+    """A plain nats-py connection as ``user``; a service's user gets its own inbox prefix.
+
+    A service's NATS user may subscribe only to ``_INBOX.<service>.>`` (authority.py), and
+    requests, JetStream publishes and fetches all reply to an inbox.
+    """
+    if user.name in SERVICE_NAMES:
+        kwargs.setdefault("inbox_prefix", inbox_prefix(user.name))
+    return await nats.connect(url, user=user.name, password=user.password, **kwargs)
 
 
 @pytest.fixture

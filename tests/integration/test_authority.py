@@ -8,8 +8,8 @@ import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client
+from tests.conftest import connect_as
 
-from animas_core.streams import ensure_all
 from animas_tools.nats_server import NatsUser
 
 pytestmark = [pytest.mark.nats]
@@ -19,9 +19,7 @@ async def _connect(url: str, user: NatsUser, violations: list[str]) -> Client:
     async def on_error(exc: Exception) -> None:
         violations.append(str(exc))
 
-    return await nats.connect(
-        url, user=user.name, password=user.password, error_cb=on_error, max_reconnect_attempts=0
-    )
+    return await connect_as(url, user, error_cb=on_error, max_reconnect_attempts=0)
 
 
 async def _try_publish(url: str, user: NatsUser, subject: str) -> tuple[bool, list[str]]:
@@ -40,12 +38,8 @@ async def _try_publish(url: str, user: NatsUser, subject: str) -> tuple[bool, li
 
 
 @pytest.fixture
-async def provisioned(secured_nats: tuple[str, dict[str, NatsUser]]) -> tuple[str, dict[str, NatsUser]]:
-    url, users = secured_nats
-    nc = await nats.connect(url, user="admin", password=users["admin"].password)
-    await ensure_all(nc.jetstream())
-    await nc.close()
-    return url, users
+def provisioned(secured_nats: tuple[str, dict[str, NatsUser]]) -> tuple[str, dict[str, NatsUser]]:
+    return secured_nats  # the fixture provisions the streams as the operator
 
 
 @pytest.mark.parametrize(

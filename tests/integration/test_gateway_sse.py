@@ -22,6 +22,7 @@ import uvicorn
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from starlette.applications import Starlette
+from tests.conftest import connect_as
 
 from animas_contracts import (
     AnimaListReply,
@@ -134,8 +135,9 @@ async def start_gateway(
 ) -> AsyncIterator[StartGateway]:
     """Starts the gateway (as its own NATS user) with a chat timeout and keep-alive interval."""
     url, users = secured_nats
-    writer = await nats.connect(url, user="memory-writer", password=users["memory-writer"].password)
-    runner_nc = await nats.connect(url, user="agent-runner", password=users["agent-runner"].password)
+    writer = await connect_as(url, users["memory-writer"])
+    # The fake runner listens to messages live (the real one has a durable), so it is the operator.
+    runner_nc = await nats.connect(url, user="admin", password=users["admin"].password)
     animas = [AnimaSummary(name="sample", enabled=True), AnimaSummary(name="resting", enabled=False)]
 
     async def directory(msg: Msg) -> None:

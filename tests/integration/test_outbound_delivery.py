@@ -39,7 +39,6 @@ from animas_contracts.subjects import (
     ACTIVITY_STREAM,
     DEADLETTER_STREAM,
     HEADER_MSG_ID,
-    activity_stream,
     activity_subject,
     deadletter_subject,
     stored_activity_filter,
@@ -49,7 +48,7 @@ from animas_core.broker import EventSink
 from animas_core.errors import RetryableError
 from animas_core.runtime import ServiceRuntime
 from animas_core.settings import NatsSettings
-from animas_core.streams import ensure_stream, read_stored
+from animas_core.streams import read_stored
 from animas_memory_writer.app import setup as setup_writer
 from animas_memory_writer.settings import MemoryWriterSettings
 from animas_outbound.app import REQUESTS
@@ -123,6 +122,11 @@ class System:
     async def stored(self, event_type: str, anima: str = "*") -> list[Event]:
         subject = stored_activity_filter(anima=anima, event_type=event_type)
         return [decode_event(m.data) async for m in read_stored(self.js, subject)]
+
+    async def shorten_duplicate_window(self, seconds: float) -> None:
+        """As the operator: JetStream's duplicate window of the activity stream, made short."""
+        info = await self.js.stream_info(ACTIVITY_STREAM)
+        await self.js.update_stream(dataclasses.replace(info.config, duplicate_window=seconds))
 
     async def stop(self) -> None:
         for runtime in reversed(self.runtimes):
@@ -210,7 +214,7 @@ class FailsOnce:
 
 async def test_a_redelivery_after_the_duplicate_window_delivers_nothing_twice(system: System) -> None:
     # A duplicate window far shorter than the retry backoff: only the stream check can stop a repeat.
-    await ensure_stream(system.js, dataclasses.replace(activity_stream(), duplicate_window_s=0.3))
+    await system.shorten_duplicate_window(0.3)
     wrapper: list[FailsOnce] = []
 
     def wrap(sink: EventSink) -> EventSink:
@@ -233,7 +237,7 @@ async def test_a_redelivery_after_the_duplicate_window_delivers_nothing_twice(sy
 
 async def test_the_same_request_stored_again_after_the_window_is_not_sent_again(system: System) -> None:
     # A cycle re-run long after (an outage) asks again with the same derived request id.
-    await ensure_stream(system.js, dataclasses.replace(activity_stream(), duplicate_window_s=0.3))
+    await system.shorten_duplicate_window(0.3)
     await system.start_writer()
     await system.start_outbound()
     await system.create("alice", "bob")

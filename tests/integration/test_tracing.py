@@ -18,6 +18,7 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests.conftest import provision
 
 from animas_agent_runner.app import setup as setup_runner
 from animas_agent_runner.settings import AgentRunnerSettings
@@ -68,6 +69,7 @@ async def services(
     writer = ServiceRuntime(
         "memory-writer", writer_settings, nats_settings, tracer_provider=_provider("memory-writer", exporter)
     )
+    await provision(nats_server)
     for runtime in (gateway, runner, writer):
         await runtime.connect()
     await setup_runner(runner, runner_settings)

@@ -37,6 +37,7 @@ _USER_BLOCK = re.compile(
     r"permissions:\s*\{\s*"
     r"publish:\s*\{\s*allow:\s*\[(?P<pub_allow>[^\]]*)\]\s*deny:\s*\[(?P<pub_deny>[^\]]*)\]\s*\}\s*"
     r"subscribe:\s*\{\s*allow:\s*\[(?P<sub_allow>[^\]]*)\]\s*\}\s*"
+    r"(?P<responses>allow_responses:\s*true\s*)?"
     r"\}"
 )
 
@@ -69,6 +70,7 @@ def _parse_users(path: Path) -> dict[str, tuple[str, Permissions]]:
                 publish_allow=_subjects(match["pub_allow"]),
                 publish_deny=_subjects(match["pub_deny"]),
                 subscribe_allow=_subjects(match["sub_allow"]),
+                allow_responses=match["responses"] is not None,
             ),
         )
     declared = len(re.findall(r"\buser:", text))

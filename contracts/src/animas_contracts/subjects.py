@@ -157,6 +157,18 @@ def deadletter_subject(service: str) -> str:
     return f"deadletter.{service}"
 
 
+def inbox_prefix(service: str) -> str:
+    """The reply inboxes of one service's connections: ``_INBOX.<service>``.
+
+    Request/reply, JetStream publish acks and pull fetches all answer to an inbox; a prefix per
+    service lets the broker allow each service to subscribe to its own inboxes only, so no
+    service can read another's replies.
+    """
+    if service not in SERVICE_NAMES:
+        raise ValueError(f"unknown service {service!r}")
+    return f"_INBOX.{service}"
+
+
 def rpc_subject(service: str, verb: str, anima: str | None = None) -> str:
     """Request/reply subject ``rpc.<service>.<verb>[.<anima>]`` (core NATS, not stored)."""
     base = f"rpc.{service}.{verb}"

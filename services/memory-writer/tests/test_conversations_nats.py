@@ -36,10 +36,18 @@ from animas_contracts import (
     encode_event,
     uuid7,
 )
-from animas_contracts.subjects import ACTIVITY_STREAM, HEADER_MSG_ID, RPC_MEMORY_REBUILD, activity_subject
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    HEADER_MSG_ID,
+    RPC_MEMORY_REBUILD,
+    SERVICE_NAMES,
+    activity_subject,
+    inbox_prefix,
+)
 from animas_core.anima_files import AnimaSpec, template_files
 from animas_core.runtime import ServiceRuntime
 from animas_core.settings import NatsSettings
+from animas_core.streams import ensure_all
 from animas_memory_writer.app import ACTIVITY_CONSUMER
 from animas_memory_writer.app import setup as setup_writer
 from animas_memory_writer.settings import MemoryWriterSettings
@@ -64,12 +72,17 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, NatsUser]]]:
 
 
 async def _connect(url: str, user: NatsUser) -> Client:
-    return await nats.connect(url, user=user.name, password=user.password)
+    # A service's user may subscribe only to its own inboxes (animas_tools.authority).
+    prefix = inbox_prefix(user.name) if user.name in SERVICE_NAMES else "_INBOX"
+    return await nats.connect(url, user=user.name, password=user.password, inbox_prefix=prefix)
 
 
 @pytest.fixture
 async def writer(tmp_path: Path, server: tuple[str, dict[str, NatsUser]]) -> AsyncIterator[ServiceRuntime]:
     url, users = server
+    admin = await _connect(url, users["admin"])
+    await ensure_all(admin.jetstream())  # the operator provisions; services may not
+    await admin.close()
     user = users["memory-writer"]
     settings = MemoryWriterSettings(home=tmp_path / "home", watch_interval_s=0)
     runtime = ServiceRuntime(

@@ -1,18 +1,63 @@
-"""Who may publish what: one NATS user per service, with subject permissions (DESIGN §9).
+"""Who may do what on the broker: one NATS user per service, from one table (DESIGN §9).
 
-The broker enforces these, so a compromised or buggy service cannot publish another's events:
-agent-runner (which runs the animas' tools) can never publish identity operations or messages
-from outside; only the gateway may publish inbound messages and human identity edits.
+:data:`AUTHORITY` says, per service, which events it publishes, which rpc subjects it calls and
+answers, which live subjects it listens to, which durable consumers are its own, which streams
+it reads, and which buckets it writes. :func:`permissions` turns an entry into the NATS user's
+publish/subscribe rules; `anima up`, ``infra/nats/accounts.conf`` and the broker matrix test
+(tests/security/test_broker_matrix.py) are all generated from it, so adding a service adds its
+user, its config and its rows of the matrix.
+
+What the broker enforces, for every service:
+
+- it publishes only its own event types and dead letters, and calls only the rpc subjects listed;
+- it subscribes only to its own inbox prefix (``_INBOX.<service>``), the rpc subjects it serves
+  and the live subjects listed: no ``activity.>``, ``rpc.>`` or ``_INBOX.>``;
+- of the JetStream API it may only read stream info, create, inspect and pull from its own
+  durables (by exact name) and read stored messages of the streams listed, with direct gets.
+  Deleting a message, updating, purging or deleting a stream, and deleting any consumer are the
+  operator's (``admin``). It creates no ephemeral consumers: a consumer-create right names
+  the consumer in the subject, so allowing any name (``*``) would let a service re-point or
+  expire another service's durable, and the body (a push consumer's deliver subject) is not
+  checked against the creator's publish rights (both verified against nats-server 2.15);
+- it writes only its own health record (``$KV.SERVICES.<service>.>``) and the KV buckets listed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 
-# Every JetStream client needs the API, acks, in-progress acks and reply inboxes.
-_JS_CLIENT = ("$JS.API.>", "$JS.ACK.>", "_INBOX.>")
-_KV_HEALTH = ("$KV.SERVICES.>",)
-_BODIES = ("$O.BODIES.>",)
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    BODIES_BUCKET,
+    DEADLETTER_STREAM,
+    DEFAULT_ACTIVITY_PARTITIONS,
+    DELIVERIES_BUCKET,
+    DELTAS_STREAM,
+    RPC_MEMORY_ANIMAS,
+    RPC_MEMORY_READ_ALL,
+    RPC_MEMORY_REBUILD,
+    RPC_MEMORY_SHARED,
+    RPC_MEMORY_SYNC_ALL,
+    RPC_PRIMING_PRIME_ALL,
+    RPC_PRIMING_REINDEX,
+    RPC_PRIMING_SEARCH_ALL,
+    SCHEDULES_BUCKET,
+    SERVICES_BUCKET,
+    inbox_prefix,
+)
+
+JS_API = "$JS.API"
+
+OPERATOR_ONLY = (
+    f"{JS_API}.STREAM.CREATE.>",
+    f"{JS_API}.STREAM.UPDATE.>",
+    f"{JS_API}.STREAM.DELETE.>",
+    f"{JS_API}.STREAM.PURGE.>",
+    f"{JS_API}.STREAM.MSG.DELETE.>",
+    f"{JS_API}.CONSUMER.DELETE.>",
+)
+"""Denied to every service outright, whatever an allow rule says: these change or lose history."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,92 +67,244 @@ class Permissions:
     publish_allow: tuple[str, ...]
     publish_deny: tuple[str, ...] = ()
     subscribe_allow: tuple[str, ...] = (">",)
+    allow_responses: bool = False
+    """May answer a request it received (one reply to its reply subject) without a publish rule
+    for inboxes: how rpc servers reply, without being able to write into anyone's inbox."""
 
 
-def _service(*subjects: str, deny: tuple[str, ...] = ()) -> Permissions:
-    return Permissions(
-        publish_allow=(*subjects, *_JS_CLIENT, *_KV_HEALTH),
-        # Stream deletion and purges are for the operator, never for a service.
-        publish_deny=("$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", *deny),
-    )
+class Bodies(enum.Enum):
+    """What a service does with the ``BODIES`` object store."""
+
+    NONE = "none"
+    WRITE = "write"
+    """Stores large bodies (and looks up whether a digest is already there)."""
+    READ = "read"
+    """Fetches objects. nats-py reads an object through an ordered push consumer, so this grants
+    creating ephemeral consumers on the object store's stream, and nothing else."""
 
 
-SERVICE_PERMISSIONS: dict[str, Permissions] = {
-    "gateway": _service(
-        "activity.*.message.received",
-        "activity.*.anima.>",
-        "activity.*.identity.>",
-        "rpc.>",
-        "deadletter.gateway",
+@dataclasses.dataclass(frozen=True)
+class Durable:
+    """A durable consumer a service owns."""
+
+    stream: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Authority:
+    """What one service may do on the broker."""
+
+    events: tuple[str, ...]
+    """Event types it publishes, ``activity.<anima>.<type>`` (wildcards allowed)."""
+    never_events: tuple[str, ...] = ()
+    """Event types denied outright, even if a broader rule would allow them."""
+    journal: bool = False
+    """Publishes streamed model output (``delta.<anima>``)."""
+    anima_files: str = ""
+    """Why it reads the animas' files over ``rpc.memory.read.<anima>`` (empty: it may not)."""
+    calls: tuple[str, ...] = ()
+    """Other rpc subjects it requests."""
+    serves: tuple[str, ...] = ()
+    """rpc subjects it answers."""
+    listens: tuple[str, ...] = ()
+    """Subjects it follows live (core NATS), besides its inbox and what it serves."""
+    durables: tuple[Durable, ...] = ()
+    """Its own durable consumers: the only ones it may create, inspect and pull from."""
+    reads: tuple[str, ...] = ()
+    """Streams whose stored messages it reads (direct gets, no consumer)."""
+    buckets: tuple[str, ...] = ()
+    """KV buckets it reads and writes, besides its own health record."""
+    bodies: Bodies = Bodies.NONE
+
+
+def _durables(*names: str) -> tuple[Durable, ...]:
+    return tuple(Durable(ACTIVITY_STREAM, name) for name in names)
+
+
+MEMORY_OUTCOMES = "activity.*.memory.op.*"
+"""memory-writer's answers (``applied``/``rejected``), as core's EventWaiter subscribes to them;
+it also matches ``requested``, which the services that listen to it publish or relay themselves."""
+
+AUTHORITY: dict[str, Authority] = {
+    "gateway": Authority(
+        # Messages from outside, the admin API's anima events and human identity edits.
+        events=("message.received", "anima.>", "identity.>"),
+        calls=(RPC_MEMORY_ANIMAS,),
+        # Replies to chats, outcomes of admin changes, and a chat's streamed output.
+        listens=("activity.*.response.sent", MEMORY_OUTCOMES, "delta.*"),
     ),
-    "agent-runner": _service(
-        "activity.*.cycle.>",
-        "activity.*.llm.>",
-        "activity.*.tool.>",
-        "activity.*.memory.op.requested",
-        "activity.*.memory.accessed",
-        "activity.*.outbound.requested",
-        "activity.*.notification.requested",
-        "activity.*.response.sent",
-        "activity.*.conversation.>",
-        "activity.*.heartbeat.finished",
-        "activity.*.cron.executed",
-        "delta.>",
-        "rpc.priming.>",
-        "rpc.memory.read.>",
-        "rpc.memory.animas",
-        "rpc.memory.shared",
-        "deadletter.agent-runner",
-        *_BODIES,
-        deny=("activity.*.identity.>", "activity.*.message.received"),
+    "agent-runner": Authority(
+        events=(
+            "cycle.>",
+            "llm.>",
+            "tool.>",
+            "memory.op.requested",
+            "memory.accessed",
+            "outbound.requested",
+            "notification.requested",
+            "response.sent",
+            "conversation.>",
+            "heartbeat.finished",
+            "cron.executed",
+        ),
+        # It runs what animas wrote: never identity, never a message from outside.
+        never_events=("identity.>", "message.received"),
+        journal=True,
+        anima_files=(
+            "any replica runs any anima's cycle, so it reads every anima's memory; which anima may "
+            "see what is enforced by its tools (an anima reads only its own files)"
+        ),
+        calls=(RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, RPC_PRIMING_PRIME_ALL, RPC_PRIMING_SEARCH_ALL),
+        listens=(MEMORY_OUTCOMES,),
+        # One durable per activity partition. A stream with more partitions than this needs the
+        # table (and the users) regenerated before agent-runner can take the extra ones.
+        durables=_durables(*(f"agent-runner-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS))),
+        # Reply and answer ledgers, channel boards, the anima's own earlier messages; the journal.
+        reads=(ACTIVITY_STREAM, DELTAS_STREAM),
+        bodies=Bodies.WRITE,
     ),
-    "priming": _service(
-        "activity.*.priming.>",
-        "activity.*.memory.accessed",
-        "rpc.memory.read.>",
-        "rpc.memory.animas",
-        "deadletter.priming",
+    "priming": Authority(
+        events=("priming.>", "memory.accessed"),
+        anima_files="it indexes every anima's memory files and primes any anima's cycle",
+        calls=(RPC_MEMORY_ANIMAS,),
+        serves=(RPC_PRIMING_PRIME_ALL, RPC_PRIMING_SEARCH_ALL, RPC_PRIMING_REINDEX),
+        # Changes not applied yet, so a cycle's own fresh memories are found before indexing.
+        listens=(
+            "activity.*.memory.op.requested",
+            "activity.*.memory.op.applied",
+            "activity.*.memory.op.rejected",
+        ),
+        durables=_durables("priming-memory-applied"),
     ),
-    "memory-writer": _service(
-        "activity.*.memory.op.applied",
-        "activity.*.memory.op.rejected",
-        "activity.*.memory.edited",
-        "deadletter.memory-writer",
-        *_BODIES,
+    "memory-writer": Authority(
+        events=("memory.op.applied", "memory.op.rejected", "memory.edited"),
+        serves=(
+            RPC_MEMORY_REBUILD,
+            RPC_MEMORY_READ_ALL,
+            RPC_MEMORY_ANIMAS,
+            RPC_MEMORY_SHARED,
+            RPC_MEMORY_SYNC_ALL,
+        ),
+        durables=_durables("memory-writer-activity"),
+        reads=(ACTIVITY_STREAM,),  # a rebuild replays the stream
+        bodies=Bodies.READ,  # the large files of an import
     ),
-    "consolidator": _service(
-        "activity.*.memory.op.requested",
-        "activity.*.identity.>",
-        "activity.*.forgetting.>",
-        "activity.*.cycle.>",
-        "activity.*.llm.>",
-        "deadletter.consolidator",
-        *_BODIES,
+    "consolidator": Authority(
+        # Consolidation is the one path to identity (with human edits through the gateway).
+        events=("memory.op.requested", "identity.>", "forgetting.>", "cycle.>", "llm.>"),
+        durables=_durables("consolidator-due"),
+        bodies=Bodies.WRITE,
     ),
-    "scheduler": _service(
-        "activity.*.heartbeat.due",
-        "activity.*.cron.due",
-        "activity.*.consolidation.due",
-        "activity.*.schedule.rejected",
-        "$KV.SCHEDULES.>",
-        "rpc.memory.read.>",
-        "rpc.memory.animas",
-        "deadletter.scheduler",
+    "scheduler": Authority(
+        events=("heartbeat.due", "cron.due", "consolidation.due", "schedule.rejected"),
+        anima_files="it reads every anima's heartbeat.md and cron.md to plan their schedules",
+        calls=(RPC_MEMORY_ANIMAS,),
+        reads=(ACTIVITY_STREAM,),  # whether an occurrence was already published
+        buckets=(SCHEDULES_BUCKET,),
     ),
     # Delivers anima-to-anima messages (origin anima) and channel posts; asks memory-writer who
     # exists. Like agent-runner, it relays what animas wrote, so identity is denied outright.
-    "outbound": _service(
-        "activity.*.message.received",
-        "activity.*.channel.posted",
-        "activity.*.outbound.delivered",
-        "activity.*.outbound.failed",
-        "rpc.memory.animas",
-        "deadletter.outbound",
-        "$KV.DELIVERIES.>",
-        deny=("activity.*.identity.>", "activity.*.memory.op.>"),
+    "outbound": Authority(
+        events=("message.received", "channel.posted", "outbound.delivered", "outbound.failed"),
+        never_events=("identity.>", "memory.op.>"),
+        calls=(RPC_MEMORY_ANIMAS,),
+        durables=_durables("outbound-requests"),
+        reads=(ACTIVITY_STREAM,),  # whether a delivery was already stored
+        buckets=(DELIVERIES_BUCKET,),
     ),
 }
 
+
+def kv_stream(bucket: str) -> str:
+    """The stream behind a KV bucket."""
+    return f"KV_{bucket}"
+
+
+def object_stream(bucket: str) -> str:
+    """The stream behind an object store bucket."""
+    return f"OBJ_{bucket}"
+
+
+def streams_used(service: str) -> tuple[str, ...]:
+    """Every stream whose info the service may read (to check it exists, or bind a bucket)."""
+    grant = AUTHORITY[service]
+    used = [ACTIVITY_STREAM, DEADLETTER_STREAM, kv_stream(SERVICES_BUCKET)]
+    used += [d.stream for d in grant.durables] + list(grant.reads)
+    used += [kv_stream(b) for b in grant.buckets]
+    if grant.journal:
+        used.append(DELTAS_STREAM)
+    if grant.bodies is not Bodies.NONE:
+        used.append(object_stream(BODIES_BUCKET))
+    return tuple(dict.fromkeys(used))
+
+
+def requests_of(service: str) -> tuple[str, ...]:
+    """The rpc subjects the service may call."""
+    grant = AUTHORITY[service]
+    return ((RPC_MEMORY_READ_ALL,) if grant.anima_files else ()) + grant.calls
+
+
+def _stored_reads(stream: str) -> tuple[str, ...]:
+    return (
+        f"{JS_API}.DIRECT.GET.{stream}",
+        f"{JS_API}.DIRECT.GET.{stream}.>",
+        f"{JS_API}.STREAM.MSG.GET.{stream}",
+    )
+
+
+def _durable_rules(durable: Durable) -> tuple[str, ...]:
+    consumer = f"{durable.stream}.{durable.name}"
+    return (
+        f"{JS_API}.CONSUMER.CREATE.{consumer}",
+        f"{JS_API}.CONSUMER.CREATE.{consumer}.>",  # the create subject carries the filter
+        f"{JS_API}.CONSUMER.INFO.{consumer}",
+        f"{JS_API}.CONSUMER.MSG.NEXT.{consumer}",
+        f"$JS.ACK.{consumer}.>",  # acks, naks, terms and in-progress acks
+    )
+
+
+def _bodies_rules(bodies: Bodies) -> tuple[str, ...]:
+    stream = object_stream(BODIES_BUCKET)
+    if bodies is Bodies.WRITE:
+        return (f"$O.{BODIES_BUCKET}.C.>", f"$O.{BODIES_BUCKET}.M.>", *_stored_reads(stream))
+    if bodies is Bodies.READ:
+        # get: the object's meta (a message get), then an ordered push consumer with flow control.
+        return (
+            *_stored_reads(stream),
+            f"{JS_API}.STREAM.NAMES",
+            f"{JS_API}.CONSUMER.CREATE.{stream}",
+            f"$JS.FC.{stream}.>",
+        )
+    return ()
+
+
+def permissions(service: str) -> Permissions:
+    """The NATS user's rules of one service, rendered from its :data:`AUTHORITY` entry."""
+    grant = AUTHORITY[service]
+    publish = [f"activity.*.{event}" for event in grant.events]
+    if grant.journal:
+        publish.append("delta.*")
+    publish += [f"deadletter.{service}", *requests_of(service)]
+    publish += [f"{JS_API}.STREAM.INFO.{stream}" for stream in streams_used(service)]
+    for durable in grant.durables:
+        publish += _durable_rules(durable)
+    for stream in grant.reads:
+        publish += _stored_reads(stream)
+    publish.append(f"$KV.{SERVICES_BUCKET}.{service}.>")
+    for bucket in grant.buckets:
+        publish += [f"$KV.{bucket}.>", *_stored_reads(kv_stream(bucket))]
+    publish += _bodies_rules(grant.bodies)
+    return Permissions(
+        publish_allow=tuple(dict.fromkeys(publish)),
+        publish_deny=(*(f"activity.*.{event}" for event in grant.never_events), *OPERATOR_ONLY),
+        subscribe_allow=(f"{inbox_prefix(service)}.>", *grant.serves, *grant.listens),
+        allow_responses=bool(grant.serves) or grant.bodies is Bodies.READ,
+    )
+
+
+SERVICE_PERMISSIONS: dict[str, Permissions] = {service: permissions(service) for service in AUTHORITY}
+
 ADMIN_USER = "admin"
-"""The operator's user (the ``anima`` CLI): may do everything, including replays and purges."""
+"""The operator's user (the ``anima`` CLI, provisioning): may do everything, replays and purges included."""
 ADMIN_PERMISSIONS = Permissions(publish_allow=(">",))

@@ -60,6 +60,7 @@ def _user(name: str, perms: Permissions) -> list[str]:
         f"{pad}      allow: {sub[0]}",
         *sub[1:],
         f"{pad}    }}",
+        *([f"{pad}    allow_responses: true"] if perms.allow_responses else []),
         f"{pad}  }}",
         f"{pad}}}",
     ]

@@ -77,7 +77,8 @@ def render_server_config(*, host: str, port: int, store_dir: Path, users: dict[s
                 f"      {{user: {json.dumps(user.name)}, password: {json.dumps(user.password)},"
                 " permissions: {"
                 f" publish: {{ allow: {_quoted(perms.publish_allow)}, deny: {_quoted(perms.publish_deny)} }},"
-                f" subscribe: {{ allow: {_quoted(perms.subscribe_allow)} }} }} }}"
+                f" subscribe: {{ allow: {_quoted(perms.subscribe_allow)} }}"
+                f"{', allow_responses: true' if perms.allow_responses else ''} }} }}"
             )
         lines.append("    ]")
         lines.append("  }")

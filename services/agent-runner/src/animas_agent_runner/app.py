@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
-
 from animas_agent_runner.adapters.call_limit import CallLimit
 from animas_agent_runner.adapters.jetstream import (
     ObjectStoreBodies,
@@ -52,17 +47,6 @@ def message_consumers(partitions: int) -> list[ConsumerSpec]:
         )
         for p in range(partitions)
     ]
-
-
-RETIRED_PREFIX = "agent-runner-messages-p"
-"""Durables of earlier builds (messages only); removed at start so they do not pile up events."""
-
-
-async def _retire_old_consumers(js: JetStreamContext) -> None:
-    for consumer in await js.consumers_info(ACTIVITY_STREAM):
-        if consumer.name.startswith(RETIRED_PREFIX):
-            with contextlib.suppress(NotFoundError):
-                await js.delete_consumer(ACTIVITY_STREAM, consumer.name)
 
 
 def default_models(settings: AgentRunnerSettings) -> dict[str, TurnModel]:
@@ -137,6 +121,7 @@ async def setup(
         if settings.local_model_url
         else "none (animas without a configured model get configuration guidance)"
     )
-    await _retire_old_consumers(runtime.js)
+    # Durables of earlier builds are removed by the operator's provisioning
+    # (animas_core.streams.RETIRED_DURABLES): this user may not delete consumers.
     for spec in message_consumers(runtime.partitions):
         runtime.consume(spec, handler)

@@ -20,6 +20,7 @@ from animas_contracts.subjects import (
     HEADER_MSG_ID,
     activity_subject,
     delta_subject,
+    inbox_prefix,
 )
 from animas_core.errors import RetryableError
 from animas_core.settings import NatsSettings
@@ -47,6 +48,9 @@ def make_broker(
         middlewares=[NatsTelemetryMiddleware(tracer_provider=tracer_provider)],
         security=security,
         connect_timeout=settings.connect_timeout_s,
+        # Replies, publish acks and pull fetches come to _INBOX.<service>.…, the only inboxes the
+        # broker lets this service's user subscribe to (animas_tools.authority).
+        inbox_prefix=inbox_prefix(service),
         error_cb=on_error,
         logger=logging.getLogger(f"faststream.{service}"),
     )

@@ -30,12 +30,13 @@ from animas_contracts.subjects import (
     HEADER_MSG_ID,
     SERVICES_BUCKET,
     deadletter_subject,
+    inbox_prefix,
 )
 from animas_core.broker import EventPublisher, make_broker
 from animas_core.faults import FaultPoints
 from animas_core.policy import RetryPolicy, in_progress_acks, run_under_policy
 from animas_core.settings import NatsSettings, ServiceSettings
-from animas_core.streams import ensure_all
+from animas_core.streams import require_provisioned
 
 _log = logging.getLogger(__name__)
 
@@ -156,13 +157,20 @@ class ServiceRuntime:
         return self.broker.connection.jetstream()
 
     async def connect(self) -> None:
-        """Connect and provision every stream and bucket (idempotent across services)."""
+        """Connect and check that the operator has provisioned the streams and buckets.
+
+        A service's NATS user may not create or change streams; a missing one is a
+        :class:`~animas_core.streams.NotProvisionedError` that says who provisions it.
+        """
         await self.broker.connect()
-        self.partitions = await ensure_all(self.js, replicas=self.settings.stream_replicas)
+        self.partitions = await require_provisioned(self.js)
 
     def _consumer_config(self, spec: ConsumerSpec) -> ConsumerConfig:
         subjects = [spec.filter_subject, *spec.more_subjects]
         return ConsumerConfig(
+            # The name as well: nats-py then creates it on $JS.API.CONSUMER.CREATE.<stream>.<name>,
+            # the subject the broker grants a service for its own durables only.
+            name=spec.durable,
             durable_name=spec.durable,
             filter_subject=None if spec.more_subjects else spec.filter_subject,
             filter_subjects=subjects if spec.more_subjects else None,
@@ -195,6 +203,9 @@ class ServiceRuntime:
             config=config,
             pull_sub=PullSub(batch_size=1, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,
+            # FastStream's subscriber has its own inbox prefix (not the broker's); fetched messages
+            # come to this inbox, which must be one the service's user may subscribe to.
+            inbox_prefix=f"{inbox_prefix(self.service)}.".encode(),
         )
         keepalive_s = max(self.settings.ack_wait_s / 3, 0.5)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from animas_contracts.subjects import DEFAULT_ACTIVITY_PARTITIONS
 from animas_core.home import default_home
 
 
@@ -39,8 +40,6 @@ class ServiceSettings(BaseSettings):
     """Deliveries of one message before a failing message is dead-lettered."""
     retry_backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
     health_interval_s: float = 5.0
-    stream_replicas: int = 1
-    """Replicas of the streams a service creates when they are missing (3 on a production cluster)."""
     faults: str = ""
     """Comma-separated fault points that kill the process when reached (chaos testing only)."""
 
@@ -48,3 +47,19 @@ class ServiceSettings(BaseSettings):
     def config_path(self) -> Path:
         """Where this service reads config.json."""
         return self.config_file or self.home / "config.json"
+
+
+class ProvisionSettings(BaseSettings):
+    """What the operator's provisioning (``python -m animas_core.provision``) reads.
+
+    It connects with :class:`NatsSettings`, as the NATS ``admin`` user: services may not create
+    streams.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ANIMAWORKS_", extra="ignore")
+
+    stream_replicas: int = 1
+    """Copies of each stream and bucket it creates (3 on a production cluster)."""
+    activity_partitions: int = DEFAULT_ACTIVITY_PARTITIONS
+    """Partitions of a new activity stream (an existing one keeps its count)."""
+    log_level: str = "INFO"

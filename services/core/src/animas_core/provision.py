@@ -1,0 +1,56 @@
+"""``python -m animas_core.provision``: the operator creates the streams and buckets.
+
+Services may not create or change streams (their NATS users lack the right), so this runs
+before them, as the NATS ``admin`` user: a Kubernetes Job, compose's ``provision`` service.
+``anima up`` does the same in-process. Running it again changes nothing but what an earlier
+build left behind (direct gets turned on, retired durables removed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import nats
+
+from animas_core.logging import configure_logging
+from animas_core.settings import NatsSettings, ProvisionSettings
+from animas_core.streams import ensure_all
+
+_log = logging.getLogger(__name__)
+
+
+async def provision(connection: NatsSettings, settings: ProvisionSettings) -> int:
+    """Provision everything; return the activity stream's partition count."""
+    password = connection.password.get_secret_value() if connection.password else None
+    nc = await nats.connect(
+        connection.url,
+        user=connection.user,
+        password=password,
+        connect_timeout=connection.connect_timeout_s,
+        allow_reconnect=False,
+    )
+    try:
+        return await ensure_all(
+            nc.jetstream(), partitions=settings.activity_partitions, replicas=settings.stream_replicas
+        )
+    finally:
+        await nc.close()
+
+
+def main() -> int:
+    """Provision, log what was done, and exit 0 (or 1 with the reason)."""
+    settings = ProvisionSettings()
+    configure_logging("provision", settings.log_level)
+    try:
+        partitions = asyncio.run(provision(NatsSettings(), settings))
+    except Exception as exc:
+        _log.error("provisioning failed: %r", exc)
+        return 1
+    _log.info("streams and buckets ready", extra={"activity_partitions": partitions})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
