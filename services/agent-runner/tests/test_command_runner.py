@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -10,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from animas_agent_runner.toolbox.commands import SandboxedCommands
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
+from animas_agent_runner.toolbox.sandbox import Bind, SandboxLayout
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_core.config_model import SandboxConfig
 from animas_core.permissions import parse_permissions
@@ -105,3 +109,38 @@ def _running(marker: str) -> bool:
         except OSError:
             continue
     return False
+
+
+async def test_a_mount_that_fails_inside_the_sandbox_refuses_the_command(tmp_path: Path) -> None:
+    area = tmp_path / "area"
+    area.mkdir()
+    layout = SandboxLayout(
+        area=str(area),
+        env=(("PATH", "/usr/bin:/bin"),),
+        binds=(Bind("/usr"), Bind(str(area), writable=True), Bind(str(tmp_path / "gone"))),
+        links=(("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")),
+    )
+    runner = SandboxedCommands(SandboxConfig())
+    with pytest.raises(ToolDenied, match=r"no command sandbox can be set up: bwrap: Can't find source path"):
+        await runner.run(["touch", "ran"], layout, 30)
+    assert not (area / "ran").exists()
+    assert await runner.run(["touch", "ran"], dataclasses.replace(layout, binds=layout.binds[:2]), 30)
+    assert (area / "ran").exists()
+
+
+async def test_a_grant_of_the_whole_file_system_keeps_the_sandbox_its_own(tmp_path: Path) -> None:
+    root = Path(os.path.realpath(tmp_path)) / "ws"
+    (root / "tanaka").mkdir(parents=True)
+    (root / "hidden").mkdir()
+    (root / "hidden" / "key").write_text("k")
+    permissions = parse_permissions("## Allowed Commands\nls, touch\n## Readable Locations\n- Under /\n")
+    ws = Workspace(root=root, anima="tanaka", permissions=permissions, hidden=[root / "hidden"])
+    assert (await ws.run_command("ls /proc")).split()[:2] == ["1", "2"]  # its own pid namespace
+    listed = await ws.run_command(f"ls -R {root}")
+    assert f"{root}/hidden:" in listed and "key" not in listed  # masked: an empty directory
+    with pytest.raises(ToolFailed, match="Read-only file system"):
+        await ws.run_command(f"touch /etc/sandbox-{uuid.uuid4().hex}")
+    with contextlib.suppress(ToolFailed):  # /tmp is the sandbox's own: nothing lands on the host's
+        await ws.run_command(f"touch {root}/outside")
+    assert not (root / "outside").exists()
+    assert await ws.run_command("touch inside") == "\n[exit status 0]"

@@ -133,6 +133,15 @@ def test_extra_read_only_paths_and_system_links(tmp_path: Path, root: Path) -> N
     assert (str(tmp_path / "tool"), str(tmp_path / "opt")) in layout.links
 
 
+def test_a_grant_of_the_whole_file_system_replaces_the_system_binds_and_links(root: Path) -> None:
+    layout = layout_of(root, "## Readable Locations\n- Under /\n")
+    assert layout.binds == (Bind("/"), Bind(f"{root}/tanaka", writable=True))
+    assert layout.links == ()  # the host's own /bin link is there already
+    argv = bwrap_argv(layout, ["true"], bwrap="bwrap", tmp_bytes=1, status_fd=3)
+    # Bound after them, "/" would cover the sandbox's own /proc and /tmp.
+    assert argv.index("--ro-bind") < argv.index("--proc") < argv.index("--bind")
+
+
 def test_relative_extra_paths_are_a_config_error() -> None:
     with pytest.raises(ValueError, match="must be absolute"):
         SandboxConfig.model_validate({"extra_read_only_paths": ["opt/tool"]})

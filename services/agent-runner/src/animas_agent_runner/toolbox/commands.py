@@ -112,14 +112,22 @@ def _read_available(fd: int) -> bytes:
     return data
 
 
-def _started(status: bytes) -> bool:
-    """True if bwrap's JSON status (one document a line) says the command was started."""
+def _sandbox_started(status: bytes, returncode: int | None, output: _Output) -> bool:
+    """True unless bwrap failed to set the sandbox up, so the command never ran.
+
+    Its JSON status (one document a line) has a ``child-pid`` record once the namespaces exist;
+    a failure after that (a mount, say) is bwrap's own "bwrap: …" message and status 1 before
+    the command could print anything. A command that prints such a line itself only mislabels
+    its own failure.
+    """
+    records = []
     for line in status.decode(errors="replace").splitlines():
         with contextlib.suppress(json.JSONDecodeError):
-            record = json.loads(line)
-            if isinstance(record, dict) and "child-pid" in record:
-                return True
-    return False
+            records.append(json.loads(line))
+    if not any(isinstance(record, dict) and "child-pid" in record for record in records):
+        return False
+    own_message = output.kept.startswith(b"bwrap: ") and not output.kept.startswith(b"bwrap: execvp ")
+    return not (returncode == 1 and own_message)
 
 
 SYSTEM_PROGRAM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -168,7 +176,7 @@ class SandboxedCommands:
             finally:
                 os.close(status_write)
             await _finish(process, output, min(timeout_s, config.wall_time_s))
-            started = _started(_read_available(status_read))
+            started = _sandbox_started(_read_available(status_read), process.returncode, output)
         finally:
             os.close(status_read)
         if not started:

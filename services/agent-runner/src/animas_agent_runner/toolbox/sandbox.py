@@ -183,6 +183,8 @@ def sandbox_layout(
     system, links = _system_binds(_system_entries(permissions, command_path, config))
     visible = [b for b in (*grants, *system) if not paths.is_invisible(Path(b.path))]
     binds = _minimal(visible)
+    # A bind above a link (a grant of "/") already shows the host's own link there.
+    links = [link for link in links if not any(_under(link[0], bind.path) for bind in binds)]
     masks = [
         Mask(path, os.path.isdir(path))
         for path in sorted(paths.invisible_roots(), key=lambda p: (_depth(p), p))
@@ -199,6 +201,14 @@ def sandbox_layout(
     )
 
 
+def _bind_args(binds: Iterable[Bind]) -> list[str]:
+    return [
+        arg
+        for bind in binds
+        for arg in ("--bind" if bind.writable else "--ro-bind", bind.source or bind.path, bind.path)
+    ]
+
+
 def bwrap_argv(
     layout: SandboxLayout,
     command: Sequence[str],
@@ -209,19 +219,21 @@ def bwrap_argv(
 ) -> list[str]:
     """The bwrap command line that runs ``command`` in ``layout``.
 
-    ``status_fd`` receives bwrap's JSON status (a ``child-pid`` record only once the sandbox is
-    up, which is how a setup failure is told from the command's own failure).
+    ``status_fd`` receives bwrap's JSON status: a ``child-pid`` record once its namespaces exist,
+    which tells an early setup failure from the command's own failure.
     """
     uid = str(SANDBOX_UID)
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", uid, "--gid", uid]
     argv += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", SANDBOX_HOSTNAME]
     if layout.network:
         argv.append("--share-net")
+    # A grant of "/" itself goes first: bound later it would cover the sandbox's own /proc and /tmp.
+    whole = [bind for bind in layout.binds if bind.path == "/"]
+    argv += _bind_args(whole)
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     for path, target in layout.links:
         argv += ["--symlink", target, path]
-    for bind in layout.binds:
-        argv += ["--bind" if bind.writable else "--ro-bind", bind.source or bind.path, bind.path]
+    argv += _bind_args(bind for bind in layout.binds if bind.path != "/")
     for mask in layout.masks:
         if mask.directory:
             argv += ["--tmpfs", mask.path, "--remount-ro", mask.path]
