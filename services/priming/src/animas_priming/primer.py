@@ -11,10 +11,11 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from animas_contracts import MemoryAccessed, PrimeReply, PrimeRequest, uuid7
 from animas_core.broker import EventSink
+from animas_core.clock import Clock, system_clock
 from animas_core.config import CachedConfig
 from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
@@ -76,7 +77,9 @@ class Primer:
         publisher: EventSink,
         channel_timeout_s: float,
         pending: PendingOverlay,
+        clock: Clock = system_clock,
     ) -> None:
+        self._clock = clock
         self._index = index
         self._embedder = embedder
         self._memory = memory
@@ -184,7 +187,7 @@ class Primer:
         return format_section(f"What I know about {sender}", lines) if lines else ""
 
     async def _recent(self, recall: Recall, message_type: MessageType, budget: int) -> str:
-        today = datetime.now(UTC).date()
+        today = self._clock().astimezone(UTC).date()
         entries: list[dict[str, object]] = []
         for day in (today - timedelta(days=1), today):
             text = await self._memory.read(recall.anima, f"activity_log/{day.isoformat()}.jsonl")

@@ -43,6 +43,7 @@ from animas_agent_runner.ports import (
 from animas_agent_runner.prompt import PromptTrigger
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
+from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import (
@@ -56,6 +57,7 @@ from animas_contracts import (
     Trigger,
 )
 from animas_core.broker import EventSink
+from animas_core.clock import Clock, system_clock
 from animas_core.config import CachedConfig, ConfigError
 from animas_core.errors import RetryableError
 from animas_core.faults import FaultPoints
@@ -87,6 +89,8 @@ class CyclePorts:
     faults: FaultPoints
     journal: Journal
     """The delta stream read back, to recover an attempt that died mid-stream."""
+    clock: Clock = system_clock
+    """What time the prompt and the tools say it is."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +104,8 @@ class CycleSettings:
     hidden: tuple[Path, ...] = ()
     """Paths no workspace tool may touch, whatever an anima's permissions say."""
     op_timeout_s: float = 10.0
+    effect_retry: EffectRetry = dataclasses.field(default_factory=EffectRetry)
+    """How a tool call whose effect was not confirmed is retried before the cycle fails."""
     command_path: str = "/usr/local/bin:/usr/bin:/bin"
     local_model: domain.LocalModel | None = None
     """The bundled local model's server, used when an anima has no model configured."""
@@ -151,7 +157,8 @@ class CycleRunner:
         )
         if primed.errors:
             _log.warning("priming incomplete", extra={"message_id": event.id, "errors": primed.errors})
-        now = datetime.now(ZoneInfo(plan.settings.timezone or self._config.get().system.timezone))
+        zone = ZoneInfo(plan.settings.timezone or self._config.get().system.timezone)
+        now = ports.clock().astimezone(zone)
         permissions_md = await ports.memory.read(event.anima, "permissions.md")
         permissions = parse_permissions(permissions_md)
         tools = ToolSurface(self._tool_context(event, permissions, now), ALL_TOOLS)
@@ -393,10 +400,11 @@ class CycleRunner:
             channels=ports.channels,
             publisher=ports.publisher,
             workspace=workspace,
-            now=lambda: datetime.now(now.tzinfo),
+            now=lambda: self._ports.clock().astimezone(now.tzinfo),
             reply_to=event.id if from_anima else None,
             reply_to_sender=event.sender if from_anima else None,
             op_timeout_s=settings.op_timeout_s,
+            effect_retry=settings.effect_retry,
         )
 
     async def _close(
