@@ -257,3 +257,48 @@ def test_nats_config_parses(conf: str) -> None:
         [binary, "-t", "-c", conf], cwd=NATS_DIR, env=env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+# --- provisioning: the operator creates the streams, services only check them ---------------
+
+
+PROVISION_COMMAND = ["python", "-m", "animas_core.provision"]
+
+
+def test_compose_provisions_as_admin_before_every_service() -> None:
+    services = _compose()["services"]
+    provision = services["provision"]
+    assert provision["command"] == PROVISION_COMMAND
+    assert provision["environment"]["ANIMAWORKS_NATS_USER"] == ADMIN_USER
+    assert provision["environment"]["ANIMAWORKS_NATS_PASSWORD"].startswith("${ADMIN_PASSWORD:?")
+    assert provision["depends_on"]["nats"] == {"condition": "service_healthy"}
+    for service in SERVICE_NAMES:
+        assert services[service]["depends_on"]["provision"] == {"condition": "service_completed_successfully"}
+
+
+def test_k8s_provisions_as_admin_with_the_cluster_replicas() -> None:
+    (job,) = (
+        doc
+        for doc in _k8s_docs()
+        if doc["kind"] == "Job" and doc["metadata"]["name"] == "animaworks-provision"
+    )
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == PROVISION_COMMAND
+    env = {e["name"]: e for e in container["env"]}
+    assert env["ANIMAWORKS_NATS_USER"]["value"] == ADMIN_USER
+    assert env["ANIMAWORKS_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "nats-users",
+        "key": _password_var(ADMIN_USER),
+    }
+    assert container["envFrom"] == [{"configMapRef": {"name": "animaworks-env"}}]
+    config = next(
+        doc
+        for doc in _k8s_docs()
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "animaworks-env"
+    )
+    assert config["data"]["ANIMAWORKS_STREAM_REPLICAS"] == "3"
+    # No service is given the admin's password.
+    for workload in _k8s_workloads().values():
+        for c in workload["spec"]["template"]["spec"]["containers"]:
+            keys = [e.get("valueFrom", {}).get("secretKeyRef", {}).get("key") for e in c.get("env", [])]
+            assert workload["metadata"]["name"] == "nats" or _password_var(ADMIN_USER) not in keys
