@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from animas_core.api_config import ApiConfig, ApiToken
 from animas_core.config_model import (
     CONFIG_VERSION,
     MASK_SECRETS,
@@ -56,6 +57,8 @@ __all__ = [
     "MODE_ALIASES",
     "AnimaModelConfig",
     "AnimaWorksConfig",
+    "ApiConfig",
+    "ApiToken",
     "BackgroundTaskConfig",
     "CachedConfig",
     "ChatworkConfig",
@@ -113,6 +116,7 @@ class AnimaWorksConfig(BaseModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     external_messaging: ExternalMessagingConfig = Field(default_factory=ExternalMessagingConfig)
     background_task: BackgroundTaskConfig = Field(default_factory=BackgroundTaskConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     def anima(self, name: str, status: Mapping[str, Any] | None = None) -> AnimaModelConfig:

@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from animas_core.api_config import ApiConfig
+from animas_core.config import CachedConfig
 from animas_core.runtime import ServiceRuntime
 from animas_gateway.admin import AdminApi
+from animas_gateway.auth import Authentication, requires
 from animas_gateway.chat import ChatApi
 from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
 from animas_gateway.domain import error_body
-from animas_gateway.replies import OUTCOME_SUBJECT, REPLY_SUBJECT, EventWaiter, outcome_key, reply_key
+from animas_gateway.http_input import CheckedBodies
+from animas_gateway.ingress import Clock, StoredMessages
+from animas_gateway.replies import (
+    OUTCOME_SUBJECT,
+    REPLY_SUBJECT,
+    EventWaiter,
+    SharedReplies,
+    outcome_key,
+    reply_key,
+)
 from animas_gateway.settings import GatewaySettings
 
 SERVICE = "gateway"
@@ -31,15 +45,38 @@ STREAM_ROUTE = "/api/animas/{name}/chat/stream"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def create_app(
-    runtime: ServiceRuntime, settings: GatewaySettings, *, tracer_provider: TracerProvider | None = None
+    runtime: ServiceRuntime,
+    settings: GatewaySettings,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    clock: Clock = _utc_now,
 ) -> Starlette:
-    """The ASGI app. The runtime must be connected and started by the caller."""
+    """The ASGI app. The runtime must be connected and started by the caller.
+
+    config.json (its ``api`` section: tokens and limits; its credentials) is re-read when it
+    changes, so a token created or revoked applies to the next request.
+    """
+    config = CachedConfig(settings.config_path)
     waiter = EventWaiter(REPLY_SUBJECT, reply_key)
+    replies = SharedReplies(waiter)
     outcomes = EventWaiter(OUTCOME_SUBJECT, outcome_key)
-    admin = AdminApi(runtime.publisher, outcomes)
     directory = AnimaDirectory(runtime.broker.connection)
-    chat = ChatApi(runtime.broker.connection, runtime.publisher, directory, waiter, settings)
+    admin = AdminApi(runtime.publisher, outcomes, directory, config.get)
+    stored = StoredMessages(runtime.broker.connection.jetstream(), clock)
+    chat = ChatApi(
+        runtime.broker.connection,
+        runtime.publisher,
+        directory,
+        replies,
+        settings,
+        config=config.get,
+        stored=stored,
+    )
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("animaworks.gateway")
 
     async def health(_: Request) -> JSONResponse:
@@ -85,18 +122,26 @@ def create_app(
         await outcomes.stop()
         await waiter.stop()
 
+    def api_config() -> ApiConfig:
+        return config.get().api
+
     app = Starlette(
         routes=[
             Route("/api/health", health, methods=["GET"]),
-            Route("/api/animas", list_animas, methods=["GET"]),
-            Route("/api/animas", admin.create, methods=["POST"]),
-            Route("/api/animas/{name}/identity", admin.identity, methods=["PUT"]),
-            Route("/api/animas/{name}/status", admin.status, methods=["PATCH"]),
-            Route(CHAT_ROUTE, traced(CHAT_ROUTE, chat.chat), methods=["POST"]),
-            Route(STREAM_ROUTE, traced(STREAM_ROUTE, chat.stream), methods=["POST"]),
+            Route("/api/animas", requires("admin", list_animas), methods=["GET"]),
+            Route("/api/animas", requires("admin", admin.create), methods=["POST"]),
+            Route("/api/animas/{name}/identity", requires("admin", admin.identity), methods=["PUT"]),
+            Route("/api/animas/{name}/status", requires("admin", admin.status), methods=["PATCH"]),
+            Route(CHAT_ROUTE, traced(CHAT_ROUTE, requires("chat", chat.chat)), methods=["POST"]),
+            Route(STREAM_ROUTE, traced(STREAM_ROUTE, requires("chat", chat.stream)), methods=["POST"]),
+        ],
+        # Outermost first: who is calling before anything is read, then the body's size and encoding.
+        middleware=[
+            Middleware(Authentication, api_config=api_config),
+            Middleware(CheckedBodies, max_body_bytes=lambda: api_config().max_body_bytes),
         ],
         lifespan=lifespan,
     )
     app.state.chat = chat
-    app.state.replies = waiter
+    app.state.replies = replies
     return app

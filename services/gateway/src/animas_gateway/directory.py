@@ -26,10 +26,10 @@ class AnimaDirectory:
         self._timeout_s = timeout_s
         self._cached: tuple[float, dict[str, AnimaSummary]] | None = None
 
-    async def animas(self) -> dict[str, AnimaSummary]:
-        """Animas by name."""
+    async def animas(self, *, fresh: bool = False) -> dict[str, AnimaSummary]:
+        """Animas by name; ``fresh`` asks memory-writer even if the list was just asked for."""
         now = time.monotonic()
-        if self._cached is not None and now - self._cached[0] < self._ttl_s:
+        if not fresh and self._cached is not None and now - self._cached[0] < self._ttl_s:
             return self._cached[1]
         try:
             msg = await traced_request(self._nc, RPC_MEMORY_ANIMAS, b"{}", timeout_s=self._timeout_s)
@@ -39,3 +39,14 @@ class AnimaDirectory:
         found = {a.name: a for a in reply.animas}
         self._cached = (now, found)
         return found
+
+    async def including(self, *names: str) -> dict[str, AnimaSummary]:
+        """Animas by name, asked afresh when one of ``names`` is missing from the kept list.
+
+        An anima created a moment ago (through this gateway, or another replica) is then found,
+        while a name that does not exist costs one round trip more.
+        """
+        animas = await self.animas()
+        if all(name in animas for name in names):
+            return animas
+        return await self.animas(fresh=True)

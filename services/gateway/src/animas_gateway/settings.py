@@ -8,7 +8,11 @@ from animas_core.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
-    """Settings of the gateway (``ANIMAWORKS_GATEWAY_*`` for its own, ``ANIMAWORKS_*`` shared)."""
+    """Settings of the gateway (``ANIMAWORKS_GATEWAY_*`` for its own, ``ANIMAWORKS_*`` shared).
+
+    What a request may carry and who may send it is config.json's ``api`` section (re-read when
+    the file changes), not these.
+    """
 
     model_config = SettingsConfigDict(env_prefix="ANIMAWORKS_", extra="ignore")
 
@@ -19,4 +23,3 @@ class GatewaySettings(ServiceSettings):
     """How long a chat request waits for the reply before answering 202 with the message id."""
     sse_keepalive_s: float = 15.0
     """How long a streamed chat may stay silent before the gateway sends a keep-alive comment."""
-    max_message_chars: int = 100_000
