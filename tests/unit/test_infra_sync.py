@@ -21,7 +21,7 @@ import pytest
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from animas_contracts.subjects import SERVICE_NAMES
-from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, SERVICE_PERMISSIONS, Permissions
+from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, RESPONSES, SERVICE_PERMISSIONS, Permissions
 from animas_tools.nats_server import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ _USER_BLOCK = re.compile(
     r"permissions:\s*\{\s*"
     r"publish:\s*\{\s*allow:\s*\[(?P<pub_allow>[^\]]*)\]\s*deny:\s*\[(?P<pub_deny>[^\]]*)\]\s*\}\s*"
     r"subscribe:\s*\{\s*allow:\s*\[(?P<sub_allow>[^\]]*)\]\s*\}\s*"
-    r"(?P<responses>allow_responses:\s*true\s*)?"
+    rf"(?P<responses>allow_responses:\s*{re.escape(RESPONSES)}\s*)?"
     r"\}"
 )
 

@@ -60,6 +60,14 @@ OPERATOR_ONLY = (
 """Denied to every service outright, whatever an allow rule says: these change or lose history."""
 
 
+RESPONSE_WINDOW = "1h"
+"""How long a received request stays answerable. The longest rpc is an operator's reindex (the
+CLI waits 30 minutes); the server forgets unanswered requests after this (without a limit it would
+keep one entry per live event a service received with a reply subject, for ever)."""
+RESPONSES = f'{{ max: 1, expires: "{RESPONSE_WINDOW}" }}'
+"""The ``allow_responses`` value in a nats-server config."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Permissions:
     """Publish and subscribe rules of one NATS user."""
@@ -68,8 +76,9 @@ class Permissions:
     publish_deny: tuple[str, ...] = ()
     subscribe_allow: tuple[str, ...] = (">",)
     allow_responses: bool = False
-    """May answer a request it received (one reply to its reply subject) without a publish rule
-    for inboxes: how rpc servers reply, without being able to write into anyone's inbox."""
+    """May answer a request it received (one reply to its reply subject, within
+    :data:`RESPONSE_WINDOW`) without a publish rule for inboxes: how rpc servers reply, without
+    being able to write into anyone's inbox."""
 
 
 class Bodies(enum.Enum):

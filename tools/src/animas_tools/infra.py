@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, SERVICE_PERMISSIONS, Permissions
+from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, RESPONSES, SERVICE_PERMISSIONS, Permissions
 
 ACCOUNTS_FILE = Path(__file__).resolve().parents[3] / "infra" / "nats" / "accounts.conf"
 
@@ -60,7 +60,7 @@ def _user(name: str, perms: Permissions) -> list[str]:
         f"{pad}      allow: {sub[0]}",
         *sub[1:],
         f"{pad}    }}",
-        *([f"{pad}    allow_responses: true"] if perms.allow_responses else []),
+        *([f"{pad}    allow_responses: {RESPONSES}"] if perms.allow_responses else []),
         f"{pad}  }}",
         f"{pad}}}",
     ]

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, SERVICE_PERMISSIONS, Permissions
+from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, RESPONSES, SERVICE_PERMISSIONS, Permissions
 
 
 class NatsServerError(RuntimeError):
@@ -78,7 +78,7 @@ def render_server_config(*, host: str, port: int, store_dir: Path, users: dict[s
                 " permissions: {"
                 f" publish: {{ allow: {_quoted(perms.publish_allow)}, deny: {_quoted(perms.publish_deny)} }},"
                 f" subscribe: {{ allow: {_quoted(perms.subscribe_allow)} }}"
-                f"{', allow_responses: true' if perms.allow_responses else ''} }} }}"
+                f"{', allow_responses: ' + RESPONSES if perms.allow_responses else ''} }} }}"
             )
         lines.append("    ]")
         lines.append("  }")
