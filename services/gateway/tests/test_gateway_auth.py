@@ -40,6 +40,9 @@ def _app(api: ApiConfig | Exception) -> Starlette:
     async def health(_: Request) -> Response:
         return JSONResponse({"ok": True})
 
+    async def reads_config(_: Request) -> Response:
+        raise ConfigError("config.json: api.max_body_bytes: Input should be greater than 0")
+
     def config() -> ApiConfig:
         if isinstance(api, Exception):
             raise api
@@ -50,6 +53,7 @@ def _app(api: ApiConfig | Exception) -> Starlette:
             Route("/api/health", health),
             Route("/chat", requires("chat", whoami), methods=["POST"]),
             Route("/admin", requires("admin", whoami), methods=["POST", "PUT"]),
+            Route("/config", requires("chat", reads_config), methods=["POST"]),
         ],
         middleware=[
             Middleware(Authentication, api_config=config),
@@ -168,6 +172,12 @@ async def test_an_unreadable_config_fails_closed(call: MakeClient) -> None:
     response = await client.post("/chat", json={})
     assert response.status_code == 503
     assert "cannot read its config.json" in response.json()["error"]
+
+
+async def test_a_config_that_turns_invalid_under_a_handler_is_503(call: MakeClient) -> None:
+    response = await call(ApiConfig(), LOCAL).post("/config", json={})
+    assert response.status_code == 503
+    assert "api.max_body_bytes" in response.json()["error"]
 
 
 async def test_a_body_over_the_limit_is_413_naming_the_limit(call: MakeClient) -> None:

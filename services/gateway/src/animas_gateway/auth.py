@@ -139,6 +139,11 @@ def requires(needed: ApiScope, handler: Handler) -> Handler:
         if not principal.may(needed):
             message = f"the token {principal.name!r} has scope {principal.scope!r}; this needs {needed!r}"
             return JSONResponse(error_body(message), status_code=403)
-        return await handler(request)
+        try:
+            return await handler(request)
+        except ConfigError as exc:  # config.json turned invalid since the caller was let in
+            return JSONResponse(
+                error_body(f"the gateway cannot read its config.json: {exc}"), status_code=503
+            )
 
     return guarded
