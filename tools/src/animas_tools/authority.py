@@ -142,6 +142,8 @@ AUTHORITY: dict[str, Authority] = {
         calls=(RPC_MEMORY_ANIMAS,),
         # Replies to chats, outcomes of admin changes, and a chat's streamed output.
         listens=("activity.*.response.sent", MEMORY_OUTCOMES, "delta.*"),
+        # A chat retried with its Idempotency-Key: was the message stored already, and its reply?
+        reads=(ACTIVITY_STREAM,),
     ),
     "agent-runner": Authority(
         events=(
