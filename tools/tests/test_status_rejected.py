@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from animas_tools.cli import rejected_schedule_lines
+from animas_tools.status_cli import rejected_schedule_lines
 
 
 def test_each_rejected_schedule_is_one_line() -> None:

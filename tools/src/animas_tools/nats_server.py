@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -111,6 +112,11 @@ class NatsServer:
             raise NatsServerError("nats-server is not running")
         return f"nats://{self._host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The pid of the server process while it runs."""
+        return self.process.pid if self.process is not None and self.process.poll() is None else None
+
     def start(self, timeout_s: float = 10.0) -> NatsServer:
         """Start the server and wait until it has written its ports file."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +129,8 @@ class NatsServer:
                 )
             )
         ports_dir = self.work_dir / "ports"
+        if self._port > 0 and (taken := port_taken_reason(self.work_dir, self._host, self._port)):
+            raise NatsServerError(taken)
         shutil.rmtree(ports_dir, ignore_errors=True)
         ports_dir.mkdir()
         log = open(self.work_dir / "nats-server.log", "ab")  # noqa: SIM115 - kept open for the child
@@ -131,6 +139,8 @@ class NatsServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # It reads its config file, nothing of the operator's environment (model keys…).
+            env={name: os.environ[name] for name in SERVER_ENV if name in os.environ},
         )
         log.close()
         ports_file = ports_dir / f"nats-server_{self.process.pid}.ports"
@@ -163,3 +173,72 @@ class NatsServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+SERVER_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR")
+"""All the environment nats-server inherits."""
+
+PORT_FILE = "port"
+"""Under the server's work directory: the port chosen at the first start, kept for every later one."""
+
+
+def persistent_port(work_dir: Path, host: str = "127.0.0.1") -> int:
+    """The port this work directory's server always listens on: chosen free once, then kept.
+
+    A restarted server must come back where every service already looks for it (their URL does not
+    change), so the port is not picked afresh at each start.
+    """
+    path = work_dir / PORT_FILE
+    if path.exists():
+        text = path.read_text(encoding="utf-8").strip()
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise NatsServerError(
+                f"{path} should hold the embedded nats-server's port, not {text[:40]!r}; "
+                "delete it to have a new port chosen"
+            )
+        return int(text)
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{port}\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return port
+
+
+def port_taken_reason(work_dir: Path, host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on now (None when it can), naming what to do about it."""
+    with socket.socket() as sock:
+        # As nats-server (Go) listens: connections of a dead server in TIME_WAIT do not block it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            cause = exc.strerror or repr(exc)
+        else:
+            return None
+    kept = work_dir / PORT_FILE
+    where = f" (kept in {kept})" if kept.exists() else ""
+    leftover = _leftover_server(work_dir)
+    holder = (
+        f"an earlier nats-server of this home (pid {leftover}) still runs: stop it (kill {leftover})"
+        if leftover is not None
+        else f"another program holds it: stop that program, or delete {kept} to have a new port chosen"
+    )
+    return f"the embedded nats-server's port {host}:{port}{where} is not free ({cause}); {holder}"
+
+
+def _leftover_server(work_dir: Path) -> int | None:
+    """The pid of a nats-server an earlier run left behind, known by the ports file it wrote."""
+    for ports_file in (work_dir / "ports").glob("nats-server_*.ports"):
+        pid = ports_file.stem.removeprefix("nats-server_")
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                pass
+            return int(pid)
+    return None

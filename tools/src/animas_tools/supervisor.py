@@ -15,7 +15,9 @@ from pathlib import Path
 
 from animas_contracts.subjects import SERVICE_NAMES, SERVICES_BUCKET
 from animas_core.home import Home
-from animas_tools.nats_server import NatsUser
+from animas_tools.nats_server import NatsServer, NatsUser
+from animas_tools.nats_supervision import SupervisedNats
+from animas_tools.service_env import service_env
 
 _log = logging.getLogger("animaworks.supervisor")
 
@@ -27,6 +29,25 @@ STABLE_AFTER_S = 60.0
 
 LOCAL_MODEL = "local-llm"
 """The bundled local model's server, supervised like a service (issue #8)."""
+NATS_SERVER = "nats-server"
+"""The embedded broker's name in ``run/services.json``."""
+
+
+def _own_settings(service: str, home: Home, gateway_host: str, gateway_port: int) -> dict[str, str]:
+    """What the supervisor decides for one service beyond its home, config and NATS user."""
+    if service == "gateway":
+        return {"ANIMAWORKS_GATEWAY_HOST": gateway_host, "ANIMAWORKS_GATEWAY_PORT": str(gateway_port)}
+    if service == "priming":
+        return {"ANIMAWORKS_INDEX_DIR": str(home.root / "index")}
+    if service == "agent-runner":
+        hidden = [str(home.root / p) for p in ("animas", "config.json", "nats", "run", "index")]
+        return {
+            "ANIMAWORKS_WORKSPACE": str(home.root / "workspace"),
+            # The venv's tools (pytest…) are reachable by run_command, nothing else of ours.
+            "ANIMAWORKS_COMMAND_PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "ANIMAWORKS_HIDDEN_PATHS": json.dumps(hidden),
+        }
+    return {}
 
 
 def local_model_url(port: int) -> str:
@@ -90,6 +111,7 @@ class Supervisor:
         say: Callable[[str], None],
         local_model_port: int | None = None,
         agent_runners: int = 1,
+        nats_server: NatsServer | None = None,
     ) -> None:
         self.home = home
         self._say = say
@@ -100,27 +122,20 @@ class Supervisor:
         service_home.mkdir(parents=True, exist_ok=True)
         self.services: dict[str, ServiceProcess] = {}
         for name in SERVICE_NAMES:
-            env = dict(base_env)
-            env.update(
+            own = dict(
                 ANIMAWORKS_HOME=str(home.root if name == WRITER else service_home),
                 ANIMAWORKS_CONFIG_FILE=str(home.config_file),
-                ANIMAWORKS_INDEX_DIR=str(home.root / "index"),
-                ANIMAWORKS_WORKSPACE=str(home.root / "workspace"),
-                # The venv's tools (pytest…) are reachable by run_command, nothing else of ours.
-                ANIMAWORKS_COMMAND_PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-                ANIMAWORKS_HIDDEN_PATHS=json.dumps(
-                    [str(home.root / p) for p in ("animas", "config.json", "nats", "run", "index")]
-                ),
                 ANIMAWORKS_NATS_URL=nats_url,
-                ANIMAWORKS_GATEWAY_HOST=gateway_host,
-                ANIMAWORKS_GATEWAY_PORT=str(gateway_port),
                 PYTHONUNBUFFERED="1",
+                **_own_settings(name, home, gateway_host, gateway_port),
             )
             if users is not None:
-                env["ANIMAWORKS_NATS_USER"] = users[name].name
-                env["ANIMAWORKS_NATS_PASSWORD"] = users[name].password
+                own["ANIMAWORKS_NATS_USER"] = users[name].name
+                own["ANIMAWORKS_NATS_PASSWORD"] = users[name].password
             if local_model_port is not None and name == "agent-runner":
-                env["ANIMAWORKS_LOCAL_MODEL_URL"] = local_model_url(local_model_port)
+                own["ANIMAWORKS_LOCAL_MODEL_URL"] = local_model_url(local_model_port)
+            # Only what the service reads: model keys reach only the services that call models.
+            env = service_env(name, base_env, own)
             self.services[name] = ServiceProcess(name, env, logs / f"{name}.log")
         # More agent-runner replicas share its consumers: the broker hands each partition's next
         # message to one of them, and a dead one's message to another (DESIGN §9).
@@ -133,14 +148,16 @@ class Supervisor:
         if local_model_port is not None:
             # No NATS for it: it is an OpenAI-compatible server that agent-runner calls like any
             # local model server. Its converted weights are cached under the home (models/).
-            env = dict(base_env)
-            env.update(
+            own = dict(
                 ANIMAWORKS_HOME=str(home.root),
                 ANIMAWORKS_LOCAL_LLM_HOST="127.0.0.1",
                 ANIMAWORKS_LOCAL_LLM_PORT=str(local_model_port),
                 PYTHONUNBUFFERED="1",
             )
+            env = service_env(LOCAL_MODEL, base_env, own)
             self.services[LOCAL_MODEL] = ServiceProcess(LOCAL_MODEL, env, logs / f"{LOCAL_MODEL}.log")
+        self.nats = SupervisedNats(nats_server, say) if nats_server is not None else None
+        """The embedded nats-server, restarted first when it dies (None with an external NATS)."""
 
     def start_all(self) -> None:
         """Spawn every service."""
@@ -149,7 +166,9 @@ class Supervisor:
         self._write_pids()
 
     def check(self) -> None:
-        """Restart services that exited, each after its backoff; call this periodically."""
+        """Restart the broker and services that exited, each after its backoff; call this periodically."""
+        if self.nats is not None and self.nats.check():
+            self._write_pids()
         now = time.monotonic()
         for service in self.services.values():
             process = service.process
@@ -188,7 +207,10 @@ class Supervisor:
     def _write_pids(self) -> None:
         path = self.home.run_dir / "services.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({n: s.pid for n, s in self.services.items()}), encoding="utf-8")
+        pids = {n: s.pid for n, s in self.services.items()}
+        if self.nats is not None:
+            pids[NATS_SERVER] = self.nats.pid
+        tmp.write_text(json.dumps(pids), encoding="utf-8")
         os.replace(tmp, path)
 
 

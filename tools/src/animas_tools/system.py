@@ -67,10 +67,15 @@ def admin_password(home: Home) -> str | None:
     return password if isinstance(password, str) else None
 
 
-async def connect_admin(home: Home, nats_url: str | None) -> Client:
-    """Connect as the operator: to ``nats_url`` as given, else to this home's running system."""
+async def connect_admin(home: Home, nats_url: str | None, *, connect_timeout_s: int = 5) -> Client:
+    """Connect as the operator: to ``nats_url`` as given, else to this home's running system.
+
+    One attempt, bounded by ``connect_timeout_s``: a broker that is down or frozen is an error at
+    once (OSError or TimeoutError), never a wait. nats-py's ``max_reconnect_attempts=0`` would not
+    do: it means "retry forever" on the first connect.
+    """
     if nats_url:
-        return await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
+        return await nats.connect(nats_url, connect_timeout=connect_timeout_s, allow_reconnect=False)
     info = SystemInfo.read(home)
     if info is None:
         raise NotRunning(
@@ -81,6 +86,6 @@ async def connect_admin(home: Home, nats_url: str | None) -> Client:
         info.nats_url,
         user=ADMIN_USER if password else None,
         password=password,
-        connect_timeout=5,
-        max_reconnect_attempts=0,
+        connect_timeout=connect_timeout_s,
+        allow_reconnect=False,
     )

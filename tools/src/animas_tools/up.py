@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 import msgspec
 import nats
+import nats.errors
 from nats.aio.client import Client
 
 from animas_contracts import AnimaListReply, MemoryOpApplied
@@ -22,12 +24,14 @@ from animas_core.home import Home
 from animas_core.streams import ensure_all
 from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
-from animas_tools.nats_server import NatsServer, load_or_create_users
+from animas_tools.nats_server import NatsServer, load_or_create_users, persistent_port
 from animas_tools.publish import publish_change
 from animas_tools.supervisor import Supervisor, local_model_url, read_health_records
 from animas_tools.system import SystemInfo
 
 SAMPLE_ANIMA = "sample"
+
+_log = logging.getLogger(__name__)
 
 
 class AlreadyRunning(RuntimeError):
@@ -82,7 +86,8 @@ async def run_up(
     users = None
     if nats_url is None:
         users = load_or_create_users(home.nats_dir / "users.json")
-        server = NatsServer(home.nats_dir, users=users).start()
+        # One port for the life of the home: a restarted server comes back where services look.
+        server = NatsServer(home.nats_dir, users=users, port=persistent_port(home.nats_dir)).start()
         nats_url = server.url
         say(f"nats-server with JetStream on {nats_url} (store: {home.nats_dir / 'jetstream'})")
     else:
@@ -94,6 +99,10 @@ async def run_up(
         password=admin_pw,
         connect_timeout=5,
         max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        # While the broker restarts, the supervisor says so; nats-py's default would print a
+        # traceback for every refused reconnect attempt.
+        error_cb=_quiet_connection_errors,
     )
     local_port = free_port() if local_model else None
     supervisor = Supervisor(
@@ -106,6 +115,7 @@ async def run_up(
         base_env=dict(os.environ),
         say=say,
         agent_runners=agent_runners,
+        nats_server=server,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -150,6 +160,11 @@ async def run_up(
         say("stopped")
 
 
+async def _quiet_connection_errors(exc: Exception) -> None:
+    if not isinstance(exc, OSError | nats.errors.UnexpectedEOF):
+        _log.warning("nats: %r", exc)
+
+
 def free_port() -> int:
     """A loopback port free right now."""
     with socket.socket() as sock:
@@ -166,7 +181,10 @@ async def _wait_ready(
     shown: tuple[list[str], float] | None = None
     while not stop.is_set():
         supervisor.check()
-        records = await read_health_records(nc.jetstream())
+        try:
+            records = await read_health_records(nc.jetstream())
+        except (nats.errors.Error, TimeoutError):
+            records = []  # the broker is restarting (supervisor.check() restarts it): ask again
         # Ready means this very process reported (a replica has a record of its own).
         reported = {(str(r.get("service")), int(str(r.get("pid", -1)))) for r in records}
         expected = [n for n in supervisor.services if n.split("#")[0] in SERVICE_NAMES]

@@ -23,9 +23,13 @@ from animas_contracts.subjects import (
     inbox_prefix,
 )
 from animas_core.errors import RetryableError
+from animas_core.logging import redact
 from animas_core.settings import NatsSettings
 
 _log = logging.getLogger(__name__)
+
+OUTAGE_BUFFER_BYTES = 16 * 1024 * 1024
+"""What a connection holds for the broker while it is away (nats-py's default is 2 MiB)."""
 
 
 def make_broker(
@@ -38,8 +42,16 @@ def make_broker(
         security = SASLPlaintext(username=settings.user, password=password)
 
     async def on_error(exc: Exception) -> None:
-        # A permission violation arrives here (and the publish itself times out).
-        _log.error("nats connection error: %s", exc, extra={"nats_error": type(exc).__name__})
+        # A permission violation arrives here (and the publish itself times out); so does every
+        # refused reconnect attempt while the broker is down, which is expected and only a warning.
+        level = logging.WARNING if isinstance(exc, OSError) else logging.ERROR
+        _log.log(level, "nats connection error: %s", exc, extra={"nats_error": type(exc).__name__})
+
+    async def on_disconnected() -> None:
+        _log.warning("nats disconnected; reconnecting to %s", redact(settings.url))
+
+    async def on_reconnected() -> None:
+        _log.warning("nats reconnected to %s", redact(settings.url))
 
     return NatsBroker(
         settings.url,
@@ -48,6 +60,16 @@ def make_broker(
         middlewares=[NatsTelemetryMiddleware(tracer_provider=tracer_provider)],
         security=security,
         connect_timeout=settings.connect_timeout_s,
+        # Through a broker outage: keep reconnecting (nats-py's default gives up after 60 tries),
+        # and buffer what is sent meanwhile. FastStream's pull loops send one fetch per consumer a
+        # second while disconnected; a full buffer makes each fetch fail at once, and the loops
+        # then spin (FastStream restarts a failed loop without a pause), so the buffer is sized for
+        # an hour of fetches from a service with 32 partitions' consumers.
+        max_reconnect_attempts=settings.max_reconnect_attempts,
+        reconnect_time_wait=settings.reconnect_wait_s,  # type: ignore[arg-type]  # nats-py sleeps a float
+        pending_size=OUTAGE_BUFFER_BYTES,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
         # Replies, publish acks and pull fetches come to _INBOX.<service>.…, the only inboxes the
         # broker lets this service's user subscribe to (animas_tools.authority).
         inbox_prefix=inbox_prefix(service),

@@ -20,6 +20,10 @@ class NatsSettings(BaseSettings):
     user: str | None = None
     password: SecretStr | None = None
     connect_timeout_s: int = 5
+    max_reconnect_attempts: int = -1
+    """-1: never give up. A service outlives any broker outage and resumes where it was (issue #12)."""
+    reconnect_wait_s: float = 0.5
+    """Pause between reconnect attempts: ``anima up`` restarts a dead broker within a second."""
 
 
 class ServiceSettings(BaseSettings):

@@ -28,6 +28,7 @@ from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
 from animas_gateway.domain import error_body
 from animas_gateway.http_input import CheckedBodies
 from animas_gateway.ingress import Clock, StoredMessages
+from animas_gateway.outage import guard_broker_outages
 from animas_gateway.replies import (
     OUTCOME_SUBJECT,
     REPLY_SUBJECT,
@@ -142,6 +143,7 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    guard_broker_outages(app)  # a broker outage is a 503 with Retry-After, never a 500
     app.state.chat = chat
     app.state.replies = replies
     return app
