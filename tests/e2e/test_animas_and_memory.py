@@ -30,6 +30,7 @@ from animas_contracts import (
     WriteKnowledge,
     uuid7,
 )
+from animas_contracts.subjects import inbox_prefix
 from animas_tools.publish import Answer, publish_change
 from animas_tools.scripted_llm import ScriptedLLM
 
@@ -66,7 +67,12 @@ def _user_password(system: RunningSystem, user: str) -> str:
 
 def publish_as(system: RunningSystem, user: str, event: Event) -> Answer:
     async def run() -> Answer:
-        nc = await nats.connect(system.info["nats_url"], user=user, password=_user_password(system, user))
+        nc = await nats.connect(
+            system.info["nats_url"],
+            user=user,
+            password=_user_password(system, user),
+            inbox_prefix=inbox_prefix(user),  # a service's user may use its own inboxes only
+        )
         try:
             return await publish_change(nc, event, timeout_s=20)
         finally:

@@ -204,6 +204,7 @@ AUTHORITY: dict[str, Authority] = {
     "consolidator": Authority(
         # Consolidation is the one path to identity (with human edits through the gateway).
         events=("memory.op.requested", "identity.>", "forgetting.>", "cycle.>", "llm.>"),
+        listens=(MEMORY_OUTCOMES,),  # whether its memory operations were applied, as agent-runner
         durables=_durables("consolidator-due"),
         bodies=Bodies.WRITE,
     ),
