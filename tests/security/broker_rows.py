@@ -21,15 +21,8 @@ from animas_contracts.subjects import (
     SERVICES_BUCKET,
     inbox_prefix,
 )
-from animas_tools.authority import (
-    AUTHORITY,
-    Bodies,
-    Durable,
-    kv_stream,
-    object_stream,
-    requests_of,
-    streams_used,
-)
+from animas_tools.authority import AUTHORITY, Bodies, Durable, requests_of, streams_used
+from animas_tools.jetstream_subjects import kv_stream, object_stream
 
 ANIMA = "sample"
 BUCKETS = (SERVICES_BUCKET, DELIVERIES_BUCKET, SCHEDULES_BUCKET)

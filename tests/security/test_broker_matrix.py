@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
-import nats
 import pytest
 from nats.aio.client import Client
-from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import KeyNotFoundError
-from tests.conftest import connect_as, provision
+from tests.conftest import provision
+from tests.security.broker_harness import (
+    SEED_OBJECT,
+    VERDICT_TIMEOUT_S,
+    Broker,
+    Session,
+    as_service,
+    matrix_consumer,
+    seed,
+    settle,
+)
 from tests.security.broker_rows import (
     ANIMA,
     allowed_subscriptions,
@@ -44,55 +51,10 @@ from animas_contracts.subjects import (
     deadletter_subject,
 )
 from animas_core.streams import read_stored
-from animas_tools.authority import AUTHORITY, Bodies, Durable, streams_used
-from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
+from animas_tools.authority import AUTHORITY, Bodies, streams_used
+from animas_tools.nats_server import NatsServer, load_or_create_users
 
 pytestmark = [pytest.mark.nats]
-
-T = TypeVar("T")
-SEED_OBJECT = "matrix-object"
-VERDICT_TIMEOUT_S = 3.0
-
-
-def matrix_consumer(durable: Durable) -> ConsumerConfig:
-    """The config every check uses for a durable (the operator's seed and the owner alike)."""
-    return ConsumerConfig(
-        name=durable.name,
-        durable_name=durable.name,
-        filter_subject=f"activity.*.matrix.{durable.name}",
-        ack_policy=AckPolicy.EXPLICIT,
-    )
-
-
-class Broker:
-    """The server, its users, and the operator's view of it."""
-
-    def __init__(self, url: str, users: dict[str, NatsUser]) -> None:
-        self.url, self.users = url, users
-
-    def admin(self, work: Callable[[Client], Awaitable[T]]) -> T:
-        async def run() -> T:
-            nc = await nats.connect(self.url, user="admin", password=self.users["admin"].password)
-            try:
-                return await work(nc)
-            finally:
-                await nc.close()
-
-        return asyncio.run(run())
-
-
-async def _seed(nc: Client) -> None:
-    js = nc.jetstream()
-    await js.publish("activity.seed.message.received", b"{}", stream=ACTIVITY_STREAM)
-    await js.publish(f"delta.{ANIMA}", b"{}", stream=DELTAS_STREAM)
-    for grant in AUTHORITY.values():
-        for durable in grant.durables:
-            await js.add_consumer(durable.stream, matrix_consumer(durable))
-            await js.publish(f"activity.matrix.{durable.name}", b"{}", stream=ACTIVITY_STREAM)
-    services = await js.key_value(SERVICES_BUCKET)
-    for service in AUTHORITY:
-        await services.put(f"{service}.seed", b"seed")
-    await (await js.object_store(BODIES_BUCKET)).put(SEED_OBJECT, b"a large body" * 1000)
 
 
 @pytest.fixture(scope="module")
@@ -103,53 +65,10 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     try:
         running = Broker(server.url, users)
         asyncio.run(provision(server.url, users))
-        running.admin(_seed)
+        running.admin(seed)
         yield running
     finally:
         server.stop()
-
-
-class Session:
-    """A connection as one service, collecting the server's permission verdicts."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    async def on_error(self, exc: Exception) -> None:
-        self.errors.append(str(exc).lower())
-
-    def violations(self) -> list[str]:
-        return [e for e in self.errors if "permissions violation" in e]
-
-    async def refused(self, verb: str, subjects: list[str]) -> list[str]:
-        """Which of ``subjects`` the server did *not* refuse (it reports each refusal once)."""
-        wanted = {s: f'permissions violation for {verb} to "{s.lower()}"' for s in subjects}
-        deadline = asyncio.get_running_loop().time() + VERDICT_TIMEOUT_S
-        while asyncio.get_running_loop().time() < deadline:
-            missing = [s for s, text in wanted.items() if not any(text in e for e in self.errors)]
-            if not missing:
-                return []
-            await asyncio.sleep(0.02)
-        return missing
-
-
-def as_service(broker: Broker, service: str, work: Callable[[Client, Session], Awaitable[T]]) -> T:
-    async def run() -> T:
-        session = Session()
-        nc = await connect_as(
-            broker.url, broker.users[service], error_cb=session.on_error, allow_reconnect=False
-        )
-        try:
-            return await work(nc, session)
-        finally:
-            await nc.close()
-
-    return asyncio.run(run())
-
-
-async def _settle(nc: Client) -> None:
-    await nc.flush()
-    await asyncio.sleep(0.05)  # the error callback runs as its own task
 
 
 SERVICES = list(AUTHORITY)
@@ -173,7 +92,7 @@ def test_publishes_its_own_events_journal_dead_letters_and_rpc_calls(broker: Bro
             ).stream == DELTAS_STREAM
         for subject in rpc_requests(service):
             await nc.publish(subject, b"{}")
-        await _settle(nc)
+        await settle(nc)
         assert session.violations() == []
 
     as_service(broker, service, work)
@@ -201,7 +120,7 @@ def test_subscribes_to_its_inbox_the_rpc_it_serves_and_what_it_listens_to(
     async def work(nc: Client, session: Session) -> None:
         for subject in allowed_subscriptions(service):
             await nc.subscribe(subject)
-        await _settle(nc)
+        await settle(nc)
         assert session.violations() == []
 
     as_service(broker, service, work)
@@ -254,7 +173,7 @@ def test_uses_the_jetstream_api_it_needs_on_its_own_durables_reads_and_buckets(
             assert (await bodies.get_info(f"matrix-{service}")).size == 4
         if bodies is not None and grant.bodies is Bodies.READ:
             assert (await bodies.get(SEED_OBJECT)).data == b"a large body" * 1000
-        await _settle(nc)
+        await settle(nc)
         assert session.violations() == []
 
     as_service(broker, service, work)
@@ -371,33 +290,13 @@ def test_a_foreign_durable_is_neither_read_nor_rewritten(broker: Broker) -> None
     assert info.delivered.stream_seq == 0 or info.num_ack_pending == 0
 
 
-def test_the_durables_in_the_services_code_are_the_ones_the_table_grants() -> None:
-    from animas_agent_runner.app import message_consumers
-    from animas_consolidator.app import CONSUMERS
-    from animas_contracts.subjects import DEFAULT_ACTIVITY_PARTITIONS
-    from animas_memory_writer.app import ACTIVITY_CONSUMER
-    from animas_outbound.app import REQUESTS
-    from animas_priming.app import APPLIED_CONSUMER
-
-    in_code = {
-        "agent-runner": message_consumers(DEFAULT_ACTIVITY_PARTITIONS),
-        "consolidator": list(CONSUMERS),
-        "memory-writer": [ACTIVITY_CONSUMER],
-        "outbound": [REQUESTS],
-        "priming": [APPLIED_CONSUMER],
-    }
-    for service, grant in AUTHORITY.items():
-        specs = in_code.get(service, [])
-        assert {Durable(s.stream, s.durable) for s in specs} == set(grant.durables), service
-
-
 def test_a_missing_key_is_not_found_for_the_owner_of_a_bucket(broker: Broker) -> None:
     # Reading is granted with the bucket: a miss is an answer (not found), not a refusal.
     async def work(nc: Client, session: Session) -> None:
         kv = await nc.jetstream().key_value(AUTHORITY["scheduler"].buckets[0])
         with pytest.raises(KeyNotFoundError):
             await kv.get("matrix-never-written")
-        await _settle(nc)
+        await settle(nc)
         assert session.violations() == []
 
     as_service(broker, "scheduler", work)

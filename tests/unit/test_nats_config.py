@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from animas_contracts.subjects import SERVICE_NAMES
-from animas_tools.authority import SERVICE_PERMISSIONS
+from animas_tools.authority import AUTHORITY, SERVICE_PERMISSIONS, Durable
 from animas_tools.nats_server import load_or_create_users, render_server_config
 
 
@@ -33,3 +33,23 @@ def test_config_lists_each_user_with_their_rules(tmp_path: Path) -> None:
     runner = SERVICE_PERMISSIONS["agent-runner"]
     assert "activity.*.identity.>" in runner.publish_deny
     assert not any(s.startswith("activity.*.identity") for s in runner.publish_allow)
+
+
+def test_the_durables_in_the_services_code_are_the_ones_the_table_grants() -> None:
+    from animas_agent_runner.app import message_consumers
+    from animas_consolidator.app import CONSUMERS
+    from animas_contracts.subjects import DEFAULT_ACTIVITY_PARTITIONS
+    from animas_memory_writer.app import ACTIVITY_CONSUMER
+    from animas_outbound.app import REQUESTS
+    from animas_priming.app import APPLIED_CONSUMER
+
+    in_code = {
+        "agent-runner": message_consumers(DEFAULT_ACTIVITY_PARTITIONS),
+        "consolidator": list(CONSUMERS),
+        "memory-writer": [ACTIVITY_CONSUMER],
+        "outbound": [REQUESTS],
+        "priming": [APPLIED_CONSUMER],
+    }
+    for service, grant in AUTHORITY.items():
+        specs = in_code.get(service, [])
+        assert {Durable(s.stream, s.durable) for s in specs} == set(grant.durables), service

@@ -18,7 +18,8 @@ What the broker enforces, for every service:
   operator's (``admin``). It creates no ephemeral consumers: a consumer-create right names
   the consumer in the subject, so allowing any name (``*``) would let a service re-point or
   expire another service's durable, and the body (a push consumer's deliver subject) is not
-  checked against the creator's publish rights (both verified against nats-server 2.15);
+  checked against the creator's publish rights (both verified against nats-server 2.15; the
+  subjects of each operation are in :mod:`animas_tools.jetstream_subjects`);
 - it writes only its own health record (``$KV.SERVICES.<service>.>``) and the KV buckets listed.
 """
 
@@ -46,19 +47,16 @@ from animas_contracts.subjects import (
     SERVICES_BUCKET,
     inbox_prefix,
 )
-
-JS_API = "$JS.API"
-
-OPERATOR_ONLY = (
-    f"{JS_API}.STREAM.CREATE.>",
-    f"{JS_API}.STREAM.UPDATE.>",
-    f"{JS_API}.STREAM.DELETE.>",
-    f"{JS_API}.STREAM.PURGE.>",
-    f"{JS_API}.STREAM.MSG.DELETE.>",
-    f"{JS_API}.CONSUMER.DELETE.>",
+from animas_tools.jetstream_subjects import (
+    OPERATOR_ONLY,
+    durable_use,
+    kv_stream,
+    object_reads,
+    object_stream,
+    object_writes,
+    stored_reads,
+    stream_info,
 )
-"""Denied to every service outright, whatever an allow rule says: these change or lose history."""
-
 
 RESPONSE_WINDOW = "1h"
 """How long a received request stays answerable. The longest rpc is an operator's reindex (the
@@ -228,16 +226,6 @@ AUTHORITY: dict[str, Authority] = {
 }
 
 
-def kv_stream(bucket: str) -> str:
-    """The stream behind a KV bucket."""
-    return f"KV_{bucket}"
-
-
-def object_stream(bucket: str) -> str:
-    """The stream behind an object store bucket."""
-    return f"OBJ_{bucket}"
-
-
 def streams_used(service: str) -> tuple[str, ...]:
     """Every stream whose info the service may read (to check it exists, or bind a bucket)."""
     grant = AUTHORITY[service]
@@ -257,40 +245,6 @@ def requests_of(service: str) -> tuple[str, ...]:
     return ((RPC_MEMORY_READ_ALL,) if grant.anima_files else ()) + grant.calls
 
 
-def _stored_reads(stream: str) -> tuple[str, ...]:
-    return (
-        f"{JS_API}.DIRECT.GET.{stream}",
-        f"{JS_API}.DIRECT.GET.{stream}.>",
-        f"{JS_API}.STREAM.MSG.GET.{stream}",
-    )
-
-
-def _durable_rules(durable: Durable) -> tuple[str, ...]:
-    consumer = f"{durable.stream}.{durable.name}"
-    return (
-        f"{JS_API}.CONSUMER.CREATE.{consumer}",
-        f"{JS_API}.CONSUMER.CREATE.{consumer}.>",  # the create subject carries the filter
-        f"{JS_API}.CONSUMER.INFO.{consumer}",
-        f"{JS_API}.CONSUMER.MSG.NEXT.{consumer}",
-        f"$JS.ACK.{consumer}.>",  # acks, naks, terms and in-progress acks
-    )
-
-
-def _bodies_rules(bodies: Bodies) -> tuple[str, ...]:
-    stream = object_stream(BODIES_BUCKET)
-    if bodies is Bodies.WRITE:
-        return (f"$O.{BODIES_BUCKET}.C.>", f"$O.{BODIES_BUCKET}.M.>", *_stored_reads(stream))
-    if bodies is Bodies.READ:
-        # get: the object's meta (a message get), then an ordered push consumer with flow control.
-        return (
-            *_stored_reads(stream),
-            f"{JS_API}.STREAM.NAMES",
-            f"{JS_API}.CONSUMER.CREATE.{stream}",
-            f"$JS.FC.{stream}.>",
-        )
-    return ()
-
-
 def permissions(service: str) -> Permissions:
     """The NATS user's rules of one service, rendered from its :data:`AUTHORITY` entry."""
     grant = AUTHORITY[service]
@@ -298,15 +252,18 @@ def permissions(service: str) -> Permissions:
     if grant.journal:
         publish.append("delta.*")
     publish += [f"deadletter.{service}", *requests_of(service)]
-    publish += [f"{JS_API}.STREAM.INFO.{stream}" for stream in streams_used(service)]
+    publish += [stream_info(stream) for stream in streams_used(service)]
     for durable in grant.durables:
-        publish += _durable_rules(durable)
+        publish += durable_use(durable.stream, durable.name)
     for stream in grant.reads:
-        publish += _stored_reads(stream)
+        publish += stored_reads(stream)
     publish.append(f"$KV.{SERVICES_BUCKET}.{service}.>")
     for bucket in grant.buckets:
-        publish += [f"$KV.{bucket}.>", *_stored_reads(kv_stream(bucket))]
-    publish += _bodies_rules(grant.bodies)
+        publish += [f"$KV.{bucket}.>", *stored_reads(kv_stream(bucket))]
+    if grant.bodies is Bodies.WRITE:
+        publish += object_writes(BODIES_BUCKET)
+    if grant.bodies is Bodies.READ:
+        publish += object_reads(BODIES_BUCKET)
     return Permissions(
         publish_allow=tuple(dict.fromkeys(publish)),
         publish_deny=(*(f"activity.*.{event}" for event in grant.never_events), *OPERATOR_ONLY),
