@@ -64,6 +64,9 @@ class ProvisionSettings(BaseSettings):
 
     stream_replicas: int = 1
     """Copies of each stream and bucket it creates (3 on a production cluster)."""
-    activity_partitions: int = DEFAULT_ACTIVITY_PARTITIONS
-    """Partitions of a new activity stream (an existing one keeps its count)."""
+    activity_partitions: int = Field(
+        default=DEFAULT_ACTIVITY_PARTITIONS, ge=1, le=DEFAULT_ACTIVITY_PARTITIONS
+    )
+    """Partitions of a new activity stream (an existing one keeps its count). At most the default:
+    the broker grants agent-runner one durable per partition up to that many (authority.py)."""
     log_level: str = "INFO"
