@@ -11,6 +11,7 @@ from animas_agent_runner.adapters.jetstream import (
 )
 from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearch, StreamChannels
 from animas_agent_runner.adapters.model_info import context_window
+from animas_agent_runner.adapters.op_answers import StreamAnswers
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.adapters.traced_model import traced_models
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
@@ -19,6 +20,7 @@ from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel
 from animas_agent_runner.settings import AgentRunnerSettings
+from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
@@ -84,7 +86,7 @@ async def setup(
             memory=memory or MemoryClient(nc),
             priming=priming or RpcPriming(nc),
             search=RpcMemorySearch(nc),
-            ops=BusMemoryOps(runtime.publisher, waiter),
+            ops=BusMemoryOps(runtime.publisher, waiter, StreamAnswers(runtime.js)),
             channels=StreamChannels(runtime.js),
             # Wrapped here, not in default_models, so that every model (a test's too) is traced.
             models=limit.wrap(traced_models(models or default_models(settings), runtime.tracer_provider)),
@@ -100,6 +102,7 @@ async def setup(
             # The service's own home and config (credentials) are never a tool's to see.
             hidden=(*settings.hidden_paths, settings.home, settings.config_path),
             op_timeout_s=settings.memory_op_timeout_s,
+            effect_retry=EffectRetry(backoff_s=settings.effect_retry_backoff_s),
             command_path=settings.command_path,
             local_model=LocalModel(base_url=settings.local_model_url) if settings.local_model_url else None,
         ),

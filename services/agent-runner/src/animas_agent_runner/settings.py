@@ -9,6 +9,10 @@ from pydantic_settings import SettingsConfigDict
 
 from animas_core.settings import ServiceSettings
 
+EFFECT_RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Waits before each retry of an unconfirmed tool effect: about 15 s in all, longer than a
+supervised service takes to restart (toolbox/effects.py)."""
+
 
 class AgentRunnerSettings(ServiceSettings):
     """Settings of the agent-runner (``ANIMAWORKS_`` and ``AGENT_RUNNER_`` variables)."""
@@ -29,6 +33,10 @@ class AgentRunnerSettings(ServiceSettings):
     anima directories, config and broker data); JSON list in ``ANIMAWORKS_HIDDEN_PATHS``."""
     memory_op_timeout_s: float = 10.0
     """How long a memory tool waits for memory-writer to confirm a change."""
+    effect_retry_backoff_s: tuple[float, ...] = Field(default=EFFECT_RETRY_BACKOFF_S)
+    """Waits between the attempts of a tool call whose effect was not stored or confirmed (a
+    service restarting); when they are spent the cycle fails and is redelivered. JSON list in
+    ``ANIMAWORKS_EFFECT_RETRY_BACKOFF_S``; ``[]`` fails the cycle at the first miss."""
     local_model_url: str | None = None
     """The bundled local model's OpenAI-compatible endpoint (``…/v1``): animas without a configured
     model use it (assisted mode). ``anima up`` sets it; unset, they get configuration guidance."""

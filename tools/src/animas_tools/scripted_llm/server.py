@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +19,9 @@ import msgspec
 from animas_tools.http_thread import ServedInThread
 from animas_tools.scripted_llm.handler import Server
 from animas_tools.scripted_llm.script import Answer, ScriptError, Turn, resolve, to_turns
+
+Responder = Callable[[Mapping[str, Any]], Turn | None]
+"""Answers a request body by rule: a :class:`Turn`, or None to leave the request to the script."""
 
 
 class ScriptedLLM(ServedInThread):
@@ -55,6 +58,7 @@ class ScriptedLLM(ServedInThread):
         self._held: set[threading.Event] = set()
         self._stopping = False
         self._requests: list[dict[str, Any]] = []
+        self._responder: Responder | None = None
 
     thread_name = "scripted-llm"
 
@@ -96,6 +100,18 @@ class ScriptedLLM(ServedInThread):
         validated = to_turns(turns)
         with self._cond:
             self._turns, self._repeat, self._used = validated, repeat, set()
+
+    def respond_with(self, responder: Responder | None) -> None:
+        """Answer by rule: ``responder`` sees every request first.
+
+        A :class:`Turn` it returns answers the request without using up the script; None leaves
+        the request to the script, as without a responder.
+
+        For load and chaos tests, where many animas ask at once, in any order, and a redelivered
+        cycle asks the same thing again: the answer depends on the request, not on its turn.
+        """
+        with self._cond:
+            self._responder = responder
 
     def release(self) -> int:
         """Let every currently held request answer; returns how many were waiting."""
@@ -139,20 +155,9 @@ class ScriptedLLM(ServedInThread):
             self._cond.notify_all()
             if len(self._used) >= len(self._turns) and self._repeat:
                 self._used = set()
-            body_text = json.dumps(request["body"], ensure_ascii=False)
-            index = next(
-                (i for i, t in enumerate(self._turns) if i not in self._used and t.matches(body_text)), None
-            )
-            if index is None:
-                left = len(self._turns) - len(self._used)
-                why = (
-                    f"script exhausted after {len(self._turns)} turns"
-                    if not left
-                    else f"none of the {left} unused turns matches this request"
-                )
-                raise ScriptError(500, f"scripted LLM: {why}", "script_exhausted")
-            turn = self._turns[index]
-            self._used.add(index)
+            turn = self._responder(request["body"]) if self._responder else None
+            if turn is None:
+                turn = self._next_scripted(request["body"])
             self._served += 1
             answer = resolve(turn, self._served, self._calls + 1, request["body"])
             self._calls += len(turn.tool_calls)
@@ -160,6 +165,23 @@ class ScriptedLLM(ServedInThread):
             if hold is not None:
                 self._held.add(hold)
             return answer, turn, hold
+
+    def _next_scripted(self, body: Mapping[str, Any]) -> Turn:
+        """The first unused turn that matches ``body`` (call with the lock held)."""
+        body_text = json.dumps(body, ensure_ascii=False)
+        index = next(
+            (i for i, t in enumerate(self._turns) if i not in self._used and t.matches(body_text)), None
+        )
+        if index is None:
+            left = len(self._turns) - len(self._used)
+            why = (
+                f"script exhausted after {len(self._turns)} turns"
+                if not left
+                else f"none of the {left} unused turns matches this request"
+            )
+            raise ScriptError(500, f"scripted LLM: {why}", "script_exhausted")
+        self._used.add(index)
+        return self._turns[index]
 
     def _answer(self, request: dict[str, Any]) -> tuple[Answer, Turn]:
         """Record ``request``, take the next turn and wait out its delay and hold.

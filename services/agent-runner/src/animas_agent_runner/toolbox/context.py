@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from animas_agent_runner.ports import ChannelReader, MemoryOps, MemorySearch, MemoryStore
+from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import derive_id
 from animas_core.broker import EventSink
@@ -49,6 +50,8 @@ class ToolContext:
     """The message that woke the anima, when it came from another anima."""
     reply_to_sender: str | None = None
     op_timeout_s: float = 10.0
+    effect_retry: EffectRetry = dataclasses.field(default_factory=EffectRetry)
+    """How a call whose effect was not confirmed is retried before the cycle fails."""
     effects: CycleEffects = dataclasses.field(default_factory=CycleEffects)
 
     def effect_id(self, ordinal: int, kind: str) -> str:

@@ -2,7 +2,8 @@
 
 Reads go to memory-writer and priming by request/reply; every change is a ``memory.op.requested``
 event that memory-writer applies or rejects, and the tool waits for that answer so the model
-learns whether its write happened.
+learns whether its write happened. No answer in time is not an answer: the call is retried and
+then fails the cycle (toolbox/effects.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 
 from animas_agent_runner.domain import PRODUCER
 from animas_agent_runner.toolbox.context import ToolContext
+from animas_agent_runner.toolbox.effects import EffectNotConfirmed
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.registry import Args, Tool
 from animas_contracts import (
@@ -100,23 +102,20 @@ def check_protected(ctx: ToolContext, path: str) -> None:
 
 async def request_op(ctx: ToolContext, op: MemoryOp, ordinal: int) -> tuple[str, ...]:
     """Ask memory-writer for ``op`` and wait for its answer; a rejection is a tool error."""
-    outcome = await ctx.ops.apply(
-        MemoryOpRequested(
-            id=ctx.effect_id(ordinal, "memory.op"),
-            anima=ctx.anima,
-            correlation_id=ctx.correlation_id,
-            causation_id=ctx.cycle_id,
-            producer=PRODUCER,
-            op=op,
-            cycle_id=ctx.cycle_id,
-        ),
-        ctx.op_timeout_s,
+    request = MemoryOpRequested(
+        id=ctx.effect_id(ordinal, "memory.op"),
+        anima=ctx.anima,
+        correlation_id=ctx.correlation_id,
+        causation_id=ctx.cycle_id,
+        producer=PRODUCER,
+        op=op,
+        cycle_id=ctx.cycle_id,
     )
+    outcome = await ctx.ops.apply(request, ctx.op_timeout_s)
     if outcome.applied is None:
-        raise ToolFailed(
-            "memory-writer has not confirmed the change yet; it will be applied when it catches up, "
-            "check before relying on it"
-        )
+        # Not "failed": the change may be stored and applied later. It is asked again under the
+        # same id, then the cycle fails; the model is told neither "done" nor "failed" meanwhile.
+        raise EffectNotConfirmed(f"memory-writer did not confirm operation {request.id} in time")
     if not outcome.applied:
         raise ToolFailed(f"memory-writer refused: {outcome.reason}")
     return outcome.paths

@@ -8,9 +8,11 @@ from typing import Any
 from animas_agent_runner.domain import PRODUCER
 from animas_agent_runner.ports import ToolCall, ToolResult, ToolSpec
 from animas_agent_runner.toolbox.context import CycleEffects, ToolContext
+from animas_agent_runner.toolbox.effects import settle
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.registry import Tool
 from animas_contracts import ToolStatus, ToolUsed, derive_id
+from animas_core.errors import RetryableError
 
 _log = logging.getLogger(__name__)
 
@@ -25,7 +27,8 @@ class ToolSurface:
 
     A tool the permissions do not grant is not offered; if the model calls it anyway (or any
     other unknown name) the call is denied like any other refusal: a tool error the model reads,
-    a ``tool.used`` event with status ``denied``, and nothing done.
+    a ``tool.used`` event with status ``denied``, and nothing done. A call whose effect another
+    service did not store or confirm is retried and then fails the cycle (toolbox/effects.py).
     """
 
     def __init__(self, context: ToolContext, tools: tuple[Tool, ...]) -> None:
@@ -69,13 +72,22 @@ class ToolSurface:
         if call.arguments_error is not None:
             reason = f"the arguments are not a JSON object: {call.arguments_error}"
             return ToolStatus.ERROR, f"Error: {reason}", reason
+        context = self._context
         try:
             arguments = tool.parse(call.arguments)
-            return ToolStatus.OK, await tool.run(self._context, arguments, ordinal), None
+            text = await settle(
+                tool.name, lambda: tool.run(context, arguments, ordinal), context.effect_retry
+            )
+            return ToolStatus.OK, text, None
         except ToolDenied as exc:
             return ToolStatus.DENIED, f"Refused: {exc}", str(exc)
         except ToolFailed as exc:
             return ToolStatus.ERROR, f"Error: {exc}", str(exc)
+        except RetryableError:
+            # Still not stored or confirmed after the retries (see toolbox/effects.py): the cycle
+            # fails and is redelivered. Neither the model nor the tool.used record may say "done",
+            # and a record of the failure would take the derived id the redelivered call needs.
+            raise
         except Exception as exc:
             # A bug in a tool must not end the cycle: the model hears it failed, the log has it.
             _log.exception("tool %s failed", call.name)
