@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from pathlib import Path
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 
 from animas_core.home import Home
 from animas_tools.authority import ADMIN_USER
+
+_log = logging.getLogger(__name__)
 
 
 class NotRunning(RuntimeError):
@@ -70,22 +74,38 @@ def admin_password(home: Home) -> str | None:
 async def connect_admin(home: Home, nats_url: str | None, *, connect_timeout_s: int = 5) -> Client:
     """Connect as the operator: to ``nats_url`` as given, else to this home's running system.
 
-    One attempt, bounded by ``connect_timeout_s``: a broker that is down or frozen is an error at
-    once (OSError or TimeoutError), never a wait. nats-py's ``max_reconnect_attempts=0`` would not
-    do: it means "retry forever" on the first connect.
+    Bounded: a broker that refuses is an error after two quick tries, one that accepts and says
+    nothing after ``connect_timeout_s``; the error raised is the connection's own (an OSError such
+    as ConnectionRefusedError, or a TimeoutError), never a wait. (nats-py retries a refused first
+    connect for as long as ``max_reconnect_attempts`` says, and 0 there means forever.)
     """
     if nats_url:
-        return await nats.connect(nats_url, connect_timeout=connect_timeout_s, allow_reconnect=False)
-    info = SystemInfo.read(home)
-    if info is None:
-        raise NotRunning(
-            f"no running system under {home.root} (start one with `anima up`, or pass --nats-url)"
+        url, password = nats_url, None
+    else:
+        info = SystemInfo.read(home)
+        if info is None:
+            raise NotRunning(
+                f"no running system under {home.root} (start one with `anima up`, or pass --nats-url)"
+            )
+        url, password = info.nats_url, admin_password(home) if info.embedded_nats else None
+    failures: list[Exception] = []
+
+    async def remember(exc: Exception) -> None:
+        failures.append(exc)  # instead of nats-py's traceback on stderr for every attempt
+        _log.debug("nats: %r", exc)
+
+    try:
+        return await nats.connect(
+            url,
+            user=ADMIN_USER if password else None,
+            password=password,
+            connect_timeout=connect_timeout_s,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.1,
+            error_cb=remember,
         )
-    password = admin_password(home) if info.embedded_nats else None
-    return await nats.connect(
-        info.nats_url,
-        user=ADMIN_USER if password else None,
-        password=password,
-        connect_timeout=connect_timeout_s,
-        allow_reconnect=False,
-    )
+    except nats.errors.NoServersError:
+        if failures:
+            raise failures[-1] from None
+        raise
