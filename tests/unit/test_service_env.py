@@ -21,7 +21,7 @@ from animas_memory_writer.settings import MemoryWriterSettings
 from animas_outbound.settings import OutboundSettings
 from animas_priming.settings import PrimingSettings
 from animas_scheduler.settings import SchedulerSettings
-from animas_tools.service_env import POLICIES, service_env
+from animas_tools.service_env import POLICIES, nats_server_env, service_env
 
 SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
     "gateway": (GatewaySettings, NatsSettings),
@@ -96,7 +96,7 @@ SECRETS = {
 def test_model_credentials_reach_only_the_services_that_call_models(service: str) -> None:
     env = service_env(service, OPERATOR_ENV, {"ANIMAWORKS_HOME": "/home"})
     if service in MODEL_CALLERS:
-        assert SECRETS <= set(env)
+        assert set(env) >= SECRETS
     else:
         assert not SECRETS & set(env)
     assert "GITHUB_TOKEN" not in env and "ANIMAWORKS_TEST_SECRET" not in env
@@ -107,8 +107,13 @@ def test_model_credentials_reach_only_the_services_that_call_models(service: str
 
 
 def test_a_replica_has_its_services_policy_and_the_supervisors_values_win() -> None:
-    env = service_env("agent-runner#2", {**OPERATOR_ENV, "ANIMAWORKS_NATS_USER": "x"}, {"ANIMAWORKS_NATS_USER": "y"})
+    inherited = {**OPERATOR_ENV, "ANIMAWORKS_NATS_USER": "x"}
+    env = service_env("agent-runner#2", inherited, {"ANIMAWORKS_NATS_USER": "y"})
     assert env["ANIMAWORKS_NATS_USER"] == "y"
     assert env["OPENAI_API_KEY"] == "sk-openai"
     assert env["HTTPS_PROXY"] == "http://proxy:3128"
     assert "HTTPS_PROXY" not in service_env("memory-writer", OPERATOR_ENV, {})
+
+
+def test_nats_server_inherits_only_the_basics() -> None:
+    assert nats_server_env(OPERATOR_ENV) == {"PATH": "/usr/bin", "LANG": "C.UTF-8"}

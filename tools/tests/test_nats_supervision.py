@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import time
@@ -29,7 +30,7 @@ def test_the_port_is_chosen_once_and_kept(tmp_path: Path) -> None:
 
 def test_a_port_file_that_is_not_a_port_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / PORT_FILE).write_text("four thousand\n")
-    with pytest.raises(NatsServerError, match="should hold the embedded nats-server's port.*delete it"):
+    with pytest.raises(NatsServerError, match=r"should hold the embedded nats-server's port.*delete it"):
         persistent_port(tmp_path)
 
 
@@ -60,7 +61,8 @@ def test_a_server_left_over_from_an_earlier_run_is_named_by_its_pid(tmp_path: Pa
     port = persistent_port(tmp_path)
     earlier = NatsServer(tmp_path, port=port).start()
     try:
-        with pytest.raises(NatsServerError, match=f"earlier nats-server of this home \\(pid {earlier.pid}\\)"):
+        leftover = re.escape(f"earlier nats-server of this home (pid {earlier.pid})")
+        with pytest.raises(NatsServerError, match=leftover):
             NatsServer(tmp_path, port=port).start()
     finally:
         earlier.stop()

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, RESPONSES, SERVICE_PERMISSIONS, Permissions
@@ -97,8 +98,11 @@ class NatsServer:
         users: dict[str, NatsUser] | None = None,
         port: int = -1,
         host: str = "127.0.0.1",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.work_dir = work_dir
+        self.env = env
+        """The server's whole environment (None: this process's); ``anima up`` passes almost nothing."""
         self.users = users
         self._port = port
         self._host = host
@@ -139,8 +143,7 @@ class NatsServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            # It reads its config file, nothing of the operator's environment (model keys…).
-            env={name: os.environ[name] for name in SERVER_ENV if name in os.environ},
+            env=self.env,
         )
         log.close()
         ports_file = ports_dir / f"nats-server_{self.process.pid}.ports"
@@ -174,9 +177,6 @@ class NatsServer:
                 self.process.wait()
         self.process = None
 
-
-SERVER_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR")
-"""All the environment nats-server inherits."""
 
 PORT_FILE = "port"
 """Under the server's work directory: the port chosen at the first start, kept for every later one."""

@@ -163,3 +163,12 @@ def service_env(service: str, inherited: Mapping[str, str], own: Mapping[str, st
     env = {name: value for name, value in inherited.items() if policy.allows(name)}
     env.update(own)
     return env
+
+
+NATS_SERVER_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR")
+"""All nats-server inherits: it reads its config file and nothing of the operator's environment."""
+
+
+def nats_server_env(inherited: Mapping[str, str]) -> dict[str, str]:
+    """The embedded nats-server's environment."""
+    return {name: inherited[name] for name in NATS_SERVER_ENV if name in inherited}

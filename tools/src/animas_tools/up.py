@@ -26,6 +26,7 @@ from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, load_or_create_users, persistent_port
 from animas_tools.publish import publish_change
+from animas_tools.service_env import nats_server_env
 from animas_tools.supervisor import Supervisor, local_model_url, read_health_records
 from animas_tools.system import SystemInfo
 
@@ -87,7 +88,8 @@ async def run_up(
     if nats_url is None:
         users = load_or_create_users(home.nats_dir / "users.json")
         # One port for the life of the home: a restarted server comes back where services look.
-        server = NatsServer(home.nats_dir, users=users, port=persistent_port(home.nats_dir)).start()
+        port = persistent_port(home.nats_dir)
+        server = NatsServer(home.nats_dir, users=users, port=port, env=nats_server_env(os.environ)).start()
         nats_url = server.url
         say(f"nats-server with JetStream on {nats_url} (store: {home.nats_dir / 'jetstream'})")
     else:
