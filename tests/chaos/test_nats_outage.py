@@ -69,6 +69,8 @@ class Traffic:
     without_retry_after: list[str] = dataclasses.field(default_factory=list)
     server_errors: list[str] = dataclasses.field(default_factory=list)
     transport_errors: list[str] = dataclasses.field(default_factory=list)
+    retried: set[str] = dataclasses.field(default_factory=set)
+    """Keys sent again after a 503 or a 202."""
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def answered_since(self, anima: str, since: float) -> int:
@@ -121,6 +123,8 @@ def chat_until_answered(system: RunningSystem, traffic: Traffic, anima: str, key
             continue
         with traffic.lock:
             traffic.statuses[response.status_code] += 1
+            if response.status_code in (202, 503):
+                traffic.retried.add(key)
         if response.status_code == 200:
             with traffic.lock:
                 traffic.answered.append(
@@ -233,7 +237,8 @@ def test_chats_work_again_after_nats_server_is_killed_with_nothing_lost_or_doubl
         f"answered again within {every_client_s:.1f}s; slowest of {PROBES} chats sent in the first "
         f"{PROBES * PROBE_EVERY_S:g}s took {slowest_probe_s:.1f}s; nats-server pid {nats_pid} -> "
         f"{restarted}; HTTP statuses "
-        f"{dict(traffic.statuses)}; {len(traffic.answered)} chats answered"
+        f"{dict(traffic.statuses)}; {len(traffic.answered)} chats answered, {len(traffic.retried)} of them "
+        "after a retry under their key"
     )
     assert restarted not in (None, nats_pid)
 
