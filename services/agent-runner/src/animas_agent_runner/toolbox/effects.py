@@ -50,11 +50,6 @@ class EffectRetry:
         if any(delay < 0 for delay in self.backoff_s):
             raise ValueError(f"effect retry delays must not be negative: {self.backoff_s}")
 
-    @property
-    def attempts(self) -> int:
-        """How many times a call runs at most."""
-        return len(self.backoff_s) + 1
-
 
 async def settle(tool: str, attempt: Callable[[], Awaitable[T]], retry: EffectRetry) -> T:
     """Run ``attempt`` until it returns; retry a :class:`RetryableError` after each backoff.
