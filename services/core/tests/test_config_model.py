@@ -40,6 +40,7 @@ SECTIONS = {
     "external_messaging",
     "background_task",
     "sandbox",
+    "api",
 }
 
 
