@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -172,13 +172,13 @@ class RunningSystem:
                 self.process.wait()
 
 
-def start_system(home: Path, env: dict[str, str] | None = None) -> RunningSystem:
-    """Run `anima up` on a free gateway port in ``home`` and wait until it is ready."""
+def start_system(home: Path, env: dict[str, str] | None = None, args: Sequence[str] = ()) -> RunningSystem:
+    """Run `anima up` on a free gateway port in ``home`` (with ``args`` added) and wait until it is ready."""
     home.mkdir(parents=True, exist_ok=True)
     output = home.parent / f"{home.name}-up.log"
     handle = open(output, "w")  # noqa: SIM115 - the child writes to it for its whole life
     process = subprocess.Popen(
-        [sys.executable, "-m", "animas_tools.cli", "up", "--home", str(home), "--port", "0"],
+        [sys.executable, "-m", "animas_tools.cli", "up", "--home", str(home), "--port", "0", *args],
         # The bundled local model stays off unless a test asks for it: loading it takes CPU-minutes.
         # The scheduler is paused too: a real heartbeat at :00 or :30 would take scripted turns.
         env={

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from starlette.applications import Starlette
-from tests.conftest import RunningSystem
+from tests.conftest import RunningSystem, start_system
 
 from animas_contracts import (
     AnimaListReply,
@@ -175,27 +173,4 @@ async def as_service(url: str, users: dict[str, NatsUser], service: str) -> Clie
 
 def start_system_on(home: Path, host: str, env: dict[str, str]) -> RunningSystem:
     """`anima up` with its gateway on ``host`` (a free port), as ``tests.conftest.start_system`` runs it."""
-    home.mkdir(parents=True, exist_ok=True)
-    output = home.parent / f"{home.name}-up.log"
-    handle = open(output, "w")  # noqa: SIM115 - the child writes to it for its whole life
-    process = subprocess.Popen(
-        [sys.executable, "-m", "animas_tools.cli", "up", "--home", str(home), "--port", "0", "--host", host],
-        env={
-            **os.environ,
-            "ANIMAWORKS_HOME": str(home),
-            "ANIMAWORKS_LOCAL_MODEL": "false",
-            "ANIMAWORKS_SCHEDULER_PAUSED": "true",
-            **env,
-        },
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    handle.close()
-    system = RunningSystem(home, process, output)
-    try:
-        system.wait_ready()
-    except BaseException:
-        system.stop()
-        raise
-    return system
+    return start_system(home, env, args=("--host", host))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from nats.aio.client import Client
 
+from animas_core.config import ConfigError, parse_config, write_config
 from animas_core.errors import RetryableError
 from animas_core.home import Home, default_home
 from animas_tools.publish import NoAnswer
@@ -42,3 +45,25 @@ def with_nats(home: Path | None, nats_url: str | None, work: Callable[[Client], 
         raise fail(str(exc)) from None
     except (OSError, TimeoutError) as exc:
         raise fail(f"could not reach NATS: {exc!r}") from None
+
+
+def read_config_json(path: Path) -> dict[str, Any]:
+    """config.json as plain JSON, to change before validating (empty when there is none)."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise fail(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise fail(f"{path}: the top level must be a JSON object")
+    return data
+
+
+def write_config_json(path: Path, data: dict[str, Any]) -> None:
+    """Validate the whole file, then write it (0600); nothing is written if it is invalid."""
+    try:
+        config = parse_config(data)
+    except ConfigError as exc:
+        raise fail(f"{exc} (config.json left unchanged)") from None
+    write_config(path, config)

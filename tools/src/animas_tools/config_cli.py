@@ -18,12 +18,10 @@ from animas_core.config import (
     credential_env_var,
     load_config,
     masked_view,
-    parse_config,
     resolve_mode,
-    write_config,
 )
 from animas_core.home import Home
-from animas_tools.cli_support import fail, home_of
+from animas_tools.cli_support import fail, home_of, read_config_json, write_config_json
 
 config_app = typer.Typer(help="Show, read, change and check config.json.", no_args_is_help=True)
 
@@ -165,18 +163,6 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
         raise fail(f"{'.'.join(parts[:-1])} is not an object")
 
 
-def _read_raw(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise fail(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise fail(f"{path}: the top level must be a JSON object")
-    return data
-
-
 # Unknown options pass through as arguments so a negative number is a VALUE, not an option.
 @config_app.command("set", context_settings={"ignore_unknown_options": True})
 def set_(
@@ -187,14 +173,10 @@ def set_(
     """Change one setting in config.json; the result is validated before anything is written."""
     parts = _key_parts(key)
     path = home_of(home).config_file
-    data = _read_raw(path)
+    data = read_config_json(path)
     parsed = _parse_value(value)
     _assign(data, parts, parsed)
-    try:
-        config = parse_config(data)
-    except ConfigError as exc:
-        raise fail(f"{exc} (config.json left unchanged)") from None
-    write_config(path, config)
+    write_config_json(path, data)
     is_key = len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key"
     typer.echo(f"{key} = {'***' if is_key and parsed is not None else _render(parsed)}")
     if is_key and parsed is not None:

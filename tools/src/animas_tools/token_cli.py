@@ -7,7 +7,6 @@ works, or stops working, from the next request on.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,8 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from animas_core.api_config import API_SCOPES, ApiScope, new_token, token_digest
-from animas_core.config import ConfigError, load_config, parse_config, write_config
-from animas_tools.cli_support import fail, home_of
+from animas_core.config import ConfigError, load_config
+from animas_tools.cli_support import fail, home_of, read_config_json, write_config_json
 
 token_app = typer.Typer(
     help="API tokens for the gateway (required from other machines; see config.json's api section).",
@@ -33,27 +32,6 @@ def _scope(value: str) -> str:
     if value not in API_SCOPES:
         raise typer.BadParameter(f"choose one of {', '.join(API_SCOPES)}")
     return value
-
-
-def _read_raw(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise fail(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise fail(f"{path}: the top level must be a JSON object")
-    return data
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    """Validate the whole file, then write it (0600); nothing is written if it is invalid."""
-    try:
-        config = parse_config(data)
-    except ConfigError as exc:
-        raise fail(f"{exc} (config.json left unchanged)") from None
-    write_config(path, config)
 
 
 def _tokens(data: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +54,7 @@ def create(
 ) -> None:
     """Create a token and print it once (only its digest is kept)."""
     path = home_of(home).config_file
-    data = _read_raw(path)
+    data = read_config_json(path)
     tokens = _tokens(data)
     if name in tokens:
         raise fail(f"a token named {name!r} exists; `anima token revoke {name}` first to replace it")
@@ -84,7 +62,7 @@ def create(
     checked_scope: ApiScope = "admin" if scope == "admin" else "chat"
     created_at = datetime.now(UTC).isoformat(timespec="seconds")
     tokens[name] = {"scope": checked_scope, "sha256": token_digest(token), "created_at": created_at}
-    _write(path, data)
+    write_config_json(path, data)
     typer.echo(token)
     typer.echo(
         f"created token {name!r} (scope {checked_scope}); it is shown only now. Send it as "
@@ -113,10 +91,10 @@ def list_(home: HomeOption = None) -> None:
 def revoke(name: NameArgument, home: HomeOption = None) -> None:
     """Delete a token: requests that send it get 401 from now on."""
     path = home_of(home).config_file
-    data = _read_raw(path)
+    data = read_config_json(path)
     tokens = _tokens(data)
     if name not in tokens:
         raise fail(f"no token named {name!r}")
     del tokens[name]
-    _write(path, data)
+    write_config_json(path, data)
     typer.echo(f"revoked token {name!r}")
