@@ -23,8 +23,8 @@ from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSetti
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import CronDue, CronExecuted, CronOutcome, Event
-from animas_core.config_model import SandboxConfig
 from animas_core.permissions import parse_permissions
+from animas_core.sandbox_config import SandboxConfig
 
 HOST_PASSWD_LINE = "root:x:0:0:"
 NOW = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)

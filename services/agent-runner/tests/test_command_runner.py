@@ -16,8 +16,8 @@ from animas_agent_runner.toolbox.commands import SandboxedCommands
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.sandbox import Bind, SandboxLayout
 from animas_agent_runner.toolbox.workspace import Workspace
-from animas_core.config_model import SandboxConfig
 from animas_core.permissions import parse_permissions
+from animas_core.sandbox_config import SandboxConfig
 
 ALLOWED = "## Allowed Commands\npython3 -c, dd, nosuchprogram-here\n"
 

@@ -16,8 +16,8 @@ from animas_agent_runner.toolbox.sandbox import (
     limit_argv,
     sandbox_layout,
 )
-from animas_core.config_model import SandboxConfig
 from animas_core.permissions import parse_permissions
+from animas_core.sandbox_config import SandboxConfig
 
 PATH = "/usr/local/bin:/usr/bin:/bin"
 

@@ -41,7 +41,6 @@ from animas_core.config_model import (
     NotificationChannel,
     PrimingConfig,
     RAGConfig,
-    SandboxConfig,
     SchedulerConfig,
     ServerConfig,
     SlackConfig,
@@ -49,6 +48,7 @@ from animas_core.config_model import (
     UserContact,
     normalise_mode,
 )
+from animas_core.sandbox_config import SandboxConfig
 
 __all__ = [
     "BUILTIN_MODEL_MODES",

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.sandbox import MEGABYTE, SandboxLayout, bwrap_argv, limit_argv
-from animas_core.config_model import SandboxConfig
+from animas_core.sandbox_config import SandboxConfig
 
 REFUSED = "commands are refused because no command sandbox can be set up"
 

@@ -41,8 +41,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from animas_agent_runner.toolbox.paths import PathPolicy
-from animas_core.config_model import SandboxConfig
 from animas_core.permissions import Location, Permissions
+from animas_core.sandbox_config import SandboxConfig
 
 SANDBOX_UID = 1000
 SANDBOX_HOSTNAME = "sandbox"

@@ -32,8 +32,8 @@ from animas_agent_runner.toolbox.commands import command_runner
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.paths import PathPolicy, glob_regex
 from animas_agent_runner.toolbox.sandbox import sandbox_layout
-from animas_core.config_model import SandboxConfig
 from animas_core.permissions import Permissions, command_segments
+from animas_core.sandbox_config import SandboxConfig
 
 MAX_WRITE_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 2000
