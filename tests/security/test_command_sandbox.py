@@ -19,7 +19,8 @@ from typing import Any, cast
 import pytest
 
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
-from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
+from animas_agent_runner.cycle.runner import CycleRunner
+from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import CronDue, CronExecuted, CronOutcome, Event

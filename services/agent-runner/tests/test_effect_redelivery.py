@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
+from animas_agent_runner.cycle.runner import CycleRunner
+from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import (
     JournalAttempt,

@@ -14,7 +14,8 @@ from pydantic import SecretStr
 
 from animas_agent_runner import domain
 from animas_agent_runner.cycle.recipe import CycleRecipe
-from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
+from animas_agent_runner.cycle.runner import CycleRunner
+from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import (
     JournalAttempt,

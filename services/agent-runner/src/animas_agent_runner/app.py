@@ -15,7 +15,8 @@ from animas_agent_runner.adapters.op_answers import StreamAnswers
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.adapters.traced_model import traced_models
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
-from animas_agent_runner.cycle.runner import CyclePorts, CycleRunner, CycleSettings
+from animas_agent_runner.cycle.runner import CycleRunner
+from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel

@@ -7,11 +7,9 @@ above only decodes and guards against redelivery.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,25 +23,19 @@ from animas_agent_runner.cycle.inputs import gather_inputs, trigger_of
 from animas_agent_runner.cycle.recipe import CycleRecipe, PlanRecord, TinyInputs
 from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef, StreamedTools
 from animas_agent_runner.cycle.thinking import think
+from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.modes.calls import Candidate, ModelChain
 from animas_agent_runner.modes.tool_loop import StopReason
 from animas_agent_runner.ports import (
     AssistantTurn,
-    BodyStore,
-    ChannelReader,
-    Journal,
-    MemoryOps,
-    MemorySearch,
     MemoryStore,
     ModelCallFailed,
-    Priming,
     TurnModel,
     UserTurn,
 )
 from animas_agent_runner.prompt import PromptTrigger
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
-from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import (
@@ -56,11 +48,8 @@ from animas_contracts import (
     ResponseOutcome,
     Trigger,
 )
-from animas_core.broker import EventSink
-from animas_core.clock import Clock, system_clock
 from animas_core.config import CachedConfig, ConfigError
 from animas_core.errors import RetryableError
-from animas_core.faults import FaultPoints
 from animas_core.permissions import Permissions, parse_permissions
 from animas_core.policy import Delivery
 from animas_core.schedules.anima_zone import anima_zone
@@ -70,45 +59,6 @@ _log = logging.getLogger(__name__)
 _PRIMING_TRIGGER = {PromptTrigger.HEARTBEAT: "heartbeat", PromptTrigger.CRON: "cron"}
 """Priming sizes its budget by trigger (seed 004): a heartbeat gets the heartbeat budget."""
 _CYCLE_TRIGGER = {PromptTrigger.HEARTBEAT: Trigger.HEARTBEAT, PromptTrigger.CRON: Trigger.CRON}
-
-
-@dataclasses.dataclass(frozen=True)
-class CyclePorts:
-    """Everything outside agent-runner a cycle talks to."""
-
-    publisher: EventSink
-    bodies: BodyStore
-    memory: MemoryStore
-    priming: Priming
-    search: MemorySearch
-    ops: MemoryOps
-    channels: ChannelReader
-    models: Mapping[str, TurnModel]
-    """A client per provider format: ``anthropic`` (the Anthropic SDK) and ``litellm`` (all others)."""
-    context_window: Callable[[str], int]
-    faults: FaultPoints
-    journal: Journal
-    """The delta stream read back, to recover an attempt that died mid-stream."""
-    clock: Clock = system_clock
-    """What time the prompt and the tools say it is."""
-
-
-@dataclasses.dataclass(frozen=True)
-class CycleSettings:
-    """How cycles run on this replica."""
-
-    config_path: Path
-    max_deliveries: int
-    body_inline_limit: int
-    workspace: Path | None
-    hidden: tuple[Path, ...] = ()
-    """Paths no workspace tool may touch, whatever an anima's permissions say."""
-    op_timeout_s: float = 10.0
-    effect_retry: EffectRetry = dataclasses.field(default_factory=EffectRetry)
-    """How a tool call whose effect was not confirmed is retried before the cycle fails."""
-    command_path: str = "/usr/local/bin:/usr/bin:/bin"
-    local_model: domain.LocalModel | None = None
-    """The bundled local model's server, used when an anima has no model configured."""
 
 
 class CycleRunner:
