@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-import nats.errors
 from fast_depends.msgspec import MsgSpecSerializer
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
@@ -22,6 +21,7 @@ from animas_contracts.subjects import (
     delta_subject,
     inbox_prefix,
 )
+from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.errors import RetryableError
 from animas_core.logging import redact
 from animas_core.settings import NatsSettings
@@ -108,7 +108,7 @@ class EventPublisher:
                 stream=stream,
                 timeout=self._timeout_s,
             )
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, TimeoutError) as exc:
+        except BROKER_UNREACHABLE as exc:
             raise RetryableError(f"no ack from {stream} for {subject}: {exc!r}") from exc
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-import nats.errors
 from nats.aio.client import Client
 
 from animas_contracts import (
@@ -15,6 +14,7 @@ from animas_contracts import (
     TaskRecord,
 )
 from animas_contracts.subjects import RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, rpc_subject
+from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.errors import RetryableError
 from animas_core.rpc_tracing import traced_request
 
@@ -32,7 +32,7 @@ class MemoryClient:
         try:
             payload = msgspec.json.encode(request)
             msg = await traced_request(self._nc, subject, payload, timeout_s=self._timeout_s)
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+        except BROKER_UNREACHABLE as exc:
             raise RetryableError(f"memory-writer did not answer {request.op} of {anima}: {exc!r}") from exc
         return msgspec.json.decode(msg.data, type=MemoryReadReply)
 
@@ -67,7 +67,7 @@ class MemoryClient:
                 msgspec.json.encode(MemoryReadRequest(op="read", path=path)),
                 timeout_s=self._timeout_s,
             )
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+        except BROKER_UNREACHABLE as exc:
             raise RetryableError(f"memory-writer did not answer a shared read: {exc!r}") from exc
         reply = msgspec.json.decode(msg.data, type=MemoryReadReply)
         return reply.content if reply.ok else None
@@ -76,6 +76,6 @@ class MemoryClient:
         """Every anima that exists."""
         try:
             msg = await traced_request(self._nc, RPC_MEMORY_ANIMAS, b"{}", timeout_s=self._timeout_s)
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+        except BROKER_UNREACHABLE as exc:
             raise RetryableError(f"memory-writer did not answer: {exc!r}") from exc
         return msgspec.json.decode(msg.data, type=AnimaListReply).animas

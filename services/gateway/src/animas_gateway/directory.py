@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import msgspec
-import nats.errors
 from nats.aio.client import Client
 
 from animas_contracts import AnimaListReply, AnimaSummary
 from animas_contracts.subjects import RPC_MEMORY_ANIMAS
+from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.rpc_tracing import traced_request
 
 
@@ -33,7 +33,7 @@ class AnimaDirectory:
             return self._cached[1]
         try:
             msg = await traced_request(self._nc, RPC_MEMORY_ANIMAS, b"{}", timeout_s=self._timeout_s)
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+        except BROKER_UNREACHABLE as exc:
             raise DirectoryUnavailable(f"memory-writer did not answer: {exc!r}") from exc
         reply = msgspec.json.decode(msg.data, type=AnimaListReply)
         found = {a.name: a for a in reply.animas}

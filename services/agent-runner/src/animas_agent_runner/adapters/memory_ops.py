@@ -7,7 +7,6 @@ import logging
 from collections import deque
 
 import msgspec
-import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -26,6 +25,7 @@ from animas_contracts import (
 from animas_contracts.errors import ContractError
 from animas_contracts.subjects import rpc_subject, stored_activity_filter
 from animas_core.broker import EventSink
+from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.provenance import decode_delivered
 from animas_core.rpc_tracing import traced_request
 from animas_core.streams import read_stored
@@ -99,7 +99,7 @@ class RpcMemorySearch:
                 msgspec.json.encode(request),
                 timeout_s=self._timeout_s,
             )
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+        except BROKER_UNREACHABLE as exc:
             return SearchReply(error=f"priming did not answer: {exc!r}")
         return msgspec.json.decode(msg.data, type=SearchReply)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import msgspec
-import nats.errors
 from nats.aio.client import Client
 
 from animas_contracts import PrimeReply, PrimeRequest
 from animas_contracts.subjects import rpc_subject
+from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.rpc_tracing import traced_request
 
 
@@ -26,6 +26,6 @@ class RpcPriming:
                 msgspec.json.encode(request),
                 timeout_s=self._timeout_s,
             )
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+        except BROKER_UNREACHABLE as exc:
             return PrimeReply(message_type="unknown", budget=0, errors={"priming": f"no answer: {exc!r}"})
         return msgspec.json.decode(msg.data, type=PrimeReply)

@@ -1,0 +1,30 @@
+"""Which broker errors mean "not now": the broker or the service behind it is away for a moment.
+
+While nats-server restarts, or a service that answers requests restarts, a publish or a request
+fails in one of several ways: no ack or no reply in time, nobody subscribed yet, the connection
+reconnecting or closed, the buffer for the broker full, JetStream still recovering its store.
+Each of them passes once the broker (or the service) is back, so callers turn every one into a
+:class:`~animas_core.errors.RetryableError`: a tool effect is retried inside its cycle and a
+message redelivered, instead of telling the model (or the client) of an unexpected error.
+
+Errors of the request itself (a subject or payload the broker refuses) are not here: trying
+again cannot help.
+"""
+
+from __future__ import annotations
+
+import nats.errors
+import nats.js.errors
+
+BROKER_UNREACHABLE: tuple[type[Exception], ...] = (
+    nats.errors.TimeoutError,  # no ack or reply in time (a flush or drain timeout too)
+    TimeoutError,  # asyncio's, from waits around broker calls
+    nats.errors.NoRespondersError,  # nobody listens yet: the stream's leader or the rpc service
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionDrainingError,  # this service is stopping; another delivery will do
+    nats.errors.OutboundBufferLimitError,  # what waits for the broker outgrew the buffer
+    nats.errors.StaleConnectionError,  # unexpected EOF included
+    nats.js.errors.ServiceUnavailableError,  # JetStream answered 503: still starting or recovering
+)
+"""Errors from a publish, a request or a JetStream call that a later try may not meet."""
