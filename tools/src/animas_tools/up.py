@@ -113,7 +113,7 @@ async def run_up(
         nats_url=nats_url,
         users=users,
         gateway_host=gateway_host,
-        gateway_port=gateway_port,
+        gateway_port=kept_port(gateway_port),
         base_env=dict(os.environ),
         say=say,
         agent_runners=agent_runners,
@@ -165,6 +165,15 @@ async def run_up(
 async def _quiet_connection_errors(exc: Exception) -> None:
     if not isinstance(exc, OSError | nats.errors.UnexpectedEOF):
         _log.warning("nats: %r", exc)
+
+
+def kept_port(requested: int) -> int:
+    """The port a service listens on for the life of ``anima up``: ``0`` is chosen once, here.
+
+    Passing ``0`` on to the service would let every restart of it pick another port, and clients
+    (and ``run/system.json``) would keep the address of the one that crashed.
+    """
+    return free_port() if requested == 0 else requested
 
 
 def free_port() -> int:
