@@ -93,6 +93,12 @@ from animas_contracts.registry import (
     encode_event,
     type_tag,
 )
+from animas_contracts.consolidation import (
+    ConsolidationFinished,
+    ConsolidationMethod,
+    ConsolidationStarted,
+    ConsolidationStatus,
+)
 from animas_contracts.schedule import (
     ConsolidationDue,
     ConsolidationKind,
@@ -121,6 +127,10 @@ __all__ = [
     "Body",
     "ChannelPosted",
     "ConsolidationDue",
+    "ConsolidationFinished",
+    "ConsolidationMethod",
+    "ConsolidationStarted",
+    "ConsolidationStatus",
     "ConsolidationKind",
     "ContractError",
     "Conversation",

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from animas_contracts.agent import CycleChained, CycleFinished, CycleRecovered, CycleStarted, LlmCalled
+from animas_contracts.consolidation import ConsolidationFinished, ConsolidationStarted
 from animas_contracts.conversation import ConversationCompacted
 from animas_contracts.envelope import Event
 from animas_contracts.errors import ContractError
@@ -65,6 +66,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ScheduleRejected,
     HeartbeatFinished,
     CronExecuted,
+    ConsolidationStarted,
+    ConsolidationFinished,
 )
 
 

@@ -68,6 +68,16 @@ class ConsolidationDue(Event, frozen=True, kw_only=True, tag="consolidation.due"
     kind: Annotated[ConsolidationKind, Meta(description="daily or weekly.")]
     fire_at: Annotated[datetime, Meta(description="The occurrence this is (UTC).")]
     coalesced: Annotated[int, Meta(ge=1, description="Occurrences this one stands for.")] = 1
+    scheduled_by: Annotated[ScheduledBy, Meta(description="The scheduler, or a person by hand.")] = (
+        ScheduledBy.SCHEDULER
+    )
+    date: Annotated[
+        Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None,
+        Meta(
+            description="The day to consolidate (YYYY-MM-DD, the anima's time zone); null: the day "
+            "before the one the occurrence fires on.",
+        ),
+    ] = None
 
 
 class ScheduleRejected(Event, frozen=True, kw_only=True, tag="schedule.rejected"):

@@ -1,0 +1,83 @@
+"""Consolidation runs: what the consolidator set out to do and what came of it (DESIGN §6, §9).
+
+A run is opened by ``consolidation.started`` and closed by ``consolidation.finished``; between
+them it asks for memory operations (``memory.op.requested``) whose ids derive from the run and
+the decision, so a run killed and run again applies each decision once. Both events derive
+their ids from the run too, so a rerun records one of each.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from animas_contracts.envelope import Event
+from animas_contracts.schedule import ConsolidationKind, ScheduledBy
+
+
+class ConsolidationStatus(enum.StrEnum):
+    """How a run ended."""
+
+    OK = "ok"
+    NOT_BUILT = "not_built"
+    """The kind of consolidation asked for does not exist in this build yet (said, never silent)."""
+    FAILED = "failed"
+    """The run could not be done (no such anima, its files unreadable); ``error`` says why."""
+
+
+class ConsolidationMethod(enum.StrEnum):
+    """Who decided what became of the day's experience."""
+
+    MODEL = "model"
+    """The anima's model answered with decisions, each checked against its citations."""
+    FALLBACK = "fallback"
+    """The deterministic fallback: explicit lessons become knowledge, duplicates merge."""
+    NONE = "none"
+    """Nothing was decided (nothing to consolidate, or the run did not happen)."""
+
+
+class ConsolidationStarted(Event, frozen=True, kw_only=True, tag="consolidation.started"):
+    """A consolidation run began."""
+
+    run_id: Annotated[str, Meta(description="The run: the consolidation.due event's id.")]
+    kind: Annotated[ConsolidationKind, Meta(description="daily or weekly.")]
+    date: Annotated[str | None, Meta(description="The day consolidated (YYYY-MM-DD, the anima's zone).")]
+    scheduled_by: Annotated[ScheduledBy, Meta(description="The scheduler, or a person by hand.")] = (
+        ScheduledBy.SCHEDULER
+    )
+    sources: Annotated[
+        int, Meta(ge=0, description="Source lines gathered (episodes, archive, conversations).")
+    ] = 0
+
+
+class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation.finished"):
+    """A consolidation run ended: counts of what it did and the reasons for what it did not."""
+
+    run_id: Annotated[str, Meta(description="The run: the consolidation.due event's id.")]
+    kind: Annotated[ConsolidationKind, Meta(description="daily or weekly.")]
+    date: Annotated[str | None, Meta(description="The day consolidated (YYYY-MM-DD), if any.")]
+    status: Annotated[ConsolidationStatus, Meta(description="ok, not_built or failed.")]
+    method: Annotated[ConsolidationMethod, Meta(description="model, fallback or none.")] = (
+        ConsolidationMethod.NONE
+    )
+    model: Annotated[str | None, Meta(description="The model asked for decisions, if one was.")] = None
+    fallback_reason: Annotated[
+        str | None, Meta(description="Why the deterministic fallback ran instead of the model.")
+    ] = None
+    created: Annotated[int, Meta(ge=0, description="Knowledge files created.")] = 0
+    merged: Annotated[int, Meta(ge=0, description="Lessons merged into existing knowledge.")] = 0
+    superseded: Annotated[int, Meta(ge=0, description="Knowledge files replaced by a newer lesson.")] = 0
+    skipped: Annotated[int, Meta(ge=0, description="Candidates deliberately left out.")] = 0
+    skips: Annotated[list[str], Meta(description="Why each skipped candidate was left out.")] = msgspec.field(
+        default_factory=list
+    )
+    rejections: Annotated[
+        list[str],
+        Meta(
+            description="Decisions refused (a citation not in the sources, a bad path) or refused by memory-writer."
+        ),
+    ] = msgspec.field(default_factory=list)
+    error: Annotated[str | None, Meta(description="Why the run failed or what is not built.")] = None
