@@ -16,6 +16,12 @@ from animas_contracts.agent import (
     TokenUsage,
     Trigger,
 )
+from animas_contracts.consolidation import (
+    ConsolidationFinished,
+    ConsolidationMethod,
+    ConsolidationStarted,
+    ConsolidationStatus,
+)
 from animas_contracts.conversation import (
     Conversation,
     ConversationCompacted,
@@ -93,12 +99,6 @@ from animas_contracts.registry import (
     encode_event,
     type_tag,
 )
-from animas_contracts.consolidation import (
-    ConsolidationFinished,
-    ConsolidationMethod,
-    ConsolidationStarted,
-    ConsolidationStatus,
-)
 from animas_contracts.schedule import (
     ConsolidationDue,
     ConsolidationKind,
@@ -128,10 +128,10 @@ __all__ = [
     "ChannelPosted",
     "ConsolidationDue",
     "ConsolidationFinished",
+    "ConsolidationKind",
     "ConsolidationMethod",
     "ConsolidationStarted",
     "ConsolidationStatus",
-    "ConsolidationKind",
     "ContractError",
     "Conversation",
     "ConversationCompacted",

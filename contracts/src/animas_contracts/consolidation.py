@@ -77,7 +77,7 @@ class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation
     rejections: Annotated[
         list[str],
         Meta(
-            description="Decisions refused (a citation not in the sources, a bad path) or refused by memory-writer."
+            description="Decisions refused: a citation not in the sources, a bad path, memory-writer said no."
         ),
     ] = msgspec.field(default_factory=list)
     error: Annotated[str | None, Meta(description="Why the run failed or what is not built.")] = None
