@@ -19,8 +19,10 @@ from animas_contracts.agent import (
 from animas_contracts.consolidation import (
     ConsolidationFinished,
     ConsolidationMethod,
+    ConsolidationPlanned,
     ConsolidationStarted,
     ConsolidationStatus,
+    PlannedDecision,
 )
 from animas_contracts.conversation import (
     Conversation,
@@ -130,6 +132,7 @@ __all__ = [
     "ConsolidationFinished",
     "ConsolidationKind",
     "ConsolidationMethod",
+    "ConsolidationPlanned",
     "ConsolidationStarted",
     "ConsolidationStatus",
     "ContractError",
@@ -172,6 +175,7 @@ __all__ = [
     "OutboundFailed",
     "OutboundKind",
     "OutboundRequested",
+    "PlannedDecision",
     "PrimeReply",
     "PrimeRequest",
     "RebuildReply",

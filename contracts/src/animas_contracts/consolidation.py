@@ -1,9 +1,11 @@
 """Consolidation runs: what the consolidator set out to do and what came of it (DESIGN §6, §9).
 
-A run is opened by ``consolidation.started`` and closed by ``consolidation.finished``; between
-them it asks for memory operations (``memory.op.requested``) whose ids derive from the run and
-the decision, so a run killed and run again applies each decision once. Both events derive
-their ids from the run too, so a rerun records one of each.
+A run is opened by ``consolidation.started`` and closed by ``consolidation.finished``. Between
+them it records its decisions once, in ``consolidation.planned``, then asks for each as a memory
+operation (``memory.op.requested``) whose id derives from the run and the decision. A run killed
+and run again finds its plan in the stream and carries out the same decisions, so each is
+applied once, whatever the model would answer the second time. Every event of a run derives its
+id from the run, so a rerun records one of each.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import msgspec
 from msgspec import Meta
 
 from animas_contracts.envelope import Event
+from animas_contracts.memory import MemoryOp
 from animas_contracts.schedule import ConsolidationKind, ScheduledBy
 
 
@@ -51,6 +54,34 @@ class ConsolidationStarted(Event, frozen=True, kw_only=True, tag="consolidation.
     sources: Annotated[
         int, Meta(ge=0, description="Source lines gathered (episodes, archive, conversations).")
     ] = 0
+
+
+class PlannedDecision(msgspec.Struct, frozen=True, kw_only=True):
+    """One decision of a run, as the memory operation that carries it out."""
+
+    key: Annotated[str, Meta(description="Names the decision; the operation's id derives from run and key.")]
+    action: Annotated[str, Meta(description="create, merge or supersede.")]
+    op: Annotated[MemoryOp, Meta(description="The operation.")]
+
+
+class ConsolidationPlanned(Event, frozen=True, kw_only=True, tag="consolidation.planned"):
+    """What a run decided, recorded before any of it is applied (a rerun carries out this plan)."""
+
+    run_id: Annotated[str, Meta(description="The run: the consolidation.due event's id.")]
+    method: Annotated[ConsolidationMethod, Meta(description="model or fallback.")]
+    model: Annotated[str | None, Meta(description="The model asked for decisions, if one was.")] = None
+    fallback_reason: Annotated[
+        str | None, Meta(description="Why the deterministic fallback ran instead of the model.")
+    ] = None
+    decisions: Annotated[list[PlannedDecision], Meta(description="Operations, in order.")] = msgspec.field(
+        default_factory=list
+    )
+    skips: Annotated[list[str], Meta(description="Why each skipped candidate was left out.")] = msgspec.field(
+        default_factory=list
+    )
+    rejections: Annotated[list[str], Meta(description="Decisions refused before planning, and why.")] = (
+        msgspec.field(default_factory=list)
+    )
 
 
 class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation.finished"):

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from animas_contracts.agent import CycleChained, CycleFinished, CycleRecovered, CycleStarted, LlmCalled
-from animas_contracts.consolidation import ConsolidationFinished, ConsolidationStarted
+from animas_contracts.consolidation import ConsolidationFinished, ConsolidationPlanned, ConsolidationStarted
 from animas_contracts.conversation import ConversationCompacted
 from animas_contracts.envelope import Event
 from animas_contracts.errors import ContractError
@@ -67,6 +67,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     HeartbeatFinished,
     CronExecuted,
     ConsolidationStarted,
+    ConsolidationPlanned,
     ConsolidationFinished,
 )
 
