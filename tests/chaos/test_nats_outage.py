@@ -10,28 +10,20 @@ the activity stream: no 500 at any point, and every answered chat stored once an
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
-from nats.aio.client import Client
+from tests.chaos.harness import create_animas, lagging_consumers, sigkill, stored_events, wait_for
+from tests.chaos.keyed_chats import GIVE_UP_S, Chat, Traffic, chat_until_answered
 from tests.conftest import RunningSystem, scripted_config, start_system
 
-from animas_contracts import Event, MemoryOpApplied, MessageReceived, ResponseSent
-from animas_contracts.subjects import ACTIVITY_STREAM
-from animas_core.anima_files import AnimaSpec, template_files
-from animas_tools.animas_cli import creation_event
-from animas_tools.events import read_activity
-from animas_tools.publish import publish_change
+from animas_contracts import MessageReceived, ResponseSent
 from animas_tools.scripted_llm import ScriptedLLM
+from animas_tools.supervisor import NATS_SERVER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
@@ -47,35 +39,10 @@ CHATS_AFTER_KILL = 3
 """Each client must be answered this many times for chats sent after the kill."""
 RECOVERY_BOUND_S = 60.0
 """Generous: the issue asks for 15 s, and the measured time is printed for that."""
-CHAT_GIVE_UP_S = 90.0
 
 
-@dataclasses.dataclass
-class Answered:
-    key: str
-    anima: str
-    text: str
-    started: float
-    finished: float
-    message_id: str
-
-
-@dataclasses.dataclass
-class Traffic:
-    """Everything the clients saw."""
-
-    answered: list[Answered] = dataclasses.field(default_factory=list)
-    statuses: Counter[int] = dataclasses.field(default_factory=Counter)
-    without_retry_after: list[str] = dataclasses.field(default_factory=list)
-    server_errors: list[str] = dataclasses.field(default_factory=list)
-    transport_errors: list[str] = dataclasses.field(default_factory=list)
-    retried: set[str] = dataclasses.field(default_factory=set)
-    """Keys sent again after a 503 or a 202."""
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-
-    def answered_since(self, anima: str, since: float) -> int:
-        with self.lock:
-            return sum(1 for a in self.answered if a.anima == anima and a.started > since)
+def job(anima: str, n: int) -> Chat:
+    return Chat(anima, f"{anima}-{n}", f"job {anima}-{n}")
 
 
 @pytest.fixture(scope="module")
@@ -93,101 +60,17 @@ def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterat
     running = start_system(tmp_path_factory.mktemp("outage") / "home", env)
     try:
         running.configure(scripted_config(llm, (*ANIMAS, *PROBE_ANIMAS)))
-
-        async def create(nc: Client) -> None:
-            for name in (*ANIMAS, *PROBE_ANIMAS):
-                files = template_files(AnimaSpec(name=name, role="general"), "general")
-                answer = await publish_change(
-                    nc, creation_event(name, files, "template:general"), timeout_s=60
-                )
-                assert isinstance(answer, MemoryOpApplied), answer
-
-        running.admin(create)
+        create_animas(running, (*ANIMAS, *PROBE_ANIMAS))
         yield running
     finally:
         running.stop()
 
 
-def chat_until_answered(system: RunningSystem, traffic: Traffic, anima: str, key: str) -> None:
-    """One chat, asked again under the same key until it is answered (or a bug shows)."""
-    text = f"job {key}"
-    started = time.monotonic()
-    url = f"{system.url}/api/animas/{anima}/chat"
-    while time.monotonic() - started < CHAT_GIVE_UP_S:
-        try:
-            response = httpx.post(url, json={"message": text}, headers={"Idempotency-Key": key}, timeout=30)
-        except httpx.TransportError as exc:
-            with traffic.lock:
-                traffic.transport_errors.append(f"{key}: {exc!r}")
-            time.sleep(0.5)
-            continue
-        with traffic.lock:
-            traffic.statuses[response.status_code] += 1
-            if response.status_code in (202, 503):
-                traffic.retried.add(key)
-        if response.status_code == 200:
-            with traffic.lock:
-                traffic.answered.append(
-                    Answered(key, anima, text, started, time.monotonic(), response.json()["message_id"])
-                )
-            return
-        if response.status_code == 503:
-            retry_after = response.headers.get("retry-after")
-            if retry_after is None:
-                with traffic.lock:
-                    traffic.without_retry_after.append(f"{key}: {response.text[:200]}")
-            time.sleep(min(float(retry_after or 1), 1.0))
-        elif response.status_code == 202:
-            time.sleep(0.5)
-        else:
-            with traffic.lock:
-                traffic.server_errors.append(f"{key}: {response.status_code} {response.text[:300]}")
-            if response.status_code >= 500:
-                time.sleep(0.5)
-                continue
-            return
-    with traffic.lock:
-        traffic.server_errors.append(f"{key}: not answered in {CHAT_GIVE_UP_S:g}s")
-
-
 def client(system: RunningSystem, traffic: Traffic, anima: str, stop: threading.Event) -> None:
     n = 0
     while not stop.is_set():
-        chat_until_answered(system, traffic, anima, f"{anima}-{n}")
+        chat_until_answered(system.url, traffic, job(anima, n))
         n += 1
-
-
-def _stored(system: RunningSystem, *types: str) -> list[Event]:
-    async def read(nc: Client) -> list[Event]:
-        found: list[Event] = []
-        for event_type in types:
-            async for stored in read_activity(nc.jetstream(), event_type=event_type):
-                assert stored.event is not None, stored.error
-                found.append(stored.event)
-        return found
-
-    return system.admin(read)
-
-
-def _lagging_consumers(system: RunningSystem) -> list[str]:
-    """The durable consumers of ACTIVITY with messages not yet handled."""
-
-    async def read(nc: Client) -> list[str]:
-        lagging = []
-        for info in await nc.jetstream().consumers_info(ACTIVITY_STREAM):
-            if info.num_pending or info.num_ack_pending:
-                lagging.append(f"{info.name}: pending={info.num_pending} unacked={info.num_ack_pending}")
-        return lagging
-
-    return system.admin(read)
-
-
-def _wait(condition: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_chats_work_again_after_nats_server_is_killed_with_nothing_lost_or_doubled(
@@ -200,16 +83,19 @@ def test_chats_work_again_after_nats_server_is_killed_with_nothing_lost_or_doubl
         thread.start()
     probes = ThreadPoolExecutor(PROBES)
     try:
-        _wait(lambda: all(traffic.answered_since(a, 0.0) >= 2 for a in ANIMAS), 60, "chats before the kill")
-        nats_pid = int(json.loads((system.home / "run" / "services.json").read_text())["nats-server"])
-        killed_at = time.monotonic()
-        os.kill(nats_pid, signal.SIGKILL)
+        wait_for(
+            lambda: all(traffic.answered_since(0.0, anima=a) >= 2 for a in ANIMAS),
+            60,
+            "chats before the kill",
+        )
+        killed = sigkill(system, NATS_SERVER)
         for n in range(PROBES):
-            anima = PROBE_ANIMAS[n % len(PROBE_ANIMAS)]
-            probes.submit(chat_until_answered, system, traffic, anima, f"{anima}-{n}")
+            probes.submit(
+                chat_until_answered, system.url, traffic, job(PROBE_ANIMAS[n % len(PROBE_ANIMAS)], n)
+            )
             time.sleep(PROBE_EVERY_S)
-        _wait(
-            lambda: all(traffic.answered_since(a, killed_at) >= CHATS_AFTER_KILL for a in ANIMAS),
+        wait_for(
+            lambda: all(traffic.answered_since(killed.at, anima=a) >= CHATS_AFTER_KILL for a in ANIMAS),
             RECOVERY_BOUND_S,
             f"{CHATS_AFTER_KILL} chats per client after the kill",
         )
@@ -217,30 +103,29 @@ def test_chats_work_again_after_nats_server_is_killed_with_nothing_lost_or_doubl
         stop.set()
         probes.shutdown(wait=True)
         for thread in threads:
-            thread.join(CHAT_GIVE_UP_S + 30)
+            thread.join(GIVE_UP_S + 30)
 
-    probed = [a for a in traffic.answered if a.anima in PROBE_ANIMAS]
+    probed = [a for a in traffic.answered if a.chat.anima in PROBE_ANIMAS]
     assert len(probed) == PROBES
-    working_again_s = min(a.finished for a in probed) - killed_at
+    working_again_s = min(a.finished for a in probed) - killed.at
     slowest_probe_s = max(a.finished - a.started for a in probed)
     every_client_s = (
         max(
-            min(a.finished for a in traffic.answered if a.anima == anima and a.finished > killed_at)
+            min(a.finished for a in traffic.answered if a.chat.anima == anima and a.finished > killed.at)
             for anima in ANIMAS
         )
-        - killed_at
+        - killed.at
     )
-    restarted = json.loads((system.home / "run" / "services.json").read_text())["nats-server"]
+    back = killed.recovered(system)
     print(
         f"\nnats-server SIGKILLed under {len(ANIMAS)} chatting clients: chats worked again "
         f"{working_again_s:.1f}s after the kill (first answer to a chat sent after it); every client "
         f"answered again within {every_client_s:.1f}s; slowest of {PROBES} chats sent in the first "
-        f"{PROBES * PROBE_EVERY_S:g}s took {slowest_probe_s:.1f}s; nats-server pid {nats_pid} -> "
-        f"{restarted}; HTTP statuses "
-        f"{dict(traffic.statuses)}; {len(traffic.answered)} chats answered, {len(traffic.retried)} of them "
-        "after a retry under their key"
+        f"{PROBES * PROBE_EVERY_S:g}s took {slowest_probe_s:.1f}s; nats-server pid {back.old_pid} -> "
+        f"{back.new_pid}, every service reporting through it {back.recovered_s:.1f}s after the kill; "
+        f"HTTP statuses {dict(traffic.statuses)}; {len(traffic.answered)} chats answered, "
+        f"{len(traffic.retried)} of them after a retry under their key"
     )
-    assert restarted not in (None, nats_pid)
 
     assert not traffic.server_errors, traffic.server_errors
     assert 500 not in traffic.statuses
@@ -248,18 +133,21 @@ def test_chats_work_again_after_nats_server_is_killed_with_nothing_lost_or_doubl
     assert not traffic.transport_errors, traffic.transport_errors
 
     # Every service's pull consumers resumed, not only the ones the answers needed.
-    _wait(lambda: not _lagging_consumers(system), 60, "every durable consumer to catch up")
+    wait_for(lambda: not lagging_consumers(system), 60, "every durable consumer to catch up")
 
     # Every answered chat: its message stored once, answered once, and its text nowhere else.
-    events = _stored(system, "message.received", "response.sent")
+    events = stored_events(system, "message.received", "response.sent")
     received = [e for e in events if isinstance(e, MessageReceived)]
     replies = Counter(e.in_reply_to for e in events if isinstance(e, ResponseSent))
     stored_ids = Counter(e.id for e in received)
     stored_texts = Counter(e.text for e in received)
-    for chat in traffic.answered:
-        assert stored_ids[chat.message_id] == 1, f"{chat.key} stored {stored_ids[chat.message_id]} times"
-        assert stored_texts[chat.text] == 1, f"{chat.key}'s text stored {stored_texts[chat.text]} times"
-        assert replies[chat.message_id] == 1, f"{chat.key} answered {replies[chat.message_id]} times"
+    for answered in traffic.answered:
+        key, message_id = answered.chat.key, answered.message_id
+        assert stored_ids[message_id] == 1, f"{key} stored {stored_ids[message_id]} times"
+        assert stored_texts[answered.chat.text] == 1, (
+            f"{key}'s text stored {stored_texts[answered.chat.text]} times"
+        )
+        assert replies[message_id] == 1, f"{key} answered {replies[message_id]} times"
     # And nothing stored that no client was answered for (a retry that made a second message).
-    answered_texts = {chat.text for chat in traffic.answered}
+    answered_texts = {answered.chat.text for answered in traffic.answered}
     assert not [e.text for e in received if e.text.startswith("job ") and e.text not in answered_texts]

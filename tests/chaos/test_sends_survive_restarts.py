@@ -2,8 +2,9 @@
 
 `anima up` in a temporary home with the scripted LLM answering by rule: a chat "CHAOS-SEND <n> to
 <anima>" makes the anima call ``send_message`` with note <n>; a tool result is answered "Sent.";
-anything else (the recipient's own cycle) "Noted.". Many clients chat at once while memory-writer
-and outbound are killed in turn and the supervisor restarts them. Then the activity stream is
+anything else (the recipient's own cycle) "Noted." (:mod:`tests.chaos.sends`). Many clients chat
+at once, each chat under its own ``Idempotency-Key`` and retried until answered, while
+memory-writer and outbound are killed in turn and the supervisor restarts them. Then the activity stream is
 counted: every chat stored once and answered once, every send requested once and delivered to its
 recipient once, under the id derived from the request.
 
@@ -12,37 +13,20 @@ The number of chats is ``ANIMAWORKS_CHAOS_CHATS`` (300, as the issue asks, by de
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import httpx
 import pytest
-from nats.aio.client import Client
+from tests.chaos.harness import create_animas, log_mentions, sigkill
+from tests.chaos.keyed_chats import Chat, Traffic, chat_until_answered
+from tests.chaos.sends import ask, rule, wait_until_settled
 from tests.conftest import RunningSystem, scripted_config, start_system
 
-from animas_contracts import (
-    Event,
-    MemoryOpApplied,
-    MessageOrigin,
-    MessageReceived,
-    OutboundFailed,
-    OutboundRequested,
-    ResponseSent,
-)
-from animas_core.anima_files import AnimaSpec, template_files
-from animas_outbound.domain import delivery_id
-from animas_tools.animas_cli import creation_event
-from animas_tools.events import read_activity
-from animas_tools.publish import publish_change
-from animas_tools.scripted_llm import ScriptedLLM, ScriptedToolCall, Turn
+from animas_tools.scripted_llm import ScriptedLLM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
@@ -56,23 +40,11 @@ KILL_EVERY_S = 4.0
 MAX_KILLS_EACH = 3
 """The supervisor's backoff grows with crashes in a row (0.5, 1, 2 s, then 5): three stay short."""
 
-_ASK = re.compile(r"CHAOS-SEND (\d+) to ([a-z0-9_-]+)")
 
-
-def note(n: int) -> str:
-    return f"chaos note {n}"
-
-
-def rule(body: Mapping[str, Any]) -> Turn:
-    """The model: send when asked to, say "Sent." after the tool, "Noted." to everything else."""
-    last = body["messages"][-1]
-    if last.get("role") == "tool":
-        return Turn(text="Sent.")
-    asked = _ASK.search(str(last.get("content", ""))) if last.get("role") == "user" else None
-    if asked is None:
-        return Turn(text="Noted.")
-    number, to = asked.groups()
-    return Turn(tool_calls=[ScriptedToolCall("send_message", {"to": to, "text": note(int(number))})])
+def chat(n: int) -> Chat:
+    """Chat ``n``: anima n asks to send note n to the next anima, from a sender of its own."""
+    anima, recipient = ANIMAS[n % len(ANIMAS)], ANIMAS[(n + 1) % len(ANIMAS)]
+    return Chat(anima, f"sends-{n}", ask(n, recipient), sender=f"client-{n}")
 
 
 @pytest.fixture(scope="module")
@@ -88,26 +60,10 @@ def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterat
     running = start_system(tmp_path_factory.mktemp("chaos") / "home", {"ANIMAWORKS_ACK_WAIT_S": "3"})
     try:
         running.configure(scripted_config(llm, ANIMAS))
-
-        async def create(nc: Client) -> None:
-            for name in ANIMAS:
-                files = template_files(AnimaSpec(name=name, role="general"), "general")
-                answer = await publish_change(
-                    nc, creation_event(name, files, "template:general"), timeout_s=60
-                )
-                assert isinstance(answer, MemoryOpApplied), answer
-
-        running.admin(create)
+        create_animas(running, ANIMAS)
         yield running
     finally:
         running.stop()
-
-
-def _pid(system: RunningSystem, service: str) -> int | None:
-    try:
-        return system.pid(service)
-    except (OSError, json.JSONDecodeError):  # services.json is being rewritten
-        return None
 
 
 class Chaos:
@@ -125,7 +81,7 @@ class Chaos:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(60)
+        self._thread.join(120)
 
     def _run(self) -> None:
         turn = 0
@@ -134,109 +90,35 @@ class Chaos:
             turn += 1
             if self.kills[victim] >= MAX_KILLS_EACH:
                 continue
-            pid = _pid(self._system, victim)
-            if pid is None:
-                continue
-            os.kill(pid, signal.SIGKILL)
+            killed = sigkill(self._system, victim)
             self.kills[victim] += 1
-            # Wait until the supervisor has started it again before the next kill.
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not self._stop.is_set():
-                if _pid(self._system, victim) not in (None, pid):
-                    break
-                time.sleep(0.2)
-
-
-def _chat(system: RunningSystem, n: int) -> httpx.Response:
-    sender, recipient = ANIMAS[n % len(ANIMAS)], ANIMAS[(n + 1) % len(ANIMAS)]
-    body = {"message": f"CHAOS-SEND {n} to {recipient}", "sender": f"client-{n}"}
-    url = f"{system.url}/api/animas/{sender}/chat"
-    for _ in range(120):
-        try:
-            response = httpx.post(url, json=body, timeout=180)
-        except httpx.TransportError:
-            time.sleep(0.5)  # the gateway is never killed here; a refused connection is retried
-            continue
-        # 503: memory-writer (which says who exists) is restarting; nothing was stored.
-        if response.status_code != 503:
-            return response
-        time.sleep(0.5)
-    raise AssertionError(f"chat {n} was refused for a minute")
-
-
-def _stored(system: RunningSystem, *types: str) -> list[Event]:
-    async def read(nc: Client) -> list[Event]:
-        found: list[Event] = []
-        for event_type in types:
-            async for stored in read_activity(nc.jetstream(), event_type=event_type):
-                assert stored.event is not None, stored.error
-                found.append(stored.event)
-        return found
-
-    return system.admin(read)
-
-
-def _chat_number(event: MessageReceived) -> int | None:
-    asked = _ASK.search(event.text)
-    return int(asked.group(1)) if asked and event.origin is MessageOrigin.HUMAN else None
+            killed.recovered(self._system)  # back and healthy before the next kill
 
 
 def test_every_send_is_delivered_once_while_memory_writer_and_outbound_are_killed(
-    system: RunningSystem, llm: ScriptedLLM
+    system: RunningSystem,
 ) -> None:
+    traffic = Traffic()
     started = time.monotonic()
     with Chaos(system) as chaos, ThreadPoolExecutor(CLIENTS) as pool:
-        answers = list(pool.map(lambda n: _chat(system, n), range(CHATS)))
+        list(pool.map(lambda n: chat_until_answered(system.url, traffic, chat(n)), range(CHATS)))
     chatted_s = time.monotonic() - started
 
-    assert {a.status_code for a in answers} <= {200, 202}, Counter(a.status_code for a in answers)
+    assert not traffic.server_errors, traffic.server_errors
+    assert 500 not in traffic.statuses and not traffic.transport_errors, traffic.transport_errors
     assert all(chaos.kills[victim] >= 1 for victim in VICTIMS), chaos.kills
 
     # Replies of chats answered late (202) and deliveries still in outbound's queue: wait for them.
-    deadline = time.monotonic() + 120
-    while True:
-        events = _stored(system, "message.received", "response.sent", "outbound.requested", "outbound.failed")
-        chats = {
-            e.id: n for e in events if isinstance(e, MessageReceived) and (n := _chat_number(e)) is not None
-        }
-        received = [e for e in events if isinstance(e, MessageReceived) and e.origin is MessageOrigin.ANIMA]
-        sends = [e for e in events if isinstance(e, OutboundRequested)]
-        replies = [e for e in events if isinstance(e, ResponseSent)]
-        settled = (
-            len(sends) >= CHATS
-            and {delivery_id(s.id) for s in sends} <= {e.id for e in received}
-            and set(chats) <= {r.in_reply_to for r in replies}
-        )
-        if settled or time.monotonic() > deadline:
-            break
-        time.sleep(2)
-
-    log = (system.home / "run" / "logs" / "agent-runner.log").read_text()
+    ledger = wait_until_settled(system, CHATS)
     print(
         f"{CHATS} chats in {chatted_s:.0f}s with {CLIENTS} clients; kills {dict(chaos.kills)}; "
-        f"{len(sends)} sends, {len(received)} deliveries, {len(replies)} replies, "
-        f"{sum(a.status_code == 202 for a in answers)} answered late; in-cycle effect retries "
-        f"{log.count('tool effect not confirmed')}, cycles redelivered {log.count('will be redelivered')}"
+        f"{len(ledger.sends)} sends, {len(ledger.deliveries)} deliveries, {len(ledger.replies)} replies; "
+        f"HTTP statuses {dict(sorted(traffic.statuses.items()))}; in-cycle effect retries "
+        f"{log_mentions(system, 'tool effect not confirmed')}, cycles redelivered "
+        f"{log_mentions(system, 'will be redelivered')}"
     )
 
-    # Every chat stored once and answered once.
-    assert sorted(chats.values()) == list(range(CHATS)), Counter(chats.values()).most_common(3)
-    answered = Counter(r.in_reply_to for r in replies)
-    assert all(answered[c] == 1 for c in chats), sorted(n for c, n in chats.items() if answered[c] != 1)
-
-    # Every chat asked for exactly one send, and nothing failed on the way.
-    requested = Counter(int(s.text.removeprefix("chaos note ")) for s in sends)
-    lost = sorted(set(range(CHATS)) - set(requested))
-    assert not lost, f"{len(lost)} chats answered without their send stored: {lost}"
-    assert set(requested.values()) == {1}, {n: k for n, k in requested.items() if k != 1}
-    assert not [e for e in events if isinstance(e, OutboundFailed)]
-
-    # Every send delivered to its recipient exactly once, under the id derived from the request.
-    by_id = Counter(e.id for e in received)
-    for send in sends:
-        copies = [e for e in received if e.causation_id == send.id]
-        assert len(copies) == 1, f"{send.text!r} delivered {len(copies)} times"
-        (copy,) = copies
-        assert copy.id == delivery_id(send.id) and by_id[copy.id] == 1
-        assert (copy.anima, copy.sender, copy.text) == (send.to, send.anima, send.text)
-    assert len(received) == CHATS
+    # Every chat stored once and answered once; every chat asked for exactly one send, nothing
+    # failed on the way, and every send was delivered to its recipient exactly once, under the id
+    # derived from the request.
+    assert not (problems := ledger.problems(range(CHATS))), problems
