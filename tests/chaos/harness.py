@@ -8,16 +8,18 @@ supervisor has it back and healthy).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 from nats.aio.client import Client
-from tests.conftest import RunningSystem
+from tests.conftest import RunningSystem, scripted_config, start_system
 
 from animas_contracts import Event, MemoryOpApplied
 from animas_contracts.subjects import (
@@ -31,11 +33,26 @@ from animas_core.streams import read_stored
 from animas_tools.animas_cli import creation_event
 from animas_tools.events import read_activity
 from animas_tools.publish import publish_change
+from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.supervisor import NATS_SERVER, read_health_records
 
 RECOVERY_BOUND_S = 90.0
 """How long a killed process may take to be back and healthy before the test fails (generous: the
 measured time is printed; the supervisor's backoff is 0.5 s for a first crash)."""
+
+
+@contextlib.contextmanager
+def running_with_animas(
+    home: Path, env: dict[str, str], llm: ScriptedLLM, animas: tuple[str, ...]
+) -> Iterator[RunningSystem]:
+    """`anima up` in ``home`` with ``env``, every anima of ``animas`` created and talking to ``llm``."""
+    running = start_system(home, env)
+    try:
+        running.configure(scripted_config(llm, animas))
+        create_animas(running, animas)
+        yield running
+    finally:
+        running.stop()
 
 
 def create_animas(system: RunningSystem, names: tuple[str, ...]) -> None:

@@ -28,8 +28,7 @@ class Chat:
     key: str
     text: str
     sender: str = "human"
-    """Who the anima hears it from: one conversation per sender, so chats of different senders
-    never share a prompt (a reply not yet in memory leaves its message looking unanswered)."""
+    """Who the anima hears it from (one conversation per sender)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +64,15 @@ class Traffic:
     retried: set[str] = dataclasses.field(default_factory=set)
     """Keys sent again after a 503, a 202 or a connection error."""
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def failures(self) -> list[str]:
+        """What no client may see: a 500, a 503 without ``Retry-After``, a refusal, a chat given up on."""
+        with self.lock:
+            return [
+                *self.server_errors,
+                *(f"{n} x HTTP 500" for n in [self.statuses[500]] if n),
+                *(f"503 without Retry-After: {body}" for body in self.without_retry_after),
+            ]
 
     def answered_since(self, since: float, anima: str | None = None) -> int:
         """How many chats started after ``since`` were answered (of ``anima``, or of all)."""

@@ -9,19 +9,21 @@ misdelivered.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from tests.chaos.harness import stored_events
+from tests.chaos.keyed_chats import Chat
 from tests.conftest import RunningSystem
 
 from animas_contracts import MessageOrigin, MessageReceived, OutboundFailed, OutboundRequested, ResponseSent
 from animas_outbound.domain import delivery_id
-from animas_tools.scripted_llm import ScriptedToolCall, Turn
+from animas_tools.scripted_llm import ScriptedLLM, ScriptedToolCall, Turn
 
 _ASK = re.compile(r"CHAOS-SEND (\d+) to ([a-z0-9_-]+)")
 _NOTE = "chaos note "
@@ -36,6 +38,17 @@ def note(n: int) -> str:
     return f"{_NOTE}{n}"
 
 
+def send_chat(n: int, animas: tuple[str, ...], key_prefix: str) -> Chat:
+    """Chat ``n``: anima n (round robin) asks to send note n to the next anima.
+
+    Each chat comes from a sender of its own (``client-<n>``), so each is its own conversation:
+    chats from one sender would share a prompt, and one whose reply memory-writer has not written
+    yet (it may be restarting) would look unanswered and be acted on again by the model.
+    """
+    anima, recipient = animas[n % len(animas)], animas[(n + 1) % len(animas)]
+    return Chat(anima, f"{key_prefix}-{n}", ask(n, recipient), sender=f"client-{n}")
+
+
 def rule(body: Mapping[str, Any]) -> Turn:
     """The model: send when asked to, say "Sent." after the tool, "Noted." to everything else."""
     last = body["messages"][-1]
@@ -46,6 +59,14 @@ def rule(body: Mapping[str, Any]) -> Turn:
         return Turn(text="Noted.")
     number, to = asked.groups()
     return Turn(tool_calls=[ScriptedToolCall("send_message", {"to": to, "text": note(int(number))})])
+
+
+@contextlib.contextmanager
+def scripted_senders() -> Iterator[ScriptedLLM]:
+    """The scripted LLM answering by :func:`rule`."""
+    with ScriptedLLM() as server:
+        server.respond_with(rule)
+        yield server
 
 
 def _chat_number(event: MessageReceived) -> int | None:
