@@ -12,9 +12,10 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from animas_agent_runner.settings import AgentRunnerSettings
+from animas_consolidator.settings import ConsolidatorSettings
 from animas_contracts.subjects import SERVICE_NAMES
 from animas_core.config import credential_env_var
-from animas_core.settings import NatsSettings, ServiceSettings
+from animas_core.settings import NatsSettings
 from animas_gateway.settings import GatewaySettings
 from animas_local_llm.settings import LocalLlmSettings
 from animas_memory_writer.settings import MemoryWriterSettings
@@ -28,15 +29,15 @@ SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
     "agent-runner": (AgentRunnerSettings, NatsSettings),
     "priming": (PrimingSettings, NatsSettings),
     "memory-writer": (MemoryWriterSettings, NatsSettings),
-    "consolidator": (ServiceSettings, NatsSettings),
+    "consolidator": (ConsolidatorSettings, NatsSettings),
     "scheduler": (SchedulerSettings, NatsSettings),
     "outbound": (OutboundSettings, NatsSettings),
     "local-llm": (LocalLlmSettings,),
 }
 """What each service's ``__main__`` reads from the environment."""
 
-MODEL_CALLERS = {"agent-runner"}
-"""Services that call a model with a key (consolidation will join once it calls a model)."""
+MODEL_CALLERS = {"agent-runner", "consolidator"}
+"""Services that call a model with a key."""
 
 
 def env_names(settings: type[BaseSettings]) -> set[str]:

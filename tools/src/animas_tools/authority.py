@@ -201,9 +201,26 @@ AUTHORITY: dict[str, Authority] = {
     ),
     "consolidator": Authority(
         # Consolidation is the one path to identity (with human edits through the gateway).
-        events=("memory.op.requested", "identity.>", "forgetting.>", "cycle.>", "llm.>"),
+        events=(
+            "memory.op.requested",
+            "identity.>",
+            "forgetting.>",
+            "cycle.>",
+            "llm.>",
+            "consolidation.started",
+            "consolidation.planned",
+            "consolidation.finished",
+        ),
+        anima_files=(
+            "it consolidates any anima's day: it reads the episodes, saved sessions, conversations "
+            "and knowledge of the anima whose consolidation is due"
+        ),
+        # Existing knowledge near a lesson (merge candidates), through the index like any service.
+        calls=(RPC_PRIMING_SEARCH_ALL,),
         listens=(MEMORY_OUTCOMES,),  # whether its memory operations were applied, as agent-runner
         durables=_durables("consolidator-due"),
+        # A rerun of a killed run finds its recorded plan and memory-writer's earlier answers.
+        reads=(ACTIVITY_STREAM,),
         bodies=Bodies.WRITE,
     ),
     "scheduler": Authority(

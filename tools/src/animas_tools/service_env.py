@@ -6,9 +6,9 @@ the ``ANIMAWORKS_*`` settings its settings class declares, OpenTelemetry's varia
 the services that call a model, the model credentials. tests/unit/test_service_env.py checks this
 table against every service's settings class, so a new setting cannot be silently dropped.
 
-Who calls models today: agent-runner alone. consolidator will once consolidation is built (it asks
-a model for merge decisions, DESIGN §6); local-llm *is* a model and needs no key; outbound's channel
-tokens will come through config.json's credentials, not these variables.
+Who calls models: agent-runner, and consolidator (it asks the anima's model for consolidation
+decisions, DESIGN §6); local-llm *is* a model and needs no key; outbound's channel tokens will come
+through config.json's credentials, not these variables.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ OWN_SETTINGS: Mapping[str, tuple[str, ...]] = {
     ),
     "priming": ("INDEX_DIR", "WEAVIATE_URL", "WEAVIATE_GRPC_PORT", "CHANNEL_TIMEOUT_S"),
     "memory-writer": ("REPLAY_BATCH", "WATCH_INTERVAL_S"),
-    "consolidator": (),
+    "consolidator": ("LLM_TIMEOUT_S", "MEMORY_OP_TIMEOUT_S"),
     "scheduler": ("MEMORY_TIMEOUT_S", "SCHEDULER_PAUSED", "SCHEDULER_CLOCK_FILE", "SCHEDULER_CLOCK_OFFSET_S"),
     "outbound": ("MEMORY_TIMEOUT_S",),
 }
@@ -146,7 +146,7 @@ POLICIES: Mapping[str, EnvPolicy] = {
     "agent-runner": _nats_service("agent-runner", model_credentials=True, network=True),
     "priming": _nats_service("priming", network=True, local_model_runtime=True),
     "memory-writer": _nats_service("memory-writer"),
-    "consolidator": _nats_service("consolidator"),
+    "consolidator": _nats_service("consolidator", model_credentials=True, network=True),
     "scheduler": _nats_service("scheduler"),
     "outbound": _nats_service("outbound", network=True),
     "local-llm": EnvPolicy(settings=LOCAL_LLM_SETTINGS, local_model_runtime=True),

@@ -1,29 +1,51 @@
-"""The composition root of consolidator.
-
-Today it connects, provisions the consumer of consolidation.due events and reports healthy.
-Consolidation itself comes with a later issue; until then the events wait for it.
-"""
+"""The composition root of consolidator: the due consumer, its run and the real adapters."""
 
 from __future__ import annotations
 
+from animas_consolidator.adapters.bus import BusMemoryOps, ObjectStoreBodies, RpcKnowledgeSearch, StreamLedger
+from animas_consolidator.adapters.litellm_model import LiteLLMDecisionModel
+from animas_consolidator.daily import DailyRun, RunPorts
+from animas_consolidator.handlers import DueHandler
+from animas_consolidator.ports import DecisionModel
+from animas_consolidator.settings import ConsolidatorSettings
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from animas_core.config import CachedConfig
+from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
+from animas_core.waiter import OUTCOME_SUBJECT, EventWaiter, outcome_key
 
 SERVICE = "consolidator"
 
-CONSUMERS: tuple[ConsumerSpec, ...] = (
-    ConsumerSpec(
-        durable="consolidator-due",
-        filter_subject=stored_activity_filter(event_type="consolidation.due"),
-        stream=ACTIVITY_STREAM,
-    ),
+DUE_CONSUMER = ConsumerSpec(
+    durable="consolidator-due",
+    filter_subject=stored_activity_filter(event_type="consolidation.due"),
+    stream=ACTIVITY_STREAM,
+    long_running=True,  # a run waits for a model and for memory-writer: in-progress acks keep it
 )
+CONSUMERS: tuple[ConsumerSpec, ...] = (DUE_CONSUMER,)
 
-PENDING_WORK = "daily and weekly consolidation: a later issue"
 
-
-async def setup(runtime: ServiceRuntime) -> None:
-    """Provision this service's consumers and say in its health record what it does not do yet."""
-    for spec in CONSUMERS:
-        await runtime.provision(spec)
-    runtime.extra_health["pending_work"] = PENDING_WORK
+async def setup(
+    runtime: ServiceRuntime, settings: ConsolidatorSettings, *, model: DecisionModel | None = None
+) -> None:
+    """Register the handler of consolidation.due; adapters default to the real ones."""
+    nc = runtime.broker.connection
+    waiter = EventWaiter(OUTCOME_SUBJECT, outcome_key)
+    await waiter.start(nc)
+    runtime.on_shutdown(waiter.stop)
+    ledger = StreamLedger(runtime.js)
+    daily = DailyRun(
+        RunPorts(
+            files=MemoryClient(nc),
+            search=RpcKnowledgeSearch(nc),
+            model=model or LiteLLMDecisionModel(timeout_s=settings.llm_timeout_s),
+            ops=BusMemoryOps(runtime.publisher, waiter, ledger, settings.memory_op_timeout_s),
+            ledger=ledger,
+            bodies=ObjectStoreBodies(runtime.js),
+            publisher=runtime.publisher,
+            config=CachedConfig(settings.config_path),
+            faults=runtime.faults,
+        )
+    )
+    runtime.consume(DUE_CONSUMER, DueHandler(daily, runtime.publisher))
+    runtime.extra_health["consolidation"] = "daily (weekly: not built yet, answered as such)"

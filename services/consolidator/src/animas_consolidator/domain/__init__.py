@@ -1,0 +1,1 @@
+"""Pure consolidation logic: sources, candidates, decisions, citations and the fallback."""
