@@ -23,6 +23,8 @@ DUE_CONSUMER = ConsumerSpec(
     long_running=True,  # a run waits for a model and for memory-writer: in-progress acks keep it
 )
 CONSUMERS: tuple[ConsumerSpec, ...] = (DUE_CONSUMER,)
+PENDING_WORK = "weekly consolidation, forgetting, procedures and identity revisions (issue #13)"
+"""What ``anima status`` says this service does not do yet (daily consolidation it does)."""
 
 
 async def setup(
@@ -48,4 +50,4 @@ async def setup(
         )
     )
     runtime.consume(DUE_CONSUMER, DueHandler(daily, runtime.publisher))
-    runtime.extra_health["consolidation"] = "daily (weekly: not built yet, answered as such)"
+    runtime.extra_health["pending_work"] = PENDING_WORK
