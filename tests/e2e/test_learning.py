@@ -125,6 +125,12 @@ def test_with_no_model_the_fallback_learns_explicit_lessons_and_merges_exact_dup
     assert finished["skips"] and "state no explicit lesson" in finished["skips"][0]
     assert not _events(system, "plain", "llm.called"), "no model may be called without one configured"
 
+    # The same day consolidated again by hand: everything is known already, nothing is written twice.
+    again = system.anima("consolidate", "plain", "--date", DAY).stdout
+    assert "created 0, merged 0, superseded 0, skipped 3" in again
+    assert again.count("skipped: already known:") == 2
+    assert _knowledge(system, "plain") == after
+
 
 def _consolidation_answer(body: Mapping[str, Any]) -> Turn | None:
     """The clerk's model, asked to consolidate: it cites the correction as the prompt lists it."""

@@ -149,6 +149,18 @@ def _run(
     return bus
 
 
+def test_a_day_that_does_not_exist_fails_the_run_with_the_reason(tmp_path: Path) -> None:
+    bus = Bus()
+    memory = Memory({"status.json": "{}"})
+    ports = dataclasses.replace(_ports_unused(), files=memory, publisher=bus, config=_config(tmp_path, None))
+    due = msgspec.structs.replace(_due(), date="2026-02-31")
+    delivery = FakeDelivery(data=encode_event(due))
+    asyncio.run(DueHandler(DailyRun(ports), bus)(delivery.data, delivery))
+    (done,) = bus.of(ConsolidationFinished)
+    assert done.status == "failed" and done.error == "'2026-02-31' is not a day of the calendar"
+    assert len(bus.published) == 1
+
+
 def _due(kind: ConsolidationKind = ConsolidationKind.DAILY) -> ConsolidationDue:
     return ConsolidationDue(
         id="run-1",

@@ -104,7 +104,12 @@ class DailyRun:
             )
             return
         zone, _ = anima_zone(anima, status, config)
-        day = date.fromisoformat(due.date) if due.date else scheduled_day(due.fire_at, zone)
+        try:
+            day = date.fromisoformat(due.date) if due.date else scheduled_day(due.fire_at, zone)
+        except ValueError:
+            error = f"{due.date!r} is not a day of the calendar"
+            await p.publisher.publish(finished(RunRef(due, None), ConsolidationStatus.FAILED, error=error))
+            return
         ref = RunRef(due, day.isoformat())
         sources = await day_sources(p.files, anima, day, zone)
         await p.publisher.publish(started(ref, len(sources)))
