@@ -20,6 +20,8 @@ from animas_contracts import (
     ConsolidationDue,
     ConsolidationFinished,
     ConsolidationKind,
+    ConsolidationPlanned,
+    ConsolidationStarted,
     ContractError,
     ScheduledBy,
     decode_event,
@@ -64,6 +66,26 @@ def describe(done: ConsolidationFinished) -> list[str]:
     lines += [f"  skipped: {reason}" for reason in done.skips]
     lines += [f"  rejected: {reason}" for reason in done.rejections]
     return lines
+
+
+ConsolidationEvent = ConsolidationDue | ConsolidationStarted | ConsolidationPlanned | ConsolidationFinished
+
+
+def summary(event: ConsolidationEvent) -> str:
+    """The ``anima events`` line of a consolidation event."""
+    if isinstance(event, ConsolidationDue):
+        day = event.date or "the day before"
+        return f"{event.kind.value} for {day} by {event.scheduled_by.value}"
+    if isinstance(event, ConsolidationStarted):
+        return f"{event.kind.value} {event.date}: {event.sources} source lines"
+    if isinstance(event, ConsolidationPlanned):
+        decided = f"{event.method.value}: {len(event.decisions)} operations, {len(event.skips)} skips"
+        return decided + f", {len(event.rejections)} rejected"
+    counts = f"created {event.created}, merged {event.merged}, superseded {event.superseded}"
+    line = f"{event.status.value} {event.method.value}: {counts}, skipped {event.skipped}"
+    if event.rejections:
+        line += f", {len(event.rejections)} rejected"
+    return line + (f": {event.error}" if event.error else "")
 
 
 def _parse_day(text: str) -> date:

@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 from nats.js import JetStreamContext
 
 from animas_contracts import (
+    ConsolidationDue,
+    ConsolidationFinished,
+    ConsolidationPlanned,
+    ConsolidationStarted,
     ContractError,
     ConversationCompacted,
     CronDue,
@@ -25,6 +29,7 @@ from animas_contracts import (
 from animas_contracts.subjects import stored_activity_filter
 from animas_core.provenance import decode_delivered
 from animas_core.streams import read_stored
+from animas_tools import consolidate_cli
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +55,9 @@ async def read_activity(
             yield StoredEvent(seq, msg.subject, None, msg.data, str(exc))
 
 
+CONSOLIDATION_EVENTS = (ConsolidationDue, ConsolidationStarted, ConsolidationPlanned, ConsolidationFinished)
+
+
 def summary(event: Event) -> str:
     """A short human line for an event."""
     if isinstance(event, ToolUsed):
@@ -73,6 +81,8 @@ def summary(event: Event) -> str:
         return f"{event.outcome.value}" + (f": {', '.join(event.found)[:70]}" if event.found else "")
     if isinstance(event, CronExecuted):
         return f"{event.task!r} {event.outcome.value}" + (f": {event.error[:60]}" if event.error else "")
+    if isinstance(event, CONSOLIDATION_EVENTS):
+        return consolidate_cli.summary(event)
     if isinstance(event, LlmCalled):
         return f"{event.model} {event.purpose}{' error' if event.error else ''} {event.latency_ms:.0f} ms"
     if isinstance(event, OutboundRequested):
