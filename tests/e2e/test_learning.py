@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
 CORRECTION = "Too casual. Tanaka-san is a client: always use formal business language."
 LESSON = "Tanaka-san is a client: always use formal business language."
+ACKNOWLEDGED = "Understood. I will write to Tanaka-san formally."
 DAY = "2026-11-20"
 """The fallback's anima has its episodes on a fixed day, consolidated with --date."""
 PRINTER = "The printer on floor 3 jams on A3 paper."
@@ -140,13 +141,21 @@ def _consolidation_answer(body: Mapping[str, Any]) -> Turn | None:
     user = body["messages"][-1]["content"]
     ref = re.search(r"^\[(state/conversations/[^\]]+)\] " + re.escape(CORRECTION), user, re.MULTILINE)
     assert ref is not None, user
+    # The episode of the cycle that answered the correction: its Result line quotes the answer.
+    episode = re.search(
+        r"^\[(episodes/[^\]]+)\] - Result: Replied: " + re.escape(ACKNOWLEDGED), user, re.MULTILINE
+    )
+    assert episode is not None, user
     answer = {
         "decisions": [
             {
                 "action": "create",
                 "title": "Tanaka-san is a client",
                 "content": LESSON,
-                "citations": [{"ref": ref.group(1), "quote": LESSON}],
+                "citations": [
+                    {"ref": ref.group(1), "quote": LESSON},
+                    {"ref": episode.group(1), "quote": ACKNOWLEDGED},
+                ],
             },
             {
                 "action": "create",
@@ -166,7 +175,7 @@ def test_can_it_learn_a_correction_becomes_knowledge_that_priming_brings_back(
     llm.load(
         [
             {"text": "Hey Tanaka! The meeting is on, see ya :)"},
-            {"text": "Understood. I will write to Tanaka-san formally."},
+            {"text": ACKNOWLEDGED},
             {"text": "Dear Tanaka-san, please find the invoice attached. Kind regards."},
         ]
     )
@@ -186,6 +195,7 @@ def test_can_it_learn_a_correction_becomes_knowledge_that_priming_brings_back(
     assert len(learned) == 1
     assert "[IMPORTANT]" not in learned[0]
     assert re.search(rf'- {day} state/conversations/yamada\.json#[\w-]+: "{re.escape(LESSON)}"', learned[0])
+    assert re.search(rf'- {day} episodes/{day}\.md:\d+: "{re.escape(ACKNOWLEDGED)}"', learned[0])
     (called,) = [e for e in _events(system, "clerk", "llm.called") if e["producer"] == "consolidator"]
     assert called["purpose"] == "consolidation" and called["error"] is None
     _wait_searchable(system, "clerk", LESSON)
