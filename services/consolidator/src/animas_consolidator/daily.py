@@ -121,18 +121,24 @@ class DailyRun:
         )
         if recorded is None:
             await p.publisher.publish(the_plan)
+        refused = await self._apply(ref, the_plan)
+        await p.publisher.publish(finished(ref, ConsolidationStatus.OK, the_plan, refused=refused))
+
+    async def _apply(self, ref: RunRef, the_plan: ConsolidationPlanned) -> list[str]:
+        """Ask for each decision in order; what memory-writer refused, and why."""
         refused = []
         for index, decision in enumerate(the_plan.decisions):
-            outcome = await p.ops.apply(decision_request(ref, decision))
+            outcome = await self._p.ops.apply(decision_request(ref, decision))
             if outcome.applied is None:
+                # Not "failed": unconfirmed. The whole run is retried; applied decisions are not redone.
                 raise RetryableError(
                     f"memory-writer has not confirmed decision {decision.key} of run {ref.run_id}"
                 )
             if outcome.applied is False:
                 refused.append(f"{decision.action} ({decision.key}): memory-writer refused: {outcome.reason}")
             if index == 0 and outcome.first_time:
-                p.faults.reach(FAULT_AFTER_FIRST_DECISION)
-        await p.publisher.publish(finished(ref, ConsolidationStatus.OK, the_plan, refused=refused))
+                self._p.faults.reach(FAULT_AFTER_FIRST_DECISION)
+        return refused
 
     async def _decide(
         self,
