@@ -36,6 +36,7 @@ from animas_contracts.conversation import (
 )
 from animas_contracts.envelope import Event, utc_now
 from animas_contracts.errors import ContractError
+from animas_contracts.forgetting import ForgettingDownscaled, LowActivityMark, MemoryForgotten
 from animas_contracts.ids import derive_id, uuid7
 from animas_contracts.memory import (
     AnimaCreated,
@@ -151,6 +152,7 @@ __all__ = [
     "DeadLetter",
     "DeltaKind",
     "Event",
+    "ForgettingDownscaled",
     "GrepMatch",
     "HeartbeatDue",
     "HeartbeatFinished",
@@ -158,9 +160,11 @@ __all__ = [
     "IdentityRevised",
     "InvalidAnimaName",
     "LlmCalled",
+    "LowActivityMark",
     "MarkImportant",
     "MemoryAccessed",
     "MemoryEdited",
+    "MemoryForgotten",
     "MemoryOp",
     "MemoryOpApplied",
     "MemoryOpRejected",

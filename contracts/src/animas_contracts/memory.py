@@ -181,6 +181,8 @@ class MetaRecord(msgspec.Struct, frozen=True, kw_only=True):
     success_count: int = 0
     failure_count: int = 0
     importance: str = "normal"
+    low_since: str | None = None
+    """The day daily downscaling found the memory's activity low since (None: not marked)."""
 
 
 class AnimaCreated(Event, frozen=True, kw_only=True, tag="anima.created"):

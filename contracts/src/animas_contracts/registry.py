@@ -12,6 +12,7 @@ from animas_contracts.consolidation import ConsolidationFinished, ConsolidationP
 from animas_contracts.conversation import ConversationCompacted
 from animas_contracts.envelope import Event
 from animas_contracts.errors import ContractError
+from animas_contracts.forgetting import ForgettingDownscaled, MemoryForgotten
 from animas_contracts.memory import (
     AnimaCreated,
     AnimaFileWritten,
@@ -69,6 +70,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ConsolidationStarted,
     ConsolidationPlanned,
     ConsolidationFinished,
+    ForgettingDownscaled,
+    MemoryForgotten,
 )
 
 

@@ -221,6 +221,8 @@ class ConsolidationConfig(_Section):
     weekly_day: Annotated[int, Field(ge=0, le=7), AfterValidator(lambda d: d % 7)] = 0
     weekly_time: ClockTime = "03:00"
     duplicate_threshold: UnitFraction = 0.85
+    downscale_idle_days: int = Field(default=30, gt=0)
+    """Daily downscaling marks a chunk low-activity once it went this many days unrecalled."""
     forgetting_low_activation_days: int = Field(default=90, gt=0)
     forgetting_max_access_count: int = Field(default=3, ge=0)
     procedure_inactivity_days: int = Field(default=180, gt=0)

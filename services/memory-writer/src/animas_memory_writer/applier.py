@@ -26,6 +26,7 @@ from animas_contracts import (
     ArchiveMemory,
     CreateTask,
     Event,
+    ForgettingDownscaled,
     IdentityRevised,
     MarkImportant,
     MemoryAccessed,
@@ -43,6 +44,7 @@ from animas_contracts import (
 from animas_core.anima_files import ANIMA_DIRECTORIES
 from animas_core.config import CachedConfig, ConfigError
 from animas_core.home import Home
+from animas_memory_writer.adapters import low_marks
 from animas_memory_writer.adapters.anima_db import AnimaDb
 from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
 from animas_memory_writer.adapters.conversations import CONVERSATION_EVENTS, apply_conversation
@@ -138,6 +140,10 @@ class MemoryApplier:
         """Apply a change event once; None for events that change nothing on disk."""
         if isinstance(event, MemoryAccessed):
             self._accessed(event)
+            return None
+        if isinstance(event, ForgettingDownscaled):
+            if self.exists(event.anima):
+                low_marks.apply_downscaled(event, self.db(event.anima))
             return None
         if isinstance(event, CONVERSATION_EVENTS):
             if self.exists(event.anima):
@@ -301,6 +307,7 @@ class MemoryApplier:
                     raise Rejected(f"{path} exists; restoring would overwrite it")
                 directory.move(source, path)
                 self._moved(db, source, path)
+                low_marks.restored(db, path, at)
                 return Outcome(kind, (source, path))
             case WriteFile():
                 path, _ = directory.resolve(op.path)
@@ -363,6 +370,7 @@ class MemoryApplier:
             db.set_file(dst, db.file_digest(src))
             db.set_file(src, None)
             db.move_meta(src, dst)
+            db.clear_low(src)
 
     def _render_tasks(self, directory: AnimaDir, db: AnimaDb) -> list[str]:
         rows = db.tasks()
@@ -388,6 +396,7 @@ class MemoryApplier:
                 db.put_meta(
                     msgspec.structs.replace(meta, access_count=meta.access_count + 1, last_access=stamp)
                 )
+                db.clear_low(path)  # recalled: its activity is no longer low
             db.finish_op(event.id, "memory.accessed", "applied", "")
 
     def _status(self, anima: str) -> dict[str, Any] | None:

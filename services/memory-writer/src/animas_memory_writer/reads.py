@@ -85,11 +85,12 @@ def stats(directory: AnimaDir) -> list[MetaRecord]:
             "SELECT path, access_count, last_access, success_count, failure_count, importance "
             "FROM memory_meta"
         ).fetchall()
+        marks = dict(_low_marks(conn))
     except sqlite3.OperationalError:
         return []
     finally:
         conn.close()
-    return [
+    records = [
         MetaRecord(
             path=r[0],
             access_count=r[1],
@@ -97,9 +98,20 @@ def stats(directory: AnimaDir) -> list[MetaRecord]:
             success_count=r[3],
             failure_count=r[4],
             importance=r[5],
+            low_since=marks.pop(r[0], None),
         )
         for r in rows
     ]
+    # A memory never recalled has a mark and no counts.
+    return records + [MetaRecord(path=path, low_since=since) for path, since in sorted(marks.items())]
+
+
+def _low_marks(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Low-activity marks; none in a database written before forgetting existed."""
+    try:
+        return [(str(p), str(s)) for p, s in conn.execute("SELECT path, since FROM low_activity")]
+    except sqlite3.OperationalError:
+        return []
 
 
 def _grep(directory: AnimaDir, under: str, pattern: str) -> list[GrepMatch]:

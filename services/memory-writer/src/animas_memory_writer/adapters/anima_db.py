@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS memory_meta (
   success_count INTEGER NOT NULL DEFAULT 0, failure_count INTEGER NOT NULL DEFAULT 0,
   importance TEXT NOT NULL DEFAULT 'normal'
 );
+CREATE TABLE IF NOT EXISTS low_activity (path TEXT PRIMARY KEY, since TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
   task_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, title TEXT NOT NULL, detail TEXT NOT NULL,
   relation TEXT NOT NULL, state TEXT NOT NULL, counterpart TEXT,
@@ -133,6 +134,16 @@ class AnimaDb:
     def move_meta(self, src: str, dst: str) -> None:
         """Metadata follows a file that is archived or restored."""
         self._conn.execute("UPDATE memory_meta SET path = ? WHERE path = ?", (dst, src))
+
+    # Low-activity marks of daily downscaling (forgetting.downscaled): kept apart from the counts,
+    # so that a recall or a restore clears them without touching the counts.
+    def mark_low(self, path: str, since: str) -> None:
+        """Mark a memory low-activity since a day."""
+        self._conn.execute("INSERT OR REPLACE INTO low_activity VALUES (?, ?)", (path, since))
+
+    def clear_low(self, path: str) -> None:
+        """Drop a memory's low-activity mark (recalled, archived or restored)."""
+        self._conn.execute("DELETE FROM low_activity WHERE path = ?", (path,))
 
     def all_meta(self) -> list[MetaRecord]:
         """Every metadata row, by path."""
