@@ -68,6 +68,11 @@ def test_what_a_finished_run_prints() -> None:
         kind=ConsolidationKind.WEEKLY, status=ConsolidationStatus.NOT_BUILT, error="not built yet"
     )
     assert describe(weekly) == ["weekly consolidation of clerk for 2026-12-05: not_built", "  not built yet"]
+    week = _finished(
+        kind=ConsolidationKind.WEEKLY, method=ConsolidationMethod.FALLBACK, created=1, summarised=4
+    )
+    assert describe(week)[2] == "  created 1, merged 0, superseded 0, summarised 4, skipped 0"
+    assert summary(week) == "ok fallback: created 1, merged 0, superseded 0, summarised 4, skipped 0"
 
 
 def test_a_date_that_is_not_a_date_is_refused_before_anything_is_sent() -> None:

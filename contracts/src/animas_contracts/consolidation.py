@@ -60,7 +60,13 @@ class PlannedDecision(msgspec.Struct, frozen=True, kw_only=True):
     """One decision of a run, as the memory operation that carries it out."""
 
     key: Annotated[str, Meta(description="Names the decision; the operation's id derives from run and key.")]
-    action: Annotated[str, Meta(description="create, merge or supersede.")]
+    action: Annotated[
+        str,
+        Meta(
+            description="create, merge or supersede; weekly also archive (a merged-away duplicate), "
+            "compress (an old episode file moved to the archive) and summary (an entry of its summary)."
+        ),
+    ]
     op: Annotated[MemoryOp, Meta(description="The operation.")]
 
 
@@ -102,6 +108,9 @@ class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation
     merged: Annotated[int, Meta(ge=0, description="Lessons merged into existing knowledge.")] = 0
     superseded: Annotated[int, Meta(ge=0, description="Knowledge files replaced by a newer lesson.")] = 0
     skipped: Annotated[int, Meta(ge=0, description="Candidates deliberately left out.")] = 0
+    summarised: Annotated[
+        int, Meta(ge=0, description="Episode files replaced by a summary, the original archived (weekly).")
+    ] = 0
     skips: Annotated[list[str], Meta(description="Why each skipped candidate was left out.")] = msgspec.field(
         default_factory=list
     )

@@ -18,8 +18,9 @@ import pytest
 
 from animas_consolidator.daily import DailyRun, RunPorts
 from animas_consolidator.domain.model_choice import ModelTarget
-from animas_consolidator.handlers import WEEKLY_NOT_BUILT, DueHandler
+from animas_consolidator.handlers import DueHandler
 from animas_consolidator.ports import ModelAnswer, ModelCallFailed, OpOutcome
+from animas_consolidator.weekly import WeeklyRun
 from animas_contracts import (
     ConsolidationDue,
     ConsolidationFinished,
@@ -145,7 +146,7 @@ def _run(
     )
     due = _due()
     delivery = FakeDelivery(data=encode_event(due), deliveries=2 if bus.recorded_plan else 1)
-    asyncio.run(DueHandler(DailyRun(ports), bus)(delivery.data, delivery))
+    asyncio.run(DueHandler(DailyRun(ports), WeeklyRun(ports))(delivery.data, delivery))
     return bus
 
 
@@ -155,7 +156,7 @@ def test_a_day_that_does_not_exist_fails_the_run_with_the_reason(tmp_path: Path)
     ports = dataclasses.replace(_ports_unused(), files=memory, publisher=bus, config=_config(tmp_path, None))
     due = msgspec.structs.replace(_due(), date="2026-02-31")
     delivery = FakeDelivery(data=encode_event(due))
-    asyncio.run(DueHandler(DailyRun(ports), bus)(delivery.data, delivery))
+    asyncio.run(DueHandler(DailyRun(ports), WeeklyRun(ports))(delivery.data, delivery))
     (done,) = bus.of(ConsolidationFinished)
     assert done.status == "failed" and done.error == "'2026-02-31' is not a day of the calendar"
     assert len(bus.published) == 1
@@ -254,15 +255,6 @@ def test_a_rerun_carries_out_the_recorded_plan_without_asking_again(tmp_path: Pa
     ts = datetime(2026, 12, 7, tzinfo=UTC)  # the only field that may differ: when it was said
     (done_again,), (done_first,) = again.of(ConsolidationFinished), first.of(ConsolidationFinished)
     assert msgspec.structs.replace(done_again, ts=ts) == msgspec.structs.replace(done_first, ts=ts)
-
-
-def test_a_weekly_due_event_is_answered_as_not_built(tmp_path: Path) -> None:
-    bus = Bus()
-    due = _due(ConsolidationKind.WEEKLY)
-    delivery = FakeDelivery(data=encode_event(due))
-    asyncio.run(DueHandler(DailyRun(_ports_unused()), bus)(delivery.data, delivery))
-    (done,) = bus.of(ConsolidationFinished)
-    assert done.status == "not_built" and done.error == WEEKLY_NOT_BUILT and len(bus.published) == 1
 
 
 def _ports_unused() -> RunPorts:

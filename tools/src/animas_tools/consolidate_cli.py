@@ -62,6 +62,8 @@ def describe(done: ConsolidationFinished) -> list[str]:
         how += f" ({done.fallback_reason})"
     lines.append(f"  decided {how}")
     counts = f"created {done.created}, merged {done.merged}, superseded {done.superseded}"
+    if done.kind == ConsolidationKind.WEEKLY:
+        counts += f", summarised {done.summarised}"
     lines.append(f"  {counts}, skipped {done.skipped}")
     lines += [f"  skipped: {reason}" for reason in done.skips]
     lines += [f"  rejected: {reason}" for reason in done.rejections]
@@ -82,6 +84,8 @@ def summary(event: ConsolidationEvent) -> str:
         decided = f"{event.method.value}: {len(event.decisions)} operations, {len(event.skips)} skips"
         return decided + f", {len(event.rejections)} rejected"
     counts = f"created {event.created}, merged {event.merged}, superseded {event.superseded}"
+    if event.kind == ConsolidationKind.WEEKLY:
+        counts += f", summarised {event.summarised}"
     line = f"{event.status.value} {event.method.value}: {counts}, skipped {event.skipped}"
     if event.rejections:
         line += f", {len(event.rejections)} rejected"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from animas_consolidator.adapters.bus import BusMemoryOps, ObjectStoreBodies, RpcKnowledgeSearch, StreamLedger
 from animas_consolidator.adapters.litellm_model import LiteLLMDecisionModel
 from animas_consolidator.daily import DailyRun, RunPorts
+from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.handlers import DueHandler
 from animas_consolidator.ports import DecisionModel
 from animas_consolidator.settings import ConsolidatorSettings
+from animas_consolidator.weekly import WeeklyRun
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
 from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
@@ -23,8 +25,8 @@ DUE_CONSUMER = ConsumerSpec(
     long_running=True,  # a run waits for a model and for memory-writer: in-progress acks keep it
 )
 CONSUMERS: tuple[ConsumerSpec, ...] = (DUE_CONSUMER,)
-PENDING_WORK = "weekly consolidation, forgetting, procedures and identity revisions (issue #13)"
-"""What ``anima status`` says this service does not do yet (daily consolidation it does)."""
+PENDING_WORK = "procedures and identity revisions (issue #13)"
+"""What ``anima status`` says this service does not do yet (consolidation and forgetting it does)."""
 
 
 async def setup(
@@ -36,18 +38,17 @@ async def setup(
     await waiter.start(nc)
     runtime.on_shutdown(waiter.stop)
     ledger = StreamLedger(runtime.js)
-    daily = DailyRun(
-        RunPorts(
-            files=MemoryClient(nc),
-            search=RpcKnowledgeSearch(nc),
-            model=model or LiteLLMDecisionModel(timeout_s=settings.llm_timeout_s),
-            ops=BusMemoryOps(runtime.publisher, waiter, ledger, settings.memory_op_timeout_s),
-            ledger=ledger,
-            bodies=ObjectStoreBodies(runtime.js),
-            publisher=runtime.publisher,
-            config=CachedConfig(settings.config_path),
-            faults=runtime.faults,
-        )
+    ports = RunPorts(
+        files=MemoryClient(nc),
+        search=RpcKnowledgeSearch(nc),
+        model=model or LiteLLMDecisionModel(timeout_s=settings.llm_timeout_s),
+        ops=BusMemoryOps(runtime.publisher, waiter, ledger, settings.memory_op_timeout_s),
+        ledger=ledger,
+        bodies=ObjectStoreBodies(runtime.js),
+        publisher=runtime.publisher,
+        config=CachedConfig(settings.config_path),
+        faults=runtime.faults,
     )
-    runtime.consume(DUE_CONSUMER, DueHandler(daily, runtime.publisher))
+    forgetting = Forgetting(MemoryClient(nc), ports.ops, runtime.publisher)
+    runtime.consume(DUE_CONSUMER, DueHandler(DailyRun(ports, forgetting), WeeklyRun(ports)))
     runtime.extra_health["pending_work"] = PENDING_WORK

@@ -213,7 +213,9 @@ class ConsolidationConfig(_Section):
     ``forgetting_max_access_count`` (3) accesses; procedures are downscaled after
     ``procedure_inactivity_days`` (180) unused and keep ``procedure_archive_keep_versions`` (5)
     archived versions; ``[IMPORTANT]`` memories are protected for ``important_safety_net_days``
-    (365).
+    (365). Weekly consolidation merges knowledge files at ``duplicate_threshold``, summarises
+    episode files ``episode_summary_after_days`` (7) old or older, and distils an action repeated
+    ``pattern_min_repeats`` (3) times in the week into one knowledge file.
     """
 
     enabled: bool = True
@@ -228,6 +230,10 @@ class ConsolidationConfig(_Section):
     procedure_inactivity_days: int = Field(default=180, gt=0)
     procedure_archive_keep_versions: int = Field(default=5, gt=0)
     important_safety_net_days: int = Field(default=365, gt=0)
+    episode_summary_after_days: int = Field(default=7, gt=0)
+    """Weekly: an episode file this many days older than the run's day or more becomes a summary."""
+    pattern_min_repeats: int = Field(default=3, ge=2)
+    """Weekly: an action repeated this often in the week becomes one knowledge file."""
 
 
 MissedFires = Literal["coalesce", "skip", "all"]

@@ -12,33 +12,37 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from typing import Generic, TypeVar
 
 from animas_consolidator.domain.candidates import split_frontmatter
 from animas_consolidator.domain.citations import KNOWLEDGE
 from animas_consolidator.domain.decisions import Citation, Create, Decision, Merge, Skip, Supersede
 from animas_consolidator.domain.similarity import contains
-from animas_contracts import WriteKnowledge
+from animas_contracts import MemoryOp, WriteKnowledge
 
 SOURCES_HEADING = "## Sources"
 ORIGIN = "consolidation"
 _SLUG = re.compile(r"[^\w]+")
 
 
+OpT = TypeVar("OpT", bound=MemoryOp, covariant=True)
+
+
 @dataclasses.dataclass(frozen=True)
-class PlannedOp:
+class PlannedOp(Generic[OpT]):
     """One memory operation of the run and the decision it carries out."""
 
     key: str
     action: str
-    """create, merge or supersede."""
-    op: WriteKnowledge
+    """create, merge or supersede (weekly adds archive, compress and summary)."""
+    op: OpT
 
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """What the run will ask memory-writer to do, and what it decided to leave out."""
 
-    ops: tuple[PlannedOp, ...]
+    ops: tuple[PlannedOp[WriteKnowledge], ...]
     skips: tuple[str, ...]
 
 
@@ -69,7 +73,8 @@ def _fields(existing: Mapping[str, str], citations: Sequence[Citation], day: str
     return {"origin": existing.get("origin", ORIGIN), "sources": "; ".join(refs), "consolidated": day}
 
 
-def _key(action: str, path: str, content: str) -> str:
+def op_key(action: str, path: str, content: str) -> str:
+    """A decision's key: what it does, where, and a digest of what it writes."""
     return f"{action}:{path}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
 
 
@@ -80,7 +85,7 @@ def plan(decisions: Sequence[Decision], files: Mapping[str, str], day: str) -> P
     already says it and cites the same lines) becomes a skip.
     """
     current = dict(files)
-    ops: list[PlannedOp] = []
+    ops: list[PlannedOp[WriteKnowledge]] = []
     skips: list[str] = []
     for decision in decisions:
         if isinstance(decision, Skip):
@@ -104,7 +109,7 @@ def plan(decisions: Sequence[Decision], files: Mapping[str, str], day: str) -> P
                     skips.append(f"already known: {path} says it and cites the same lines")
                     continue
         op = WriteKnowledge(path=path, content=body, frontmatter=fields)
-        ops.append(PlannedOp(key=_key(action, path, body), action=action, op=op))
+        ops.append(PlannedOp(key=op_key(action, path, body), action=action, op=op))
         current[path] = "---\n" + "".join(f"{k}: {v}\n" for k, v in sorted(fields.items())) + "---\n\n" + body
     return Plan(ops=tuple(ops), skips=tuple(skips))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ from animas_contracts import (
     ConsolidationStarted,
     ConsolidationStatus,
     LlmCalled,
+    MemoryOp,
     MemoryOpRequested,
     PlannedDecision,
     RecordedTurn,
@@ -67,7 +69,7 @@ def started(ref: RunRef, sources: int) -> ConsolidationStarted:
 
 def planned(
     ref: RunRef,
-    ops: tuple[PlannedOp, ...],
+    ops: Sequence[PlannedOp[MemoryOp]],
     *,
     method: ConsolidationMethod,
     model: str | None,
@@ -119,6 +121,7 @@ def finished(
         merged=counts["merge"],
         superseded=counts["supersede"],
         skipped=len(plan.skips) if plan else 0,
+        summarised=counts.get("compress", 0),
         skips=list(plan.skips) if plan else [],
         rejections=(list(plan.rejections) if plan else []) + refused,
         error=error,

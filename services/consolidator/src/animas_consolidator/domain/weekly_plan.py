@@ -1,0 +1,144 @@
+"""The weekly plan: knowledge duplicates merged, repeated actions distilled, old episodes summarised.
+
+Pure: it takes what the week left (episode files, knowledge files) and returns the memory
+operations in the order they are applied, each with a key the operation's id derives from, so
+a run killed and run again carries out the same decisions once. Merges come first, so a routine
+distilled this week merges into the file that survives them; summaries come last, because the
+routines cite the entries as the original files number them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from animas_consolidator.domain.citations import rejection
+from animas_consolidator.domain.compression import summarise_day
+from animas_consolidator.domain.decisions import Decision
+from animas_consolidator.domain.duplicates import duplicate_merges, rendered_file
+from animas_consolidator.domain.episodes import parse
+from animas_consolidator.domain.patterns import DatedEntry, pattern_decisions
+from animas_consolidator.domain.plan import PlannedOp, op_key, plan
+from animas_consolidator.domain.sources import (
+    EPISODES,
+    SourceKind,
+    SourceLine,
+    by_ref,
+    episode_path,
+    file_lines,
+)
+from animas_contracts import ArchiveMemory, MemoryOp, WriteKnowledge
+
+WEEK_DAYS = 7
+
+
+@dataclasses.dataclass(frozen=True)
+class WeeklySettings:
+    """The thresholds of a weekly run (config.json ``consolidation``)."""
+
+    threshold: float
+    summary_after_days: int
+    min_repeats: int
+
+
+@dataclasses.dataclass(frozen=True)
+class WeeklyPlan:
+    """The operations of a weekly run, what it left out and what it refused."""
+
+    ops: tuple[PlannedOp[MemoryOp], ...]
+    skips: tuple[str, ...]
+    rejections: tuple[str, ...]
+
+
+def week_days(day: date) -> list[date]:
+    """The seven days a weekly run for ``day`` looks at: ``day`` and the six before it."""
+    return [day - timedelta(days=back) for back in range(WEEK_DAYS - 1, -1, -1)]
+
+
+def episode_day(path: str) -> date | None:
+    """The day of an episode file (``episodes/YYYY-MM-DD.md``), or None for any other file."""
+    name = path.removeprefix(EPISODES)
+    if path == name or "/" in name or not name.endswith(".md"):
+        return None
+    try:
+        return date.fromisoformat(name.removesuffix(".md"))
+    except ValueError:
+        return None
+
+
+def is_old(path: str, day: date, settings: WeeklySettings) -> bool:
+    """Whether an episode file is old enough to be summarised by the run for ``day``."""
+    of = episode_day(path)
+    return of is not None and of <= day - timedelta(days=settings.summary_after_days)
+
+
+def week_lines(day: date, episodes: Mapping[str, str]) -> list[SourceLine]:
+    """The citable lines of the week's episode files."""
+    lines: list[SourceLine] = []
+    for each in week_days(day):
+        path = episode_path(each)
+        if path in episodes:
+            lines += file_lines(path, episodes[path], SourceKind.EPISODE)
+    return lines
+
+
+def weekly_plan(
+    day: date,
+    zone: ZoneInfo,
+    episodes: Mapping[str, str],
+    knowledge: Mapping[str, str],
+    settings: WeeklySettings,
+) -> WeeklyPlan:
+    """Every operation of the weekly run for ``day``, in the order it is applied."""
+    ops: list[PlannedOp[MemoryOp]] = []
+    skips: list[str] = []
+    texts = dict(knowledge)
+    for merge in duplicate_merges(knowledge, settings.threshold):
+        write = WriteKnowledge(path=merge.keep, content=merge.content, frontmatter=merge.frontmatter)
+        ops.append(PlannedOp(op_key("merge", merge.keep, merge.content), "merge", write))
+        ops.append(
+            PlannedOp(
+                op_key("archive", merge.drop, texts[merge.drop]), "archive", ArchiveMemory(path=merge.drop)
+            )
+        )
+        texts[merge.keep] = rendered_file(texts[merge.keep], merge.content, merge.frontmatter)
+        del texts[merge.drop]
+
+    week = [
+        DatedEntry(episode_path(each), each.isoformat(), entry)
+        for each in week_days(day)
+        if episode_path(each) in episodes
+        for entry in parse(episodes[episode_path(each)]).entries
+    ]
+    decisions, uncovered = pattern_decisions(week, texts, settings.min_repeats, settings.threshold)
+    lines = by_ref(week_lines(day, episodes))
+    accepted: list[Decision] = []
+    rejections: list[str] = []
+    for decision in decisions:
+        reason = rejection(decision, lines, texts)
+        if reason is None:
+            accepted.append(decision)
+        else:
+            rejections.append(reason)
+    routines = plan(accepted, texts, day.isoformat())
+    ops += routines.ops
+    skips += routines.skips
+    if uncovered:
+        skips.append(
+            f"{uncovered} entries of the week repeat fewer than {settings.min_repeats} times; "
+            "they stay episodes"
+        )
+
+    for path in sorted(episodes):
+        if not is_old(path, day, settings):
+            continue
+        summary = summarise_day(episode_day(path) or day, episodes[path], zone, settings.threshold)
+        if isinstance(summary, str):
+            skips.append(f"{path} not summarised: {summary}")
+            continue
+        ops.append(PlannedOp(op_key("compress", path, episodes[path]), "compress", ArchiveMemory(path=path)))
+        for index, entry in enumerate(summary.entries):
+            ops.append(PlannedOp(op_key("summary", f"{path}#{index}", episodes[path]), "summary", entry))
+    return WeeklyPlan(ops=tuple(ops), skips=tuple(skips), rejections=tuple(rejections))

@@ -1,0 +1,163 @@
+"""Weekly consolidation's pure parts: episode entries, summaries, routines, duplicate merges, the plan."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from animas_consolidator.domain.compression import DaySummary, summarise_day
+from animas_consolidator.domain.decisions import Create, Merge
+from animas_consolidator.domain.duplicates import duplicate_merges
+from animas_consolidator.domain.episodes import Entry, parse, render
+from animas_consolidator.domain.patterns import DatedEntry, pattern_decisions
+from animas_consolidator.domain.weekly_plan import WeeklySettings, weekly_plan
+from animas_contracts import AppendEpisode, ArchiveMemory, WriteKnowledge
+
+ZONE = ZoneInfo("Asia/Tokyo")
+DEPLOY = ("checked the deploy logs, all green", "checked the deploy logs again, all green")
+IMPORTANT_ENTRY = (
+    "## 12:00 Outage\n- Trigger: Alert\n- Decision: [IMPORTANT] never restart the db during business hours\n"
+    "- Result: restarted at night\n- Lesson: None"
+)
+SOURCES = '- 2026-12-01 episodes/2026-12-01.md:4: "a"\n- 2026-12-02 episodes/2026-12-02.md:4: "b"'
+SETTINGS = WeeklySettings(threshold=0.85, summary_after_days=3, min_repeats=3)
+
+
+def entry(time: str, decision: str, lesson: str = "None", title: str = "Heartbeat") -> str:
+    fields = {"Trigger": "Heartbeat", "Decision": decision, "Result": "done", "Lesson": lesson}
+    return render(Entry(time, title, fields, 0, ""))
+
+
+def day_file(day: str, *entries: str) -> str:
+    """An episode file as memory-writer's appends write it."""
+    return f"# {day} Action Log\n" + "".join(f"\n{e}\n" for e in entries)
+
+
+def written(day: str, summary: DaySummary) -> str:
+    """The file the summary's appends produce (memory-writer's entry format)."""
+    rendered = []
+    for op in summary.entries:
+        fields = {"Trigger": op.trigger, "Decision": op.decision, "Result": op.result, "Lesson": op.lesson}
+        rendered.append(render(Entry(op.at.strftime("%H:%M"), op.title, fields, 0, "")))
+    return day_file(day, *rendered)
+
+
+def test_an_appended_file_parses_into_standard_entries_with_their_line_numbers() -> None:
+    text = day_file("2026-11-30", entry("09:00", DEPLOY[0]), IMPORTANT_ENTRY)
+    parsed = parse(text)
+    assert [e.time for e in parsed.entries] == ["09:00", "12:00"] and not parsed.stray
+    first, second = parsed.entries
+    assert first.standard and second.standard and second.important and not first.important
+    assert text.split("\n")[first.field_line("Decision") - 1] == f"- Decision: {DEPLOY[0]}"
+
+
+def test_hand_written_text_is_not_a_standard_entry() -> None:
+    parsed = parse("# 2026-11-30 Action Log\nsome note\n\n## 16:00 Printer\n- [IMPORTANT] it jams\n")
+    assert parsed.stray == (2,) and not parsed.entries[0].standard
+    reason = summarise_day(date(2026, 11, 30), "# x\n\n## 16:00 Printer\n- [IMPORTANT] it jams\n", ZONE, 0.85)
+    assert isinstance(reason, str) and "verbatim" in reason
+
+
+def test_alike_entries_collapse_with_count_and_time_range_and_important_ones_stay_verbatim() -> None:
+    entries = [entry(f"{9 + n:02d}:00", DEPLOY[n % 2]) for n in range(5)]
+    entries.insert(3, IMPORTANT_ENTRY)
+    entries.append(entry("18:00", "checked the deploy logs, all green", lesson="the logs rotate at 18:00"))
+    entries.append(entry("19:00", "filed the expense report"))
+    summary = summarise_day(date(2026, 11, 30), day_file("2026-11-30", *entries), ZONE, 0.85)
+
+    assert isinstance(summary, DaySummary) and summary.original_entries == 8
+    titles = [op.title for op in summary.entries]
+    assert titles == ["Heartbeat (summary of 6 entries, 09:00-18:00)", "Outage", "Heartbeat"]
+    collapsed = summary.entries[0]
+    assert (
+        collapsed.decision == f"{DEPLOY[0]} (and 1 variant(s))"
+        and collapsed.lesson == "the logs rotate at 18:00"
+    )
+    assert collapsed.at.tzinfo is ZONE and collapsed.at.date() == date(2026, 11, 30)
+    assert IMPORTANT_ENTRY in written("2026-11-30", summary)
+
+
+def test_a_summary_is_not_summarised_again_and_a_day_without_repeats_is_left_alone() -> None:
+    text = day_file("2026-11-30", *[entry(f"1{n}:00", DEPLOY[0]) for n in range(4)])
+    summary = summarise_day(date(2026, 11, 30), text, ZONE, 0.85)
+    assert isinstance(summary, DaySummary)
+    assert (
+        summarise_day(date(2026, 11, 30), written("2026-11-30", summary), ZONE, 0.85)
+        == "it is a summary already"
+    )
+    distinct = day_file("2026-11-30", entry("09:00", DEPLOY[0]), entry("10:00", "filed the expense report"))
+    assert "nothing to compress" in str(summarise_day(date(2026, 11, 30), distinct, ZONE, 0.85))
+
+
+def _week(count: int) -> list[DatedEntry]:
+    items = []
+    for n in range(count):
+        day = f"2026-12-0{1 + n % 7}"
+        parsed = parse(day_file(day, entry(f"{9 + n // 7:02d}:00", DEPLOY[n % 2])))
+        items.append(DatedEntry(f"episodes/{day}.md", day, parsed.entries[0]))
+    return sorted(items, key=lambda item: item.day)
+
+
+def test_an_action_repeated_in_the_week_becomes_one_knowledge_file_citing_every_entry() -> None:
+    decisions, uncovered = pattern_decisions(_week(12), {}, min_repeats=3, threshold=0.85)
+    (decision,) = decisions
+    assert isinstance(decision, Create) and uncovered == 0
+    assert (
+        len(decision.citations) == 12
+        and "Done 12 times between 2026-12-01 and 2026-12-07" in decision.content
+    )
+    assert {c.quote for c in decision.citations} == set(DEPLOY)
+
+
+def test_an_action_seen_twice_is_no_routine_and_a_known_routine_is_merged_into() -> None:
+    assert pattern_decisions(_week(2), {}, min_repeats=3, threshold=0.85) == ([], 2)
+    (first,) = pattern_decisions(_week(12), {}, 3, 0.85)[0]
+    assert isinstance(first, Create)
+    known = {"knowledge/routine.md": f"# {first.title}\n\n{first.content}\n"}
+    (again,) = pattern_decisions(_week(9), known, 3, 0.85)[0]
+    assert isinstance(again, Merge) and again.path == "knowledge/routine.md"
+
+
+def test_duplicate_knowledge_merges_into_the_first_file_keeping_both_texts_and_sources() -> None:
+    files = {
+        "knowledge/deploy-a.md": "---\nsources: episodes/2026-12-01.md:4\n---\n\n# Deploys\n\nThe deploy "
+        'logs are checked every morning.\n\n## Sources\n- 2026-12-01 episodes/2026-12-01.md:4: "a"\n',
+        "knowledge/deploy-b.md": "---\nsources: episodes/2026-12-02.md:4\n---\n\n# Deploys\n\nThe deploy "
+        "logs are checked every morning!\n\nBefore 9.\n\n## Sources\n"
+        '- 2026-12-02 episodes/2026-12-02.md:4: "b"\n',
+        "knowledge/printer.md": "# Printer\n\nThe printer on floor 3 jams on A3 paper.\n",
+    }
+    (merge,) = duplicate_merges(files, 0.85)
+    assert (merge.keep, merge.drop) == ("knowledge/deploy-a.md", "knowledge/deploy-b.md")
+    assert merge.content.count("checked every morning") == 1 and merge.content.endswith(
+        "morning.\n\nBefore 9.\n\n## Sources\n" + SOURCES
+    )
+    assert merge.frontmatter == {
+        "merged_from": "knowledge/deploy-b.md",
+        "sources": "episodes/2026-12-01.md:4; episodes/2026-12-02.md:4",
+    }
+
+
+def test_the_weekly_plan_merges_distils_and_summarises_old_days_in_that_order_with_stable_keys() -> None:
+    episodes = {
+        f"episodes/2026-12-0{d}.md": day_file(
+            f"2026-12-0{d}", *[entry(f"1{n}:00", DEPLOY[n % 2]) for n in range(4)]
+        )
+        for d in range(1, 8)
+    }
+    knowledge = {"knowledge/a.md": "# A\n\nSame text here.\n", "knowledge/b.md": "# A\n\nSame text here.\n"}
+    result = weekly_plan(date(2026, 12, 7), ZONE, episodes, knowledge, SETTINGS)
+    actions = [op.action for op in result.ops]
+    assert actions[:3] == ["merge", "archive", "create"]
+    assert isinstance(result.ops[1].op, ArchiveMemory) and result.ops[1].op.path == "knowledge/b.md"
+    assert isinstance(result.ops[2].op, WriteKnowledge) and result.ops[2].op.content.count("## Sources") == 1
+    # Days at least 3 days before 2026-12-07 (the 1st to the 4th) are summarised; the rest stay.
+    compressed = [
+        op.op.path for op in result.ops if op.action == "compress" and isinstance(op.op, ArchiveMemory)
+    ]
+    assert compressed == [f"episodes/2026-12-0{d}.md" for d in range(1, 5)]
+    summaries = [op.op for op in result.ops if op.action == "summary"]
+    assert len(summaries) == 4 and all(isinstance(s, AppendEpisode) for s in summaries)
+    again = weekly_plan(date(2026, 12, 7), ZONE, episodes, knowledge, SETTINGS)
+    assert [op.key for op in again.ops] == [op.key for op in result.ops]
+    assert len({op.key for op in result.ops}) == len(result.ops)
