@@ -12,7 +12,7 @@ import typer
 from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, validate_anima_name
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
 from animas_core.config import ConfigError
-from animas_tools import animas_cli, consolidate_cli, schedule_cli, status_cli
+from animas_tools import animas_cli, consolidate_cli, restore_cli, schedule_cli, status_cli
 from animas_tools.cli_support import fail, home_of
 from animas_tools.config_cli import config_app
 from animas_tools.cycle_replay import CycleNotFound, cycle_events, run_replayer
@@ -34,6 +34,7 @@ animas_cli.register(app)
 status_cli.register(app)
 schedule_cli.register(app)
 consolidate_cli.register(app)
+restore_cli.register(app)
 
 HomeOption = Annotated[
     Path | None, typer.Option("--home", help="AnimaWorks home (default: $ANIMAWORKS_HOME or ~/.animaworks)")
