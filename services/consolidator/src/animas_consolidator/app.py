@@ -9,6 +9,7 @@ from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.handlers import DueHandler
 from animas_consolidator.ports import DecisionModel
 from animas_consolidator.settings import ConsolidatorSettings
+from animas_consolidator.weekly import WeeklyRun
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
 from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
@@ -24,8 +25,8 @@ DUE_CONSUMER = ConsumerSpec(
     long_running=True,  # a run waits for a model and for memory-writer: in-progress acks keep it
 )
 CONSUMERS: tuple[ConsumerSpec, ...] = (DUE_CONSUMER,)
-PENDING_WORK = "weekly consolidation, procedures and identity revisions (issue #13)"
-"""What ``anima status`` says this service does not do yet (daily consolidation and forgetting it does)."""
+PENDING_WORK = "procedures and identity revisions (issue #13)"
+"""What ``anima status`` says this service does not do yet (consolidation and forgetting it does)."""
 
 
 async def setup(
@@ -37,21 +38,17 @@ async def setup(
     await waiter.start(nc)
     runtime.on_shutdown(waiter.stop)
     ledger = StreamLedger(runtime.js)
-    ops = BusMemoryOps(runtime.publisher, waiter, ledger, settings.memory_op_timeout_s)
-    forgetting = Forgetting(MemoryClient(nc), ops, runtime.publisher)
-    daily = DailyRun(
-        RunPorts(
-            files=MemoryClient(nc),
-            search=RpcKnowledgeSearch(nc),
-            model=model or LiteLLMDecisionModel(timeout_s=settings.llm_timeout_s),
-            ops=ops,
-            ledger=ledger,
-            bodies=ObjectStoreBodies(runtime.js),
-            publisher=runtime.publisher,
-            config=CachedConfig(settings.config_path),
-            faults=runtime.faults,
-        ),
-        forgetting,
+    ports = RunPorts(
+        files=MemoryClient(nc),
+        search=RpcKnowledgeSearch(nc),
+        model=model or LiteLLMDecisionModel(timeout_s=settings.llm_timeout_s),
+        ops=BusMemoryOps(runtime.publisher, waiter, ledger, settings.memory_op_timeout_s),
+        ledger=ledger,
+        bodies=ObjectStoreBodies(runtime.js),
+        publisher=runtime.publisher,
+        config=CachedConfig(settings.config_path),
+        faults=runtime.faults,
     )
-    runtime.consume(DUE_CONSUMER, DueHandler(daily, runtime.publisher))
+    forgetting = Forgetting(MemoryClient(nc), ports.ops, runtime.publisher)
+    runtime.consume(DUE_CONSUMER, DueHandler(DailyRun(ports, forgetting), WeeklyRun(ports)))
     runtime.extra_health["pending_work"] = PENDING_WORK

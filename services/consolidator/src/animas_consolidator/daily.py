@@ -1,17 +1,13 @@
-"""One daily consolidation run: gather the day, decide, record the plan, apply it, record the outcome.
+"""One daily consolidation run: gather the day, decide, then let the run frame record and apply the plan.
 
-The plan is recorded (``consolidation.planned``) before anything is applied. A run killed at any
-point is redelivered; it finds its plan in the stream and carries out the same decisions under
-the same derived ids, so memory-writer applies each once, whatever the model would answer now.
+The frame (:mod:`animas_consolidator.run_frame`) records the plan before anything is applied, so
+a run killed at any point carries out the same decisions under the same derived ids when redelivered.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import time
-from datetime import date
 from typing import Any
 
 from animas_consolidator.domain import prompt
@@ -22,63 +18,19 @@ from animas_consolidator.domain.fallback import fallback_decisions
 from animas_consolidator.domain.lessons import explicit_lessons
 from animas_consolidator.domain.model_choice import ModelTarget, choose_model
 from animas_consolidator.domain.plan import plan
-from animas_consolidator.domain.records import (
-    ModelCall,
-    RunRef,
-    body_of,
-    decision_request,
-    finished,
-    llm_called,
-    planned,
-    started,
-)
-from animas_consolidator.domain.sources import SourceLine, by_ref, scheduled_day
+from animas_consolidator.domain.records import ModelCall, RunRef, body_of, llm_called, planned
+from animas_consolidator.domain.sources import SourceLine, by_ref
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.gather import day_sources, knowledge_texts
-from animas_consolidator.ports import (
-    AnimaFiles,
-    BodyStore,
-    DecisionModel,
-    KnowledgeSearch,
-    MemoryOps,
-    ModelCallFailed,
-    RunLedger,
-)
-from animas_contracts import (
-    Body,
-    ConsolidationDue,
-    ConsolidationMethod,
-    ConsolidationPlanned,
-    ConsolidationStatus,
-    TokenUsage,
-    derive_id,
-)
-from animas_core.broker import EventSink
-from animas_core.config import AnimaWorksConfig, CachedConfig, ConfigError
-from animas_core.errors import RetryableError
-from animas_core.faults import FaultPoints
+from animas_consolidator.ports import ModelCallFailed
+from animas_consolidator.run_frame import RunPorts as RunPorts
+from animas_consolidator.run_frame import carry_out, open_run
+from animas_contracts import Body, ConsolidationDue, ConsolidationMethod, ConsolidationPlanned, TokenUsage
+from animas_core.config import AnimaWorksConfig
 from animas_core.policy import Delivery
-from animas_core.schedules.anima_zone import anima_zone
 
 _log = logging.getLogger(__name__)
-FAULT_AFTER_FIRST_DECISION = "consolidation-after-first-decision"
-"""Fault point: die right after the run's first decision was stored for the first time."""
 BODY_INLINE_LIMIT = 64 * 1024
-
-
-@dataclasses.dataclass(frozen=True)
-class RunPorts:
-    """Everything a run reaches outside itself."""
-
-    files: AnimaFiles
-    search: KnowledgeSearch
-    model: DecisionModel
-    ops: MemoryOps
-    ledger: RunLedger
-    bodies: BodyStore
-    publisher: EventSink
-    config: CachedConfig
-    faults: FaultPoints
 
 
 class DailyRun:
@@ -91,59 +43,19 @@ class DailyRun:
 
     async def run(self, due: ConsolidationDue, delivery: Delivery) -> None:
         """Consolidate the day ``due`` names (or the day before it fires) for its anima."""
-        p, anima = self._p, due.anima
-        status_text = await p.files.read(anima, "status.json")
-        if status_text is None:
-            await p.publisher.publish(
-                finished(RunRef(due, due.date), ConsolidationStatus.FAILED, error=f"no anima named {anima!r}")
-            )
+        context = await open_run(self._p, due)
+        if context is None:
             return
-        try:
-            config = p.config.get()
-            status = _status(status_text)
-        except (ConfigError, ValueError) as exc:
-            await p.publisher.publish(
-                finished(RunRef(due, due.date), ConsolidationStatus.FAILED, error=str(exc))
-            )
-            return
-        zone, _ = anima_zone(anima, status, config)
-        try:
-            day = date.fromisoformat(due.date) if due.date else scheduled_day(due.fire_at, zone)
-        except ValueError:
-            error = f"{due.date!r} is not a day of the calendar"
-            await p.publisher.publish(finished(RunRef(due, None), ConsolidationStatus.FAILED, error=error))
-            return
-        ref = RunRef(due, day.isoformat())
-        sources = await day_sources(p.files, anima, day, zone)
-        await p.publisher.publish(started(ref, len(sources)))
-        recorded = None
-        if delivery.deliveries > 1:
-            recorded = await p.ledger.plan(anima, derive_id(ref.run_id, "planned"), delivery.stream_seq or 0)
-        the_plan = recorded or await self._decide(
-            ref, sources, status, config_model=config, attempt=delivery.deliveries
-        )
-        if recorded is None:
-            await p.publisher.publish(the_plan)
-        refused = await self._apply(ref, the_plan)
-        await p.publisher.publish(finished(ref, ConsolidationStatus.OK, the_plan, refused=refused))
-        if self._forgetting is not None:
-            await self._forgetting.run(ref, day, config.consolidation)
+        sources = await day_sources(self._p.files, due.anima, context.day, context.zone)
 
-    async def _apply(self, ref: RunRef, the_plan: ConsolidationPlanned) -> list[str]:
-        """Ask for each decision in order; what memory-writer refused, and why."""
-        refused = []
-        for index, decision in enumerate(the_plan.decisions):
-            outcome = await self._p.ops.apply(decision_request(ref, decision))
-            if outcome.applied is None:
-                # Not "failed": unconfirmed. The whole run is retried; applied decisions are not redone.
-                raise RetryableError(
-                    f"memory-writer has not confirmed decision {decision.key} of run {ref.run_id}"
-                )
-            if outcome.applied is False:
-                refused.append(f"{decision.action} ({decision.key}): memory-writer refused: {outcome.reason}")
-            if index == 0 and outcome.first_time:
-                self._p.faults.reach(FAULT_AFTER_FIRST_DECISION)
-        return refused
+        async def decide() -> ConsolidationPlanned:
+            return await self._decide(
+                context.ref, sources, context.status, config_model=context.config, attempt=delivery.deliveries
+            )
+
+        await carry_out(self._p, context.ref, delivery, len(sources), decide)
+        if self._forgetting is not None:
+            await self._forgetting.run(context.ref, context.day, context.config.consolidation)
 
     async def _decide(
         self,
@@ -229,13 +141,6 @@ class DailyRun:
         if stored is not None:
             await self._p.bodies.put(body.digest, stored)
         return body
-
-
-def _status(text: str) -> dict[str, Any]:
-    status = json.loads(text) if text.strip() else {}
-    if not isinstance(status, dict):
-        raise ValueError("status.json: the top level must be a JSON object")
-    return status
 
 
 def _ms(began: float) -> float:
