@@ -114,8 +114,16 @@ def test_an_action_seen_twice_is_no_routine_and_a_known_routine_is_merged_into()
     (first,) = pattern_decisions(_week(12), {}, 3, 0.85)[0]
     assert isinstance(first, Create)
     known = {"knowledge/routine.md": f"# {first.title}\n\n{first.content}\n"}
+    # Known and citing these very entries: nothing to decide. New entries of the routine merge in.
+    cited = "".join(f'- 2026-12-07 {c.ref}: "{c.quote}"\n' for c in first.citations)
+    assert (
+        pattern_decisions(
+            _week(12), {"knowledge/routine.md": known["knowledge/routine.md"] + cited}, 3, 0.85
+        )[0]
+        == []
+    )
     (again,) = pattern_decisions(_week(9), known, 3, 0.85)[0]
-    assert isinstance(again, Merge) and again.path == "knowledge/routine.md"
+    assert isinstance(again, Merge) and again.path == "knowledge/routine.md" and len(again.citations) == 9
 
 
 def test_duplicate_knowledge_merges_into_the_first_file_keeping_both_texts_and_sources() -> None:
@@ -150,7 +158,11 @@ def test_the_weekly_plan_merges_distils_and_summarises_old_days_in_that_order_wi
     actions = [op.action for op in result.ops]
     assert actions[:3] == ["merge", "archive", "create"]
     assert isinstance(result.ops[1].op, ArchiveMemory) and result.ops[1].op.path == "knowledge/b.md"
-    assert isinstance(result.ops[2].op, WriteKnowledge) and result.ops[2].op.content.count("## Sources") == 1
+    routine = result.ops[2].op
+    assert isinstance(routine, WriteKnowledge) and routine.content.count("## Sources") == 1
+    # Entries of the days summarised in this run are cited in their archived originals.
+    assert "2026-12-07 archive/episodes/2026-12-01.md:5:" in routine.content
+    assert "2026-12-07 episodes/2026-12-07.md:5:" in routine.content
     # Days at least 3 days before 2026-12-07 (the 1st to the 4th) are summarised; the rest stay.
     compressed = [
         op.op.path for op in result.ops if op.action == "compress" and isinstance(op.op, ArchiveMemory)

@@ -1,7 +1,7 @@
 """Repeated actions of the week distilled into knowledge (weekly consolidation, deterministic).
 
 An action repeated ``min_repeats`` times or more in the week (entries alike at the duplicate
-threshold, a summary entry counting for the entries it stands for) becomes one decision: create
+threshold) becomes one decision: create
 one knowledge file that says what is done routinely and cites every entry it rests on, or merge
 into the knowledge file that already says it. Fifty near-identical entries are one file, not fifty.
 """
@@ -39,27 +39,38 @@ def pattern_text(entries: Sequence[DatedEntry], count: int) -> str:
 def pattern_decisions(
     week: Sequence[DatedEntry], knowledge: Mapping[str, str], min_repeats: int, threshold: float
 ) -> tuple[list[Decision], int]:
-    """One decision per repeated action, and how many entries no pattern covered."""
-    usable = [item for item in week if item.entry.standard and not item.entry.important]
+    """One decision per repeated action not known yet, and how many entries no pattern covered.
+
+    Summary entries (of days summarised by an earlier weekly run) stand for weeks already
+    distilled and are left out; a routine whose entries the knowledge file cites already is
+    known, so a second run over the same week decides nothing.
+    """
+    usable = [
+        item for item in week if item.entry.standard and not item.entry.important and item.entry.count == 1
+    ]
     decisions: list[Decision] = []
     covered = 0
     for group in group_alike([item.entry.action for item in usable], threshold):
         members = [usable[i] for i in group]
-        count = sum(item.entry.count for item in members)
-        if count < min_repeats:
+        if len(members) < min_repeats:
             continue
         covered += len(members)
-        citations = [
-            Citation(
-                ref=f"{item.path}:{item.entry.field_line('Decision')}", quote=item.entry.fields["Decision"]
-            )
-            for item in members
-        ]
-        content = pattern_text(members, count)
+        content = pattern_text(members, len(members))
         existing = best_match(content, knowledge, threshold)
+        if existing is not None:
+            cited = knowledge[existing.path]
+            members = [item for item in members if f" {_ref(item)}: " not in cited]
+            if not members:
+                continue
+            content = pattern_text(members, len(members))
+        citations = [Citation(ref=_ref(item), quote=item.entry.fields["Decision"]) for item in members]
         if existing is None:
             title = f"Routine: {members[0].entry.fields['Decision']}"
             decisions.append(Create(title=title, content=content, citations=citations))
         else:
             decisions.append(Merge(path=existing.path, content=content, citations=citations))
     return decisions, len(usable) - covered
+
+
+def _ref(item: DatedEntry) -> str:
+    return f"{item.path}:{item.entry.field_line('Decision')}"

@@ -4,23 +4,24 @@ Pure: it takes what the week left (episode files, knowledge files) and returns t
 operations in the order they are applied, each with a key the operation's id derives from, so
 a run killed and run again carries out the same decisions once. Merges come first, so a routine
 distilled this week merges into the file that survives them; summaries come last, because the
-routines cite the entries as the original files number them.
+routines cite the entries where they stay: a day summarised in the same run is cited in its
+archived original (``archive/episodes/…``), so every source line can still be found.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from animas_consolidator.domain.citations import rejection
-from animas_consolidator.domain.compression import summarise_day
+from animas_consolidator.domain.compression import DaySummary, summarise_day
 from animas_consolidator.domain.decisions import Decision
 from animas_consolidator.domain.duplicates import duplicate_merges, rendered_file
 from animas_consolidator.domain.episodes import parse
 from animas_consolidator.domain.patterns import DatedEntry, pattern_decisions
-from animas_consolidator.domain.plan import PlannedOp, op_key, plan
+from animas_consolidator.domain.plan import Plan, PlannedOp, op_key, plan
 from animas_consolidator.domain.sources import (
     EPISODES,
     SourceKind,
@@ -32,6 +33,8 @@ from animas_consolidator.domain.sources import (
 from animas_contracts import ArchiveMemory, MemoryOp, WriteKnowledge
 
 WEEK_DAYS = 7
+ARCHIVE = "archive/"
+"""Where memory-writer's archive op moves a file (``archive/<its path>``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,14 +77,18 @@ def is_old(path: str, day: date, settings: WeeklySettings) -> bool:
     return of is not None and of <= day - timedelta(days=settings.summary_after_days)
 
 
-def week_lines(day: date, episodes: Mapping[str, str]) -> list[SourceLine]:
-    """The citable lines of the week's episode files."""
+def week_lines(day: date, episodes: Mapping[str, str], moved: Collection[str] = ()) -> list[SourceLine]:
+    """The citable lines of the week's episode files; a file in ``moved`` is cited where it is archived."""
     lines: list[SourceLine] = []
     for each in week_days(day):
         path = episode_path(each)
         if path in episodes:
-            lines += file_lines(path, episodes[path], SourceKind.EPISODE)
+            lines += file_lines(_cited(path, moved), episodes[path], SourceKind.EPISODE)
     return lines
+
+
+def _cited(path: str, moved: Collection[str]) -> str:
+    return ARCHIVE + path if path in moved else path
 
 
 def weekly_plan(
@@ -92,28 +99,59 @@ def weekly_plan(
     settings: WeeklySettings,
 ) -> WeeklyPlan:
     """Every operation of the weekly run for ``day``, in the order it is applied."""
-    ops: list[PlannedOp[MemoryOp]] = []
     skips: list[str] = []
+    summaries: dict[str, DaySummary] = {}
+    for path in sorted(p for p in episodes if is_old(p, day, settings)):
+        summary = summarise_day(episode_day(path) or day, episodes[path], zone, settings.threshold)
+        if isinstance(summary, str):
+            skips.append(f"{path} not summarised: {summary}")
+        else:
+            summaries[path] = summary
+    ops, texts = _merges(knowledge, settings)
+    routines, rejections = _routines(day, episodes, texts, settings, summaries)
+    ops += routines.ops
+    for path, summary in summaries.items():
+        ops.append(PlannedOp(op_key("compress", path, episodes[path]), "compress", ArchiveMemory(path=path)))
+        for index, entry in enumerate(summary.entries):
+            ops.append(PlannedOp(op_key("summary", f"{path}#{index}", episodes[path]), "summary", entry))
+    return WeeklyPlan(ops=tuple(ops), skips=(*routines.skips, *skips), rejections=tuple(rejections))
+
+
+def _merges(
+    knowledge: Mapping[str, str], settings: WeeklySettings
+) -> tuple[list[PlannedOp[MemoryOp]], dict[str, str]]:
+    """The duplicate merges, and the knowledge as it stands after them."""
+    ops: list[PlannedOp[MemoryOp]] = []
     texts = dict(knowledge)
     for merge in duplicate_merges(knowledge, settings.threshold):
         write = WriteKnowledge(path=merge.keep, content=merge.content, frontmatter=merge.frontmatter)
         ops.append(PlannedOp(op_key("merge", merge.keep, merge.content), "merge", write))
-        ops.append(
-            PlannedOp(
-                op_key("archive", merge.drop, texts[merge.drop]), "archive", ArchiveMemory(path=merge.drop)
-            )
-        )
+        archive = ArchiveMemory(path=merge.drop)
+        ops.append(PlannedOp(op_key("archive", merge.drop, texts[merge.drop]), "archive", archive))
         texts[merge.keep] = rendered_file(texts[merge.keep], merge.content, merge.frontmatter)
         del texts[merge.drop]
+    return ops, texts
 
+
+def _routines(
+    day: date,
+    episodes: Mapping[str, str],
+    texts: Mapping[str, str],
+    settings: WeeklySettings,
+    moved: Collection[str],
+) -> tuple[Plan, list[str]]:
+    """The week's routines planned as knowledge, and the decisions refused.
+
+    An entry of a day summarised in this run is cited in the archived original, where its line stays.
+    """
     week = [
-        DatedEntry(episode_path(each), each.isoformat(), entry)
+        DatedEntry(_cited(episode_path(each), moved), each.isoformat(), entry)
         for each in week_days(day)
         if episode_path(each) in episodes
         for entry in parse(episodes[episode_path(each)]).entries
     ]
     decisions, uncovered = pattern_decisions(week, texts, settings.min_repeats, settings.threshold)
-    lines = by_ref(week_lines(day, episodes))
+    lines = by_ref(week_lines(day, episodes, moved))
     accepted: list[Decision] = []
     rejections: list[str] = []
     for decision in decisions:
@@ -123,22 +161,8 @@ def weekly_plan(
         else:
             rejections.append(reason)
     routines = plan(accepted, texts, day.isoformat())
-    ops += routines.ops
-    skips += routines.skips
     if uncovered:
-        skips.append(
-            f"{uncovered} entries of the week repeat fewer than {settings.min_repeats} times; "
-            "they stay episodes"
-        )
-
-    for path in sorted(episodes):
-        if not is_old(path, day, settings):
-            continue
-        summary = summarise_day(episode_day(path) or day, episodes[path], zone, settings.threshold)
-        if isinstance(summary, str):
-            skips.append(f"{path} not summarised: {summary}")
-            continue
-        ops.append(PlannedOp(op_key("compress", path, episodes[path]), "compress", ArchiveMemory(path=path)))
-        for index, entry in enumerate(summary.entries):
-            ops.append(PlannedOp(op_key("summary", f"{path}#{index}", episodes[path]), "summary", entry))
-    return WeeklyPlan(ops=tuple(ops), skips=tuple(skips), rejections=tuple(rejections))
+        repeats = settings.min_repeats
+        note = f"{uncovered} entries of the week repeat fewer than {repeats} times; they stay episodes"
+        routines = dataclasses.replace(routines, skips=(*routines.skips, note))
+    return routines, rejections

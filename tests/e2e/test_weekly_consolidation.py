@@ -1,0 +1,156 @@
+"""Weekly consolidation through the running system (issue #13, acceptance 2).
+
+A week of 50 near-identical episode entries ("checked the deploy logs, all green", in small
+variations), appended through memory-writer as a cycle appends them, spread over seven days.
+After each day's daily consolidation and then the weekly run (no model configured: the
+deterministic path), the routine is one knowledge file citing every entry, not fifty; two
+near-duplicate knowledge files are one; the episode files at least ``episode_summary_after_days``
+old are summaries, their originals in ``archive/episodes/``, and an ``[IMPORTANT]`` entry is
+still there word for word.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from nats.aio.client import Client
+from tests.conftest import RunningSystem, start_system
+
+from animas_contracts import AppendEpisode, MemoryOpApplied, MemoryOpRequested, uuid7
+from animas_core.anima_files import AnimaSpec, template_files
+from animas_tools.animas_cli import creation_event
+from animas_tools.publish import publish_change
+
+pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
+
+ANIMA = "ops"
+LAST_DAY = date(2026, 11, 30)
+DAYS = [LAST_DAY - timedelta(days=back) for back in range(6, -1, -1)]
+VARIANTS = (
+    "checked the deploy logs, all green",
+    "checked the deploy logs again, all green",
+    "checked deploy logs: all green",
+    "checked the deploy logs, all green.",
+)
+IMPORTANT = "[IMPORTANT] never restart the database during business hours"
+DUPLICATES = {
+    "knowledge/deploy-checks.md": "# Deploy checks\n\nThe deploy logs are checked every morning.\n",
+    "knowledge/deploy-logs.md": (
+        "# Deploy checks\n\nThe deploy logs are checked every morning!\n\nBefore 9.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    running = start_system(tmp_path_factory.mktemp("weekly") / "home")
+    try:
+        running.configure({"version": 1, "consolidation": {"episode_summary_after_days": 3}})
+        files = template_files(AnimaSpec(name=ANIMA, role="general"), "general") | DUPLICATES
+        created = running.admin(
+            lambda nc: publish_change(nc, creation_event(ANIMA, files, "template:general"))
+        )
+        assert isinstance(created, MemoryOpApplied), created
+        yield running
+    finally:
+        running.stop()
+
+
+def _appends() -> list[AppendEpisode]:
+    """50 routine entries over the seven days (7 or 8 a day) and one [IMPORTANT] entry on the second."""
+    entries = []
+    for n in range(50):
+        day, slot = DAYS[n % 7], n // 7
+        entries.append(
+            AppendEpisode(
+                title="Heartbeat",
+                at=datetime(day.year, day.month, day.day, 1 + slot, 0, tzinfo=UTC),
+                trigger="Heartbeat",
+                decision=VARIANTS[n % len(VARIANTS)],
+                result="nothing to do",
+            )
+        )
+    important_day = DAYS[1]
+    outage = datetime(important_day.year, important_day.month, important_day.day, 9, 30, tzinfo=UTC)
+    entries.append(
+        AppendEpisode(title="Outage", at=outage, trigger="Alert", decision=IMPORTANT, result="waited")
+    )
+    return entries
+
+
+async def _append_all(nc: Client) -> None:
+    for op in _appends():  # one after the other, as cycles append them
+        event_id = uuid7()
+        request = MemoryOpRequested(id=event_id, anima=ANIMA, correlation_id=event_id, producer="test", op=op)
+        answer = await publish_change(nc, request)
+        assert isinstance(answer, MemoryOpApplied), answer
+
+
+def _events(system: RunningSystem, event_type: str) -> list[dict[str, Any]]:
+    out = system.anima("events", "--anima", ANIMA, "--type", event_type, "--json").stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_a_week_of_near_duplicate_episodes_ends_as_one_routine_and_summaries(system: RunningSystem) -> None:
+    system.admin(_append_all)
+    root = system.home / "animas" / ANIMA
+    originals = {day: (root / f"episodes/{day}.md").read_text() for day in DAYS}
+    assert sum(text.count("\n## ") for text in originals.values()) == 51
+
+    for day in DAYS:
+        system.anima("consolidate", ANIMA, "--date", day.isoformat())
+    out = system.anima("consolidate", ANIMA, "--weekly", "--date", LAST_DAY.isoformat()).stdout
+    print(out)
+
+    knowledge = {p.name: p.read_text() for p in sorted((root / "knowledge").glob("*.md"))}
+    print("knowledge files:", sorted(knowledge))
+    assert len(knowledge) <= 3, sorted(knowledge)
+    (routine,) = [text for text in knowledge.values() if "A routine: checked the deploy logs" in text]
+    assert "Done 50 times between 2026-11-24 and 2026-11-30" in routine
+    cited = re.findall(
+        r"^- 2026-11-30 ((?:archive/)?episodes/2026-11-\d\d\.md):(\d+): ", routine, re.MULTILINE
+    )
+    assert len(cited) == 50
+    for path, line in cited:  # every source line is still where it is cited, in the archive for old days
+        assert "deploy logs" in (root / path).read_text().splitlines()[int(line) - 1], (path, line)
+    # The two near-duplicates are one file keeping both texts; the other is archived, not deleted.
+    assert "deploy-logs.md" not in knowledge and (root / "archive/knowledge/deploy-logs.md").exists()
+    assert "Before 9." in knowledge["deploy-checks.md"]
+    assert "merged_from: knowledge/deploy-logs.md" in knowledge["deploy-checks.md"]
+
+    old, recent = DAYS[:4], DAYS[4:]  # at least 3 days before the run's day, and the rest
+    for day in old:
+        summary = (root / f"episodes/{day}.md").read_text()
+        assert summary.count("\n## ") == (2 if day == DAYS[1] else 1), summary
+        assert re.search(r"\(summary of [78] entries, 01:00-0[78]:00\)", summary), summary
+        assert (root / f"archive/episodes/{day}.md").read_text() == originals[day]
+    important = originals[DAYS[1]].split("\n## 09:30 Outage\n", 1)[1]
+    assert f"\n## 09:30 Outage\n{important}" in (root / f"episodes/{DAYS[1]}.md").read_text()
+    for day in recent:
+        assert (root / f"episodes/{day}.md").read_text() == originals[day]
+
+    (weekly,) = [e for e in _events(system, "consolidation.finished") if e["kind"] == "weekly"]
+    assert (weekly["created"], weekly["merged"], weekly["summarised"]) == (1, 1, 4)
+    assert "created 1, merged 1, superseded 0, summarised 4" in out
+
+
+def test_a_second_weekly_run_changes_nothing(system: RunningSystem) -> None:
+    root = system.home / "animas" / ANIMA
+    before = {p: p.read_text() for p in sorted(root.rglob("*.md")) if "activity_log" not in str(p)}
+    out = system.anima("consolidate", ANIMA, "--weekly", "--date", LAST_DAY.isoformat()).stdout
+    print(out)
+    assert "created 0, merged 0, superseded 0, summarised 0" in out
+    assert "is a summary already" in out
+    after = {p: p.read_text() for p in sorted(root.rglob("*.md")) if "activity_log" not in str(p)}
+    assert after == before
+
+
+def test_nothing_of_the_week_is_lost_from_the_stream(system: RunningSystem) -> None:
+    appended = [e for e in _events(system, "memory.op.requested") if e["op"]["kind"] == "episode.append"]
+    decisions = {e["op"]["decision"] for e in appended if e["producer"] == "test"}
+    assert decisions == {*VARIANTS, IMPORTANT}
