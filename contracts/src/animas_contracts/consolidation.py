@@ -111,6 +111,10 @@ class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation
     summarised: Annotated[
         int, Meta(ge=0, description="Episode files replaced by a summary, the original archived (weekly).")
     ] = 0
+    forgotten: Annotated[
+        int,
+        Meta(ge=0, description="Memories archived by forgetting, each with a tombstone (daily)."),
+    ] = 0
     skips: Annotated[list[str], Meta(description="Why each skipped candidate was left out.")] = msgspec.field(
         default_factory=list
     )

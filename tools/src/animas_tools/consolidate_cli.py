@@ -64,7 +64,8 @@ def describe(done: ConsolidationFinished) -> list[str]:
     counts = f"created {done.created}, merged {done.merged}, superseded {done.superseded}"
     if done.kind == ConsolidationKind.WEEKLY:
         counts += f", summarised {done.summarised}"
-    lines.append(f"  {counts}, skipped {done.skipped}")
+    forgotten = f", forgotten {done.forgotten}" if done.forgotten else ""
+    lines.append(f"  {counts}, skipped {done.skipped}{forgotten}")
     lines += [f"  skipped: {reason}" for reason in done.skips]
     lines += [f"  rejected: {reason}" for reason in done.rejections]
     return lines
@@ -87,6 +88,8 @@ def summary(event: ConsolidationEvent) -> str:
     if event.kind == ConsolidationKind.WEEKLY:
         counts += f", summarised {event.summarised}"
     line = f"{event.status.value} {event.method.value}: {counts}, skipped {event.skipped}"
+    if event.forgotten:
+        line += f", forgotten {event.forgotten}"
     if event.rejections:
         line += f", {len(event.rejections)} rejected"
     return line + (f": {event.error}" if event.error else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from animas_consolidator.domain import prompt
@@ -23,8 +24,8 @@ from animas_consolidator.domain.sources import SourceLine, by_ref
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.gather import day_sources, knowledge_texts
 from animas_consolidator.ports import ModelCallFailed
+from animas_consolidator.run_frame import AfterApply, RunContext, carry_out, open_run
 from animas_consolidator.run_frame import RunPorts as RunPorts
-from animas_consolidator.run_frame import carry_out, open_run
 from animas_contracts import Body, ConsolidationDue, ConsolidationMethod, ConsolidationPlanned, TokenUsage
 from animas_core.config import AnimaWorksConfig
 from animas_core.policy import Delivery
@@ -53,9 +54,8 @@ class DailyRun:
                 context.ref, sources, context.status, config_model=context.config, attempt=delivery.deliveries
             )
 
-        await carry_out(self._p, context.ref, delivery, len(sources), decide)
-        if self._forgetting is not None:
-            await self._forgetting.run(context.ref, context.day, context.config.consolidation)
+        after = None if self._forgetting is None else _forgetting_stage(self._forgetting, context)
+        await carry_out(self._p, context.ref, delivery, len(sources), decide, after)
 
     async def _decide(
         self,
@@ -141,6 +141,16 @@ class DailyRun:
         if stored is not None:
             await self._p.bodies.put(body.digest, stored)
         return body
+
+
+def _forgetting_stage(forgetting: Forgetting, context: RunContext) -> Callable[[], Awaitable[AfterApply]]:
+    """Downscaling and complete forgetting on the run's day, once the day is consolidated."""
+
+    async def forget() -> AfterApply:
+        outcome = await forgetting.run(context.ref, context.day, context.config.consolidation)
+        return len(outcome.forgotten), outcome.refused
+
+    return forget
 
 
 def _ms(began: float) -> float:

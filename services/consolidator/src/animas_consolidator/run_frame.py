@@ -34,6 +34,8 @@ from animas_core.faults import FaultPoints
 from animas_core.policy import Delivery
 from animas_core.schedules.anima_zone import anima_zone
 
+AfterApply = tuple[int, list[str]]
+"""What a stage run after the plan reports: memories forgotten, and refusals (with why)."""
 FAULT_AFTER_FIRST_DECISION = "consolidation-after-first-decision"
 """Fault point: die right after the run's first decision was stored for the first time."""
 
@@ -92,8 +94,13 @@ async def carry_out(
     delivery: Delivery,
     sources: int,
     decide: Callable[[], Awaitable[ConsolidationPlanned]],
+    after_apply: Callable[[], Awaitable[AfterApply]] | None = None,
 ) -> None:
-    """Record the run's start, find or make its plan, apply it and record how it ended."""
+    """Record the run's start, find or make its plan, apply it and record how it ended.
+
+    ``after_apply`` (daily forgetting) runs once the plan is applied and before the end is
+    recorded: how many memories it forgot, and what memory-writer refused it.
+    """
     await p.publisher.publish(started(ref, sources))
     recorded = None
     if delivery.deliveries > 1:
@@ -104,7 +111,13 @@ async def carry_out(
     if recorded is None:
         await p.publisher.publish(the_plan)
     refused = await _apply(p, ref, the_plan)
-    await p.publisher.publish(finished(ref, ConsolidationStatus.OK, the_plan, refused=refused))
+    forgotten = 0
+    if after_apply is not None:
+        forgotten, also_refused = await after_apply()
+        refused += also_refused
+    await p.publisher.publish(
+        finished(ref, ConsolidationStatus.OK, the_plan, refused=refused, forgotten=forgotten)
+    )
 
 
 async def _apply(p: RunPorts, ref: RunRef, the_plan: ConsolidationPlanned) -> list[str]:

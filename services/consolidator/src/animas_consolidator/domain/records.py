@@ -102,6 +102,7 @@ def finished(
     *,
     refused: list[str] | None = None,
     error: str | None = None,
+    forgotten: int = 0,
 ) -> ConsolidationFinished:
     """The run ended; ``refused`` are the decisions memory-writer rejected."""
     counts = {"create": 0, "merge": 0, "supersede": 0}
@@ -122,6 +123,7 @@ def finished(
         superseded=counts["supersede"],
         skipped=len(plan.skips) if plan else 0,
         summarised=counts.get("compress", 0),
+        forgotten=forgotten,
         skips=list(plan.skips) if plan else [],
         rejections=(list(plan.rejections) if plan else []) + refused,
         error=error,
