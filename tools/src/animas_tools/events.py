@@ -19,9 +19,11 @@ from animas_contracts import (
     CycleChained,
     CycleRecovered,
     Event,
+    ForgettingDownscaled,
     HeartbeatDue,
     HeartbeatFinished,
     LlmCalled,
+    MemoryForgotten,
     MemoryOpRequested,
     OutboundRequested,
     ToolUsed,
@@ -83,6 +85,13 @@ def summary(event: Event) -> str:
         return f"{event.task!r} {event.outcome.value}" + (f": {event.error[:60]}" if event.error else "")
     if isinstance(event, CONSOLIDATION_EVENTS):
         return consolidate_cli.summary(event)
+    if isinstance(event, ForgettingDownscaled):
+        return (
+            f"{len(event.marks)} marked low-activity on {event.date}: "
+            + ", ".join(m.path for m in event.marks)[:70]
+        )
+    if isinstance(event, MemoryForgotten):
+        return f"{event.path} archived: {event.reason}"
     if isinstance(event, LlmCalled):
         return f"{event.model} {event.purpose}{' error' if event.error else ''} {event.latency_ms:.0f} ms"
     if isinstance(event, OutboundRequested):
