@@ -208,12 +208,15 @@ class ConsolidationConfig(_Section):
     0 = Sunday … 6 = Saturday, and 7 is accepted as Sunday and stored as 0.
 
     Thresholds: ``duplicate_threshold`` (0.85, seed 004) is the similarity at or above which new
-    knowledge or a procedure counts as a duplicate; a knowledge chunk is forgotten after
-    ``forgetting_low_activation_days`` (90) of low activation with fewer than
-    ``forgetting_max_access_count`` (3) accesses; procedures are downscaled after
+    knowledge or a procedure counts as a duplicate; daily downscaling marks a knowledge chunk
+    low-activity once it went ``downscale_idle_days`` (30) unrecalled with fewer than
+    ``forgetting_max_access_count`` (3) accesses, and complete forgetting archives it once it has
+    been low for ``forgetting_low_activation_days`` (90); procedures are downscaled after
     ``procedure_inactivity_days`` (180) unused and keep ``procedure_archive_keep_versions`` (5)
-    archived versions; ``[IMPORTANT]`` memories are protected for ``important_safety_net_days``
-    (365). Weekly consolidation merges knowledge files at ``duplicate_threshold``, summarises
+    archived versions. ``[IMPORTANT]`` memories, skills, knowledge that helped twice and
+    procedures at version 3 or ``protected: true`` are never forgotten (forgetting does not read
+    ``important_safety_net_days`` (365): an ``[IMPORTANT]`` mark protects for good).
+    Weekly consolidation merges knowledge files at ``duplicate_threshold``, summarises
     episode files ``episode_summary_after_days`` (7) old or older, and distils an action repeated
     ``pattern_min_repeats`` (3) times in the week into one knowledge file.
     """
