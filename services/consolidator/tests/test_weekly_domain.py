@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from animas_consolidator.domain.compression import DaySummary, summarise_day
-from animas_consolidator.domain.decisions import Create, Merge
+import pytest
+
+from animas_consolidator.domain.compression import DaySummary, summarise_day, summary_from_groups
+from animas_consolidator.domain.decisions import Create, InvalidAnswer, Merge
 from animas_consolidator.domain.duplicates import duplicate_merges
 from animas_consolidator.domain.episodes import Entry, parse, render
 from animas_consolidator.domain.patterns import DatedEntry, pattern_decisions
+from animas_consolidator.domain.summary_prompt import SummaryGroup, parse_summary_answer, summary_messages
 from animas_consolidator.domain.weekly_plan import WeeklySettings, weekly_plan
 from animas_contracts import AppendEpisode, ArchiveMemory, WriteKnowledge
 
@@ -173,3 +176,84 @@ def test_the_weekly_plan_merges_distils_and_summarises_old_days_in_that_order_wi
     again = weekly_plan(date(2026, 12, 7), ZONE, episodes, knowledge, SETTINGS)
     assert [op.key for op in again.ops] == [op.key for op in result.ops]
     assert len({op.key for op in result.ops}) == len(result.ops)
+
+
+def _groups(path: str, text: str, *sets: tuple[str, list[int]]) -> list[SummaryGroup]:
+    plain = [e for e in parse(text).entries if not e.important]
+    return [
+        SummaryGroup(title=t, summary=f"{t}: done", refs=[f"{path}:{plain[i].line}" for i in ix])
+        for t, ix in sets
+    ]
+
+
+def test_the_models_summary_is_used_when_it_cites_every_entry_once() -> None:
+    text = day_file("2026-11-30", entry("09:00", DEPLOY[0]), IMPORTANT_ENTRY, entry("13:00", DEPLOY[1]))
+    path = "episodes/2026-11-30.md"
+    groups = _groups(path, text, ("Deploy log checks", [0, 1]))
+    summary = summary_from_groups(date(2026, 11, 30), path, text, ZONE, groups)
+    assert isinstance(summary, DaySummary)
+    assert [op.title for op in summary.entries] == [
+        "Deploy log checks (summary of 2 entries, 09:00-13:00)",
+        "Outage",
+    ]
+    assert summary.entries[0].decision == "Deploy log checks: done" and IMPORTANT_ENTRY in written(
+        "2026-11-30", summary
+    )
+
+
+def test_a_models_summary_that_drops_repeats_or_invents_an_entry_is_refused() -> None:
+    text = day_file("2026-11-30", entry("09:00", DEPLOY[0]), entry("13:00", DEPLOY[1]))
+    path = "episodes/2026-11-30.md"
+    dropped = summary_from_groups(date(2026, 11, 30), path, text, ZONE, _groups(path, text, ("x", [0])))
+    assert dropped == f"the model's summary leaves out 1 entries (e.g. {path}:9)"
+    twice = summary_from_groups(
+        date(2026, 11, 30), path, text, ZONE, _groups(path, text, ("x", [0, 1]), ("y", [1]))
+    )
+    assert twice == f"the model's summary cites {path}:9 more than once"
+    invented = [SummaryGroup(title="x", summary="y", refs=[f"{path}:99"])]
+    assert "cites episodes/2026-11-30.md:99, which is not an entry" in str(
+        summary_from_groups(date(2026, 11, 30), path, text, ZONE, invented)
+    )
+
+
+def test_the_summary_answer_is_validated_against_its_schema() -> None:
+    group = '{"title": "t", "summary": "s", "refs": ["r"]}'
+    ok = f'```json\n{{"days": [{{"path": "episodes/d.md", "groups": [{group}]}}]}}\n```'
+    assert parse_summary_answer(ok) == {"episodes/d.md": [SummaryGroup(title="t", summary="s", refs=["r"])]}
+    for bad in (
+        "no json here",
+        '{"days": [{"path": "p", "groups": [{"title": "", "summary": "s", "refs": ["r"]}]}]}',
+    ):
+        with pytest.raises(InvalidAnswer):
+            parse_summary_answer(bad)
+    (system, user) = summary_messages(
+        "ops", {"episodes/d.md": list(parse(day_file("d", entry("09:00", "x"))).entries)}
+    )
+    assert "Every entry must be in exactly one group" in system["content"] and user["content"].startswith(
+        "## episodes/d.md\n[episodes/d.md:3] 09:00 Heartbeat | Trigger: Heartbeat | Decision: x"
+    )
+
+
+def test_a_day_the_model_summarised_badly_is_collapsed_deterministically_and_the_run_says_why() -> None:
+    episodes = {
+        f"episodes/2026-12-0{d}.md": day_file(
+            f"2026-12-0{d}", *[entry(f"1{n}:00", DEPLOY[0]) for n in range(3)]
+        )
+        for d in (1, 2)
+    }
+    good = _groups("episodes/2026-12-01.md", episodes["episodes/2026-12-01.md"], ("Deploy checks", [0, 1, 2]))
+    bad = _groups("episodes/2026-12-02.md", episodes["episodes/2026-12-02.md"], ("Deploy checks", [0]))
+    result = weekly_plan(
+        date(2026, 12, 7),
+        ZONE,
+        episodes,
+        {},
+        SETTINGS,
+        {"episodes/2026-12-01.md": good, "episodes/2026-12-02.md": bad},
+    )
+    assert result.summarised_by_model == 1
+    summaries = [op.op for op in result.ops if isinstance(op.op, AppendEpisode)]
+    assert [s.decision for s in summaries] == ["Deploy checks: done", DEPLOY[0]]
+    assert any(
+        s.startswith("episodes/2026-12-02.md: the model's summary leaves out 2 entries") for s in result.skips
+    )

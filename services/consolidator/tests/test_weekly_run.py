@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,20 +14,30 @@ from animas_consolidator.daily import DailyRun
 from animas_consolidator.domain.episodes import Entry, render
 from animas_consolidator.domain.model_choice import ModelTarget
 from animas_consolidator.handlers import DueHandler
-from animas_consolidator.ports import ModelAnswer, OpOutcome
+from animas_consolidator.ports import ModelAnswer, ModelCallFailed, OpOutcome
 from animas_consolidator.run_frame import RunPorts
 from animas_consolidator.weekly import WeeklyRun
 from animas_contracts import (
+    AppendEpisode,
     ConsolidationDue,
     ConsolidationFinished,
     ConsolidationKind,
     ConsolidationPlanned,
     ConsolidationStarted,
     Event,
+    LlmCalled,
     MemoryOpRequested,
+    TokenUsage,
     encode_event,
 )
-from animas_core.config import AnimaWorksConfig, CachedConfig, ConsolidationConfig, write_config
+from animas_core.config import (
+    AnimaModelConfig,
+    AnimaWorksConfig,
+    CachedConfig,
+    ConsolidationConfig,
+    Credential,
+    write_config,
+)
 from animas_core.faults import FaultPoints
 
 DAY = "2026-12-07"
@@ -61,7 +73,33 @@ class Unused:
         raise AssertionError("weekly consolidation reads knowledge whole")
 
     async def ask(self, target: ModelTarget, messages: list[dict[str, str]]) -> ModelAnswer:
-        raise AssertionError("weekly consolidation asks no model")
+        raise AssertionError("no model is configured: none may be asked")
+
+
+@dataclasses.dataclass
+class SummarisingModel:
+    """Groups each listed file's entries into one, as a model answering the schema would."""
+
+    fail: bool = False
+    asked: list[str] = dataclasses.field(default_factory=list)
+
+    async def ask(self, target: ModelTarget, messages: list[dict[str, str]]) -> ModelAnswer:
+        user = messages[-1]["content"]
+        self.asked.append(user)
+        if self.fail:
+            raise ModelCallFailed("connection refused")
+        days: dict[str, list[str]] = {}
+        for ref in re.findall(r"^\[([^\]]+)\]", user, re.MULTILINE):
+            days.setdefault(ref.rsplit(":", 1)[0], []).append(ref)
+        groups = [
+            {
+                "path": path,
+                "groups": [{"title": "Deploy checks", "summary": "Logs green all day.", "refs": refs}],
+            }
+            for path, refs in days.items()
+        ]
+        text = json.dumps({"days": groups})
+        return ModelAnswer(text, target.model, {"m": 1}, {"text": text}, TokenUsage())
 
 
 @dataclasses.dataclass
@@ -100,13 +138,24 @@ class FakeDelivery:
     async def in_progress(self) -> None: ...
 
 
-def _run(tmp_path: Path, files: dict[str, str], bus: Bus) -> Bus:
+def _run(tmp_path: Path, files: dict[str, str], bus: Bus, model: SummarisingModel | None = None) -> Bus:
     config = tmp_path / "config.json"
-    write_config(config, AnimaWorksConfig(consolidation=ConsolidationConfig(episode_summary_after_days=3)))
+    weekly = ConsolidationConfig(episode_summary_after_days=3)
+    if model is None:
+        write_config(config, AnimaWorksConfig(consolidation=weekly))
+    else:
+        write_config(
+            config,
+            AnimaWorksConfig(
+                consolidation=weekly,
+                credentials={"scripted": Credential(base_url="http://127.0.0.1:1/v1")},
+                anima_defaults=AnimaModelConfig(model="openai/scripted", credential="scripted"),
+            ),
+        )
     ports = RunPorts(
         files=Memory(files),
         search=Unused(),
-        model=Unused(),
+        model=model or Unused(),
         ops=bus,
         ledger=bus,
         bodies=bus,
@@ -152,4 +201,32 @@ def test_a_rerun_carries_out_the_recorded_plan_under_the_same_ids(tmp_path: Path
 def test_a_weekly_run_for_an_unknown_anima_fails_with_the_reason(tmp_path: Path) -> None:
     bus = _run(tmp_path, {}, Bus())
     (done,) = bus.of(ConsolidationFinished)
-    assert done.status == "failed" and done.error == "no anima named 'clerk'" and done.kind == "weekly"
+    assert (done.status, done.error, done.kind) == ("failed", "no anima named 'clerk'", "weekly")
+
+
+def test_with_a_model_the_old_days_are_summarised_in_its_words_and_the_call_is_recorded(
+    tmp_path: Path,
+) -> None:
+    model = SummarisingModel()
+    bus = _run(tmp_path, dict(FILES), Bus(), model)
+    (asked,) = model.asked
+    assert "## episodes/2026-12-01.md" in asked and "## episodes/2026-12-05.md" not in asked
+    (plan,) = bus.of(ConsolidationPlanned)
+    assert plan.method == "model" and plan.model == "openai/scripted" and plan.fallback_reason is None
+    (called,) = bus.of(LlmCalled)
+    assert called.purpose == "consolidation" and called.error is None
+    appends = [r.op for r in bus.of(MemoryOpRequested) if isinstance(r.op, AppendEpisode)]
+    assert [a.title for a in appends] == ["Deploy checks (summary of 3 entries, 10:00-12:00)"] * 4
+    assert {a.decision for a in appends} == {"Logs green all day."}
+    (done,) = bus.of(ConsolidationFinished)
+    assert done.summarised == 4 and done.created == 1
+
+
+def test_when_the_model_fails_the_old_days_are_collapsed_without_it(tmp_path: Path) -> None:
+    bus = _run(tmp_path, dict(FILES), Bus(), SummarisingModel(fail=True))
+    (plan,) = bus.of(ConsolidationPlanned)
+    assert plan.method == "fallback" and plan.fallback_reason == "the model failed: connection refused"
+    (called,) = bus.of(LlmCalled)
+    assert called.error == "connection refused"
+    appends = [r.op for r in bus.of(MemoryOpRequested) if isinstance(r.op, AppendEpisode)]
+    assert [a.title for a in appends] == ["Heartbeat (summary of 3 entries, 10:00-12:00)"] * 4

@@ -1,9 +1,11 @@
 """One weekly consolidation run: read the week and the knowledge, plan, then let the run frame apply it.
 
 Weekly consolidation merges knowledge duplicates, distils actions repeated in the week into one
-knowledge file each and replaces old episode files by summaries (the originals archived). Its
-decisions are deterministic (:mod:`animas_consolidator.domain.weekly_plan`); the run frame
-records the plan before applying it, so a run killed at any point applies each decision once.
+knowledge file each and replaces old episode files by summaries (the originals archived). The
+summaries are the anima's model's when it has a capable one (its JSON answer validated), else
+alike entries are collapsed deterministically; merges and routines are always deterministic
+(:mod:`animas_consolidator.domain.weekly_plan`). The run frame records the plan before applying
+it, so a run killed at any point applies each decision once, whatever the model would say now.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from __future__ import annotations
 from datetime import date
 
 from animas_consolidator.domain.citations import KNOWLEDGE
+from animas_consolidator.domain.compression import compressible
+from animas_consolidator.domain.decisions import InvalidAnswer
+from animas_consolidator.domain.episodes import Entry
 from animas_consolidator.domain.model_choice import ModelTarget, choose_model
-from animas_consolidator.domain.records import RunRef, planned
+from animas_consolidator.domain.records import planned
 from animas_consolidator.domain.sources import EPISODES, episode_path
+from animas_consolidator.domain.summary_prompt import SummaryGroup, parse_summary_answer, summary_messages
 from animas_consolidator.domain.weekly_plan import (
     WeeklySettings,
     episode_day,
@@ -22,14 +28,14 @@ from animas_consolidator.domain.weekly_plan import (
     week_lines,
     weekly_plan,
 )
+from animas_consolidator.model_call import ask_recorded
 from animas_consolidator.ports import AnimaFiles
 from animas_consolidator.run_frame import RunContext, RunPorts, carry_out, open_run
 from animas_contracts import ConsolidationDue, ConsolidationMethod, ConsolidationPlanned
 from animas_core.policy import Delivery
 
-MODEL_SUMMARIES_NOT_BUILT = (
-    "weekly decisions are deterministic: alike entries are collapsed into one with their count and "
-    "time range; summaries written by the model are not built yet"
+NOTHING_FOR_THE_MODEL = (
+    "no old episode file to summarise; duplicate merges and routines are decided without a model"
 )
 
 
@@ -55,31 +61,60 @@ class WeeklyRun:
         sources = len(week_lines(context.day, episodes))
 
         async def decide() -> ConsolidationPlanned:
-            return _planned(context, episodes, knowledge, settings)
+            return await self._decide(context, episodes, knowledge, settings, delivery.deliveries)
 
         await carry_out(self._p, context.ref, delivery, sources, decide)
 
-
-def _planned(
-    context: RunContext, episodes: dict[str, str], knowledge: dict[str, str], settings: WeeklySettings
-) -> ConsolidationPlanned:
-    result = weekly_plan(context.day, context.zone, episodes, knowledge, settings)
-    ref: RunRef = context.ref
-    if not result.ops and not result.rejections:
-        method, reason = ConsolidationMethod.NONE, None
-    else:
+    async def _decide(
+        self,
+        context: RunContext,
+        episodes: dict[str, str],
+        knowledge: dict[str, str],
+        settings: WeeklySettings,
+        attempt: int,
+    ) -> ConsolidationPlanned:
+        ref = context.ref
+        due: dict[str, list[Entry]] = {}
+        for path, text in episodes.items():
+            plain = compressible(text) if is_old(path, context.day, settings) else []
+            if not isinstance(plain, str) and plain:
+                due[path] = plain
         choice = choose_model(context.config, ref.due.anima, context.status)
-        method = ConsolidationMethod.FALLBACK
-        reason = MODEL_SUMMARIES_NOT_BUILT if isinstance(choice, ModelTarget) else choice.reason
-    return planned(
-        ref,
-        result.ops,
-        method=method,
-        model=None,
-        fallback_reason=reason,
-        skips=list(result.skips) or ([] if result.ops else ["nothing to consolidate this week"]),
-        rejections=list(result.rejections),
-    )
+        groups: dict[str, list[SummaryGroup]] | None = None
+        if isinstance(choice, ModelTarget):
+            reason: str | None = NOTHING_FOR_THE_MODEL
+            if due:
+                messages = summary_messages(ref.due.anima, due)
+                answer, reason = await ask_recorded(self._p, ref, choice, messages, attempt)
+                groups, reason = _parsed(answer, reason)
+        else:
+            reason = choice.reason
+        result = weekly_plan(context.day, context.zone, episodes, knowledge, settings, groups)
+        if result.summarised_by_model:
+            method, model, reason = ConsolidationMethod.MODEL, getattr(choice, "model", None), None
+        elif result.ops or result.rejections:
+            method, model = ConsolidationMethod.FALLBACK, None
+        else:
+            method, model, reason = ConsolidationMethod.NONE, None, None
+        return planned(
+            ref,
+            result.ops,
+            method=method,
+            model=model,
+            fallback_reason=reason,
+            skips=list(result.skips) or ([] if result.ops else ["nothing to consolidate this week"]),
+            rejections=list(result.rejections),
+        )
+
+
+def _parsed(text: str | None, failure: str | None) -> tuple[dict[str, list[SummaryGroup]] | None, str | None]:
+    """The model's summaries by file, or None and why the deterministic summaries are used."""
+    if text is None:
+        return None, failure
+    try:
+        return parse_summary_answer(text), None
+    except InvalidAnswer as exc:
+        return None, f"the model's answer was not usable: {exc}"
 
 
 async def _episodes(files: AnimaFiles, anima: str, day: date, settings: WeeklySettings) -> dict[str, str]:

@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from animas_consolidator.domain.episodes import Entry, group_alike, parse
+from animas_consolidator.domain.summary_prompt import SummaryGroup, coverage_problem, entry_ref
 from animas_contracts import AppendEpisode
 
 _NO_LESSON = {"", "none", "n/a", "-"}
@@ -30,34 +31,63 @@ class DaySummary:
     original_entries: int
 
 
-def summarise_day(day: date, text: str, zone: ZoneInfo, threshold: float) -> DaySummary | str:
-    """The summary of one day's episode file, or why it is left as it is."""
+def compressible(text: str) -> list[Entry] | str:
+    """The entries of a day's file that a summary may collapse (all but ``[IMPORTANT]``), or why none."""
     parsed = parse(text)
     if parsed.stray or any(not (entry.standard and _valid_time(entry.time)) for entry in parsed.entries):
         return "it holds text that is not an episode entry, which a summary could not keep verbatim"
-    if parsed.entries and all(entry.important or entry.count > 1 for entry in parsed.entries):
+    if parsed.entries and all(entry.important or entry.summary for entry in parsed.entries):
         return "it is a summary already"
-    plain = [entry for entry in parsed.entries if not entry.important]
+    return [entry for entry in parsed.entries if not entry.important]
+
+
+def summarise_day(day: date, text: str, zone: ZoneInfo, threshold: float) -> DaySummary | str:
+    """The deterministic summary of one day's episode file, or why it is left as it is."""
+    plain = compressible(text)
+    if isinstance(plain, str):
+        return plain
     groups = group_alike([entry.action for entry in plain], threshold)
     if len(groups) == len(plain):
         return "no entries repeat; there is nothing to compress"
-    collapsed = [_collapsed([plain[i] for i in group]) for group in groups]
-    kept = [entry for entry in parsed.entries if entry.important]
+    return _summary(day, text, zone, [_collapsed([plain[i] for i in group]) for group in groups])
+
+
+def summary_from_groups(
+    day: date, path: str, text: str, zone: ZoneInfo, groups: Sequence[SummaryGroup]
+) -> DaySummary | str:
+    """The summary the model wrote for one day's file, or why it cannot be used."""
+    plain = compressible(text)
+    if isinstance(plain, str):
+        return plain
+    problem = coverage_problem(path, plain, groups)
+    if problem is not None:
+        return f"the model's summary {problem}"
+    by_ref = {entry_ref(path, entry): entry for entry in plain}
+    collapsed = []
+    for group in groups:
+        members = sorted((by_ref[ref] for ref in group.refs), key=lambda entry: entry.line)
+        merged = _collapsed(members, title=" ".join(group.title.split()))
+        summary = " ".join(group.summary.split())
+        collapsed.append(dataclasses.replace(merged, fields={**merged.fields, "Decision": summary}))
+    return _summary(day, text, zone, collapsed)
+
+
+def _summary(day: date, text: str, zone: ZoneInfo, collapsed: Sequence[Entry]) -> DaySummary:
+    entries = parse(text).entries
+    kept = [entry for entry in entries if entry.important]
     ordered = sorted([*collapsed, *kept], key=lambda entry: entry.line)
-    return DaySummary(
-        entries=tuple(_append(day, zone, entry) for entry in ordered),
-        original_entries=len(parsed.entries),
-    )
+    appends = tuple(_append(day, zone, entry) for entry in ordered)
+    return DaySummary(entries=appends, original_entries=len(entries))
 
 
-def _collapsed(entries: Sequence[Entry]) -> Entry:
+def _collapsed(entries: Sequence[Entry], title: str | None = None) -> Entry:
     """One entry standing for ``entries`` (the first one's words, the count and the time range)."""
     first = entries[0]
-    if len(entries) == 1:
+    if len(entries) == 1 and title is None:
         return first
     count = sum(entry.count for entry in entries)
     span = f"{first.time}-{entries[-1].time}"
-    title = f"{_SUMMARY_SUFFIX.sub('', first.title)} (summary of {count} entries, {span})"
+    title = f"{_SUMMARY_SUFFIX.sub('', title or first.title)} (summary of {count} entries, {span})"
     decisions = list(dict.fromkeys(entry.fields["Decision"] for entry in entries))
     decision = decisions[0] + (f" (and {len(decisions) - 1} variant(s))" if len(decisions) > 1 else "")
     lessons = [e.fields["Lesson"] for e in entries if e.fields["Lesson"].strip().casefold() not in _NO_LESSON]

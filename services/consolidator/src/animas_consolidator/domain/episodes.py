@@ -42,6 +42,11 @@ class Entry:
         return IMPORTANT in self.text
 
     @property
+    def summary(self) -> bool:
+        """Written by an earlier weekly run: its title says how many entries it stands for."""
+        return _SUMMARY_OF.search(self.title) is not None
+
+    @property
     def count(self) -> int:
         """How many entries it stands for: a summary entry says so in its title."""
         found = _SUMMARY_OF.search(self.title)

@@ -46,7 +46,7 @@ def pattern_decisions(
     known, so a second run over the same week decides nothing.
     """
     usable = [
-        item for item in week if item.entry.standard and not item.entry.important and item.entry.count == 1
+        item for item in week if item.entry.standard and not item.entry.important and not item.entry.summary
     ]
     decisions: list[Decision] = []
     covered = 0

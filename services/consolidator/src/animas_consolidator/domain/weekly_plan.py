@@ -11,12 +11,17 @@ archived original (``archive/episodes/…``), so every source line can still be 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from animas_consolidator.domain.citations import rejection
-from animas_consolidator.domain.compression import DaySummary, summarise_day
+from animas_consolidator.domain.compression import (
+    DaySummary,
+    compressible,
+    summarise_day,
+    summary_from_groups,
+)
 from animas_consolidator.domain.decisions import Decision
 from animas_consolidator.domain.duplicates import duplicate_merges, rendered_file
 from animas_consolidator.domain.episodes import parse
@@ -30,6 +35,7 @@ from animas_consolidator.domain.sources import (
     episode_path,
     file_lines,
 )
+from animas_consolidator.domain.summary_prompt import SummaryGroup
 from animas_contracts import ArchiveMemory, MemoryOp, WriteKnowledge
 
 WEEK_DAYS = 7
@@ -53,6 +59,8 @@ class WeeklyPlan:
     ops: tuple[PlannedOp[MemoryOp], ...]
     skips: tuple[str, ...]
     rejections: tuple[str, ...]
+    summarised_by_model: int = 0
+    """Episode files whose summary the model wrote (the others were collapsed deterministically)."""
 
 
 def week_days(day: date) -> list[date]:
@@ -97,12 +105,26 @@ def weekly_plan(
     episodes: Mapping[str, str],
     knowledge: Mapping[str, str],
     settings: WeeklySettings,
+    model_groups: Mapping[str, Sequence[SummaryGroup]] | None = None,
 ) -> WeeklyPlan:
-    """Every operation of the weekly run for ``day``, in the order it is applied."""
+    """Every operation of the weekly run for ``day``, in the order it is applied.
+
+    ``model_groups`` are the model's summaries by episode file; a file it did not summarise
+    usably is collapsed deterministically, and the run says why.
+    """
     skips: list[str] = []
     summaries: dict[str, DaySummary] = {}
+    by_model = 0
     for path in sorted(p for p in episodes if is_old(p, day, settings)):
-        summary = summarise_day(episode_day(path) or day, episodes[path], zone, settings.threshold)
+        the_day, text = episode_day(path) or day, episodes[path]
+        summary = summarise_day(the_day, text, zone, settings.threshold)
+        groups = (model_groups or {}).get(path)
+        if groups is not None and not isinstance(compressible(text), str):
+            written = summary_from_groups(the_day, path, text, zone, groups)
+            if isinstance(written, str):
+                skips.append(f"{path}: {written}; its alike entries were collapsed without the model")
+            else:
+                summary, by_model = written, by_model + 1
         if isinstance(summary, str):
             skips.append(f"{path} not summarised: {summary}")
         else:
@@ -114,7 +136,12 @@ def weekly_plan(
         ops.append(PlannedOp(op_key("compress", path, episodes[path]), "compress", ArchiveMemory(path=path)))
         for index, entry in enumerate(summary.entries):
             ops.append(PlannedOp(op_key("summary", f"{path}#{index}", episodes[path]), "summary", entry))
-    return WeeklyPlan(ops=tuple(ops), skips=(*routines.skips, *skips), rejections=tuple(rejections))
+    return WeeklyPlan(
+        ops=tuple(ops),
+        skips=(*routines.skips, *skips),
+        rejections=tuple(rejections),
+        summarised_by_model=by_model,
+    )
 
 
 def _merges(
