@@ -7,7 +7,6 @@ a run killed at any point carries out the same decisions under the same derived 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,19 +18,18 @@ from animas_consolidator.domain.fallback import fallback_decisions
 from animas_consolidator.domain.lessons import explicit_lessons
 from animas_consolidator.domain.model_choice import ModelTarget, choose_model
 from animas_consolidator.domain.plan import plan
-from animas_consolidator.domain.records import ModelCall, RunRef, body_of, llm_called, planned
+from animas_consolidator.domain.records import RunRef, planned
 from animas_consolidator.domain.sources import SourceLine, by_ref
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.gather import day_sources, knowledge_texts
-from animas_consolidator.ports import ModelCallFailed
+from animas_consolidator.model_call import ask_recorded
 from animas_consolidator.run_frame import AfterApply, RunContext, carry_out, open_run
 from animas_consolidator.run_frame import RunPorts as RunPorts
-from animas_contracts import Body, ConsolidationDue, ConsolidationMethod, ConsolidationPlanned, TokenUsage
+from animas_contracts import ConsolidationDue, ConsolidationMethod, ConsolidationPlanned
 from animas_core.config import AnimaWorksConfig
 from animas_core.policy import Delivery
 
 _log = logging.getLogger(__name__)
-BODY_INLINE_LIMIT = 64 * 1024
 
 
 class DailyRun:
@@ -118,29 +116,13 @@ class DailyRun:
         self, ref: RunRef, target: ModelTarget, messages: list[dict[str, str]], attempt: int
     ) -> tuple[list[Decision] | None, str | None]:
         """The model's decisions, or None and why the fallback runs; the call is recorded either way."""
-        p = self._p
-        began = time.monotonic()
+        text, failure = await ask_recorded(self._p, ref, target, messages, attempt)
+        if text is None:
+            return None, failure
         try:
-            answer = await p.model.ask(target, messages)
-        except ModelCallFailed as exc:
-            request = await self._body({"model": target.model, "messages": messages})
-            call = ModelCall(target.model, request, None, None, TokenUsage(), _ms(began), str(exc))
-            await p.publisher.publish(llm_called(ref, call, attempt))
-            return None, f"the model failed: {exc}"
-        request = await self._body(answer.raw_request)
-        response = await self._body(answer.raw_response)
-        call = ModelCall(answer.model, request, response, answer.text, answer.usage, _ms(began), None)
-        await p.publisher.publish(llm_called(ref, call, attempt))
-        try:
-            return list(parse_answer(answer.text).decisions), None
+            return list(parse_answer(text).decisions), None
         except InvalidAnswer as exc:
             return None, f"the model's answer was not usable: {exc}"
-
-    async def _body(self, payload: Any) -> Body:
-        body, stored = body_of(payload, BODY_INLINE_LIMIT)
-        if stored is not None:
-            await self._p.bodies.put(body.digest, stored)
-        return body
 
 
 def _forgetting_stage(forgetting: Forgetting, context: RunContext) -> Callable[[], Awaitable[AfterApply]]:
@@ -151,7 +133,3 @@ def _forgetting_stage(forgetting: Forgetting, context: RunContext) -> Callable[[
         return len(outcome.forgotten), outcome.refused
 
     return forget
-
-
-def _ms(began: float) -> float:
-    return round((time.monotonic() - began) * 1000, 1)
