@@ -6,29 +6,32 @@ After each day's daily consolidation and then the weekly run (no model configure
 deterministic path), the routine is one knowledge file citing every entry, not fifty; two
 near-duplicate knowledge files are one; the episode files at least ``episode_summary_after_days``
 old are summaries, their originals in ``archive/episodes/``, and an ``[IMPORTANT]`` entry is
-still there word for word.
+still there word for word. With the scripted LLM as the anima's model, the summaries are the
+model's words (its JSON answer validated), and the call is recorded.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from nats.aio.client import Client
-from tests.conftest import RunningSystem, start_system
+from tests.conftest import RunningSystem, scripted_config, start_system
 
 from animas_contracts import AppendEpisode, MemoryOpApplied, MemoryOpRequested, uuid7
 from animas_core.anima_files import AnimaSpec, template_files
 from animas_tools.animas_cli import creation_event
 from animas_tools.publish import publish_change
+from animas_tools.scripted_llm import ScriptedLLM, Turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
 ANIMA = "ops"
+SCRIBE = "scribe"
 LAST_DAY = date(2026, 11, 30)
 DAYS = [LAST_DAY - timedelta(days=back) for back in range(6, -1, -1)]
 VARIANTS = (
@@ -47,10 +50,19 @@ DUPLICATES = {
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+def llm() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[RunningSystem]:
     running = start_system(tmp_path_factory.mktemp("weekly") / "home")
     try:
-        running.configure({"version": 1, "consolidation": {"episode_summary_after_days": 3}})
+        # "ops" has no model (the deterministic path); "scribe" has the scripted one.
+        config = scripted_config(llm, animas=())
+        config["animas"] = {SCRIBE: dict(config.pop("anima_defaults"))}
+        running.configure(config | {"consolidation": {"episode_summary_after_days": 3}})
         files = template_files(AnimaSpec(name=ANIMA, role="general"), "general") | DUPLICATES
         created = running.admin(
             lambda nc: publish_change(nc, creation_event(ANIMA, files, "template:general"))
@@ -154,3 +166,49 @@ def test_nothing_of_the_week_is_lost_from_the_stream(system: RunningSystem) -> N
     appended = [e for e in _events(system, "memory.op.requested") if e["op"]["kind"] == "episode.append"]
     decisions = {e["op"]["decision"] for e in appended if e["producer"] == "test"}
     assert decisions == {*VARIANTS, IMPORTANT}
+
+
+def _summaries_by_the_model(body: Mapping[str, Any]) -> Turn | None:
+    """The scribe's model asked for summaries: one group per file, citing every listed entry."""
+    messages = body.get("messages", [])
+    if not messages or "You summarise old episode logs of scribe" not in str(messages[0].get("content")):
+        return None
+    days: dict[str, list[str]] = {}
+    for ref in re.findall(r"^\[([^\]]+)\]", messages[-1]["content"], re.MULTILINE):
+        days.setdefault(ref.rsplit(":", 1)[0], []).append(ref)
+    groups = [
+        {"title": "Deploy watch", "summary": "The deploy logs stayed green.", "refs": refs}
+        for refs in days.values()
+    ]
+    return Turn(
+        text=json.dumps({"days": [{"path": p, "groups": [g]} for p, g in zip(days, groups, strict=True)]})
+    )
+
+
+def test_with_a_model_old_episode_files_are_summarised_in_its_words(
+    system: RunningSystem, llm: ScriptedLLM
+) -> None:
+    old = DAYS[:2]
+    entries = "".join(
+        f"\n## 0{n}:00 Heartbeat\n- Trigger: Heartbeat\n- Decision: {VARIANTS[n]}\n"
+        "- Result: ok\n- Lesson: None\n"
+        for n in range(1, 4)
+    )
+    files = template_files(AnimaSpec(name=SCRIBE, role="general"), "general")
+    files |= {f"episodes/{day}.md": f"# {day} Action Log\n{entries}" for day in old}
+    created = system.admin(lambda nc: publish_change(nc, creation_event(SCRIBE, files, "template:general")))
+    assert isinstance(created, MemoryOpApplied), created
+    llm.respond_with(_summaries_by_the_model)
+
+    out = system.anima("consolidate", SCRIBE, "--weekly", "--date", LAST_DAY.isoformat()).stdout
+    print(out)
+    assert "decided by the model openai/scripted" in out and "summarised 2" in out
+    root = system.home / "animas" / SCRIBE
+    for day in old:
+        summary = (root / f"episodes/{day}.md").read_text()
+        assert "## 01:00 Deploy watch (summary of 3 entries, 01:00-03:00)" in summary
+        assert "- Decision: The deploy logs stayed green." in summary
+        assert (root / f"archive/episodes/{day}.md").read_text() == files[f"episodes/{day}.md"]
+    out = system.anima("events", "--anima", SCRIBE, "--type", "llm.called", "--json").stdout
+    (called,) = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert called["producer"] == "consolidator" and called["purpose"] == "consolidation"
