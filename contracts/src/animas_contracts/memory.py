@@ -101,6 +101,27 @@ class RestoreMemory(_Op, frozen=True, kw_only=True, tag="memory.restore"):
     path: RelPath
 
 
+class DeleteSavedSession(_Op, frozen=True, kw_only=True, tag="memory.delete"):
+    """Delete a saved session under ``shortterm/archive/`` that retention no longer keeps.
+
+    Housekeeping's op (the consolidator's daily run): an event, so a rebuild deletes it too.
+    Nothing else may be deleted this way; knowledge is forgotten by archiving it.
+    """
+
+    path: RelPath
+    reason: str = ""
+
+
+class TrimConversationArchive(_Op, frozen=True, kw_only=True, tag="conversation.archive.trim"):
+    """Drop the turns said before ``before`` from a ``state/conversations/<peer>.archive.jsonl``.
+
+    Housekeeping's op: the cut-off is in the event, so a rebuild trims the same turns.
+    """
+
+    path: RelPath
+    before: datetime
+
+
 class WriteFile(_Op, frozen=True, kw_only=True, tag="file.write"):
     """Write a whole file (the write_memory_file tool); protected files need a grant."""
 
@@ -134,6 +155,8 @@ MemoryOp = (
     | MarkImportant
     | ArchiveMemory
     | RestoreMemory
+    | DeleteSavedSession
+    | TrimConversationArchive
     | WriteFile
     | CreateTask
     | TransitionTask

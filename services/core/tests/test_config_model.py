@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from animas_core import config as config_module
 from animas_core.config import (
@@ -31,6 +31,7 @@ SECTIONS = {
     "anima_defaults",
     "animas",
     "consolidation",
+    "housekeeping",
     "scheduler",
     "rag",
     "priming",
@@ -42,6 +43,18 @@ SECTIONS = {
     "sandbox",
     "api",
 }
+
+
+def test_housekeeping_defaults_keep_100_sessions_a_year_of_turns_and_every_body() -> None:
+    kept = AnimaWorksConfig().housekeeping
+    assert (
+        kept.shortterm_archive_keep,
+        kept.conversation_archive_days,
+        kept.deltas_max_age_hours,
+        kept.bodies_max_age_days,
+    ) == (100, 365, 24.0, 0)
+    with pytest.raises(ValidationError, match="deltas_max_age_hours"):
+        AnimaWorksConfig.model_validate({"housekeeping": {"deltas_max_age_hours": 0}})
 
 
 def test_every_seed_section_is_present_with_its_defaults() -> None:

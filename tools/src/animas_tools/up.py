@@ -21,6 +21,7 @@ from animas_contracts.subjects import RPC_MEMORY_ANIMAS, SERVICE_NAMES
 from animas_core.anima_files import AnimaSpec, company_vision, template_files
 from animas_core.config import AnimaWorksConfig, load_config, write_config
 from animas_core.home import Home
+from animas_core.stream_retention import Retention
 from animas_core.streams import ensure_all
 from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
@@ -124,7 +125,8 @@ async def run_up(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        partitions = await ensure_all(nc.jetstream())
+        retention = Retention.of(load_config(home.config_file).housekeeping)
+        partitions = await ensure_all(nc.jetstream(), retention=retention)
         say(f"streams ready (ACTIVITY in {partitions} partitions)")
         supervisor.start_all()
         gateway_url = await _wait_ready(nc, supervisor, ready_timeout_s, stop, say)

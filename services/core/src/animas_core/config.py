@@ -35,6 +35,7 @@ from animas_core.config_model import (
     EligibleTool,
     ExecutionMode,
     ExternalMessagingConfig,
+    HousekeepingConfig,
     HumanNotificationConfig,
     ImageGenConfig,
     ModeName,
@@ -67,6 +68,7 @@ __all__ = [
     "Credential",
     "EligibleTool",
     "ExternalMessagingConfig",
+    "HousekeepingConfig",
     "HumanNotificationConfig",
     "ImageGenConfig",
     "ModeName",
@@ -108,6 +110,7 @@ class AnimaWorksConfig(BaseModel):
     animas: dict[AnimaName, AnimaModelConfig] = Field(default_factory=dict)
     """Per-anima overrides: only the keys given here are applied."""
     consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    housekeeping: HousekeepingConfig = Field(default_factory=HousekeepingConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     rag: RAGConfig = Field(default_factory=RAGConfig)
     priming: PrimingConfig = Field(default_factory=PrimingConfig)

@@ -237,6 +237,31 @@ class ConsolidationConfig(_Section):
     """Weekly: an episode file this many days older than the run's day or more becomes a summary."""
     pattern_min_repeats: int = Field(default=3, ge=2)
     """Weekly: an action repeated this often in the week becomes one knowledge file."""
+    identity_max_changed_lines: int = Field(default=3, ge=0)
+    """Daily: an identity revision changing at most this many lines of identity.md is applied;
+    a larger one is recorded as ``identity.proposed`` and waits for ``anima identity --approve``."""
+
+
+class HousekeepingConfig(_Section):
+    """Retention: what is deleted once it is old or plentiful (#13 item 8).
+
+    The daily consolidation run keeps the newest ``shortterm_archive_keep`` (100) saved sessions
+    of each anima and drops conversation-archive turns older than
+    ``conversation_archive_days`` (365; 0 keeps them for good), each as a memory operation so a
+    rebuild agrees. The operator's provisioning (``anima up``, ``python -m animas_core.provision``)
+    sets the DELTAS stream's max age to ``deltas_max_age_hours`` (24) and the BODIES object
+    store's to ``bodies_max_age_days`` (0: kept for good, since ``anima replay cycle`` needs the
+    bodies of recorded cycles).
+    """
+
+    shortterm_archive_keep: int = Field(default=100, ge=0)
+    """Saved sessions (``shortterm/archive/``) kept per anima, newest first."""
+    conversation_archive_days: int = Field(default=365, ge=0)
+    """Archived conversation turns older than this are dropped; 0 keeps them all."""
+    deltas_max_age_hours: float = Field(default=24.0, gt=0)
+    """How long streamed model output (the write-ahead journal) stays in DELTAS."""
+    bodies_max_age_days: int = Field(default=0, ge=0)
+    """Stored request/response bodies expire after this many days; 0 keeps them for good."""
 
 
 MissedFires = Literal["coalesce", "skip", "all"]

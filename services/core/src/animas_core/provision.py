@@ -14,8 +14,10 @@ import sys
 
 import nats
 
+from animas_core.config import load_config
 from animas_core.logging import configure_logging
 from animas_core.settings import NatsSettings, ProvisionSettings
+from animas_core.stream_retention import Retention
 from animas_core.streams import ensure_all
 
 _log = logging.getLogger(__name__)
@@ -33,7 +35,12 @@ async def provision(connection: NatsSettings, settings: ProvisionSettings) -> in
     )
     try:
         return await ensure_all(
-            nc.jetstream(), partitions=settings.activity_partitions, replicas=settings.stream_replicas
+            nc.jetstream(),
+            partitions=settings.activity_partitions,
+            replicas=settings.stream_replicas,
+            retention=Retention.of(load_config(settings.config_file).housekeeping)
+            if settings.config_file
+            else Retention(),
         )
     finally:
         await nc.close()

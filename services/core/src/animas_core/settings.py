@@ -69,4 +69,7 @@ class ProvisionSettings(BaseSettings):
     )
     """Partitions of a new activity stream (an existing one keeps its count). At most the default:
     the broker grants agent-runner one durable per partition up to that many (authority.py)."""
+    config_file: Path | None = None
+    """config.json whose ``housekeeping`` section sets the DELTAS and BODIES max ages (unset:
+    the defaults, 24 hours and for good)."""
     log_level: str = "INFO"

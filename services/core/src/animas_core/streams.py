@@ -40,6 +40,7 @@ from animas_contracts.subjects import (
     stored_activity_filter,
 )
 from animas_core.direct_get import read_direct
+from animas_core.stream_retention import Retention, apply_retention
 
 _log = logging.getLogger(__name__)
 
@@ -91,13 +92,23 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> StreamConfig:
 
 
 async def ensure_all(
-    js: JetStreamContext, *, partitions: int = DEFAULT_ACTIVITY_PARTITIONS, replicas: int = 1
+    js: JetStreamContext,
+    *,
+    partitions: int = DEFAULT_ACTIVITY_PARTITIONS,
+    replicas: int = 1,
+    retention: Retention | None = None,
 ) -> int:
-    """Provision every stream and bucket the system uses (as the operator); return the partition count."""
+    """Provision every stream and bucket the system uses (as the operator); return the partition count.
+
+    ``retention`` (config.json ``housekeeping``) sets the max ages of DELTAS and BODIES, on
+    existing streams too; None leaves them as they are.
+    """
     activity = await ensure_stream(js, dataclasses.replace(activity_stream(partitions), replicas=replicas))
     await ensure_stream(js, dataclasses.replace(deltas_stream(), replicas=replicas))
     await ensure_stream(js, dataclasses.replace(deadletter_stream(), replicas=replicas))
     await ensure_buckets(js, replicas)
+    if retention is not None:
+        await apply_retention(js, retention)
     await retire_durables(js)
     return activity_partitions(activity)
 

@@ -25,6 +25,7 @@ from animas_contracts import (
     AppendEpisode,
     ArchiveMemory,
     CreateTask,
+    DeleteSavedSession,
     Event,
     ForgettingDownscaled,
     IdentityRevised,
@@ -37,6 +38,7 @@ from animas_contracts import (
     TaskRecord,
     TaskState,
     TransitionTask,
+    TrimConversationArchive,
     WriteFile,
     WriteKnowledge,
     WriteProcedure,
@@ -44,7 +46,7 @@ from animas_contracts import (
 from animas_core.anima_files import ANIMA_DIRECTORIES
 from animas_core.config import CachedConfig, ConfigError
 from animas_core.home import Home
-from animas_memory_writer.adapters import low_marks
+from animas_memory_writer.adapters import low_marks, procedure_versions, retention
 from animas_memory_writer.adapters.anima_db import AnimaDb
 from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
 from animas_memory_writer.adapters.conversations import CONVERSATION_EVENTS, apply_conversation
@@ -267,7 +269,9 @@ class MemoryApplier:
                 meta = db.meta(path)
                 existing = directory.read_text(path)
                 text = ops.write_procedure(existing, op, at, meta.success_count, meta.failure_count)
-                return Outcome(kind, (self._write_once(event.id, kind, directory, db, path, existing, text),))
+                archived = procedure_versions.archive_previous(directory, db, path, existing)
+                written = self._write_once(event.id, kind, directory, db, path, existing, text)
+                return Outcome(kind, (written, *archived))
             case RecordOutcome():
                 path, _ = directory.resolve(op.path)
                 rules.require_under(path, (rules.PROCEDURES,), "procedure outcomes")
@@ -309,6 +313,10 @@ class MemoryApplier:
                 self._moved(db, source, path)
                 low_marks.restored(db, path, at)
                 return Outcome(kind, (source, path))
+            case DeleteSavedSession():
+                return Outcome(kind, retention.delete_saved_session(op, directory, db))
+            case TrimConversationArchive():
+                return Outcome(kind, retention.trim_conversation_archive(op, directory, db))
             case WriteFile():
                 path, _ = directory.resolve(op.path)
                 rules.check_agent_write(path, rules.self_modifiable(directory.read_text("permissions.md")))
