@@ -194,3 +194,11 @@ async def test_refusals_are_reported_and_unconfirmed_ops_retry_the_run() -> None
     anima.answer = OpOutcome(applied=None)
     with pytest.raises(RetryableError, match="not confirmed"):
         await Housekeeping(anima, anima).run(_ref(), DAY, TOKYO, config)
+
+
+async def test_an_archive_that_cannot_be_read_is_trimmed_all_the_same() -> None:
+    anima = _anima()
+    anima.folders["shortterm/archive/"] = []
+    del anima.texts["state/conversations/boss.archive.jsonl"]  # too large for a read reply
+    outcome = await Housekeeping(anima, anima).run(_ref(), DAY, TOKYO, HousekeepingConfig())
+    assert outcome.trimmed == ["state/conversations/boss.archive.jsonl"]

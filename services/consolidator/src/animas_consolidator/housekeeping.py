@@ -73,7 +73,10 @@ class Housekeeping:
                 path = CONVERSATIONS + name
                 if not is_conversation_archive(name):
                     continue
-                if not turns_before(await self._files.read(anima, path) or "", cutoff):
+                text = await self._files.read(anima, path)
+                # An archive too large to read through memory-writer is trimmed all the same:
+                # memory-writer reads it from disk, and a trim that drops nothing changes nothing.
+                if text is not None and not turns_before(text, cutoff):
                     continue
                 op_trim = TrimConversationArchive(path=path, before=cutoff)
                 why_not = await self._ask(ref, "trim", path, op_trim)
