@@ -71,8 +71,12 @@ def file_lines(path: str, text: str, kind: SourceKind) -> list[SourceLine]:
 
 
 def is_archive_of(name: str, day: date) -> bool:
-    """Whether a file of ``shortterm/archive/`` was saved on ``day`` (its name starts with the date)."""
-    return name.startswith(day.isoformat()) and name.endswith(".md")
+    """Whether a file of ``shortterm/archive/`` was saved on ``day`` (its name starts with the date).
+
+    agent-runner names a saved session ``<YYYYMMDD>-<cycle>-<chain>.md``; a name starting with the
+    ISO date (``YYYY-MM-DD``) counts too.
+    """
+    return name.startswith((day.strftime("%Y%m%d"), day.isoformat())) and name.endswith(".md")
 
 
 class UnreadableConversation(ValueError):
