@@ -16,7 +16,9 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from animas_contracts.agent import Body
 from animas_contracts.envelope import Event
+from animas_contracts.identity import PlannedIdentity
 from animas_contracts.memory import MemoryOp
 from animas_contracts.schedule import ConsolidationKind, ScheduledBy
 
@@ -88,6 +90,17 @@ class ConsolidationPlanned(Event, frozen=True, kw_only=True, tag="consolidation.
     rejections: Annotated[list[str], Meta(description="Decisions refused before planning, and why.")] = (
         msgspec.field(default_factory=list)
     )
+    inputs: Annotated[
+        Body | None,
+        Meta(
+            description="What a daily run read to decide (its source lines, the knowledge it compared, "
+            "the model it chose), so `anima replay consolidate` can re-run it offline; a large one is "
+            "in the object store by digest."
+        ),
+    ] = None
+    identity: Annotated[
+        PlannedIdentity | None, Meta(description="A revision of identity.md the run applies or proposes.")
+    ] = None
 
 
 class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation.finished"):
@@ -125,3 +138,7 @@ class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation
         ),
     ] = msgspec.field(default_factory=list)
     error: Annotated[str | None, Meta(description="Why the run failed or what is not built.")] = None
+    identity: Annotated[
+        str | None,
+        Meta(description="What became of identity.md: revised, proposed for approval, or why not."),
+    ] = None

@@ -13,6 +13,7 @@ from animas_contracts.conversation import ConversationCompacted
 from animas_contracts.envelope import Event
 from animas_contracts.errors import ContractError
 from animas_contracts.forgetting import ForgettingDownscaled, MemoryForgotten
+from animas_contracts.identity import IdentityProposed
 from animas_contracts.memory import (
     AnimaCreated,
     AnimaFileWritten,
@@ -49,6 +50,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     AnimaStatusChanged,
     AnimaFileWritten,
     IdentityRevised,
+    IdentityProposed,
     MemoryOpRequested,
     MemoryOpApplied,
     MemoryOpRejected,

@@ -44,6 +44,7 @@ from animas_contracts.subjects import (
 from animas_core.anima_files import ROLES, AnimaSpec, blank_files, parse_character_sheet, template_files
 from animas_core.character_sheet import CharacterSheetError
 from animas_tools.cli_support import fail, home_of, with_nats
+from animas_tools.identity_approval import ProposalNotFound, already_revised, approval, find_proposal
 from animas_tools.portability import INLINE_LIMIT, ImportError_, export_anima, import_event, read_export
 from animas_tools.publish import NoAnswer, publish_change
 
@@ -72,6 +73,20 @@ async def _change(nc: Client, event: Event, done: str) -> None:
     if not isinstance(answer, MemoryOpApplied):
         raise fail(f"refused: {answer.reason}")
     typer.echo(done)
+
+
+async def _approve(nc: Client, name: str, proposal_id: str, author: str) -> None:
+    js = nc.jetstream()
+    try:
+        proposal = await find_proposal(js, name, proposal_id)
+    except ProposalNotFound as exc:
+        raise fail(str(exc)) from None
+    revision = approval(proposal, author)
+    if await already_revised(js, name, revision.id):
+        typer.echo(f"proposal {proposal_id} was approved already: identity of {name} unchanged")
+        return
+    done = f"identity of {name} revised: proposal {proposal_id} approved by {author}"
+    await _change(nc, revision, done + f" ({proposal.changed_lines} changed lines)")
 
 
 def creation_event(name: str, files: dict[str, str], source: str) -> AnimaCreated:
@@ -164,13 +179,25 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def identity(
         name: NameArgument,
-        file: Annotated[Path, typer.Option(help="The new identity.md")],
+        file: Annotated[Path | None, typer.Option(help="The new identity.md")] = None,
+        approve: Annotated[
+            str | None, typer.Option(help="Apply the identity.proposed with this id (consolidation's)")
+        ] = None,
         reason: Annotated[str, typer.Option(help="Why it changes")] = "edited by a person",
-        author: Annotated[str, typer.Option(help="Who edits it")] = "human",
+        author: Annotated[str | None, typer.Option(help="Who edits or approves it")] = None,
         home: HomeOption = None,
         nats_url: NatsUrlOption = None,
     ) -> None:
-        """Replace identity.md (a person's edit: the only path besides consolidation)."""
+        """Replace identity.md as a person (the only path besides consolidation) or approve a proposal."""
+        one_of = "give exactly one of --file (a new identity.md) or --approve (a proposal's id)"
+        if approve is not None:
+            if file is not None:
+                raise fail(one_of)
+            with_nats(home, nats_url, lambda nc: _approve(nc, name, approve, author or "operator"))
+            return
+        if file is None:
+            raise fail(one_of)
+        author = author or "human"
         event_id = uuid7()
         event = IdentityRevised(
             id=event_id,

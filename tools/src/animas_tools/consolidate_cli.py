@@ -68,6 +68,8 @@ def describe(done: ConsolidationFinished) -> list[str]:
     lines.append(f"  {counts}, skipped {done.skipped}{forgotten}")
     lines += [f"  skipped: {reason}" for reason in done.skips]
     lines += [f"  rejected: {reason}" for reason in done.rejections]
+    if done.identity:
+        lines.append(f"  identity: {done.identity}")
     return lines
 
 

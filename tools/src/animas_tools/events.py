@@ -28,6 +28,7 @@ from animas_contracts import (
     OutboundRequested,
     ToolUsed,
 )
+from animas_contracts.identity import IdentityProposed
 from animas_contracts.subjects import stored_activity_filter
 from animas_core.provenance import decode_delivered
 from animas_core.streams import read_stored
@@ -92,6 +93,11 @@ def summary(event: Event) -> str:
         )
     if isinstance(event, MemoryForgotten):
         return f"{event.path} archived: {event.reason}"
+    if isinstance(event, IdentityProposed):
+        return (
+            f"{event.changed_lines} changed lines (limit {event.limit}), waits for approval: "
+            f"anima identity {event.anima} --approve {event.id}"
+        )
     if isinstance(event, LlmCalled):
         return f"{event.model} {event.purpose}{' error' if event.error else ''} {event.latency_ms:.0f} ms"
     if isinstance(event, OutboundRequested):

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, Protocol
 
 from animas_consolidator.domain.model_choice import ModelTarget
-from animas_contracts import ConsolidationPlanned, MemoryOpRequested, TokenUsage
+from animas_contracts import ConsolidationPlanned, IdentityRevised, MemoryOpRequested, TokenUsage
 
 
 class AnimaFiles(Protocol):
@@ -61,9 +61,9 @@ class OpOutcome:
 
 
 class MemoryOps(Protocol):
-    """Publishes ``memory.op.requested`` and learns memory-writer's answer."""
+    """Publishes ``memory.op.requested`` (or ``identity.revised``) and learns memory-writer's answer."""
 
-    async def apply(self, request: MemoryOpRequested) -> OpOutcome: ...
+    async def apply(self, request: MemoryOpRequested | IdentityRevised) -> OpOutcome: ...
 
 
 class RunLedger(Protocol):

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from animas_consolidator.domain.records import RunRef, decision_request, finished, started
 from animas_consolidator.domain.sources import scheduled_day
+from animas_consolidator.identity_stage import carry_out_identity
 from animas_consolidator.ports import (
     AnimaFiles,
     BodyStore,
@@ -111,6 +112,7 @@ async def carry_out(
     if recorded is None:
         await p.publisher.publish(the_plan)
     refused = await _apply(p, ref, the_plan)
+    refused += await carry_out_identity(p.ops, p.publisher, ref, the_plan)
     forgotten = 0
     if after_apply is not None:
         forgotten, also_refused = await after_apply()

@@ -26,6 +26,7 @@ from animas_contracts import (
     ConsolidationPlanned,
     ContractError,
     Event,
+    IdentityRevised,
     MemoryOpApplied,
     MemoryOpRejected,
     MemoryOpRequested,
@@ -95,7 +96,7 @@ class StreamLedger:
         return None
 
     async def answer(
-        self, request: MemoryOpRequested, after_seq: int
+        self, request: MemoryOpRequested | IdentityRevised, after_seq: int
     ) -> MemoryOpApplied | MemoryOpRejected | None:
         for event_type in ANSWER_TYPES:
             subject = stored_activity_filter(anima=request.anima, event_type=event_type)
@@ -116,7 +117,7 @@ class BusMemoryOps:
         self._ledger = ledger
         self._timeout_s = timeout_s
 
-    async def apply(self, request: MemoryOpRequested) -> OpOutcome:
+    async def apply(self, request: MemoryOpRequested | IdentityRevised) -> OpOutcome:
         future = self._waiter.expect(request.id)
         try:
             ack = await self._publisher.publish(request)

@@ -61,10 +61,22 @@ class Skip(_Decision, frozen=True, kw_only=True, tag="skip"):
 Decision = Create | Merge | Supersede | Skip
 
 
+class IdentityRevision(msgspec.Struct, frozen=True, kw_only=True):
+    """A revision of identity.md the day's experience calls for (small ones apply, large ones wait)."""
+
+    content: Annotated[str, Meta(min_length=1, description="The whole new identity.md.")]
+    reason: Annotated[str, Meta(min_length=1, description="Why who the anima is changed.")]
+    citations: list[Citation]
+
+
 class DecisionAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """The model's whole answer."""
 
     decisions: list[Decision]
+    identity: Annotated[
+        IdentityRevision | None,
+        Meta(description="Only when the day shows something lasting about who the anima is."),
+    ] = None
 
 
 class InvalidAnswer(ValueError):

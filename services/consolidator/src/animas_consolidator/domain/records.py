@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from animas_consolidator.domain.identity import PROPOSAL_PART, identity_note
 from animas_consolidator.domain.plan import PlannedOp
 from animas_contracts import (
     Body,
@@ -26,6 +27,7 @@ from animas_contracts import (
     TokenUsage,
     derive_id,
 )
+from animas_contracts.identity import PlannedIdentity
 
 PRODUCER = "consolidator"
 PURPOSE = "consolidation"
@@ -76,8 +78,10 @@ def planned(
     fallback_reason: str | None,
     skips: list[str],
     rejections: list[str],
+    inputs: Body | None = None,
+    identity: PlannedIdentity | None = None,
 ) -> ConsolidationPlanned:
-    """The run's decisions, before any is applied."""
+    """The run's decisions, before any is applied; ``inputs``: what it decided from, for a replay."""
     return ConsolidationPlanned(
         **ref.envelope("planned"),
         run_id=ref.run_id,
@@ -87,6 +91,8 @@ def planned(
         decisions=[PlannedDecision(key=p.key, action=p.action, op=p.op) for p in ops],
         skips=skips,
         rejections=rejections,
+        inputs=inputs,
+        identity=identity,
     )
 
 
@@ -127,6 +133,7 @@ def finished(
         skips=list(plan.skips) if plan else [],
         rejections=(list(plan.rejections) if plan else []) + refused,
         error=error,
+        identity=identity_note(ref.due.kind, plan, derive_id(ref.run_id, PROPOSAL_PART)),
     )
 
 
