@@ -20,10 +20,12 @@ from animas_agent_runner.toolbox.errors import ToolFailed
 from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_contracts import (
     AnimaSummary,
+    AppendEpisode,
     ChannelPosted,
     Event,
     MemoryOpRequested,
     OutboundRequested,
+    RecordOutcome,
     SearchReply,
     SearchRequest,
     TaskRecord,
@@ -327,3 +329,49 @@ async def test_a_rejected_memory_write_is_a_tool_error_at_once() -> None:
 
     assert result.is_error and "memory-writer refused: knowledge/ is full" in result.content
     assert len(ops.requests) == 1 and sleeps.delays == []
+
+
+# --- procedure outcomes ------------------------------------------------------------------------
+
+
+def _report(success: bool, note: str = "", path: str = "procedures/deploy.md") -> ToolCall:
+    arguments: dict[str, object] = {"path": path, "success": success, "note": note}
+    return ToolCall(id="call-p", name="report_procedure_outcome", arguments=arguments)
+
+
+async def test_a_failed_procedure_is_counted_and_its_note_logged_under_two_ids() -> None:
+    stream, sleeps = Stream(), Sleeps()
+    context = _context(stream, Directory(), sleeps)
+
+    result = await ToolSurface(context, ALL_TOOLS).run(_report(False, "the   cache was stale"))
+
+    assert not result.is_error and "procedures/deploy.md failed (the cache was stale)" in result.content
+    ops = [e.op for e in stream.of(MemoryOpRequested) if isinstance(e, MemoryOpRequested)]
+    assert ops[0] == RecordOutcome(path="procedures/deploy.md", success=False)
+    assert isinstance(ops[1], AppendEpisode)
+    assert ops[1].title == "Procedure failed: procedures/deploy.md — the cache was stale"
+    assert [e.id for e in stream.of(MemoryOpRequested)] == [
+        context.effect_id(0, "memory.op"),
+        context.effect_id(0, "memory.op.note"),
+    ]
+
+
+async def test_a_success_without_a_note_is_only_counted() -> None:
+    stream, sleeps = Stream(), Sleeps()
+    context = _context(stream, Directory(), sleeps)
+
+    result = await ToolSurface(context, ALL_TOOLS).run(_report(True, path="deploy.md"))
+
+    assert not result.is_error and result.content == "Recorded: procedures/deploy.md succeeded."
+    ops = [e.op for e in stream.of(MemoryOpRequested) if isinstance(e, MemoryOpRequested)]
+    assert ops == [RecordOutcome(path="procedures/deploy.md", success=True)]
+
+
+async def test_an_outcome_of_a_file_that_is_no_procedure_is_a_tool_error() -> None:
+    stream, sleeps = Stream(), Sleeps()
+    context = _context(stream, Directory(), sleeps)
+
+    result = await ToolSurface(context, ALL_TOOLS).run(_report(True, path="knowledge/x.txt"))
+
+    assert result.is_error and "is not a procedure file" in result.content
+    assert stream.of(MemoryOpRequested) == []

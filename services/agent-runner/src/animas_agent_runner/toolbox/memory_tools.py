@@ -100,10 +100,15 @@ def check_protected(ctx: ToolContext, path: str) -> None:
         raise ToolDenied(f"{clean} is protected: permissions.md does not list it under Self-Modifiable Files")
 
 
-async def request_op(ctx: ToolContext, op: MemoryOp, ordinal: int) -> tuple[str, ...]:
-    """Ask memory-writer for ``op`` and wait for its answer; a rejection is a tool error."""
+async def request_op(
+    ctx: ToolContext, op: MemoryOp, ordinal: int, kind: str = "memory.op"
+) -> tuple[str, ...]:
+    """Ask memory-writer for ``op`` and wait for its answer; a rejection is a tool error.
+
+    ``kind`` tells apart the effects of one call that asks for more than one operation.
+    """
     request = MemoryOpRequested(
-        id=ctx.effect_id(ordinal, "memory.op"),
+        id=ctx.effect_id(ordinal, kind),
         anima=ctx.anima,
         correlation_id=ctx.correlation_id,
         causation_id=ctx.cycle_id,
