@@ -8,6 +8,7 @@ from animas_consolidator.daily import DailyRun, RunPorts
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.handlers import DueHandler
 from animas_consolidator.ports import DecisionModel
+from animas_consolidator.procedures import ProcedureStage
 from animas_consolidator.settings import ConsolidatorSettings
 from animas_consolidator.weekly import WeeklyRun
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
@@ -25,7 +26,7 @@ DUE_CONSUMER = ConsumerSpec(
     long_running=True,  # a run waits for a model and for memory-writer: in-progress acks keep it
 )
 CONSUMERS: tuple[ConsumerSpec, ...] = (DUE_CONSUMER,)
-PENDING_WORK = "procedures and identity revisions (issue #13)"
+PENDING_WORK = "identity revisions (issue #13)"
 """What ``anima status`` says this service does not do yet (consolidation and forgetting it does)."""
 
 
@@ -50,5 +51,7 @@ async def setup(
         faults=runtime.faults,
     )
     forgetting = Forgetting(MemoryClient(nc), ports.ops, runtime.publisher)
-    runtime.consume(DUE_CONSUMER, DueHandler(DailyRun(ports, forgetting), WeeklyRun(ports)))
+    daily = DailyRun(ports, forgetting)
+    daily.procedures = ProcedureStage(ports, MemoryClient(nc))
+    runtime.consume(DUE_CONSUMER, DueHandler(daily, WeeklyRun(ports)))
     runtime.extra_health["pending_work"] = PENDING_WORK

@@ -23,6 +23,7 @@ from animas_consolidator.domain.sources import SourceLine, by_ref
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.gather import day_sources, knowledge_texts
 from animas_consolidator.model_call import ask_recorded
+from animas_consolidator.procedures import ProcedureStage, with_procedures
 from animas_consolidator.run_frame import AfterApply, RunContext, carry_out, open_run
 from animas_consolidator.run_frame import RunPorts as RunPorts
 from animas_contracts import ConsolidationDue, ConsolidationMethod, ConsolidationPlanned
@@ -39,6 +40,8 @@ class DailyRun:
         self._p = ports
         self._forgetting = forgetting
         """Downscaling and complete forgetting, after the day is consolidated (None: not run)."""
+        self.procedures: ProcedureStage | None = None
+        """Procedures distilled, revised and proposed as skills in the day's plan (None: not run)."""
 
     async def run(self, due: ConsolidationDue, delivery: Delivery) -> None:
         """Consolidate the day ``due`` names (or the day before it fires) for its anima."""
@@ -48,9 +51,12 @@ class DailyRun:
         sources = await day_sources(self._p.files, due.anima, context.day, context.zone)
 
         async def decide() -> ConsolidationPlanned:
-            return await self._decide(
+            day_plan = await self._decide(
                 context.ref, sources, context.status, config_model=context.config, attempt=delivery.deliveries
             )
+            if self.procedures is None:
+                return day_plan
+            return with_procedures(day_plan, await self.procedures.plan(context, delivery.deliveries))
 
         after = None if self._forgetting is None else _forgetting_stage(self._forgetting, context)
         await carry_out(self._p, context.ref, delivery, len(sources), decide, after)
