@@ -77,6 +77,11 @@ bench-underdog *args:
 bench-overhead *args:
     {{bin}}/python tools/bench/overhead_bench.py {{args}}
 
-# Every benchmark (recall first: it rewrites docs/benchmarks.md, the underdog and overhead runs put their sections back)
+# The underdog grows: the local 135M model on a routine task over 4 simulated weeks, errors per week with and without daily/weekly consolidation (~5-8 min; writes its section of docs/benchmarks.md)
 [group('bench')]
-bench: bench-recall bench-underdog bench-overhead
+bench-learning *args:
+    {{bin}}/python tools/bench/learning_bench.py {{args}}
+
+# Every benchmark (recall first: it rewrites docs/benchmarks.md, the other runs put their sections back)
+[group('bench')]
+bench: bench-recall bench-underdog bench-overhead bench-learning

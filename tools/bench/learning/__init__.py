@@ -1,0 +1,1 @@
+"""The "underdog grows" benchmark: a routine task over simulated weeks, with and without consolidation."""

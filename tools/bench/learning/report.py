@@ -1,0 +1,98 @@
+"""The learning section of ``docs/benchmarks.md``: errors per week with and without consolidation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from animas_tools.bench_report import machine
+
+from .routine import Task
+from .run import CONSOLIDATED, CONTROL, Answer, LearningRun
+
+HEADING = "## The underdog grows: learning over simulated weeks"
+
+
+def _cell(text: str) -> str:
+    flat = " ".join(text.split()).replace("|", "\\|")
+    return flat if len(flat) <= 80 else flat[:77] + "…"
+
+
+def _mark(answer: Answer) -> str:
+    reached = {True: "lesson in prompt", False: "lesson not in prompt", None: "prompt not recorded"}
+    return f"{'✓' if answer.correct else '✗'} ({reached[answer.lesson_in_prompt]})"
+
+
+def _reached(run: LearningRun, anima: str, week: int) -> int:
+    return sum(bool(a.lesson_in_prompt) for a in run.answers if a.anima == anima and a.week == week)
+
+
+def _counts(outputs: Sequence[str]) -> str:
+    found = [
+        line.strip() for text in outputs for line in text.splitlines() if re.match(r"\s+created \d", line)
+    ]
+    return "; ".join(found) if found else "none"
+
+
+def render(run: LearningRun, tasks: Sequence[Task], commands: Sequence[str], load: str) -> str:
+    """The section's Markdown, every number taken from ``run``."""
+    per_week = len(tasks)
+    lines = [
+        HEADING,
+        "",
+        f"Measured {run.start_day} on {machine()}; load average {load} at the start"
+        f" (the machine was shared; the numbers are error counts, not times). Wall time {run.seconds:.0f} s."
+        f" Command: `{' / '.join(commands)}` (`just bench-learning`).",
+        "",
+        "**Method.** `anima up` in a temporary home with the bundled local model (SmolLM2-135M-Instruct"
+        " through the `local-llm` service, the product's capped replies) and the scheduler paused, so"
+        " nothing runs between the benchmark's steps. Two animas from the `general` template,"
+        f" `{CONSOLIDATED}` and `{CONTROL}`, get the same routine of {per_week} questions once per"
+        " simulated week, each question in a thread of its own from that week's colleague (the"
+        " conversation history never holds the answer). In week 1 a person answers each reply with a"
+        " correction stated as a rule:",
+        "",
+        *[f'- `{t.key}`: "{t.question}" → "{t.correction}"' for t in tasks],
+        "",
+        f"After each round `{CONSOLIDATED}` gets `anima consolidate {CONSOLIDATED}` (the round's day) and"
+        f" `anima consolidate {CONSOLIDATED} --weekly --date D` with D moved 7 days per week (the"
+        f" consolidation clock is simulated; the chats happen on the real day); `{CONTROL}` gets no"
+        " consolidation. An answer is right when it contains the answer the rule implies (`INV-` and that"
+        " week's order number, a new one each week; `Warehouse 7`; `Okada`; `Seino`), compared without case"
+        " or spaces. Whether the lesson reached the model's prompt is read from the recorded `llm.called`"
+        " request of each answer. Consolidation decided with the deterministic fallback: the bundled model is"
+        " too small to be asked for decisions (issue #13).",
+        "",
+        "| Week | Errors with consolidation | Lesson in prompt | Errors without consolidation"
+        " | Lesson in prompt |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for week in range(1, run.weeks + 1):
+        lines.append(
+            f"| {week}{' (before the correction)' if week == 1 else ''}"
+            f" | {run.errors(CONSOLIDATED, week)}/{run.asked(CONSOLIDATED, week)}"
+            f" | {_reached(run, CONSOLIDATED, week)}/{run.asked(CONSOLIDATED, week)}"
+            f" | {run.errors(CONTROL, week)}/{run.asked(CONTROL, week)}"
+            f" | {_reached(run, CONTROL, week)}/{run.asked(CONTROL, week)} |"
+        )
+    later = range(2, run.weeks + 1)
+    with_errors = sum(run.errors(CONSOLIDATED, w) for w in later)
+    without_errors = sum(run.errors(CONTROL, w) for w in later)
+    asked = sum(run.asked(CONSOLIDATED, w) for w in later)
+    lines += [
+        "",
+        f"Weeks 2–{run.weeks}: **{with_errors}/{asked} errors with consolidation,"
+        f" {without_errors}/{asked} without.** Consolidations of `{CONSOLIDATED}`:"
+        f" {_counts(run.consolidations)}. Lessons `anima search` found in `{CONSOLIDATED}`'s knowledge"
+        f" after week 1: {len(run.in_knowledge)}/{per_week} ({', '.join(run.in_knowledge) or 'none'}).",
+        "",
+        "| Week | Task | With consolidation | Reply | Without consolidation | Reply |",
+        "|---:|---|---|---|---|---|",
+    ]
+    by = {(a.week, a.anima, a.task): a for a in run.answers}
+    for week in range(1, run.weeks + 1):
+        for task in tasks:
+            on, off = by[(week, CONSOLIDATED, task.key)], by[(week, CONTROL, task.key)]
+            on_cells = f"{_mark(on)} | {_cell(on.reply)}"
+            lines.append(f"| {week} | {task.key} | {on_cells} | {_mark(off)} | {_cell(off.reply)} |")
+    return "\n".join(lines) + "\n"
