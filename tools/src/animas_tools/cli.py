@@ -12,7 +12,14 @@ import typer
 from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, validate_anima_name
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
 from animas_core.config import ConfigError
-from animas_tools import animas_cli, consolidate_cli, restore_cli, schedule_cli, status_cli
+from animas_tools import (
+    animas_cli,
+    consolidate_cli,
+    consolidation_replay,
+    restore_cli,
+    schedule_cli,
+    status_cli,
+)
 from animas_tools.cli_support import fail, home_of
 from animas_tools.config_cli import config_app
 from animas_tools.cycle_replay import CycleNotFound, cycle_events, run_replayer
@@ -28,6 +35,7 @@ replay = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(replay, name="replay")
+consolidation_replay.register(replay)
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
 animas_cli.register(app)

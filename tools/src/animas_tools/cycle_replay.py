@@ -51,11 +51,12 @@ async def _inlined(js: JetStreamContext, raw: bytes) -> bytes:
     for field in _BODY_FIELDS:
         body = payload.get(field)
         if isinstance(body, dict) and body.get("stored") and body.get("inline") is None:
-            body["inline"] = msgspec.json.decode(await _stored_body(js, str(body["digest"])))
+            body["inline"] = msgspec.json.decode(await stored_body(js, str(body["digest"])))
     return msgspec.json.encode(payload)
 
 
-async def _stored_body(js: JetStreamContext, digest: str) -> bytes:
+async def stored_body(js: JetStreamContext, digest: str) -> bytes:
+    """A body kept in the object store by digest."""
     store = await js.object_store(BODIES_BUCKET)
     try:
         result = await store.get(digest.replace(":", "-"))

@@ -6,23 +6,25 @@ a run killed at any point carries out the same decisions under the same derived 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from animas_consolidator.domain import prompt
-from animas_consolidator.domain.candidates import merge_candidates
-from animas_consolidator.domain.citations import KNOWLEDGE, rejection
-from animas_consolidator.domain.decisions import Decision, InvalidAnswer, Merge, Supersede, parse_answer
-from animas_consolidator.domain.fallback import fallback_decisions
+from animas_consolidator.domain import day_decision
+from animas_consolidator.domain.citations import KNOWLEDGE
+from animas_consolidator.domain.day_decision import DayInputs
+from animas_consolidator.domain.decisions import Decision
+from animas_consolidator.domain.identity import identity_decision
 from animas_consolidator.domain.lessons import explicit_lessons
 from animas_consolidator.domain.model_choice import ModelTarget, choose_model
 from animas_consolidator.domain.plan import plan
 from animas_consolidator.domain.records import RunRef, planned
-from animas_consolidator.domain.sources import SourceLine, by_ref
+from animas_consolidator.domain.sources import SourceLine
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.gather import day_sources, knowledge_texts
-from animas_consolidator.model_call import ask_recorded
+from animas_consolidator.housekeeping import Housekeeping
+from animas_consolidator.model_call import ask_recorded, recorded_body
 from animas_consolidator.procedures import ProcedureStage, with_procedures
 from animas_consolidator.run_frame import AfterApply, RunContext, carry_out, open_run
 from animas_consolidator.run_frame import RunPorts as RunPorts
@@ -36,10 +38,14 @@ _log = logging.getLogger(__name__)
 class DailyRun:
     """Carries out daily consolidation runs."""
 
-    def __init__(self, ports: RunPorts, forgetting: Forgetting | None = None) -> None:
+    def __init__(
+        self, ports: RunPorts, forgetting: Forgetting | None = None, housekeeping: Housekeeping | None = None
+    ) -> None:
         self._p = ports
         self._forgetting = forgetting
         """Downscaling and complete forgetting, after the day is consolidated (None: not run)."""
+        self._housekeeping = housekeeping
+        """Retention of saved sessions and conversation archives, last (None: not run)."""
         self.procedures: ProcedureStage | None = None
         """Procedures distilled, revised and proposed as skills in the day's plan (None: not run)."""
 
@@ -58,7 +64,7 @@ class DailyRun:
                 return day_plan
             return with_procedures(day_plan, await self.procedures.plan(context, delivery.deliveries))
 
-        after = None if self._forgetting is None else _forgetting_stage(self._forgetting, context)
+        after = _after_consolidation(self._forgetting, self._housekeeping, context)
         await carry_out(self._p, context.ref, delivery, len(sources), decide, after)
 
     async def _decide(
@@ -84,30 +90,35 @@ class DailyRun:
         lessons = explicit_lessons(sources)
         known = sorted(path for path in await p.files.tree(anima) if path.startswith(KNOWLEDGE))
         texts = await knowledge_texts(p.files, p.search, anima, lessons, known)
-        candidates = merge_candidates(lessons, texts)
         choice = choose_model(config_model, anima, status)
-        decisions: list[Decision] | None = None
         model = choice.model if isinstance(choice, ModelTarget) else None
         fallback_reason = None if isinstance(choice, ModelTarget) else choice.reason
+        inputs = DayInputs(anima, day, tuple(sources), tuple(known), texts, model, fallback_reason)
+        decisions: list[Decision] | None = None
+        text, identity, limit = None, "", config_model.consolidation.identity_max_changed_lines
         if isinstance(choice, ModelTarget):
-            messages = prompt.messages(anima, day, sources, lessons, candidates, texts, known)
-            decisions, fallback_reason = await self._ask(ref, choice, messages, attempt)
+            identity = await p.files.read(anima, "identity.md") or ""
+            inputs = dataclasses.replace(inputs, identity=identity, identity_limit=limit)
+            messages = day_decision.messages(inputs)
+            text, fallback_reason = await ask_recorded(p, ref, choice, messages, attempt)
+            if text is not None:
+                decisions, fallback_reason = day_decision.answered(text)
         method = ConsolidationMethod.MODEL
         if decisions is None:
-            decisions, method = fallback_decisions(lessons, candidates, sources), ConsolidationMethod.FALLBACK
-        lines = by_ref(sources)
-        accepted, rejections = [], []
-        for decision in decisions:
-            reason = rejection(decision, lines, known)
-            if reason is None:
-                accepted.append(decision)
-            else:
-                rejections.append(reason)
-                _log.info("decision rejected: %s", reason, extra={"anima": anima, "run_id": ref.run_id})
-        for decision in accepted:
-            if isinstance(decision, Merge | Supersede) and decision.path not in texts:
-                texts[decision.path] = await p.files.read(anima, decision.path) or ""
-        result = plan(accepted, texts, day)
+            decisions, method = day_decision.fallback(inputs), ConsolidationMethod.FALLBACK
+        revision, identity_refused = identity_decision(
+            text if method is ConsolidationMethod.MODEL else None, sources, identity, limit
+        )
+        accepted, rejections = day_decision.checked(inputs, decisions)
+        rejections += identity_refused
+        for reason in rejections:
+            _log.info("decision rejected: %s", reason, extra={"anima": anima, "run_id": ref.run_id})
+        extra = {
+            path: await p.files.read(anima, path) or ""
+            for path in day_decision.files_to_read(accepted, texts)
+        }
+        inputs = dataclasses.replace(inputs, extra=extra)
+        result = plan(accepted, inputs.plan_texts(), day)
         return planned(
             ref,
             result.ops,
@@ -116,26 +127,26 @@ class DailyRun:
             fallback_reason=fallback_reason,
             skips=list(result.skips),
             rejections=rejections,
+            inputs=await recorded_body(p, inputs.to_builtins()),
+            identity=revision,
         )
 
-    async def _ask(
-        self, ref: RunRef, target: ModelTarget, messages: list[dict[str, str]], attempt: int
-    ) -> tuple[list[Decision] | None, str | None]:
-        """The model's decisions, or None and why the fallback runs; the call is recorded either way."""
-        text, failure = await ask_recorded(self._p, ref, target, messages, attempt)
-        if text is None:
-            return None, failure
-        try:
-            return list(parse_answer(text).decisions), None
-        except InvalidAnswer as exc:
-            return None, f"the model's answer was not usable: {exc}"
 
+def _after_consolidation(
+    forgetting: Forgetting | None, housekeeping: Housekeeping | None, context: RunContext
+) -> Callable[[], Awaitable[AfterApply]] | None:
+    """Forgetting, then housekeeping, on the run's day, once the day is consolidated."""
+    if forgetting is None and housekeeping is None:
+        return None
 
-def _forgetting_stage(forgetting: Forgetting, context: RunContext) -> Callable[[], Awaitable[AfterApply]]:
-    """Downscaling and complete forgetting on the run's day, once the day is consolidated."""
+    async def after() -> AfterApply:
+        forgotten, refused = 0, []
+        if forgetting is not None:
+            outcome = await forgetting.run(context.ref, context.day, context.config.consolidation)
+            forgotten, refused = len(outcome.forgotten), list(outcome.refused)
+        if housekeeping is not None:
+            kept = await housekeeping.run(context.ref, context.day, context.zone, context.config.housekeeping)
+            refused += kept.refused
+        return forgotten, refused
 
-    async def forget() -> AfterApply:
-        outcome = await forgetting.run(context.ref, context.day, context.config.consolidation)
-        return len(outcome.forgotten), outcome.refused
-
-    return forget
+    return after

@@ -37,6 +37,11 @@ async def ask_recorded(
     return answer.text, None
 
 
+async def recorded_body(p: RunPorts, payload: Any) -> Body:
+    """``payload`` as a Body: inline when small, else stored in the object store by digest."""
+    return await _body(p, payload)
+
+
 async def _body(p: RunPorts, payload: Any) -> Body:
     body, stored = body_of(payload, BODY_INLINE_LIMIT)
     if stored is not None:
