@@ -6,6 +6,7 @@ Two tasks are resolved; the daily consolidation of that day turns each into a pr
 three times. The next daily consolidation asks the anima's model to revise the failing one (its
 JSON answer validated; the call recorded): its version goes up and version 1 is in the archive.
 The successful one is proposed as a skill, a file a person adopts by copying it to ``skills/``.
+Every cycle's prompt lists what the organization resolved in the last 7 days.
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ def test_a_failing_procedure_is_revised_and_a_reliable_one_is_proposed_as_a_skil
     for _ in range(3):
         _report(system, llm, ROTATION, True)
     assert _applied_outcomes(system) == 5
+    # Every cycle's prompt carries the organization's resolution log.
+    cycle = [r["body"] for r in llm.requests if r["body"].get("tools")][-1]
+    prompt = str(cycle["messages"][0]["content"])
+    assert "## Resolved in the organization (last 7 days; ask who solved it)" in prompt
+    assert f"- {day.isoformat()} ops: Roll back the failed deploy" in prompt
 
     out = system.anima("consolidate", ANIMA, "--date", day.isoformat()).stdout
     print(out)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from animas_agent_runner.ports import MemoryStore, ToolSpec
 from animas_agent_runner.prompt.inputs import OrgMember, PromptInputs, PromptTrigger, SkillInfo
+from animas_agent_runner.prompt.resolutions import resolution_log
 from animas_agent_runner.toolbox.skill_tools import skill_description
 from animas_contracts import AnimaSummary, MessageOrigin, MessageReceived, PrimeReply
 from animas_core.config import ModeName
@@ -18,6 +19,8 @@ SKILL_CHANNEL = "D"
 COMPANY_VISION = "company/vision.md"
 """The organization's vision, in the shared folder every anima's prompt quotes (seed 003 §10, 3)."""
 MAX_SKILLS = 30
+MAX_RESOLUTION_SOURCES = 100
+"""Task stores read for the resolution log per prompt (one request each, in parallel)."""
 
 _FILES = (
     "identity.md",
@@ -66,6 +69,14 @@ async def _skills(memory: MemoryStore, anima: str, primed: PrimeReply) -> tuple[
     )
 
 
+async def _resolutions(memory: MemoryStore, animas: Sequence[AnimaSummary], now: datetime) -> str:
+    """The organization's resolution log; an anima whose tasks cannot be read is left out of it."""
+    names = [a.name for a in animas][:MAX_RESOLUTION_SOURCES]
+    answers = await asyncio.gather(*(memory.tasks(name) for name in names), return_exceptions=True)
+    readable = [(n, a) for n, a in zip(names, answers, strict=True) if not isinstance(a, BaseException)]
+    return resolution_log(readable, now)
+
+
 async def gather_inputs(
     memory: MemoryStore,
     message: MessageReceived,
@@ -88,6 +99,7 @@ async def gather_inputs(
         memory.shared(COMPANY_VISION),
     )
     identity, injection, permissions, bootstrap, specialty, current_task, pending = files
+    resolutions = await _resolutions(memory, animas, now)
     supervisor, subordinates, peers = org_of(anima, animas)
     priming = "\n\n".join(
         text
@@ -108,6 +120,7 @@ async def gather_inputs(
         specialty=specialty,
         current_task=current_task or "",
         pending=pending or "",
+        resolutions=resolutions,
         recent_activity=primed.sections.get(RECENT_ACTIVITY_CHANNEL, ""),
         priming=priming,
         memory_listing=tuple(sorted(tree)),

@@ -77,6 +77,8 @@ class PromptInputs:
     """The text of ``state/current_task.md``."""
     pending: str = ""
     """The text of ``state/pending.md``."""
+    resolutions: str = ""
+    """The organization's resolution log: tasks every anima finished in the last 7 days."""
     recent_activity: str = ""
     """Priming channel B, Markdown, newest first."""
     priming: str = ""
@@ -145,6 +147,7 @@ class PromptInputs:
             specialty=d.optional("specialty"),
             current_task=d.text("current_task", ""),
             pending=d.text("pending", ""),
+            resolutions=d.text("resolutions", ""),
             recent_activity=d.text("recent_activity", ""),
             priming=d.text("priming", ""),
             memory_listing=d.texts("memory_listing"),

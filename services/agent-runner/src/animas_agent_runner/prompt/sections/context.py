@@ -91,14 +91,18 @@ def permissions(inputs: PromptInputs, ctx: RenderContext) -> str | None:
 
 
 def state(inputs: PromptInputs, ctx: RenderContext) -> str | None:
-    """8. The current task and what is pending (rendered views of the task store)."""
+    """8. The current task, what is pending, and what the organization resolved lately."""
     current, pending = present(inputs.current_task), present(inputs.pending)
-    if current is None and pending is None:
+    resolved = present(inputs.resolutions)
+    if current is None and pending is None and resolved is None:
         return None
     return heading(
         "Your current work",
         f"## Current task (state/current_task.md)\n\n{current}" if current else None,
         f"## Pending (state/pending.md)\n\n{pending}" if pending else None,
+        f"## Resolved in the organization (last 7 days; ask who solved it)\n\n{resolved}"
+        if resolved
+        else None,
     )
 
 
