@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tools.bench.learning.prompts import check_prompts, lesson_reached
+from tools.bench.learning.prompts import check_prompts, lesson_reached, memory_lines
 from tools.bench.learning.report import HEADING, render
 from tools.bench.learning.routine import TASKS, Task
 from tools.bench.learning.run import CONSOLIDATED, CONTROL, Answer, LearningRun, day_of, run_learning
@@ -35,6 +35,15 @@ def test_an_answer_is_right_only_with_that_weeks_answer() -> None:
     assert not invoice.correct("It is 30412.", 2)
     assert kobe.correct("They go to warehouse  7.", 3)
     assert not kobe.correct("They go to Warehouse 3.", 3)
+
+
+def test_recalled_lines_are_told_apart() -> None:
+    system = (
+        "What you remember:\n- message_received yamada: Hi\n- error : memory.archive rejected\n"
+        "- Kobe shipments always go to Warehouse 7: Sources\n\nYou are learner."
+    )
+    assert memory_lines([{"role": "system", "content": system}]) == (2, 1)
+    assert memory_lines([{"role": "system", "content": "You are learner."}]) == (0, 0)
 
 
 def test_the_lesson_reached_the_prompt_only_outside_the_question() -> None:
@@ -61,7 +70,10 @@ def _answer(week: int, anima: str, task: Task, correct: bool) -> Answer:
 
 def test_the_report_counts_errors_per_week_and_arm() -> None:
     run = LearningRun(weeks=2, start_day=date(2026, 12, 6), seconds=12.0)
-    run.consolidations = ["daily …\n  created 4, merged 0, superseded 0, skipped 1\n"]
+    run.consolidations = [
+        "asked for the daily …\ndaily consolidation of learner for 2026-12-06: ok\n"
+        "  created 4, merged 0, superseded 0, skipped 1\n"
+    ]
     run.in_knowledge = ["kobe", "fragile"]
     for task in TASKS:
         run.answers += [_answer(1, CONSOLIDATED, task, False), _answer(1, CONTROL, task, False)]
@@ -76,7 +88,7 @@ def test_the_report_counts_errors_per_week_and_arm() -> None:
     assert "| 1 (before the correction) | 4/4 | 0/4 | 4/4 | 0/4 |" in text
     assert "| 2 | 1/4 | 3/4 | 4/4 | 0/4 |" in text
     assert "Weeks 2–2: **1/4 errors with consolidation, 4/4 without.**" in text
-    assert "created 4, merged 0, superseded 0, skipped 1" in text
+    assert "- week 1: `ok, created 4, merged 0, superseded 0, skipped 1`" in text
     assert "after week 1: 2/4 (kobe, fragile)" in text
     assert "a \\| reply" in text  # a reply cannot break the table
 

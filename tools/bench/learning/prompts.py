@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,19 @@ def _calls(system: LocalSystem, anima: str) -> dict[str, list[dict[str, Any]]]:
     return calls
 
 
+_ACTIVITY_LINE = re.compile(r"^- (?:[a-z]+_[a-z_]+ |error :)")
+"""A memory line that is a recent-activity entry (``- message_received yamada: …``)."""
+
+
+def memory_lines(messages: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """How many "What you remember" lines the system prompt held: recent activity, and the rest."""
+    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
+    block = system.split("\n\n", 1)[0] if system.startswith("What you remember:") else ""
+    lines = [line for line in block.splitlines()[1:] if line.startswith("- ")]
+    activity = sum(bool(_ACTIVITY_LINE.match(line)) for line in lines)
+    return activity, len(lines) - activity
+
+
 def lesson_reached(messages: Sequence[dict[str, Any]], task: Task, question: str) -> bool:
     """Whether any message other than the question holds the task's marker."""
     context = [m for m in messages if not (m.get("role") == "user" and m.get("content") == question)]
@@ -48,6 +62,12 @@ def check_prompts(system: LocalSystem, run: LearningRun, tasks: Sequence[Task]) 
     checked: list[Answer] = []
     for answer in run.answers:
         messages = calls[answer.anima].get(answer.correlation_id)
-        reached = None if messages is None else lesson_reached(messages, by_key[answer.task], answer.question)
-        checked.append(dataclasses.replace(answer, lesson_in_prompt=reached))
+        if messages is None:
+            checked.append(answer)
+            continue
+        activity, other = memory_lines(messages)
+        reached = lesson_reached(messages, by_key[answer.task], answer.question)
+        checked.append(
+            dataclasses.replace(answer, lesson_in_prompt=reached, activity_lines=activity, other_lines=other)
+        )
     run.answers[:] = checked

@@ -27,11 +27,23 @@ def _reached(run: LearningRun, anima: str, week: int) -> int:
     return sum(bool(a.lesson_in_prompt) for a in run.answers if a.anima == anima and a.week == week)
 
 
-def _counts(outputs: Sequence[str]) -> str:
-    found = [
-        line.strip() for text in outputs for line in text.splitlines() if re.match(r"\s+created \d", line)
-    ]
-    return "; ".join(found) if found else "none"
+def _consolidation_rows(outputs: Sequence[str]) -> list[str]:
+    rows = []
+    for week, begin in enumerate(range(0, len(outputs), 2), start=1):
+        said = []
+        for text in outputs[begin : begin + 2]:
+            lines = text.splitlines()
+            counts = next((x.strip() for x in lines if re.match(r"\s+created \d", x)), "no counts")
+            status = lines[1].rsplit(":", 1)[-1].strip() if len(lines) > 1 else "?"
+            said.append(f"{status}, {counts}")
+        rows.append(f"- week {week}: " + "; ".join(f"`{x}`" for x in said))
+    return rows
+
+
+def _recalled(run: LearningRun, anima: str) -> str:
+    later = [a for a in run.answers if a.anima == anima and a.week >= 2]
+    activity, other = sum(a.activity_lines for a in later), sum(a.other_lines for a in later)
+    return f"{activity} recent-activity lines and {other} others over {len(later)} prompts"
 
 
 def render(run: LearningRun, tasks: Sequence[Task], commands: Sequence[str], load: str) -> str:
@@ -82,9 +94,15 @@ def render(run: LearningRun, tasks: Sequence[Task], commands: Sequence[str], loa
     lines += [
         "",
         f"Weeks 2–{run.weeks}: **{with_errors}/{asked} errors with consolidation,"
-        f" {without_errors}/{asked} without.** Consolidations of `{CONSOLIDATED}`:"
-        f" {_counts(run.consolidations)}. Lessons `anima search` found in `{CONSOLIDATED}`'s knowledge"
-        f" after week 1: {len(run.in_knowledge)}/{per_week} ({', '.join(run.in_knowledge) or 'none'}).",
+        f" {without_errors}/{asked} without.** Lessons `anima search` found in `{CONSOLIDATED}`'s"
+        f" knowledge after week 1: {len(run.in_knowledge)}/{per_week}"
+        f" ({', '.join(run.in_knowledge) or 'none'}). What the prompts of weeks 2–{run.weeks} recalled"
+        f' (lines under "What you remember"): {_recalled(run, CONSOLIDATED)} with consolidation,'
+        f" {_recalled(run, CONTROL)} without.",
+        "",
+        f"Consolidations of `{CONSOLIDATED}`, daily then weekly, each week:",
+        "",
+        *_consolidation_rows(run.consolidations),
         "",
         "| Week | Task | With consolidation | Reply | Without consolidation | Reply |",
         "|---:|---|---|---|---|---|",

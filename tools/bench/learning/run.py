@@ -43,6 +43,10 @@ class Answer:
     """The chat's id: its model call (``llm.called``) carries it, so the prompt can be checked."""
     lesson_in_prompt: bool | None = None
     """Whether the prompt the model got held the lesson; ``None`` until checked."""
+    activity_lines: int = 0
+    """Recalled lines of the prompt that were recent-activity entries."""
+    other_lines: int = 0
+    """Recalled lines of the prompt from anything else (knowledge, episodes …)."""
 
 
 @dataclasses.dataclass
