@@ -78,6 +78,11 @@ def _run_lines(run: RunReplay) -> list[str]:
         lines += [f"    - {key}" for key in run.recorded_keys if key not in run.replayed_keys]
         lines += [f"    + {key}" for key in run.replayed_keys if key not in run.recorded_keys]
     lines += [f"  rejected: {reason}" for reason in run.rejections]
+    if run.not_replayed:
+        actions = ", ".join(sorted(set(run.not_replayed)))
+        lines.append(
+            f"  not replayed: {len(run.not_replayed)} decision(s) of the procedure stage ({actions})"
+        )
     return lines
 
 

@@ -28,9 +28,13 @@ from animas_contracts import (
     Event,
     LlmCalled,
     MemoryOpRequested,
+    PlannedDecision,
     WriteKnowledge,
     derive_id,
 )
+
+KNOWLEDGE_ACTIONS = frozenset({"create", "merge", "supersede"})
+"""What a daily decision does to knowledge; the procedure stage's decisions are not replayed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +59,8 @@ class RunReplay:
     recorded_keys: tuple[str, ...]
     replayed_keys: tuple[str, ...]
     rejections: tuple[str, ...]
+    not_replayed: tuple[str, ...]
+    """The recorded decisions that are not the day's knowledge (procedures, skills), by action."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,19 +139,25 @@ def replay(runs: Sequence[RecordedRun]) -> Replay:
             )
             shadow[op.path] = knowledge_file(shadow.get(op.path, texts.get(op.path)), op, at)
             touched.append(op.path)
-        recorded = [d for d in run.planned.decisions if isinstance(d.op, WriteKnowledge)]
+        recorded = [d for d in run.planned.decisions if _is_knowledge(d)]
         touched += [d.op.path for d in recorded if isinstance(d.op, WriteKnowledge)]
         replays.append(
             RunReplay(
                 run=run,
                 prompt_diff=diff,
                 prompt_note=note,
-                recorded_keys=tuple(d.key for d in run.planned.decisions),
+                recorded_keys=tuple(d.key for d in recorded),
                 replayed_keys=tuple(p.key for p in result.ops),
                 rejections=tuple(rejections),
+                not_replayed=tuple(d.action for d in run.planned.decisions if not _is_knowledge(d)),
             )
         )
     return Replay(tuple(replays), shadow, tuple(dict.fromkeys(touched)))
+
+
+def _is_knowledge(decision: PlannedDecision) -> bool:
+    """A decision of the day's knowledge (the procedure stage adds others to the same plan)."""
+    return isinstance(decision.op, WriteKnowledge) and decision.action in KNOWLEDGE_ACTIONS
 
 
 def _on_shadow(inputs: DayInputs, shadow: Mapping[str, str]) -> DayInputs:
