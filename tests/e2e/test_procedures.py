@@ -128,7 +128,7 @@ def test_a_failing_procedure_is_revised_and_a_reliable_one_is_proposed_as_a_skil
     print(out)
     for path in (ROLLBACK, ROTATION):
         text = (root / path).read_text()
-        assert "version: 1" in text, text
+        assert "version: 1" in text and "confidence: 0.40" in text, text
     assert "Reverted the release and redeployed." in (root / ROLLBACK).read_text()
 
     for note in FAILURES:

@@ -73,6 +73,9 @@ class WriteProcedure(_Op, frozen=True, kw_only=True, tag="procedure.write"):
     path: RelPath
     content: str
     description: str = ""
+    confidence: Annotated[float, Meta(ge=0, le=1)] | None = None
+    """The confidence recorded when this write creates the procedure (a procedure distilled from
+    one resolved task starts at 0.4); every revision computes it from the counted outcomes."""
 
 
 class RecordOutcome(_Op, frozen=True, kw_only=True, tag="procedure.outcome"):

@@ -161,7 +161,7 @@ def test_two_unrelated_tasks_are_not_duplicates_for_sharing_the_procedure_templa
 def test_a_task_is_distilled_once_even_after_its_procedure_was_revised() -> None:
     task = _task("t1", "Fix the stuck queue")
     (op,) = distil([task], [], DAY.isoformat())[0]
-    assert op.op.description == "Fix the stuck queue (from task t1)"
+    assert op.op.description == "Fix the stuck queue (from task t1)" and op.op.confidence == 0.4
     revised = f'---\ndescription: "{op.op.description}"\nversion: 2\n---\n\n# Something else entirely\n'
     ops, skips = distil([task], [Procedure(op.op.path, revised)], DAY.isoformat())
     assert ops == [] and skips == [f"resolved task t1: distilled already into {op.op.path}"]

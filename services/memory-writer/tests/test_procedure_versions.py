@@ -65,3 +65,14 @@ def test_a_redelivered_revision_archives_and_bumps_once(tmp_path: Path) -> None:
     assert "version: 2" in text
     real = tmp_path / "animas" / "tanaka" / version_folder(PATH)
     assert sorted(p.name for p in real.iterdir()) == ["v1.md"]
+
+
+def test_a_distilled_procedure_starts_at_its_given_confidence_and_revisions_measure_it(
+    tmp_path: Path,
+) -> None:
+    applier = _applier(tmp_path)
+    op = WriteProcedure(path=PATH, content="# Deploy\n", confidence=0.4)
+    assert (outcome := applier.apply(MemoryOpRequested(id="d1", op=op, **ENV))) and outcome.applied
+    assert "confidence: 0.40" in (applier.directory("tanaka").read_text(PATH) or "")
+    _revise(applier, 2)  # no outcomes yet: the measure with no evidence
+    assert "confidence: 0.50" in (applier.directory("tanaka").read_text(PATH) or "")

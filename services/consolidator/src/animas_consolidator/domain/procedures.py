@@ -31,6 +31,8 @@ PROCEDURES = "procedures/"
 SKILLS = "skills/"
 PROPOSALS = "state/skill_proposals/"
 DUPLICATE_THRESHOLD = 0.85
+DISTILLED_CONFIDENCE = 0.4
+"""A procedure distilled from one resolved task starts less trusted than an even 0.5 (seed 004)."""
 REVISE_MIN_FAILURES = 2
 REVISE_BELOW_CONFIDENCE = 0.6
 SKILL_MIN_SUCCESSES = 3
@@ -145,7 +147,7 @@ def distil(
         path = _free(f"{PROCEDURES}{slug(task.title, 50)}.md", known)
         known[path] = body
         description = f"{task.title.strip()[:200]}{TASK_MARK}{task.task_id})"
-        op = WriteProcedure(path=path, content=body, description=description)
+        op = WriteProcedure(path=path, content=body, description=description, confidence=DISTILLED_CONFIDENCE)
         ops.append(PlannedOp(op_key("procedure", path, body), "procedure", op))
     return ops, skips
 

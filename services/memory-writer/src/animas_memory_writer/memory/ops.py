@@ -53,13 +53,20 @@ def write_procedure(
         "version": str(version),
         "success_count": str(successes),
         "failure_count": str(failures),
-        "confidence": f"{confidence(successes, failures):.2f}",
+        "confidence": f"{_confidence(op, existing, successes, failures):.2f}",
         "updated": stamp,
     }
     merged.setdefault("created", stamp)
     if op.description:
         merged["description"] = op.description
     return frontmatter.render(merged, op.content)
+
+
+def _confidence(op: WriteProcedure, existing: str | None, successes: int, failures: int) -> float:
+    """The op's starting confidence for a new procedure without outcomes, else the measured one."""
+    if existing is None and op.confidence is not None and successes == failures == 0:
+        return op.confidence
+    return confidence(successes, failures)
 
 
 def confidence(successes: int, failures: int) -> float:
