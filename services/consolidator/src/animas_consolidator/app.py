@@ -7,6 +7,7 @@ from animas_consolidator.adapters.litellm_model import LiteLLMDecisionModel
 from animas_consolidator.daily import DailyRun, RunPorts
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.handlers import DueHandler
+from animas_consolidator.housekeeping import Housekeeping
 from animas_consolidator.ports import DecisionModel
 from animas_consolidator.procedures import ProcedureStage
 from animas_consolidator.settings import ConsolidatorSettings
@@ -26,8 +27,6 @@ DUE_CONSUMER = ConsumerSpec(
     long_running=True,  # a run waits for a model and for memory-writer: in-progress acks keep it
 )
 CONSUMERS: tuple[ConsumerSpec, ...] = (DUE_CONSUMER,)
-PENDING_WORK = "identity revisions (issue #13)"
-"""What ``anima status`` says this service does not do yet (consolidation and forgetting it does)."""
 
 
 async def setup(
@@ -51,7 +50,6 @@ async def setup(
         faults=runtime.faults,
     )
     forgetting = Forgetting(MemoryClient(nc), ports.ops, runtime.publisher)
-    daily = DailyRun(ports, forgetting)
+    daily = DailyRun(ports, forgetting, Housekeeping(ports.files, ports.ops))
     daily.procedures = ProcedureStage(ports, MemoryClient(nc))
     runtime.consume(DUE_CONSUMER, DueHandler(daily, WeeklyRun(ports)))
-    runtime.extra_health["pending_work"] = PENDING_WORK
