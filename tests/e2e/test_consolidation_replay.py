@@ -39,6 +39,15 @@ EPISODES = (
     f"- Result: done\n- Lesson: {RULE}\n\n## 16:00 Printer\n- Result: {PRINTER} Used A4 instead.\n"
 )
 OFFICE = "# Office\n\n- The kitchen closes at 18:00.\n"
+LEDGER = "ledger"
+"""A second anima, consolidated on two days in a row: the replay chains them."""
+NEXT_DAY = "2026-11-21"
+NOON = "Send the invoice reminder before noon"
+NEXT_EPISODES = (
+    f"# {NEXT_DAY} Action Log\n\n## 13:00 Sent reminders\n- Trigger: Heartbeat\n"
+    "- Decision: sent one reminder\n"
+    f"- Result: the client had already left\n- Lesson: {NOON}\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,27 +60,50 @@ def llm() -> Iterator[ScriptedLLM]:
 def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[RunningSystem]:
     running = start_system(tmp_path_factory.mktemp("replay-consolidate") / "home")
     try:
-        running.configure(scripted_config(llm, animas=(ANIMA,)))
-        files = template_files(AnimaSpec(name=ANIMA, role="general"), "general")
-        files.update({f"episodes/{DAY}.md": EPISODES, "knowledge/office.md": OFFICE})
-        answer = running.admin(
-            lambda nc: publish_change(nc, creation_event(ANIMA, files, "template:general"), timeout_s=60)
+        config = scripted_config(llm, animas=(ANIMA, LEDGER))
+        running.configure(config)
+        _create(running, ANIMA, {f"episodes/{DAY}.md": EPISODES, "knowledge/office.md": OFFICE})
+        _create(
+            running,
+            LEDGER,
+            {
+                f"episodes/{DAY}.md": EPISODES,
+                f"episodes/{NEXT_DAY}.md": NEXT_EPISODES,
+                "knowledge/office.md": OFFICE,
+            },
         )
-        assert isinstance(answer, MemoryOpApplied), answer
         yield running
     finally:
         running.stop()
 
 
-def _ref(text: str) -> str:
-    number = next(n for n, line in enumerate(EPISODES.splitlines(), start=1) if text in line)
-    return f"episodes/{DAY}.md:{number}"
+def _create(system: RunningSystem, name: str, extra: dict[str, str]) -> None:
+    files = template_files(AnimaSpec(name=name, role="general"), "general")
+    files.update(extra)
+    answer = system.admin(
+        lambda nc: publish_change(nc, creation_event(name, files, "template:general"), timeout_s=60)
+    )
+    assert isinstance(answer, MemoryOpApplied), answer
+
+
+def _ref(text: str, day: str = DAY, episodes: str = EPISODES) -> str:
+    number = next(n for n, line in enumerate(episodes.splitlines(), start=1) if text in line)
+    return f"episodes/{day}.md:{number}"
 
 
 def _answer(body: Mapping[str, Any]) -> Turn | None:
-    """The anima's model asked to consolidate: one new file, one merge into the office notes."""
-    if f"You consolidate the memory of {ANIMA}" not in json.dumps(body.get("messages", [])):
+    """The model asked to consolidate: the first day one new file and one merge, the next a merge."""
+    prompt_text = json.dumps(body.get("messages", []))
+    if "You consolidate the memory of " not in prompt_text:
         return None
+    if f"after its day {NEXT_DAY}" in prompt_text:
+        merge = {
+            "action": "merge",
+            "path": "knowledge/invoice-reminders.md",
+            "content": NOON + ".",
+            "citations": [{"ref": _ref(NOON, NEXT_DAY, NEXT_EPISODES), "quote": NOON}],
+        }
+        return Turn(text=json.dumps({"decisions": [merge]}))
     decisions = [
         {
             "action": "create",
@@ -151,3 +183,24 @@ def test_replay_consolidate_says_so_when_nothing_is_recorded(system: RunningSyst
         "replay", "consolidate", ANIMA, "--from", "2026-11-20", "--to", "2026-11-19", check=False
     )
     assert bad.returncode == 1 and "is before --from" in bad.stderr
+
+
+def test_days_in_a_row_replay_in_order_each_on_the_knowledge_the_one_before_wrote(
+    system: RunningSystem, llm: ScriptedLLM, tmp_path: Path
+) -> None:
+    llm.respond_with(_answer)
+    for day in (DAY, NEXT_DAY):
+        out = system.anima("consolidate", LEDGER, "--date", day).stdout
+        assert "decided by the model openai/scripted" in out, out
+    today = _knowledge(system.home / "animas" / LEDGER)
+    assert NOON in today["knowledge/invoice-reminders.md"].decode()
+
+    shadow = tmp_path / "shadow"
+    args = ("--from", DAY, "--to", NEXT_DAY, "--shadow", str(shadow))
+    report = system.anima("replay", "consolidate", LEDGER, *args).stdout
+    print(report)
+    assert "replayed 2 daily run(s) with the current build" in report
+    assert report.count("prompt: identical to the recording") == 2
+    assert "knowledge: identical to the anima's knowledge today (2 file(s) the runs wrote)" in report
+    replayed = _knowledge(shadow)
+    assert replayed == {path: today[path] for path in replayed} and len(replayed) == 2
