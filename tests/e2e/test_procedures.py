@@ -126,6 +126,7 @@ def test_a_failing_procedure_is_revised_and_a_reliable_one_is_proposed_as_a_skil
 
     out = system.anima("consolidate", ANIMA, "--date", day.isoformat()).stdout
     print(out)
+    assert "procedures: distilled 2, revised 0, proposed as skills 0" in out
     for path in (ROLLBACK, ROTATION):
         text = (root / path).read_text()
         assert "version: 1" in text and "confidence: 0.40" in text, text
@@ -144,6 +145,7 @@ def test_a_failing_procedure_is_revised_and_a_reliable_one_is_proposed_as_a_skil
 
     out = system.anima("consolidate", ANIMA, "--date", day.isoformat()).stdout
     print(out)
+    assert "procedures: distilled 0, revised 1, proposed as skills 1" in out
     revised = (root / ROLLBACK).read_text()
     assert "version: 2" in revised and "Wait for the migration lock." in revised, revised
     archived = (root / "archive/procedure_versions/roll-back-the-failed-deploy/v1.md").read_text()

@@ -128,6 +128,15 @@ class ConsolidationFinished(Event, frozen=True, kw_only=True, tag="consolidation
         int,
         Meta(ge=0, description="Memories archived by forgetting, each with a tombstone (daily)."),
     ] = 0
+    procedures: Annotated[
+        int, Meta(ge=0, description="Procedures distilled from tasks resolved that day (daily).")
+    ] = 0
+    revised: Annotated[
+        int, Meta(ge=0, description="Failing procedures revised, the old version archived (daily).")
+    ] = 0
+    proposed: Annotated[
+        int, Meta(ge=0, description="Reliable procedures proposed as skills, for a person to adopt (daily).")
+    ] = 0
     skips: Annotated[list[str], Meta(description="Why each skipped candidate was left out.")] = msgspec.field(
         default_factory=list
     )

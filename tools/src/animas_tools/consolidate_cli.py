@@ -66,6 +66,11 @@ def describe(done: ConsolidationFinished) -> list[str]:
         counts += f", summarised {done.summarised}"
     forgotten = f", forgotten {done.forgotten}" if done.forgotten else ""
     lines.append(f"  {counts}, skipped {done.skipped}{forgotten}")
+    if done.procedures or done.revised or done.proposed:
+        lines.append(
+            f"  procedures: distilled {done.procedures}, revised {done.revised}, "
+            f"proposed as skills {done.proposed}"
+        )
     lines += [f"  skipped: {reason}" for reason in done.skips]
     lines += [f"  rejected: {reason}" for reason in done.rejections]
     if done.identity:
@@ -92,6 +97,8 @@ def summary(event: ConsolidationEvent) -> str:
     line = f"{event.status.value} {event.method.value}: {counts}, skipped {event.skipped}"
     if event.forgotten:
         line += f", forgotten {event.forgotten}"
+    if event.procedures or event.revised or event.proposed:
+        line += f", procedures {event.procedures}/revised {event.revised}/proposed {event.proposed}"
     if event.rejections:
         line += f", {len(event.rejections)} rejected"
     return line + (f": {event.error}" if event.error else "")
