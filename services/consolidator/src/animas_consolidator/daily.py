@@ -13,10 +13,11 @@ from typing import Any
 
 from animas_consolidator.domain import day_decision
 from animas_consolidator.domain.citations import KNOWLEDGE
+from animas_consolidator.domain.contradictions import corrections
 from animas_consolidator.domain.day_decision import DayInputs
 from animas_consolidator.domain.decisions import Decision
 from animas_consolidator.domain.identity import identity_decision
-from animas_consolidator.domain.lessons import explicit_lessons
+from animas_consolidator.domain.lessons import Lesson, explicit_lessons
 from animas_consolidator.domain.model_choice import ModelTarget, choose_model
 from animas_consolidator.domain.plan import plan
 from animas_consolidator.domain.records import RunRef, planned
@@ -89,7 +90,9 @@ class DailyRun:
             )
         lessons = explicit_lessons(sources)
         known = sorted(path for path in await p.files.tree(anima) if path.startswith(KNOWLEDGE))
-        texts = await knowledge_texts(p.files, p.search, anima, lessons, known)
+        # Correcting lines look up the knowledge they may contradict, as lessons look up duplicates.
+        queries = [*lessons, *(Lesson(text=line.text, citations=()) for line in corrections(sources))]
+        texts = await knowledge_texts(p.files, p.search, anima, queries, known)
         choice = choose_model(config_model, anima, status)
         model = choice.model if isinstance(choice, ModelTarget) else None
         fallback_reason = None if isinstance(choice, ModelTarget) else choice.reason

@@ -18,6 +18,7 @@ import msgspec
 from animas_consolidator.domain import prompt
 from animas_consolidator.domain.candidates import merge_candidates
 from animas_consolidator.domain.citations import rejection
+from animas_consolidator.domain.contradictions import contradiction_candidates, contradiction_fallback
 from animas_consolidator.domain.decisions import Decision, InvalidAnswer, Merge, Supersede, parse_answer
 from animas_consolidator.domain.fallback import fallback_decisions
 from animas_consolidator.domain.identity_prompt import with_identity
@@ -81,7 +82,14 @@ def messages(inputs: DayInputs) -> list[dict[str, str]]:
     lessons = explicit_lessons(inputs.sources)
     candidates = merge_candidates(lessons, inputs.texts)
     messages = prompt.messages(
-        inputs.anima, inputs.day, inputs.sources, lessons, candidates, inputs.texts, inputs.known
+        inputs.anima,
+        inputs.day,
+        inputs.sources,
+        lessons,
+        candidates,
+        inputs.texts,
+        inputs.known,
+        contradictions=contradiction_candidates(inputs.sources, inputs.texts),
     )
     if inputs.identity_limit is None:
         return messages
@@ -97,9 +105,18 @@ def answered(text: str) -> tuple[list[Decision] | None, str | None]:
 
 
 def fallback(inputs: DayInputs) -> list[Decision]:
-    """The deterministic decisions: explicit lessons become knowledge, duplicates merge."""
-    lessons = explicit_lessons(inputs.sources)
-    return fallback_decisions(lessons, merge_candidates(lessons, inputs.texts), inputs.sources)
+    """The deterministic decisions: explicit corrections supersede, lessons become knowledge or merge."""
+    supersedes, corrected, skips = contradiction_fallback(
+        contradiction_candidates(inputs.sources, inputs.texts), inputs.texts
+    )
+    # A correction that superseded a file is not also kept as a new lesson of its own.
+    lessons = [
+        lesson
+        for lesson in explicit_lessons(inputs.sources)
+        if not all(c.ref in corrected for c in lesson.citations)
+    ]
+    rest = fallback_decisions(lessons, merge_candidates(lessons, inputs.texts), inputs.sources)
+    return [*supersedes, *rest, *skips]
 
 
 def checked(inputs: DayInputs, decisions: Sequence[Decision]) -> tuple[list[Decision], list[str]]:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from animas_consolidator.domain.candidates import MergeCandidate, split_frontmatter
+from animas_consolidator.domain.contradictions import ContradictionCandidate
 from animas_consolidator.domain.decisions import answer_schema
 from animas_consolidator.domain.lessons import Lesson
 from animas_consolidator.domain.sources import SourceLine
@@ -44,6 +45,8 @@ def messages(
     candidates: Mapping[int, MergeCandidate],
     files: Mapping[str, str],
     known_paths: Sequence[str] = (),
+    *,
+    contradictions: Sequence[ContradictionCandidate] = (),
 ) -> list[dict[str, str]]:
     """The chat messages asking for the day's decisions."""
     system = SYSTEM.format(anima=anima, day=day, schema=json.dumps(answer_schema(), sort_keys=True))
@@ -63,9 +66,18 @@ def messages(
             match = candidates.get(index)
             known = f" — duplicates {match.path} (similarity {match.score})" if match else ""
             parts.append(f"- {lesson.text} [{refs}]{known}")
-    shown = sorted({c.path for c in candidates.values()})
+    if contradictions:
+        parts.append(
+            "\n## Contradiction candidates: existing knowledge the day may correct (supersede candidates)"
+        )
+        for found in contradictions:
+            cue = " — an explicit correction by a person" if found.explicit else ""
+            parts.append(
+                f'- {found.path} says "{found.statement}"; [{found.line.ref}] says "{found.line.text}"{cue}'
+            )
+    shown = sorted({c.path for c in candidates.values()} | {c.path for c in contradictions})
     if shown:
-        parts.append("\n## Existing knowledge files that are merge candidates")
+        parts.append("\n## Existing knowledge files that are merge or supersede candidates")
         for path in shown:
             _, body = split_frontmatter(files[path])
             parts.append(f"### {path}\n{body[:MAX_FILE_CHARS]}")
