@@ -8,6 +8,7 @@ every lesson.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
@@ -91,6 +92,18 @@ def test_the_report_counts_errors_per_week_and_arm() -> None:
     assert "- week 1: `ok, created 4, merged 0, superseded 0, skipped 1`" in text
     assert "after week 1: 2/4 (kobe, fragile)" in text
     assert "a \\| reply" in text  # a reply cannot break the table
+    assert "**Reading.**" not in text  # no prompt lines were counted: nothing to say why
+
+
+def test_the_reading_is_given_only_when_no_prompt_recalled_anything_but_activity() -> None:
+    run = LearningRun(weeks=2, start_day=date(2026, 12, 6))
+    for task in TASKS:
+        for anima in (CONSOLIDATED, CONTROL):
+            run.answers += [_answer(1, anima, task, False)]
+            run.answers += [dataclasses.replace(_answer(2, anima, task, False), activity_lines=9)]
+    assert "**Reading.** No prompt recalled" in render(run, TASKS, ["x"], "1")
+    run.answers[-1] = dataclasses.replace(run.answers[-1], other_lines=1)
+    assert "**Reading.**" not in render(run, TASKS, ["x"], "1")
 
 
 def _knows_only_what_it_is_told(body: Mapping[str, Any]) -> Turn | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from animas_agent_runner.prompt.tiny import TINY_PROMPT_BUDGET
 from animas_tools.bench_report import machine
 
 from .routine import Task
@@ -38,6 +39,21 @@ def _consolidation_rows(outputs: Sequence[str]) -> list[str]:
             said.append(f"{status}, {counts}")
         rows.append(f"- week {week}: " + "; ".join(f"`{x}`" for x in said))
     return rows
+
+
+def _reading(run: LearningRun) -> list[str]:
+    """What the prompt counts say about why, stated only when the counts show it."""
+    later = [a for a in run.answers if a.week >= 2]
+    if not later or any(a.other_lines for a in later) or not any(a.activity_lines for a in later):
+        return []
+    return [
+        "",
+        "**Reading.** No prompt recalled a single line from knowledge or episodes: agent-runner hands"
+        " the tiny prompt priming's sections in channel order, recent activity first, and the"
+        f" {TINY_PROMPT_BUDGET}-token budget was full before the related-knowledge channel, so the"
+        " lessons consolidation wrote never reached the model. Where a lesson was in a prompt it came"
+        " from recent activity (the correction, or the anima's own earlier reply), in both animas alike.",
+    ]
 
 
 def _recalled(run: LearningRun, anima: str) -> str:
@@ -99,6 +115,7 @@ def render(run: LearningRun, tasks: Sequence[Task], commands: Sequence[str], loa
         f" ({', '.join(run.in_knowledge) or 'none'}). What the prompts of weeks 2–{run.weeks} recalled"
         f' (lines under "What you remember"): {_recalled(run, CONSOLIDATED)} with consolidation,'
         f" {_recalled(run, CONTROL)} without.",
+        *_reading(run),
         "",
         f"Consolidations of `{CONSOLIDATED}`, daily then weekly, each week:",
         "",
