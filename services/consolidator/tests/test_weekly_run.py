@@ -13,6 +13,7 @@ from typing import Any
 from animas_consolidator.daily import DailyRun
 from animas_consolidator.domain.episodes import Entry, render
 from animas_consolidator.domain.model_choice import ModelTarget
+from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.handlers import DueHandler
 from animas_consolidator.ports import ModelAnswer, ModelCallFailed, OpOutcome
 from animas_consolidator.run_frame import RunPorts
@@ -25,8 +26,10 @@ from animas_contracts import (
     ConsolidationPlanned,
     ConsolidationStarted,
     Event,
+    IdentityRevised,
     LlmCalled,
     MemoryOpRequested,
+    MetaRecord,
     TokenUsage,
     encode_event,
 )
@@ -110,7 +113,7 @@ class Bus:
     async def publish(self, event: Event) -> None:
         self.published.append(event)
 
-    async def apply(self, request: MemoryOpRequested) -> OpOutcome:
+    async def apply(self, request: MemoryOpRequested | IdentityRevised) -> OpOutcome:
         self.published.append(request)
         return OpOutcome(applied=True, first_time=True)
 
@@ -138,7 +141,20 @@ class FakeDelivery:
     async def in_progress(self) -> None: ...
 
 
-def _run(tmp_path: Path, files: dict[str, str], bus: Bus, model: SummarisingModel | None = None) -> Bus:
+class WithStats(Memory):
+    """The anima's files and no access statistics: every knowledge file unread since it was written."""
+
+    async def stats(self, anima: str) -> list[MetaRecord]:
+        return []
+
+
+def _run(
+    tmp_path: Path,
+    files: dict[str, str],
+    bus: Bus,
+    model: SummarisingModel | None = None,
+    forgetting: Forgetting | None = None,
+) -> Bus:
     config = tmp_path / "config.json"
     weekly = ConsolidationConfig(episode_summary_after_days=3)
     if model is None:
@@ -173,7 +189,7 @@ def _run(tmp_path: Path, files: dict[str, str], bus: Bus, model: SummarisingMode
         date=DAY,
     )
     delivery = FakeDelivery(encode_event(due), deliveries=2 if bus.recorded_plan else 1)
-    asyncio.run(DueHandler(DailyRun(ports), WeeklyRun(ports))(delivery.data, delivery))
+    asyncio.run(DueHandler(DailyRun(ports), WeeklyRun(ports, forgetting))(delivery.data, delivery))
     return bus
 
 
@@ -187,6 +203,30 @@ def test_a_weekly_run_distils_the_routine_summarises_old_days_and_records_its_co
     assert done.status == "ok" and done.created == 1 and done.summarised == 4 and done.merged == 0
     kinds = [type(request.op).__name__ for request in bus.of(MemoryOpRequested)]
     assert kinds == ["WriteKnowledge"] + ["ArchiveMemory", "AppendEpisode"] * 4
+
+
+def test_low_activity_knowledge_alike_below_the_duplicate_threshold_is_merged_and_counted(
+    tmp_path: Path,
+) -> None:
+    printer = "---\nupdated: 2026-09-01\n---\n\n# Printer\n\n"
+    files = dict(FILES) | {
+        "knowledge/printer-a.md": printer
+        + "The staging printer on floor 3 jams when the paper tray is overfilled.",
+        "knowledge/printer-b.md": printer
+        + "The printer on floor 3 jams often; do not overfill the paper tray.",
+        "knowledge/printer-c.md": printer
+        + "[IMPORTANT] The printer on floor 3 jams; never overfill the tray.",
+    }
+    bus = Bus()
+    _run(tmp_path, files, bus, forgetting=Forgetting(WithStats(files), bus, bus))
+    (done,) = bus.of(ConsolidationFinished)
+    assert done.status == "ok" and done.merged == 1
+    ops = [request.op for request in bus.of(MemoryOpRequested)]
+    merged = [op for op in ops if getattr(op, "path", "").startswith("knowledge/printer")]
+    assert [(type(op).__name__, op.path) for op in merged] == [
+        ("WriteKnowledge", "knowledge/printer-a.md"),
+        ("ArchiveMemory", "knowledge/printer-b.md"),
+    ]
 
 
 def test_a_rerun_carries_out_the_recorded_plan_under_the_same_ids(tmp_path: Path) -> None:

@@ -52,4 +52,4 @@ async def setup(
     forgetting = Forgetting(MemoryClient(nc), ports.ops, runtime.publisher)
     daily = DailyRun(ports, forgetting, Housekeeping(ports.files, ports.ops))
     daily.procedures = ProcedureStage(ports, MemoryClient(nc))
-    runtime.consume(DUE_CONSUMER, DueHandler(daily, WeeklyRun(ports)))
+    runtime.consume(DUE_CONSUMER, DueHandler(daily, WeeklyRun(ports, forgetting)))

@@ -11,11 +11,13 @@ it, so a run killed at any point applies each decision once, whatever the model 
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from animas_consolidator.domain.citations import KNOWLEDGE
 from animas_consolidator.domain.compression import compressible
 from animas_consolidator.domain.decisions import InvalidAnswer
 from animas_consolidator.domain.episodes import Entry
+from animas_consolidator.domain.forgetting import Memory
 from animas_consolidator.domain.model_choice import ModelTarget, choose_model
 from animas_consolidator.domain.records import planned
 from animas_consolidator.domain.sources import EPISODES, episode_path
@@ -32,6 +34,7 @@ from animas_consolidator.model_call import ask_recorded
 from animas_consolidator.ports import AnimaFiles
 from animas_consolidator.run_frame import RunContext, RunPorts, carry_out, open_run
 from animas_contracts import ConsolidationDue, ConsolidationMethod, ConsolidationPlanned
+from animas_core.config_model import ConsolidationConfig
 from animas_core.policy import Delivery
 
 NOTHING_FOR_THE_MODEL = (
@@ -39,11 +42,18 @@ NOTHING_FOR_THE_MODEL = (
 )
 
 
+class LowActivitySource(Protocol):
+    """The chunks forgetting finds low on a day (:meth:`Forgetting.low_activity`)."""
+
+    async def low_activity(self, anima: str, day: date, config: ConsolidationConfig) -> list[Memory]: ...
+
+
 class WeeklyRun:
     """Carries out weekly consolidation runs."""
 
-    def __init__(self, ports: RunPorts) -> None:
+    def __init__(self, ports: RunPorts, forgetting: LowActivitySource | None = None) -> None:
         self._p = ports
+        self._forgetting = forgetting
 
     async def run(self, due: ConsolidationDue, delivery: Delivery) -> None:
         """Consolidate the week that ends on the day ``due`` names (or the day before it fires)."""
@@ -55,13 +65,16 @@ class WeeklyRun:
             threshold=consolidation.duplicate_threshold,
             summary_after_days=consolidation.episode_summary_after_days,
             min_repeats=consolidation.pattern_min_repeats,
+            low_activity_threshold=consolidation.low_activity_merge_threshold,
         )
         episodes = await _episodes(self._p.files, due.anima, context.day, settings)
         knowledge = await _knowledge(self._p.files, due.anima)
         sources = len(week_lines(context.day, episodes))
 
         async def decide() -> ConsolidationPlanned:
-            return await self._decide(context, episodes, knowledge, settings, delivery.deliveries)
+            # Read only when planning: a rerun carries out the recorded plan, whatever is low now.
+            low = await self._low_activity(due.anima, context)
+            return await self._decide(context, episodes, knowledge, settings, delivery.deliveries, low)
 
         await carry_out(self._p, context.ref, delivery, sources, decide)
 
@@ -72,6 +85,7 @@ class WeeklyRun:
         knowledge: dict[str, str],
         settings: WeeklySettings,
         attempt: int,
+        low_activity: list[str],
     ) -> ConsolidationPlanned:
         ref = context.ref
         due: dict[str, list[Entry]] = {}
@@ -89,7 +103,7 @@ class WeeklyRun:
                 groups, reason = _parsed(answer, reason)
         else:
             reason = choice.reason
-        result = weekly_plan(context.day, context.zone, episodes, knowledge, settings, groups)
+        result = weekly_plan(context.day, context.zone, episodes, knowledge, settings, groups, low_activity)
         if result.summarised_by_model:
             method, model, reason = ConsolidationMethod.MODEL, getattr(choice, "model", None), None
         elif result.ops or result.rejections:
@@ -105,6 +119,12 @@ class WeeklyRun:
             skips=list(result.skips) or ([] if result.ops else ["nothing to consolidate this week"]),
             rejections=list(result.rejections),
         )
+
+    async def _low_activity(self, anima: str, context: RunContext) -> list[str]:
+        if self._forgetting is None:
+            return []
+        low = await self._forgetting.low_activity(anima, context.day, context.config.consolidation)
+        return [memory.path for memory in low]
 
 
 def _parsed(text: str | None, failure: str | None) -> tuple[dict[str, list[SummaryGroup]] | None, str | None]:

@@ -237,6 +237,9 @@ class ConsolidationConfig(_Section):
     """Weekly: an episode file this many days older than the run's day or more becomes a summary."""
     pattern_min_repeats: int = Field(default=3, ge=2)
     """Weekly: an action repeated this often in the week becomes one knowledge file."""
+    low_activity_merge_threshold: UnitFraction = 0.6
+    """Weekly: two low-activity knowledge chunks (downscaling's rule, never protected ones) alike at
+    this similarity are merged into one (seed 004's neurogenesis-inspired reorganisation)."""
     identity_max_changed_lines: int = Field(default=3, ge=0)
     """Daily: an identity revision changing at most this many lines of identity.md is applied;
     a larger one is recorded as ``identity.proposed`` and waits for ``anima identity --approve``."""

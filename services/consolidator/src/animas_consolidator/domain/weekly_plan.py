@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from animas_consolidator.domain.citations import rejection
+from animas_consolidator.domain.citations import KNOWLEDGE, rejection
 from animas_consolidator.domain.compression import (
     DaySummary,
     compressible,
@@ -50,6 +50,9 @@ class WeeklySettings:
     threshold: float
     summary_after_days: int
     min_repeats: int
+    low_activity_threshold: float = 0.6
+    """Two low-activity knowledge chunks alike at this (lower) similarity are merged too (seed 004,
+    neurogenesis-inspired reorganisation); chunks in use merge only at ``threshold``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,11 +109,14 @@ def weekly_plan(
     knowledge: Mapping[str, str],
     settings: WeeklySettings,
     model_groups: Mapping[str, Sequence[SummaryGroup]] | None = None,
+    low_activity: Collection[str] = (),
 ) -> WeeklyPlan:
     """Every operation of the weekly run for ``day``, in the order it is applied.
 
     ``model_groups`` are the model's summaries by episode file; a file it did not summarise
-    usably is collapsed deterministically, and the run says why.
+    usably is collapsed deterministically, and the run says why. ``low_activity`` are the
+    knowledge files forgetting found low on ``day`` (never protected ones): those alike at
+    ``settings.low_activity_threshold`` are merged after the duplicates.
     """
     skips: list[str] = []
     summaries: dict[str, DaySummary] = {}
@@ -129,7 +135,10 @@ def weekly_plan(
             skips.append(f"{path} not summarised: {summary}")
         else:
             summaries[path] = summary
-    ops, texts = _merges(knowledge, settings)
+    texts = dict(knowledge)
+    ops = _merges(texts, settings.threshold, "merge")
+    low = [path for path in sorted(low_activity) if path.startswith(KNOWLEDGE)]
+    ops += _merges(texts, settings.low_activity_threshold, "low-activity-merge", low)
     routines, rejections = _routines(day, episodes, texts, settings, summaries)
     ops += routines.ops
     for path, summary in summaries.items():
@@ -145,19 +154,24 @@ def weekly_plan(
 
 
 def _merges(
-    knowledge: Mapping[str, str], settings: WeeklySettings
-) -> tuple[list[PlannedOp[MemoryOp]], dict[str, str]]:
-    """The duplicate merges, and the knowledge as it stands after them."""
+    texts: dict[str, str], threshold: float, label: str, among: Collection[str] | None = None
+) -> list[PlannedOp[MemoryOp]]:
+    """The merges of the files (of ``among``, else all) alike at ``threshold``.
+
+    ``texts`` is left as the knowledge stands after them; ``label`` keys the ops, so each kind of
+    merge has its own ids.
+    """
     ops: list[PlannedOp[MemoryOp]] = []
-    texts = dict(knowledge)
-    for merge in duplicate_merges(knowledge, settings.threshold):
+    pool = {path: texts[path] for path in (texts if among is None else among) if path in texts}
+    for merge in duplicate_merges(pool, threshold):
         write = WriteKnowledge(path=merge.keep, content=merge.content, frontmatter=merge.frontmatter)
-        ops.append(PlannedOp(op_key("merge", merge.keep, merge.content), "merge", write))
+        # Counted as "merge" in consolidation.finished whichever threshold found the pair.
+        ops.append(PlannedOp(op_key(label, merge.keep, merge.content), "merge", write))
         archive = ArchiveMemory(path=merge.drop)
         ops.append(PlannedOp(op_key("archive", merge.drop, texts[merge.drop]), "archive", archive))
         texts[merge.keep] = rendered_file(texts[merge.keep], merge.content, merge.frontmatter)
         del texts[merge.drop]
-    return ops, texts
+    return ops
 
 
 def _routines(
