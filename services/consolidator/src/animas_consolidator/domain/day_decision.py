@@ -115,7 +115,8 @@ def fallback(inputs: DayInputs) -> list[Decision]:
         for lesson in explicit_lessons(inputs.sources)
         if not all(c.ref in corrected for c in lesson.citations)
     ]
-    rest = fallback_decisions(lessons, merge_candidates(lessons, inputs.texts), inputs.sources)
+    unused = [line for line in inputs.sources if line.ref not in corrected]
+    rest = fallback_decisions(lessons, merge_candidates(lessons, inputs.texts), unused)
     return [*supersedes, *rest, *skips]
 
 
