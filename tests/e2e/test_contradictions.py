@@ -3,7 +3,8 @@
 Both animas know "Tanaka-san prefers email." and, on the consolidated day, a person told them it
 is no longer so. The anima with a model gets the file as a contradiction candidate in its prompt
 and its supersede decision rewrites the file; the anima without one supersedes it too, because
-the correction is explicit (a person's, naming the old fact).
+the correction is explicit (a person's, naming the old fact). Tasks resolved on a day are
+sources of that day too: a decision cites them as ``tasks/<id>``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,27 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pytest
 from tests.conftest import RunningSystem, scripted_config, start_system
 
-from animas_contracts import Conversation, ConversationTurn, MemoryOpApplied, TurnRole
+from animas_contracts import (
+    Conversation,
+    ConversationTurn,
+    CreateTask,
+    MemoryOp,
+    MemoryOpApplied,
+    MemoryOpRequested,
+    TaskState,
+    TransitionTask,
+    TurnRole,
+    uuid7,
+)
 from animas_core.anima_files import AnimaSpec, template_files
+from animas_core.memory_client import MemoryClient
 from animas_tools.animas_cli import creation_event
 from animas_tools.publish import publish_change
 from animas_tools.scripted_llm import ScriptedLLM, Turn
@@ -131,3 +144,31 @@ def test_without_a_model_the_explicit_correction_still_supersedes(system: Runnin
     (finished,) = _events(system, "plain", "consolidation.finished")
     assert finished["method"] == "fallback" and finished["created"] == 0
     assert not _events(system, "plain", "llm.called")
+
+
+def _apply(system: RunningSystem, anima: str, op: MemoryOp) -> None:
+    event_id = uuid7()
+    request = MemoryOpRequested(id=event_id, anima=anima, correlation_id=event_id, producer="test", op=op)
+    answer = system.admin(lambda nc: publish_change(nc, request))
+    assert isinstance(answer, MemoryOpApplied), answer
+
+
+def test_a_task_resolved_that_day_is_a_source_a_decision_cites(system: RunningSystem) -> None:
+    lesson = "book the meeting room a week ahead"
+    _apply(system, "plain", CreateTask(task_id="room", title="Book the room", detail=f"Lesson: {lesson}"))
+    _apply(system, "plain", TransitionTask(task_id="room", to=TaskState.DONE, note="booked"))
+    _apply(system, "plain", CreateTask(task_id="open", title="Still open", detail="Lesson: not yet"))
+    tasks = system.admin(lambda nc: MemoryClient(nc).tasks("plain"))
+    (room,) = [t for t in tasks if t.task_id == "room"]
+    # The day the task was resolved, read from the store (the system's zone is UTC): no wall clock here.
+    day = datetime.fromisoformat(room.updated_at).astimezone(UTC).date().isoformat()
+
+    out = system.anima("consolidate", "plain", "--date", day).stdout
+    print(out)
+    assert "created 1," in out
+    learned = [
+        p for p in (system.home / "animas" / "plain" / "knowledge").glob("*.md") if lesson in p.read_text()
+    ]
+    (path,) = learned
+    text = path.read_text(encoding="utf-8")
+    assert f'- {day} tasks/room: "{lesson}"' in text and "not yet" not in text

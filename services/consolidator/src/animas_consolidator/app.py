@@ -52,4 +52,5 @@ async def setup(
     forgetting = Forgetting(MemoryClient(nc), ports.ops, runtime.publisher)
     daily = DailyRun(ports, forgetting, Housekeeping(ports.files, ports.ops))
     daily.procedures = ProcedureStage(ports, MemoryClient(nc))
+    daily.tasks = MemoryClient(nc)
     runtime.consume(DUE_CONSUMER, DueHandler(daily, WeeklyRun(ports, forgetting)))

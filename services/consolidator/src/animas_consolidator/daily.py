@@ -22,10 +22,12 @@ from animas_consolidator.domain.model_choice import ModelTarget, choose_model
 from animas_consolidator.domain.plan import plan
 from animas_consolidator.domain.records import RunRef, planned
 from animas_consolidator.domain.sources import SourceLine
+from animas_consolidator.domain.task_sources import task_lines
 from animas_consolidator.forgetting import Forgetting
 from animas_consolidator.gather import day_sources, knowledge_texts
 from animas_consolidator.housekeeping import Housekeeping
 from animas_consolidator.model_call import ask_recorded, recorded_body
+from animas_consolidator.ports import TaskReader
 from animas_consolidator.procedures import ProcedureStage, with_procedures
 from animas_consolidator.run_frame import AfterApply, RunContext, carry_out, open_run
 from animas_consolidator.run_frame import RunPorts as RunPorts
@@ -49,6 +51,8 @@ class DailyRun:
         """Retention of saved sessions and conversation archives, last (None: not run)."""
         self.procedures: ProcedureStage | None = None
         """Procedures distilled, revised and proposed as skills in the day's plan (None: not run)."""
+        self.tasks: TaskReader | None = None
+        """The task store, whose tasks resolved that day are sources too (None: not read)."""
 
     async def run(self, due: ConsolidationDue, delivery: Delivery) -> None:
         """Consolidate the day ``due`` names (or the day before it fires) for its anima."""
@@ -56,6 +60,8 @@ class DailyRun:
         if context is None:
             return
         sources = await day_sources(self._p.files, due.anima, context.day, context.zone)
+        if self.tasks is not None:
+            sources += task_lines(await self.tasks.tasks(due.anima), context.day, context.zone)
 
         async def decide() -> ConsolidationPlanned:
             day_plan = await self._decide(

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, Protocol
 
 from animas_consolidator.domain.model_choice import ModelTarget
-from animas_contracts import ConsolidationPlanned, IdentityRevised, MemoryOpRequested, TokenUsage
+from animas_contracts import ConsolidationPlanned, IdentityRevised, MemoryOpRequested, TaskRecord, TokenUsage
 
 
 class AnimaFiles(Protocol):
@@ -17,6 +17,12 @@ class AnimaFiles(Protocol):
     async def listing(self, anima: str, path: str) -> list[str]: ...
 
     async def tree(self, anima: str) -> dict[str, str]: ...
+
+
+class TaskReader(Protocol):
+    """The anima's task store, read through memory-writer (``MemoryClient.tasks``)."""
+
+    async def tasks(self, anima: str) -> list[TaskRecord]: ...
 
 
 class KnowledgeSearch(Protocol):

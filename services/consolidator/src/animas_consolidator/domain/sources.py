@@ -30,6 +30,8 @@ class SourceKind(enum.StrEnum):
     EPISODE = "episode"
     SHORTTERM = "shortterm"
     CONVERSATION = "conversation"
+    TASK = "task"
+    """A task of the task store resolved (done or failed) that day: ``tasks/<task id>``."""
 
 
 @dataclasses.dataclass(frozen=True)
