@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -97,7 +98,7 @@ def _knowledge_file(system: RunningSystem, anima: str) -> str:
 
 
 def test_the_model_gets_the_contradiction_candidate_and_its_supersede_is_applied(
-    system: RunningSystem, llm: ScriptedLLM
+    system: RunningSystem, llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     prompts: list[str] = []
 
@@ -129,6 +130,13 @@ def test_the_model_gets_the_contradiction_candidate_and_its_supersede_is_applied
     assert re.search(rf'- {DAY} {re.escape(REF)}: "{re.escape(CORRECTION)}"', rewritten)
     (finished,) = _events(system, "keeper", "consolidation.finished")
     assert finished["method"] == "model" and finished["superseded"] == 1
+
+    # The recorded inputs hold what the candidates came from: a replay builds the same prompt and plan.
+    report = system.anima("replay", "consolidate", "keeper", "--from", DAY, "--shadow", str(tmp_path)).stdout
+    print(report)
+    assert "prompt: identical to the recording" in report
+    assert "decisions: identical to the recording (1)" in report
+    assert (tmp_path / FILE).read_bytes() == (system.home / "animas" / "keeper" / FILE).read_bytes()
 
 
 def test_without_a_model_the_explicit_correction_still_supersedes(system: RunningSystem) -> None:
