@@ -3,7 +3,7 @@
 A week of 50 near-identical episode entries ("checked the deploy logs, all green", in small
 variations), appended through memory-writer as a cycle appends them, spread over seven days.
 After each day's daily consolidation and then the weekly run (no model configured: the
-deterministic path), the routine is one knowledge file citing every entry, not fifty; two
+deterministic path), the routine is one procedure citing every entry, not fifty; two
 near-duplicate knowledge files are one; the episode files at least ``episode_summary_after_days``
 old are summaries, their originals in ``archive/episodes/``, and an ``[IMPORTANT]`` entry is
 still there word for word. With the scripted LLM as the anima's model, the summaries are the
@@ -122,7 +122,12 @@ def test_a_week_of_near_duplicate_episodes_ends_as_one_routine_and_summaries(sys
     knowledge = {p.name: p.read_text() for p in sorted((root / "knowledge").glob("*.md"))}
     print("knowledge files:", sorted(knowledge))
     assert len(knowledge) <= 3, sorted(knowledge)
-    (routine,) = [text for text in knowledge.values() if "A routine: checked the deploy logs" in text]
+    assert not [name for name, text in knowledge.items() if "checked the deploy logs" in text.casefold()]
+    # The routine is one procedure, as trusted as any freshly distilled one, citing every entry.
+    procedures = {p.name: p.read_text() for p in sorted((root / "procedures").glob("*.md"))}
+    print("procedures:", sorted(procedures))
+    (routine,) = procedures.values()
+    assert "# Routine: checked the deploy logs" in routine and "confidence: 0.40" in routine
     assert "Done 50 times between 2026-11-24 and 2026-11-30" in routine
     cited = re.findall(
         r"^- 2026-11-30 ((?:archive/)?episodes/2026-11-\d\d\.md):(\d+): ", routine, re.MULTILINE
@@ -147,8 +152,9 @@ def test_a_week_of_near_duplicate_episodes_ends_as_one_routine_and_summaries(sys
         assert (root / f"episodes/{day}.md").read_text() == originals[day]
 
     (weekly,) = [e for e in _events(system, "consolidation.finished") if e["kind"] == "weekly"]
-    assert (weekly["created"], weekly["merged"], weekly["summarised"]) == (1, 1, 4)
-    assert "created 1, merged 1, superseded 0, summarised 4" in out
+    assert (weekly["created"], weekly["merged"], weekly["summarised"]) == (0, 1, 4)
+    assert weekly["procedures"] == 1
+    assert "created 0, merged 1, superseded 0, summarised 4" in out
 
 
 def test_a_second_weekly_run_changes_nothing(system: RunningSystem) -> None:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from animas_consolidator.domain.compression import DaySummary, summarise_day, summary_from_groups
-from animas_consolidator.domain.decisions import Create, InvalidAnswer, Merge
+from animas_consolidator.domain.decisions import InvalidAnswer
 from animas_consolidator.domain.duplicates import duplicate_merges
 from animas_consolidator.domain.episodes import Entry, parse, render
-from animas_consolidator.domain.patterns import DatedEntry, pattern_decisions
+from animas_consolidator.domain.patterns import DatedEntry, Routines, routine_procedures
 from animas_consolidator.domain.summary_prompt import SummaryGroup, parse_summary_answer, summary_messages
 from animas_consolidator.domain.weekly_plan import WeeklySettings, weekly_plan
-from animas_contracts import AppendEpisode, ArchiveMemory, WriteKnowledge
+from animas_contracts import AppendEpisode, ArchiveMemory, WriteProcedure
 
 ZONE = ZoneInfo("Asia/Tokyo")
 DEPLOY = ("checked the deploy logs, all green", "checked the deploy logs again, all green")
@@ -101,32 +103,45 @@ def _week(count: int) -> list[DatedEntry]:
     return sorted(items, key=lambda item: item.day)
 
 
-def test_an_action_repeated_in_the_week_becomes_one_knowledge_file_citing_every_entry() -> None:
-    decisions, uncovered = pattern_decisions(_week(12), {}, min_repeats=3, threshold=0.85)
-    (decision,) = decisions
-    assert isinstance(decision, Create) and uncovered == 0
-    assert (
-        len(decision.citations) == 12
-        and "Done 12 times between 2026-12-01 and 2026-12-07" in decision.content
-    )
-    assert {c.quote for c in decision.citations} == set(DEPLOY)
+def test_an_action_repeated_in_the_week_becomes_one_procedure_citing_every_entry() -> None:
+    routines = routine_procedures(_week(12), {}, min_repeats=3, threshold=0.85, day="2026-12-07")
+    (planned,) = routines.ops
+    assert routines.uncovered == 0 and planned.action == "procedure"
+    op = planned.op
+    assert isinstance(op, WriteProcedure) and op.confidence == 0.4
+    assert op.path == "procedures/routine-checked-the-deploy-logs-all-green.md"
+    assert op.content.startswith(f"# Routine: {DEPLOY[0]}\n") and "## Steps" in op.content
+    assert "Done 12 times between 2026-12-01 and 2026-12-07" in op.content
+    cited = re.findall(r'^- 2026-12-07 (episodes/2026-12-0\d\.md:\d+): "(.*)"$', op.content, re.MULTILINE)
+    assert len(cited) == 12 and {quote for _, quote in cited} == set(DEPLOY)
 
 
-def test_an_action_seen_twice_is_no_routine_and_a_known_routine_is_merged_into() -> None:
-    assert pattern_decisions(_week(2), {}, min_repeats=3, threshold=0.85) == ([], 2)
-    (first,) = pattern_decisions(_week(12), {}, 3, 0.85)[0]
-    assert isinstance(first, Create)
-    known = {"knowledge/routine.md": f"# {first.title}\n\n{first.content}\n"}
-    # Known and citing these very entries: nothing to decide. New entries of the routine merge in.
-    cited = "".join(f'- 2026-12-07 {c.ref}: "{c.quote}"\n' for c in first.citations)
-    assert (
-        pattern_decisions(
-            _week(12), {"knowledge/routine.md": known["knowledge/routine.md"] + cited}, 3, 0.85
-        )[0]
-        == []
-    )
-    (again,) = pattern_decisions(_week(9), known, 3, 0.85)[0]
-    assert isinstance(again, Merge) and again.path == "knowledge/routine.md" and len(again.citations) == 9
+def test_an_action_seen_twice_is_no_routine_and_a_known_routine_gains_the_new_evidence() -> None:
+    assert routine_procedures(_week(2), {}, 3, 0.85, "2026-12-07") == Routines([], [], 2)
+    (first,) = routine_procedures(_week(12), {}, 3, 0.85, "2026-12-07").ops
+    known = {first.op.path: "---\nversion: 1\ndescription: a routine\n---\n\n" + first.op.content}
+    # Known and citing these very entries: nothing to write, and the run says why.
+    again = routine_procedures(_week(12), known, 3, 0.85, "2026-12-14")
+    assert again.ops == [] and "cites every entry already" in again.skips[0]
+    # Entries it does not cite yet join the existing procedure as a revision, never a second one.
+    later = [dataclasses.replace(item, path=item.path.replace("12-0", "12-1")) for item in _week(9)]
+    (revised,) = routine_procedures(later, known, 3, 0.85, "2026-12-14").ops
+    assert revised.action == "revise" and revised.op.path == first.op.path
+    assert revised.op.confidence is None and revised.op.description == "a routine"
+    assert revised.op.content.startswith(first.op.content) and "Done 9 times" in revised.op.content
+    assert revised.op.content.count("## Evidence") == 1
+
+
+def test_a_routine_alike_an_existing_procedure_is_not_written_twice() -> None:
+    (first,) = routine_procedures(_week(12), {}, 3, 0.85, "2026-12-07").ops
+    # A hand-written procedure that says the same steps under another name takes the evidence.
+    steps = first.op.content.partition("## Evidence")[0]
+    existing = {"procedures/deploy-checks.md": steps}
+    (revised,) = routine_procedures(_week(12), existing, 3, 0.85, "2026-12-07").ops
+    assert revised.op.path == "procedures/deploy-checks.md" and revised.action == "revise"
+    other = {"procedures/printer.md": "# Printer\n\n## Steps\n\nOpen tray 2 and remove the jammed sheet.\n"}
+    (created,) = routine_procedures(_week(12), other, 3, 0.85, "2026-12-07").ops
+    assert created.action == "procedure" and created.op.path == first.op.path
 
 
 def test_duplicate_knowledge_merges_into_the_first_file_keeping_both_texts_and_sources() -> None:
@@ -159,10 +174,10 @@ def test_the_weekly_plan_merges_distils_and_summarises_old_days_in_that_order_wi
     knowledge = {"knowledge/a.md": "# A\n\nSame text here.\n", "knowledge/b.md": "# A\n\nSame text here.\n"}
     result = weekly_plan(date(2026, 12, 7), ZONE, episodes, knowledge, SETTINGS)
     actions = [op.action for op in result.ops]
-    assert actions[:3] == ["merge", "archive", "create"]
+    assert actions[:3] == ["merge", "archive", "procedure"]
     assert isinstance(result.ops[1].op, ArchiveMemory) and result.ops[1].op.path == "knowledge/b.md"
     routine = result.ops[2].op
-    assert isinstance(routine, WriteKnowledge) and routine.content.count("## Sources") == 1
+    assert isinstance(routine, WriteProcedure) and routine.content.count("## Evidence") == 1
     # Entries of the days summarised in this run are cited in their archived originals.
     assert "2026-12-07 archive/episodes/2026-12-01.md:5:" in routine.content
     assert "2026-12-07 episodes/2026-12-07.md:5:" in routine.content

@@ -200,9 +200,10 @@ def test_a_weekly_run_distils_the_routine_summarises_old_days_and_records_its_co
     (done,) = bus.of(ConsolidationFinished)
     assert started.kind == "weekly" and started.sources == 7 * 3 * 4  # four field lines per entry
     assert plan.method == "fallback" and plan.fallback_reason == "no model configured"
-    assert done.status == "ok" and done.created == 1 and done.summarised == 4 and done.merged == 0
+    assert done.status == "ok" and done.procedures == 1 and done.summarised == 4
+    assert (done.created, done.merged) == (0, 0)
     kinds = [type(request.op).__name__ for request in bus.of(MemoryOpRequested)]
-    assert kinds == ["WriteKnowledge"] + ["ArchiveMemory", "AppendEpisode"] * 4
+    assert kinds == ["WriteProcedure"] + ["ArchiveMemory", "AppendEpisode"] * 4
 
 
 def test_low_activity_knowledge_alike_below_the_duplicate_threshold_is_merged_and_counted(
@@ -259,7 +260,7 @@ def test_with_a_model_the_old_days_are_summarised_in_its_words_and_the_call_is_r
     assert [a.title for a in appends] == ["Deploy checks (summary of 3 entries, 10:00-12:00)"] * 4
     assert {a.decision for a in appends} == {"Logs green all day."}
     (done,) = bus.of(ConsolidationFinished)
-    assert done.summarised == 4 and done.created == 1
+    assert done.summarised == 4 and done.procedures == 1 and done.created == 0
 
 
 def test_when_the_model_fails_the_old_days_are_collapsed_without_it(tmp_path: Path) -> None:

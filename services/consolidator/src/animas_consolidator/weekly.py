@@ -1,7 +1,8 @@
 """One weekly consolidation run: read the week and the knowledge, plan, then let the run frame apply it.
 
-Weekly consolidation merges knowledge duplicates, distils actions repeated in the week into one
-knowledge file each and replaces old episode files by summaries (the originals archived). The
+Weekly consolidation merges knowledge duplicates (and low-activity knowledge alike at a lower
+threshold), distils actions repeated in the week into one routine procedure each and replaces
+old episode files by summaries (the originals archived). The
 summaries are the anima's model's when it has a capable one (its JSON answer validated), else
 alike entries are collapsed deterministically; merges and routines are always deterministic
 (:mod:`animas_consolidator.domain.weekly_plan`). The run frame records the plan before applying
@@ -10,6 +11,7 @@ it, so a run killed at any point applies each decision once, whatever the model 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Protocol
 
@@ -19,6 +21,7 @@ from animas_consolidator.domain.decisions import InvalidAnswer
 from animas_consolidator.domain.episodes import Entry
 from animas_consolidator.domain.forgetting import Memory
 from animas_consolidator.domain.model_choice import ModelTarget, choose_model
+from animas_consolidator.domain.procedures import PROCEDURES
 from animas_consolidator.domain.records import planned
 from animas_consolidator.domain.sources import EPISODES, episode_path
 from animas_consolidator.domain.summary_prompt import SummaryGroup, parse_summary_answer, summary_messages
@@ -40,6 +43,16 @@ from animas_core.policy import Delivery
 NOTHING_FOR_THE_MODEL = (
     "no old episode file to summarise; duplicate merges and routines are decided without a model"
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class WeekFiles:
+    """What a weekly run plans from (path -> text), and the knowledge forgetting finds low."""
+
+    episodes: dict[str, str]
+    knowledge: dict[str, str]
+    procedures: dict[str, str]
+    low_activity: list[str]
 
 
 class LowActivitySource(Protocol):
@@ -68,26 +81,26 @@ class WeeklyRun:
             low_activity_threshold=consolidation.low_activity_merge_threshold,
         )
         episodes = await _episodes(self._p.files, due.anima, context.day, settings)
-        knowledge = await _knowledge(self._p.files, due.anima)
+        knowledge = await _files_under(self._p.files, due.anima, KNOWLEDGE)
+        procedures = await _files_under(self._p.files, due.anima, PROCEDURES)
         sources = len(week_lines(context.day, episodes))
 
         async def decide() -> ConsolidationPlanned:
             # Read only when planning: a rerun carries out the recorded plan, whatever is low now.
             low = await self._low_activity(due.anima, context)
-            return await self._decide(context, episodes, knowledge, settings, delivery.deliveries, low)
+            week = WeekFiles(episodes, knowledge, procedures, low)
+            return await self._decide(context, week, settings, delivery.deliveries)
 
         await carry_out(self._p, context.ref, delivery, sources, decide)
 
     async def _decide(
         self,
         context: RunContext,
-        episodes: dict[str, str],
-        knowledge: dict[str, str],
+        week: WeekFiles,
         settings: WeeklySettings,
         attempt: int,
-        low_activity: list[str],
     ) -> ConsolidationPlanned:
-        ref = context.ref
+        ref, episodes = context.ref, week.episodes
         due: dict[str, list[Entry]] = {}
         for path, text in episodes.items():
             plain = compressible(text) if is_old(path, context.day, settings) else []
@@ -103,7 +116,16 @@ class WeeklyRun:
                 groups, reason = _parsed(answer, reason)
         else:
             reason = choice.reason
-        result = weekly_plan(context.day, context.zone, episodes, knowledge, settings, groups, low_activity)
+        result = weekly_plan(
+            context.day,
+            context.zone,
+            episodes,
+            week.knowledge,
+            settings,
+            groups,
+            low_activity=week.low_activity,
+            procedures=week.procedures,
+        )
         if result.summarised_by_model:
             method, model, reason = ConsolidationMethod.MODEL, getattr(choice, "model", None), None
         elif result.ops or result.rejections:
@@ -152,9 +174,10 @@ async def _episodes(files: AnimaFiles, anima: str, day: date, settings: WeeklySe
     return texts
 
 
-async def _knowledge(files: AnimaFiles, anima: str) -> dict[str, str]:
+async def _files_under(files: AnimaFiles, anima: str, folder: str) -> dict[str, str]:
+    """The Markdown files under ``folder`` (``knowledge/`` or ``procedures/``), path -> text."""
     texts = {}
-    for path in sorted(p for p in await files.tree(anima) if p.startswith(KNOWLEDGE) and p.endswith(".md")):
+    for path in sorted(p for p in await files.tree(anima) if p.startswith(folder) and p.endswith(".md")):
         text = await files.read(anima, path)
         if text is not None:
             texts[path] = text

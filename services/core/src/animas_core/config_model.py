@@ -218,7 +218,8 @@ class ConsolidationConfig(_Section):
     ``important_safety_net_days`` (365): an ``[IMPORTANT]`` mark protects for good).
     Weekly consolidation merges knowledge files at ``duplicate_threshold``, summarises
     episode files ``episode_summary_after_days`` (7) old or older, and distils an action repeated
-    ``pattern_min_repeats`` (3) times in the week into one knowledge file.
+    ``pattern_min_repeats`` (3) times in the week into one routine procedure (confidence 0.4), and
+    merges low-activity knowledge alike at ``low_activity_merge_threshold`` (0.6).
     """
 
     enabled: bool = True
@@ -236,7 +237,7 @@ class ConsolidationConfig(_Section):
     episode_summary_after_days: int = Field(default=7, gt=0)
     """Weekly: an episode file this many days older than the run's day or more becomes a summary."""
     pattern_min_repeats: int = Field(default=3, ge=2)
-    """Weekly: an action repeated this often in the week becomes one knowledge file."""
+    """Weekly: an action repeated this often in the week becomes one routine procedure."""
     low_activity_merge_threshold: UnitFraction = 0.6
     """Weekly: two low-activity knowledge chunks (downscaling's rule, never protected ones) alike at
     this similarity are merged into one (seed 004's neurogenesis-inspired reorganisation)."""

@@ -1,9 +1,9 @@
-"""The weekly plan: knowledge duplicates merged, repeated actions distilled, old episodes summarised.
+"""The weekly plan: knowledge merged, repeated actions distilled into procedures, old episodes summarised.
 
-Pure: it takes what the week left (episode files, knowledge files) and returns the memory
-operations in the order they are applied, each with a key the operation's id derives from, so
-a run killed and run again carries out the same decisions once. Merges come first, so a routine
-distilled this week merges into the file that survives them; summaries come last, because the
+Pure: it takes what the week left (episode files, knowledge and procedure files) and returns the
+memory operations in the order they are applied, each with a key the operation's id derives from,
+so a run killed and run again carries out the same decisions once. Merges come first (duplicates,
+then low-activity chunks alike at a lower threshold); summaries come last, because the
 routines cite the entries where they stay: a day summarised in the same run is cited in its
 archived original (``archive/episodes/…``), so every source line can still be found.
 """
@@ -15,23 +15,21 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from animas_consolidator.domain.citations import KNOWLEDGE, rejection
+from animas_consolidator.domain.citations import KNOWLEDGE
 from animas_consolidator.domain.compression import (
     DaySummary,
     compressible,
     summarise_day,
     summary_from_groups,
 )
-from animas_consolidator.domain.decisions import Decision
 from animas_consolidator.domain.duplicates import duplicate_merges, rendered_file
 from animas_consolidator.domain.episodes import parse
-from animas_consolidator.domain.patterns import DatedEntry, pattern_decisions
-from animas_consolidator.domain.plan import Plan, PlannedOp, op_key, plan
+from animas_consolidator.domain.patterns import DatedEntry, Routines, routine_procedures
+from animas_consolidator.domain.plan import PlannedOp, op_key
 from animas_consolidator.domain.sources import (
     EPISODES,
     SourceKind,
     SourceLine,
-    by_ref,
     episode_path,
     file_lines,
 )
@@ -110,13 +108,15 @@ def weekly_plan(
     settings: WeeklySettings,
     model_groups: Mapping[str, Sequence[SummaryGroup]] | None = None,
     low_activity: Collection[str] = (),
+    procedures: Mapping[str, str] | None = None,
 ) -> WeeklyPlan:
     """Every operation of the weekly run for ``day``, in the order it is applied.
 
     ``model_groups`` are the model's summaries by episode file; a file it did not summarise
     usably is collapsed deterministically, and the run says why. ``low_activity`` are the
     knowledge files forgetting found low on ``day`` (never protected ones): those alike at
-    ``settings.low_activity_threshold`` are merged after the duplicates.
+    ``settings.low_activity_threshold`` are merged after the duplicates. ``procedures`` are the
+    anima's procedure files, which a routine of the week joins instead of repeating.
     """
     skips: list[str] = []
     summaries: dict[str, DaySummary] = {}
@@ -139,7 +139,7 @@ def weekly_plan(
     ops = _merges(texts, settings.threshold, "merge")
     low = [path for path in sorted(low_activity) if path.startswith(KNOWLEDGE)]
     ops += _merges(texts, settings.low_activity_threshold, "low-activity-merge", low)
-    routines, rejections = _routines(day, episodes, texts, settings, summaries)
+    routines = _routines(day, episodes, procedures or {}, settings, summaries)
     ops += routines.ops
     for path, summary in summaries.items():
         ops.append(PlannedOp(op_key("compress", path, episodes[path]), "compress", ArchiveMemory(path=path)))
@@ -148,7 +148,7 @@ def weekly_plan(
     return WeeklyPlan(
         ops=tuple(ops),
         skips=(*routines.skips, *skips),
-        rejections=tuple(rejections),
+        rejections=(),
         summarised_by_model=by_model,
     )
 
@@ -177,11 +177,11 @@ def _merges(
 def _routines(
     day: date,
     episodes: Mapping[str, str],
-    texts: Mapping[str, str],
+    procedures: Mapping[str, str],
     settings: WeeklySettings,
     moved: Collection[str],
-) -> tuple[Plan, list[str]]:
-    """The week's routines planned as knowledge, and the decisions refused.
+) -> Routines:
+    """The week's routines as procedures.
 
     An entry of a day summarised in this run is cited in the archived original, where its line stays.
     """
@@ -191,19 +191,11 @@ def _routines(
         if episode_path(each) in episodes
         for entry in parse(episodes[episode_path(each)]).entries
     ]
-    decisions, uncovered = pattern_decisions(week, texts, settings.min_repeats, settings.threshold)
-    lines = by_ref(week_lines(day, episodes, moved))
-    accepted: list[Decision] = []
-    rejections: list[str] = []
-    for decision in decisions:
-        reason = rejection(decision, lines, texts)
-        if reason is None:
-            accepted.append(decision)
-        else:
-            rejections.append(reason)
-    routines = plan(accepted, texts, day.isoformat())
-    if uncovered:
+    routines = routine_procedures(week, procedures, settings.min_repeats, settings.threshold, day.isoformat())
+    if routines.uncovered:
         repeats = settings.min_repeats
-        note = f"{uncovered} entries of the week repeat fewer than {repeats} times; they stay episodes"
-        routines = dataclasses.replace(routines, skips=(*routines.skips, note))
-    return routines, rejections
+        note = (
+            f"{routines.uncovered} entries of the week repeat fewer than {repeats} times; they stay episodes"
+        )
+        routines = dataclasses.replace(routines, skips=[*routines.skips, note])
+    return routines
