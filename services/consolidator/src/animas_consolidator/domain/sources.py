@@ -3,7 +3,8 @@
 Every line has a reference a decision can cite: ``episodes/2026-12-06.md:12`` (a line of the
 day's episode file), ``shortterm/archive/<file>.md:3`` (a line of a chained session's saved
 state) or ``state/conversations/<peer>.json#<turn id>`` (one turn of a conversation, said that
-day). A citation is checked against exactly these lines, so a decision cannot rest on something
+day); a task resolved that day is ``tasks/<task id>`` (see :mod:`.task_sources`). A citation
+is checked against exactly these lines, so a decision cannot rest on something
 the anima never experienced.
 """
 
