@@ -28,6 +28,7 @@ from animas_contracts import (
     ConsolidationPlanned,
     ConsolidationStarted,
     Event,
+    IdentityRevised,
     LlmCalled,
     MemoryOpRequested,
     TokenUsage,
@@ -87,7 +88,7 @@ class Bus:
     async def publish(self, event: Event) -> None:
         self.published.append(event)
 
-    async def apply(self, request: MemoryOpRequested) -> OpOutcome:
+    async def apply(self, request: MemoryOpRequested | IdentityRevised) -> OpOutcome:
         self.published.append(request)
         return OpOutcome(applied=True, first_time=True)
 

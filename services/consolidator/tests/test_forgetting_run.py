@@ -16,6 +16,7 @@ from animas_contracts import (
     ConsolidationKind,
     Event,
     ForgettingDownscaled,
+    IdentityRevised,
     MemoryForgotten,
     MemoryOpRequested,
     MetaRecord,
@@ -57,7 +58,8 @@ class Anima:
     async def publish(self, event: Event) -> None:
         self.published.append(event)
 
-    async def apply(self, request: MemoryOpRequested) -> OpOutcome:
+    async def apply(self, request: MemoryOpRequested | IdentityRevised) -> OpOutcome:
+        assert isinstance(request, MemoryOpRequested), "forgetting never revises identity"
         self.requested.append(request)
         return self.answer
 
