@@ -72,3 +72,22 @@ def test_the_low_activity_merge_has_its_own_stable_key() -> None:
     again = weekly_plan(DAY, ZONE, {}, FILES, SETTINGS, low_activity=_low(FILES))
     assert [op.key for op in first.ops] == [op.key for op in again.ops]
     assert first.ops[0].key.startswith("low-activity-merge:knowledge/printer-a.md:")
+
+
+def test_a_low_chunk_that_gained_an_important_line_from_a_duplicate_is_protected_now() -> None:
+    # printer-b was low when forgetting looked; its duplicate (0.85) brings an [IMPORTANT] line.
+    files = FILES | {"knowledge/printer-c.md": knowledge(f"[IMPORTANT] {OVERFILL}")}
+    plan = weekly_plan(DAY, ZONE, {}, files, SETTINGS, low_activity=_low(FILES))
+    assert [(op.action, getattr(op.op, "path", "")) for op in plan.ops] == [
+        ("merge", "knowledge/printer-b.md"),
+        ("archive", "knowledge/printer-c.md"),
+    ]
+
+
+def test_a_merge_keeps_the_files_the_dropped_one_had_merged() -> None:
+    header = "---\nmerged_from: knowledge/printer-old.md\nupdated: 2026-09-01\n---\n\n"
+    chained = f"{header}# Printer\n\n{OVERFILL}"
+    files = FILES | {"knowledge/printer-b.md": chained}
+    write = weekly_plan(DAY, ZONE, {}, files, SETTINGS, low_activity=_low(files)).ops[0].op
+    assert isinstance(write, WriteKnowledge)
+    assert write.frontmatter["merged_from"] == "knowledge/printer-old.md; knowledge/printer-b.md"

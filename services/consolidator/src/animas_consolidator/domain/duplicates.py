@@ -44,7 +44,8 @@ def merged(keep_text: str, drop_text: str, drop: str) -> tuple[str, dict[str, st
     sources += [line for line in other_sources if line not in sources]
     body = text + (f"\n\n{SOURCES_HEADING}\n" + "\n".join(sources) if sources else "")
     refs = [r for field in (keep_fields, drop_fields) for r in field.get("sources", "").split("; ") if r]
-    merged_from = [p for p in keep_fields.get("merged_from", "").split("; ") if p]
+    # The dropped file's own merges are kept too, so the chain of merged files stays whole.
+    merged_from = [p for f in (keep_fields, drop_fields) for p in f.get("merged_from", "").split("; ") if p]
     fields = {"merged_from": "; ".join(dict.fromkeys([*merged_from, drop]))}
     if refs:
         fields["sources"] = "; ".join(dict.fromkeys(refs))

@@ -24,6 +24,7 @@ from animas_consolidator.domain.compression import (
 )
 from animas_consolidator.domain.duplicates import duplicate_merges, rendered_file
 from animas_consolidator.domain.episodes import parse
+from animas_consolidator.domain.forgetting import IMPORTANT
 from animas_consolidator.domain.patterns import DatedEntry, Routines, routine_procedures
 from animas_consolidator.domain.plan import PlannedOp, op_key
 from animas_consolidator.domain.sources import (
@@ -137,7 +138,9 @@ def weekly_plan(
             summaries[path] = summary
     texts = dict(knowledge)
     ops = _merges(texts, settings.threshold, "merge")
-    low = [path for path in sorted(low_activity) if path.startswith(KNOWLEDGE)]
+    # Low as forgetting found it before the duplicate merges; a file that gained an [IMPORTANT]
+    # line from one is protected now.
+    low = [p for p in sorted(low_activity) if p.startswith(KNOWLEDGE) and IMPORTANT not in texts.get(p, "")]
     ops += _merges(texts, settings.low_activity_threshold, "low-activity-merge", low)
     routines = _routines(day, episodes, procedures or {}, settings, summaries)
     ops += routines.ops
