@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from animas_agent_runner.prompt import count_tokens
-from animas_agent_runner.prompt.tiny import build_tiny_prompt
+from animas_agent_runner.prompt.tiny import build_tiny_prompt, tiny_recall
 
 IDENTITY = "# Identity: clerk\n\nA careful office clerk who keeps records.\n\n## Strengths\n- precise\n"
 
@@ -51,3 +51,16 @@ def test_primed_items_become_one_plain_line_each() -> None:
         "- Worked on the invoice: Trigger: Heartbeat; Decision: sent the invoice to Sato-san\n"
     )
     assert "**" not in prompt.text and "knowledge/infra.md" not in prompt.text and "11:29" not in prompt.text
+
+
+def test_related_knowledge_comes_before_recent_activity_in_a_tiny_prompt() -> None:
+    sections = {
+        "A": "## About yamada\n- yamada is the client contact.",
+        "B": "## Recent activity\n" + "\n".join(f"- chatted about item {n}" for n in range(80)),
+        "C": "## Related knowledge\n- Kobe shipments always go to Warehouse 7.",
+    }
+    recalled = tiny_recall(sections)
+    assert recalled.index("Warehouse 7") < recalled.index("yamada") < recalled.index("item 0")
+
+    prompt = build_tiny_prompt(anima="clerk", identity="", recalled=recalled)
+    assert "Warehouse 7" in prompt.text and "item 79" not in prompt.text

@@ -34,6 +34,7 @@ from animas_agent_runner.ports import (
     UserTurn,
 )
 from animas_agent_runner.prompt import PromptTrigger
+from animas_agent_runner.prompt.tiny import tiny_recall
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.surface import ToolSurface
@@ -207,7 +208,9 @@ class CycleRunner:
             return CycleRecipe(
                 plan=record,
                 user_text=event.text,
-                tiny_inputs=TinyInputs(anima=event.anima, identity=identity, recalled=primed.text()),
+                tiny_inputs=TinyInputs(
+                    anima=event.anima, identity=identity, recalled=tiny_recall(primed.sections)
+                ),
             )
         inputs = await gather_inputs(
             memory,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 
 from animas_agent_runner.prompt.tokens import count_tokens
 
@@ -18,6 +19,12 @@ TINY_PROMPT_BUDGET = 400
 (docs/benchmarks.md) found the 135M model answers better from a few good memories than from many,
 and a short prompt also answers in half the time on a CPU."""
 IDENTITY_LINES = 2
+
+TINY_CHANNEL_ORDER = ("C", "A", "F", "D", "E", "B")
+"""Priming channels in the order a tiny prompt takes them: related knowledge first, then what it
+knows about the sender, similar episodes, skills and tasks, recent activity last. The budget is a
+few hundred tokens, and the learning benchmark (docs/benchmarks.md) found that in channel order
+(A–F) recent activity filled it every time, so consolidated knowledge never reached the model."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +35,13 @@ class TinyPrompt:
     tokens: int
     memories_kept: int
     """How many recalled memory lines fit the budget."""
+
+
+def tiny_recall(sections: Mapping[str, str]) -> str:
+    """Priming's sections as one block, in :data:`TINY_CHANNEL_ORDER` (unknown channels last)."""
+    order = [c for c in TINY_CHANNEL_ORDER if c in sections]
+    order += sorted(c for c in sections if c not in TINY_CHANNEL_ORDER)
+    return "\n\n".join(sections[c] for c in order if sections[c])
 
 
 def _identity(identity: str, anima: str) -> str:
