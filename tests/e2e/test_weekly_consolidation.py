@@ -168,6 +168,38 @@ def test_a_second_weekly_run_changes_nothing(system: RunningSystem) -> None:
     assert after == before
 
 
+def test_a_late_entry_for_a_summarised_day_stays_and_the_archived_original_is_untouched(
+    system: RunningSystem,
+) -> None:
+    root, day = system.home / "animas" / ANIMA, DAYS[0]
+    archived = (root / f"archive/episodes/{day}.md").read_text()
+
+    async def late(nc: Client) -> None:
+        for hour in (22, 23):  # two alike entries: something a summary would collapse
+            at = datetime(day.year, day.month, day.day, hour, 0, tzinfo=UTC)
+            op = AppendEpisode(
+                title="Heartbeat", at=at, trigger="Heartbeat", decision=VARIANTS[0], result="ok"
+            )
+            event_id = uuid7()
+            request = MemoryOpRequested(
+                id=event_id, anima=ANIMA, correlation_id=event_id, producer="t", op=op
+            )
+            assert isinstance(await publish_change(nc, request), MemoryOpApplied)
+
+    system.admin(late)
+    with_late = (root / f"episodes/{day}.md").read_text()
+    out = system.anima("consolidate", ANIMA, "--weekly", "--date", LAST_DAY.isoformat()).stdout
+    print(out)
+    assert "summarised 0" in out and not re.search(r"\b[1-9]\d* rejected", out), out
+    assert f"episodes/{day}.md not summarised: it is a summary already (its original is in" in out
+    assert (root / f"episodes/{day}.md").read_text() == with_late
+    assert (root / f"archive/episodes/{day}.md").read_text() == archived
+    # The stream alone rebuilds the same files: the late entries where they were, the original archived.
+    print(system.anima("replay", "rebuild", "--anima", ANIMA).stdout)
+    assert (root / f"episodes/{day}.md").read_text() == with_late
+    assert (root / f"archive/episodes/{day}.md").read_text() == archived
+
+
 def test_nothing_of_the_week_is_lost_from_the_stream(system: RunningSystem) -> None:
     appended = [e for e in _events(system, "memory.op.requested") if e["op"]["kind"] == "episode.append"]
     decisions = {e["op"]["decision"] for e in appended if e["producer"] == "test"}

@@ -75,12 +75,13 @@ def test_the_low_activity_merge_has_its_own_stable_key() -> None:
 
 
 def test_a_low_chunk_that_gained_an_important_line_from_a_duplicate_is_protected_now() -> None:
-    # printer-b was low when forgetting looked; its duplicate (0.85) brings an [IMPORTANT] line.
+    # printer-b was low when forgetting looked; its duplicate (0.85) is [IMPORTANT], so that one is
+    # kept and printer-b folded into it; the important file is never merged at the low threshold.
     files = FILES | {"knowledge/printer-c.md": knowledge(f"[IMPORTANT] {OVERFILL}")}
-    plan = weekly_plan(DAY, ZONE, {}, files, SETTINGS, low_activity=_low(FILES))
+    plan = weekly_plan(DAY, ZONE, {}, files, SETTINGS, low_activity=[*_low(FILES), "knowledge/printer-c.md"])
     assert [(op.action, getattr(op.op, "path", "")) for op in plan.ops] == [
-        ("merge", "knowledge/printer-b.md"),
-        ("archive", "knowledge/printer-c.md"),
+        ("merge", "knowledge/printer-c.md"),
+        ("archive", "knowledge/printer-b.md"),
     ]
 
 

@@ -164,6 +164,22 @@ def test_duplicate_knowledge_merges_into_the_first_file_keeping_both_texts_and_s
     }
 
 
+def test_an_important_knowledge_file_is_the_one_kept_and_two_important_ones_stay_apart() -> None:
+    plain = "# Deploys\n\nThe deploy logs are checked every morning.\n"
+    important = "# Deploys\n\nThe deploy logs are checked every morning!\n\n[IMPORTANT] Before 9.\n"
+    (merge,) = duplicate_merges({"knowledge/a.md": plain, "knowledge/b.md": important}, 0.85)
+    assert (merge.keep, merge.drop) == ("knowledge/b.md", "knowledge/a.md")
+    assert "[IMPORTANT] Before 9." in merge.content and merge.content.count("every morning") == 1
+    both = {"knowledge/a.md": important, "knowledge/b.md": important.replace("Before 9", "Before 10")}
+    assert duplicate_merges(both, 0.85) == []
+    # An important file among several alike: it keeps, the plain ones are folded into it.
+    three = {"knowledge/a.md": plain, "knowledge/b.md": plain.replace(".", ";"), "knowledge/c.md": important}
+    assert [(m.keep, m.drop) for m in duplicate_merges(three, 0.85)] == [
+        ("knowledge/c.md", "knowledge/a.md"),
+        ("knowledge/c.md", "knowledge/b.md"),
+    ]
+
+
 def test_the_weekly_plan_merges_distils_and_summarises_old_days_in_that_order_with_stable_keys() -> None:
     episodes = {
         f"episodes/2026-12-0{d}.md": day_file(
@@ -271,4 +287,25 @@ def test_a_day_the_model_summarised_badly_is_collapsed_deterministically_and_the
     assert [s.decision for s in summaries] == ["Deploy checks: done", DEPLOY[0]]
     assert any(
         s.startswith("episodes/2026-12-02.md: the model's summary leaves out 2 entries") for s in result.skips
+    )
+
+
+def test_a_summarised_day_with_a_late_entry_is_not_summarised_again_over_its_archived_original() -> None:
+    original = day_file("2026-12-01", *[entry(f"1{n}:00", DEPLOY[n % 2]) for n in range(4)])
+    summary = summarise_day(date(2026, 12, 1), original, ZONE, 0.85)
+    assert isinstance(summary, DaySummary)
+    late = written("2026-12-01", summary) + "\n" + entry("23:00", DEPLOY[0]) + "\n"
+    late += "\n" + entry("23:30", DEPLOY[1]) + "\n"
+    episodes = {"episodes/2026-12-01.md": late}
+    # Without knowing the original is archived, the plan would archive the file again (rejected).
+    again = weekly_plan(date(2026, 12, 7), ZONE, episodes, {}, SETTINGS)
+    assert [op.action for op in again.ops][:1] == ["compress"]
+    plan = weekly_plan(date(2026, 12, 7), ZONE, episodes, {}, SETTINGS, archived={"episodes/2026-12-01.md"})
+    assert [op.action for op in plan.ops if op.action in ("compress", "summary")] == []
+    assert (
+        "episodes/2026-12-01.md not summarised: it is a summary already (its original is in "
+        "archive/episodes/2026-12-01.md); later entries stay as written"
+    ) in plan.skips
+    assert plan == weekly_plan(
+        date(2026, 12, 7), ZONE, episodes, {}, SETTINGS, archived={"episodes/2026-12-01.md"}
     )

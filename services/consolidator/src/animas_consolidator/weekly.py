@@ -12,6 +12,7 @@ it, so a run killed at any point applies each decision once, whatever the model 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import date
 from typing import Protocol
 
@@ -26,6 +27,7 @@ from animas_consolidator.domain.records import planned
 from animas_consolidator.domain.sources import EPISODES, episode_path
 from animas_consolidator.domain.summary_prompt import SummaryGroup, parse_summary_answer, summary_messages
 from animas_consolidator.domain.weekly_plan import (
+    ARCHIVE,
     WeeklySettings,
     episode_day,
     is_old,
@@ -50,6 +52,8 @@ class WeekFiles:
     """What a weekly run plans from (path -> text), and the knowledge forgetting finds low."""
 
     episodes: dict[str, str]
+    archived: set[str]
+    """Episode files whose original is already in ``archive/`` (summarised by an earlier run)."""
     knowledge: dict[str, str]
     procedures: dict[str, str]
     low_activity: list[str]
@@ -81,6 +85,7 @@ class WeeklyRun:
             low_activity_threshold=consolidation.low_activity_merge_threshold,
         )
         episodes = await _episodes(self._p.files, due.anima, context.day, settings)
+        archived = await _archived(self._p.files, due.anima, episodes)
         knowledge = await _files_under(self._p.files, due.anima, KNOWLEDGE)
         procedures = await _files_under(self._p.files, due.anima, PROCEDURES)
         sources = len(week_lines(context.day, episodes))
@@ -88,7 +93,7 @@ class WeeklyRun:
         async def decide() -> ConsolidationPlanned:
             # Read only when planning: a rerun carries out the recorded plan, whatever is low now.
             low = await self._low_activity(due.anima, context)
-            week = WeekFiles(episodes, knowledge, procedures, low)
+            week = WeekFiles(episodes, archived, knowledge, procedures, low)
             return await self._decide(context, week, settings, delivery.deliveries)
 
         await carry_out(self._p, context.ref, delivery, sources, decide)
@@ -103,7 +108,8 @@ class WeeklyRun:
         ref, episodes = context.ref, week.episodes
         due: dict[str, list[Entry]] = {}
         for path, text in episodes.items():
-            plain = compressible(text) if is_old(path, context.day, settings) else []
+            old = is_old(path, context.day, settings) and path not in week.archived
+            plain = compressible(text) if old else []
             if not isinstance(plain, str) and plain:
                 due[path] = plain
         choice = choose_model(context.config, ref.due.anima, context.status)
@@ -125,6 +131,7 @@ class WeeklyRun:
             groups,
             low_activity=week.low_activity,
             procedures=week.procedures,
+            archived=week.archived,
         )
         if result.summarised_by_model:
             method, model, reason = ConsolidationMethod.MODEL, getattr(choice, "model", None), None
@@ -172,6 +179,12 @@ async def _episodes(files: AnimaFiles, anima: str, day: date, settings: WeeklySe
         if text is not None:
             texts[path] = text
     return texts
+
+
+async def _archived(files: AnimaFiles, anima: str, episodes: Mapping[str, str]) -> set[str]:
+    """The episode files whose original an earlier run archived (``archive/episodes/<day>.md``)."""
+    names = set(await files.listing(anima, ARCHIVE + EPISODES))
+    return {path for path in episodes if path.removeprefix(EPISODES) in names}
 
 
 async def _files_under(files: AnimaFiles, anima: str, folder: str) -> dict[str, str]:

@@ -3,6 +3,8 @@
 Two knowledge files whose texts (their Sources sections aside) are alike at the duplicate
 threshold become one: the first by path keeps its text, gains what only the other says, and
 lists the sources of both; the other is archived through memory-writer (restorable, never deleted).
+A file marked ``[IMPORTANT]`` is never the one archived: it keeps its text whatever its path, and
+two important files are left apart (neither may be folded into the other).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 
 from animas_consolidator.domain.candidates import split_frontmatter
 from animas_consolidator.domain.episodes import alike
+from animas_consolidator.domain.forgetting import IMPORTANT
 from animas_consolidator.domain.plan import SOURCES_HEADING
 from animas_consolidator.domain.similarity import normalized
 
@@ -53,11 +56,15 @@ def merged(keep_text: str, drop_text: str, drop: str) -> tuple[str, dict[str, st
 
 
 def duplicate_merges(files: Mapping[str, str], threshold: float) -> list[KnowledgeMerge]:
-    """The merges that leave no two knowledge files alike at ``threshold``, in order of path."""
+    """The merges that leave no two unprotected knowledge files alike at ``threshold``.
+
+    Keepers in order of path, those marked ``[IMPORTANT]`` first.
+    """
     current = dict(files)
     merges: list[KnowledgeMerge] = []
     gone: set[str] = set()
-    paths = sorted(files)
+    # Important files first, so that one is always the keeper of any pair it is in.
+    paths = sorted(files, key=lambda path: (IMPORTANT not in files[path], path))
     for index, keep in enumerate(paths):
         if keep in gone:
             continue
@@ -68,6 +75,8 @@ def duplicate_merges(files: Mapping[str, str], threshold: float) -> list[Knowled
             theirs, _ = _text_and_sources(split_frontmatter(current[drop])[1])
             if not mine or not theirs or not alike(mine, theirs, threshold):
                 continue
+            if IMPORTANT in current[drop]:
+                continue  # an important file is never archived into another
             body, fields = merged(current[keep], current[drop], drop)
             merges.append(KnowledgeMerge(keep=keep, drop=drop, content=body, frontmatter=fields))
             current[keep] = rendered_file(current[keep], body, fields)

@@ -97,6 +97,19 @@ def week_lines(day: date, episodes: Mapping[str, str], moved: Collection[str] = 
     return lines
 
 
+def already_archived(path: str, text: str) -> str:
+    """Why a day whose original is archived already is not summarised again.
+
+    Its summary was written when the original went to ``archive/<path>``; entries appended since
+    (a late entry for that day) cannot be archived under that name again, and summarising them
+    without archiving them would lose their words, so the file is left as it is.
+    """
+    if isinstance(compressible(text), str):
+        return f"{path} not summarised: it is a summary already"
+    where = f"its original is in {ARCHIVE}{path}"
+    return f"{path} not summarised: it is a summary already ({where}); later entries stay as written"
+
+
 def _cited(path: str, moved: Collection[str]) -> str:
     return ARCHIVE + path if path in moved else path
 
@@ -110,6 +123,7 @@ def weekly_plan(
     model_groups: Mapping[str, Sequence[SummaryGroup]] | None = None,
     low_activity: Collection[str] = (),
     procedures: Mapping[str, str] | None = None,
+    archived: Collection[str] = (),
 ) -> WeeklyPlan:
     """Every operation of the weekly run for ``day``, in the order it is applied.
 
@@ -117,12 +131,17 @@ def weekly_plan(
     usably is collapsed deterministically, and the run says why. ``low_activity`` are the
     knowledge files forgetting found low on ``day`` (never protected ones): those alike at
     ``settings.low_activity_threshold`` are merged after the duplicates. ``procedures`` are the
-    anima's procedure files, which a routine of the week joins instead of repeating.
+    anima's procedure files, which a routine of the week joins instead of repeating. ``archived``
+    are the episode files whose original is already in the archive (summarised before): see
+    :func:`already_archived`.
     """
     skips: list[str] = []
     summaries: dict[str, DaySummary] = {}
     by_model = 0
     for path in sorted(p for p in episodes if is_old(p, day, settings)):
+        if path in archived:
+            skips.append(already_archived(path, episodes[path]))
+            continue
         the_day, text = episode_day(path) or day, episodes[path]
         summary = summarise_day(the_day, text, zone, settings.threshold)
         groups = (model_groups or {}).get(path)
