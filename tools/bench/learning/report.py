@@ -44,8 +44,10 @@ def _consolidation_rows(outputs: Sequence[str]) -> list[str]:
 def _reading(run: LearningRun) -> list[str]:
     """What the prompt counts say about why, stated only when the counts show it."""
     later = [a for a in run.answers if a.week >= 2]
-    if not later or any(a.other_lines for a in later) or not any(a.activity_lines for a in later):
+    if not later:
         return []
+    if any(a.other_lines for a in later) or not any(a.activity_lines for a in later):
+        return _unused_lessons(later)
     return [
         "",
         "**Reading.** No prompt recalled a single line from knowledge or episodes: agent-runner hands"
@@ -131,3 +133,19 @@ def render(run: LearningRun, tasks: Sequence[Task], commands: Sequence[str], loa
             on_cells = f"{_mark(on)} | {_cell(on.reply)}"
             lines.append(f"| {week} | {task.key} | {on_cells} | {_mark(off)} | {_cell(off.reply)} |")
     return "\n".join(lines) + "\n"
+
+
+def _unused_lessons(later: list[Answer]) -> list[str]:
+    """Said when the lessons reached the model but its answers did not get better."""
+    later = [a for a in later if a.anima == CONSOLIDATED]
+    delivered = [a for a in later if a.lesson_in_prompt]
+    if not delivered or any(a.correct for a in delivered):
+        return []
+    return [
+        "",
+        f"**Reading.** The lessons reached the model's prompt in {len(delivered)} of {len(later)} later"
+        " answers (consolidated knowledge, recalled by priming), yet none of those answers was right:"
+        " the 135M model does not apply a rule stated in its prompt to a new question. Consolidation"
+        " delivered what was learned; this model cannot use it. A model that follows instructions is"
+        " the way to measure the growth itself.",
+    ]
