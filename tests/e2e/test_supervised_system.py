@@ -25,7 +25,8 @@ MODEL_KEY = "ANIMAWORKS_CREDENTIAL_SUPERVISED_API_KEY"
 PROVIDER_KEY = "OPENAI_API_KEY"
 UNRELATED = "UNRELATED_DEPLOY_TOKEN"
 SECRET_ENV = {MODEL_KEY: "sk-model-key", PROVIDER_KEY: "sk-provider-key", UNRELATED: "deploy-token"}
-MODEL_CALLERS = ("agent-runner", "agent-runner#2")
+MODEL_CALLERS = ("agent-runner", "agent-runner#2", "consolidator")
+"""agent-runner runs cycles; consolidator asks the anima's model for consolidation decisions."""
 
 
 @pytest.fixture(scope="module")
