@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from animas_agent_runner.adapters.call_limit import CallLimit
 from animas_agent_runner.adapters.jetstream import (
-    ObjectStoreBodies,
     StreamActivity,
     StreamJournal,
     StreamReplyLedger,
@@ -23,6 +22,7 @@ from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedg
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from animas_core.bodies import ObjectStoreBodies
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.waiter import OUTCOME_SUBJECT, EventWaiter, outcome_key

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from animas_consolidator.adapters.bus import BusMemoryOps, ObjectStoreBodies, RpcKnowledgeSearch, StreamLedger
+from animas_consolidator.adapters.bus import BusMemoryOps, RpcKnowledgeSearch, StreamLedger
 from animas_consolidator.adapters.litellm_model import LiteLLMDecisionModel
 from animas_consolidator.daily import DailyRun, RunPorts
 from animas_consolidator.forgetting import Forgetting
@@ -13,6 +13,7 @@ from animas_consolidator.procedures import ProcedureStage
 from animas_consolidator.settings import ConsolidatorSettings
 from animas_consolidator.weekly import WeeklyRun
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from animas_core.bodies import ObjectStoreBodies
 from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime

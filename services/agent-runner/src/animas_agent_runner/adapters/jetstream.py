@@ -10,7 +10,6 @@ from typing import cast
 import msgspec
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError, ObjectNotFoundError
 
 from animas_agent_runner.ports import JournalAttempt
 from animas_contracts import (
@@ -21,7 +20,6 @@ from animas_contracts import (
     ModelDelta,
 )
 from animas_contracts.subjects import (
-    BODIES_BUCKET,
     DELTAS_STREAM,
     HEADER_MSG_ID,
     delta_subject,
@@ -29,23 +27,6 @@ from animas_contracts.subjects import (
 )
 from animas_core.provenance import decode_delivered
 from animas_core.streams import event_stored_after, read_stored
-
-
-class ObjectStoreBodies:
-    """Large bodies in the ``BODIES`` object store, named by digest (so a repeat is free)."""
-
-    def __init__(self, js: JetStreamContext) -> None:
-        self._js = js
-
-    async def put(self, digest: str, data: bytes) -> None:
-        store = await self._js.object_store(BODIES_BUCKET)
-        name = digest.replace(":", "-")
-        try:
-            await store.get_info(name)
-            return
-        except (ObjectNotFoundError, NotFoundError):
-            pass
-        await store.put(name, data)
 
 
 class StreamReplyLedger:

@@ -19,7 +19,6 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from nats.js.errors import NotFoundError, ObjectNotFoundError
 
 from animas_consolidator.ports import OpOutcome
 from animas_contracts import (
@@ -33,7 +32,7 @@ from animas_contracts import (
     SearchReply,
     SearchRequest,
 )
-from animas_contracts.subjects import BODIES_BUCKET, rpc_subject, stored_activity_filter
+from animas_contracts.subjects import rpc_subject, stored_activity_filter
 from animas_core.broker import EventSink
 from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.provenance import decode_delivered
@@ -138,20 +137,3 @@ class BusMemoryOps:
         if isinstance(event, MemoryOpRejected):
             return OpOutcome(applied=False, reason=event.reason, first_time=not duplicate)
         return OpOutcome(applied=None)
-
-
-class ObjectStoreBodies:
-    """Large bodies in the ``BODIES`` object store, named by digest (so a repeat is free)."""
-
-    def __init__(self, js: JetStreamContext) -> None:
-        self._js = js
-
-    async def put(self, digest: str, data: bytes) -> None:
-        store = await self._js.object_store(BODIES_BUCKET)
-        name = digest.replace(":", "-")
-        try:
-            await store.get_info(name)
-            return
-        except (ObjectNotFoundError, NotFoundError):
-            pass
-        await store.put(name, data)
