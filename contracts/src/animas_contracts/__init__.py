@@ -16,6 +16,7 @@ from animas_contracts.agent import (
     TokenUsage,
     Trigger,
 )
+from animas_contracts.boards import BoardCreated, BoardJoined, BoardLeft, ChannelRead, PostingPolicy
 from animas_contracts.consolidation import (
     ConsolidationFinished,
     ConsolidationMethod,
@@ -66,8 +67,22 @@ from animas_contracts.memory import (
     WriteKnowledge,
     WriteProcedure,
 )
-from animas_contracts.messaging import MessageOrigin, MessageReceived, ResponseOutcome, ResponseSent
+from animas_contracts.messaging import (
+    MessageKind,
+    MessageOrigin,
+    MessageReceived,
+    ReportOutcome,
+    ResponseOutcome,
+    ResponseSent,
+    TaskLink,
+)
 from animas_contracts.names import InvalidAnimaName, is_valid_anima_name, validate_anima_name
+from animas_contracts.notifications import (
+    HumanNotified,
+    HumanNotifyFailed,
+    HumanNotifyRequested,
+    NotifyPriority,
+)
 from animas_contracts.operations import (
     AnimaListReply,
     AnimaSummary,
@@ -79,8 +94,11 @@ from animas_contracts.operations import (
     RebuildRequest,
     SyncReply,
 )
+from animas_contracts.organization import ReportTaken, TaskDelegated, TaskReported
 from animas_contracts.outbound import (
     ChannelPosted,
+    GuardRule,
+    MessagingRefused,
     OutboundDelivered,
     OutboundFailed,
     OutboundKind,
@@ -129,8 +147,12 @@ __all__ = [
     "AnimaSummary",
     "AppendEpisode",
     "ArchiveMemory",
+    "BoardCreated",
+    "BoardJoined",
+    "BoardLeft",
     "Body",
     "ChannelPosted",
+    "ChannelRead",
     "ConsolidationDue",
     "ConsolidationFinished",
     "ConsolidationKind",
@@ -157,9 +179,13 @@ __all__ = [
     "Event",
     "ForgettingDownscaled",
     "GrepMatch",
+    "GuardRule",
     "HeartbeatDue",
     "HeartbeatFinished",
     "HeartbeatOutcome",
+    "HumanNotified",
+    "HumanNotifyFailed",
+    "HumanNotifyRequested",
     "IdentityRevised",
     "InvalidAnimaName",
     "LlmCalled",
@@ -174,15 +200,19 @@ __all__ = [
     "MemoryOpRequested",
     "MemoryReadReply",
     "MemoryReadRequest",
+    "MessageKind",
     "MessageOrigin",
     "MessageReceived",
+    "MessagingRefused",
     "MetaRecord",
     "ModelDelta",
+    "NotifyPriority",
     "OutboundDelivered",
     "OutboundFailed",
     "OutboundKind",
     "OutboundRequested",
     "PlannedDecision",
+    "PostingPolicy",
     "PrimeReply",
     "PrimeRequest",
     "RebuildReply",
@@ -193,6 +223,8 @@ __all__ = [
     "Registry",
     "ReindexReply",
     "ReindexRequest",
+    "ReportOutcome",
+    "ReportTaken",
     "ResponseOutcome",
     "ResponseSent",
     "RestoreMemory",
@@ -203,8 +235,11 @@ __all__ = [
     "SearchRequest",
     "Summarizer",
     "SyncReply",
+    "TaskDelegated",
+    "TaskLink",
     "TaskRecord",
     "TaskRelation",
+    "TaskReported",
     "TaskState",
     "TokenUsage",
     "ToolStatus",

@@ -12,6 +12,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from animas_contracts.envelope import Event
+from animas_contracts.messaging import MessageKind, TaskLink
 
 
 class OutboundKind(enum.StrEnum):
@@ -33,6 +34,45 @@ class OutboundRequested(Event, frozen=True, kw_only=True, tag="outbound.requeste
     reply_to: Annotated[str | None, Meta(description="Id of the message this one answers, if any.")] = None
     cycle_id: Annotated[str | None, Meta(description="The cycle that asked, if any.")] = None
     attachments: Annotated[list[str], Meta(description="File references that travel with it.")] = []  # noqa: RUF012
+    intent: Annotated[
+        MessageKind, Meta(description="For a message: message, ack, task or report (what it is for).")
+    ] = MessageKind.MESSAGE
+    hops: Annotated[
+        int, Meta(description="The hops the delivered message will carry (see message.received).")
+    ] = 1
+    pair_depth: Annotated[int, Meta(description="The pair depth the delivered message will carry.")] = 1
+    task: Annotated[TaskLink | None, Meta(description="The delegated task a task or report is about.")] = None
+
+
+class GuardRule(enum.StrEnum):
+    """Which storm guard (seed 003 §7) or loop limit refused a message."""
+
+    HOP_LIMIT = "hop_limit"
+    """The thread's chain of anima-to-anima messages reached its limit."""
+    PAIR_DEPTH = "pair_depth"
+    """Two animas went back and forth too many times in one chain."""
+    ONE_PER_CYCLE = "one_per_cycle"
+    """A second message to the same recipient in one cycle."""
+    RATE = "rate"
+    """The sender's messages in its role's rate window."""
+    BILATERAL = "bilateral"
+    """Messages between one pair, both ways, within the exchange window."""
+    CASCADE = "cascade"
+    """Messages across the organization in one conversation grew past the cascade threshold."""
+    DELEGATION = "delegation"
+    """A task delegated to an anima that is not the sender's direct subordinate."""
+    BOARD = "board"
+    """A post to a board that does not exist or that the sender may not post to."""
+
+
+class MessagingRefused(Event, frozen=True, kw_only=True, tag="messaging.refused"):
+    """A guard refused a message; recorded on the sender's subject beside its ``outbound.failed``."""
+
+    request_id: Annotated[str, Meta(description="Id of the refused request (or response).")]
+    rule: Annotated[GuardRule, Meta(description="Which guard refused it.")]
+    to: Annotated[str, Meta(description="The intended recipient or board.")]
+    thread_id: Annotated[str, Meta(description="The thread it belonged to.")]
+    reason: Annotated[str, Meta(description="Why, in words the sender can act on.")]
 
 
 class OutboundDelivered(Event, frozen=True, kw_only=True, tag="outbound.delivered"):

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from animas_contracts.agent import CycleChained, CycleFinished, CycleRecovered, CycleStarted, LlmCalled
+from animas_contracts.boards import BoardCreated, BoardJoined, BoardLeft, ChannelRead
 from animas_contracts.consolidation import ConsolidationFinished, ConsolidationPlanned, ConsolidationStarted
 from animas_contracts.conversation import ConversationCompacted
 from animas_contracts.envelope import Event
@@ -26,7 +27,15 @@ from animas_contracts.memory import (
     MemoryOpRequested,
 )
 from animas_contracts.messaging import MessageReceived, ResponseSent
-from animas_contracts.outbound import ChannelPosted, OutboundDelivered, OutboundFailed, OutboundRequested
+from animas_contracts.notifications import HumanNotified, HumanNotifyFailed, HumanNotifyRequested
+from animas_contracts.organization import ReportTaken, TaskDelegated, TaskReported
+from animas_contracts.outbound import (
+    ChannelPosted,
+    MessagingRefused,
+    OutboundDelivered,
+    OutboundFailed,
+    OutboundRequested,
+)
 from animas_contracts.schedule import (
     ConsolidationDue,
     CronDue,
@@ -74,6 +83,17 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ConsolidationFinished,
     ForgettingDownscaled,
     MemoryForgotten,
+    MessagingRefused,
+    TaskDelegated,
+    TaskReported,
+    ReportTaken,
+    BoardCreated,
+    BoardJoined,
+    BoardLeft,
+    ChannelRead,
+    HumanNotifyRequested,
+    HumanNotified,
+    HumanNotifyFailed,
 )
 
 

@@ -151,8 +151,13 @@ AUTHORITY: dict[str, Authority] = {
             "memory.op.requested",
             "memory.accessed",
             "outbound.requested",
-            "notification.requested",
+            "human.notify.requested",
             "response.sent",
+            "task.report.taken",
+            "board.created",
+            "board.joined",
+            "board.left",
+            "channel.read",
             "conversation.>",
             "heartbeat.finished",
             "cron.executed",
@@ -233,7 +238,17 @@ AUTHORITY: dict[str, Authority] = {
     # Delivers anima-to-anima messages (origin anima) and channel posts; asks memory-writer who
     # exists. Like agent-runner, it relays what animas wrote, so identity is denied outright.
     "outbound": Authority(
-        events=("message.received", "channel.posted", "outbound.delivered", "outbound.failed"),
+        events=(
+            "message.received",
+            "channel.posted",
+            "outbound.delivered",
+            "outbound.failed",
+            "messaging.refused",
+            "task.delegated",
+            "task.reported",
+            "human.notified",
+            "human.notify.failed",
+        ),
         never_events=("identity.>", "memory.op.>"),
         calls=(RPC_MEMORY_ANIMAS,),
         durables=_durables("outbound-requests"),
