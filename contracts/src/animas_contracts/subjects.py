@@ -28,6 +28,11 @@ DELIVERIES_TTL_S = 90 * 24 * 3600.0
 """How long outbound remembers a settled request: a repeat older than this would be delivered again."""
 SERVICES_BUCKET = "SERVICES"
 """KV bucket where every running service instance reports its health."""
+NOTIFICATIONS_BUCKET = "NOTIFICATIONS"
+"""KV bucket where outbound records each notification channel's outcome (per request) and the
+first request of each notification (per anima and dedup key, for the 24-hour repeat rule)."""
+NOTIFICATIONS_TTL_S = 30 * 24 * 3600.0
+"""How long outbound remembers a notification's outcomes: longer than any redelivery or re-run."""
 
 SCHEDULES_BUCKET = "SCHEDULES"
 """KV bucket of schedule occurrences: each claimed with create-if-absent before it is published."""

@@ -35,6 +35,7 @@ from animas_contracts.subjects import (
     DEFAULT_ACTIVITY_PARTITIONS,
     DELIVERIES_BUCKET,
     DELTAS_STREAM,
+    NOTIFICATIONS_BUCKET,
     RPC_MEMORY_ANIMAS,
     RPC_MEMORY_READ_ALL,
     RPC_MEMORY_REBUILD,
@@ -251,9 +252,11 @@ AUTHORITY: dict[str, Authority] = {
         ),
         never_events=("identity.>", "memory.op.>"),
         calls=(RPC_MEMORY_ANIMAS,),
-        durables=_durables("outbound-requests"),
+        # Notifications to people have their own durable: slow HTTP retries never hold up
+        # messages between animas.
+        durables=_durables("outbound-requests", "outbound-notify"),
         reads=(ACTIVITY_STREAM,),  # whether a delivery was already stored
-        buckets=(DELIVERIES_BUCKET,),
+        buckets=(DELIVERIES_BUCKET, NOTIFICATIONS_BUCKET),
     ),
 }
 

@@ -29,6 +29,8 @@ from animas_contracts.subjects import (
     DELIVERIES_BUCKET,
     DELIVERIES_TTL_S,
     HEADER_MSG_ID,
+    NOTIFICATIONS_BUCKET,
+    NOTIFICATIONS_TTL_S,
     SCHEDULES_BUCKET,
     SCHEDULES_TTL_S,
     SERVICES_BUCKET,
@@ -124,6 +126,12 @@ async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
     except NotFoundError:
         await js.create_key_value(
             bucket=DELIVERIES_BUCKET, ttl=DELIVERIES_TTL_S, history=1, replicas=replicas
+        )
+    try:
+        await js.key_value(NOTIFICATIONS_BUCKET)
+    except NotFoundError:
+        await js.create_key_value(
+            bucket=NOTIFICATIONS_BUCKET, ttl=NOTIFICATIONS_TTL_S, history=1, replicas=replicas
         )
     try:
         await js.key_value(SCHEDULES_BUCKET)
