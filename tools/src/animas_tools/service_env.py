@@ -55,7 +55,7 @@ OWN_SETTINGS: Mapping[str, tuple[str, ...]] = {
     "memory-writer": ("REPLAY_BATCH", "WATCH_INTERVAL_S"),
     "consolidator": ("LLM_TIMEOUT_S", "MEMORY_OP_TIMEOUT_S"),
     "scheduler": ("MEMORY_TIMEOUT_S", "SCHEDULER_PAUSED", "SCHEDULER_CLOCK_FILE", "SCHEDULER_CLOCK_OFFSET_S"),
-    "outbound": ("MEMORY_TIMEOUT_S",),
+    "outbound": ("MEMORY_TIMEOUT_S", "NOTIFY_ATTEMPTS", "NOTIFY_BACKOFF_S", "NOTIFY_TIMEOUT_S"),
 }
 """The ``ANIMAWORKS_*`` names (without the prefix) of each NATS service's own settings class."""
 

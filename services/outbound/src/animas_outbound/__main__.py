@@ -9,6 +9,7 @@ from animas_core.runtime import ServiceRuntime, serve_until_signalled
 from animas_core.settings import NatsSettings
 from animas_core.telemetry import configure_telemetry
 from animas_outbound.app import SERVICE, setup
+from animas_outbound.notify.wiring import setup_notify
 from animas_outbound.settings import OutboundSettings
 
 
@@ -21,6 +22,7 @@ def main() -> None:
 
     async def register(rt: ServiceRuntime) -> None:
         await setup(rt, settings)
+        setup_notify(rt, settings)
 
     asyncio.run(serve_until_signalled(runtime, register))
 
