@@ -314,8 +314,9 @@ def test_messaging_lists_the_animas_and_routes_replies_through_send_message() ->
     assert messaging is not None
     for anima in ("sato", "suzuki", "yamada"):
         assert f"**{anima}**" in messaging.text
-    assert "Replies to another anima always go through `send_message`" in messaging.text
-    assert "goes back to the anima that wrote to you, and to no one else" in messaging.text
+    assert "An answer to a question you were just asked is your final answer" in messaging.text
+    assert "is delivered to it as your reply, in this thread, and to no one else" in messaging.text
+    assert "Replies to another anima always go through" not in messaging.text
 
 
 # --- tiers and triggers ------------------------------------------------------------------------
@@ -609,5 +610,5 @@ def test_the_tools_the_prompt_names_exist() -> None:
     for path in [*templates.glob("templates/*.md"), *templates.glob("sections/*.py")]:
         quoted |= set(re.findall(r"`([a-z_]+)`", path.read_text(encoding="utf-8")))
     known = {tool.name for tool in ALL_TOOLS} | {HUMAN_NOTIFY_TOOL}
-    not_tools = {"important", "neutral", "text"}  # an argument, an expression, a docstring word
+    not_tools = {"important", "neutral", "text", "ack"}  # arguments, an expression, a docstring word
     assert quoted - not_tools <= known, quoted - not_tools - known

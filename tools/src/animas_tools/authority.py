@@ -171,7 +171,8 @@ AUTHORITY: dict[str, Authority] = {
             "see what is enforced by its tools (an anima reads only its own files)"
         ),
         calls=(RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, RPC_PRIMING_PRIME_ALL, RPC_PRIMING_SEARCH_ALL),
-        listens=(MEMORY_OUTCOMES,),
+        # memory-writer's answers, and outbound's verdicts on what a tool sent.
+        listens=(MEMORY_OUTCOMES, "activity.*.outbound.*"),
         # One durable per activity partition. A stream with more partitions than this needs the
         # table (and the users) regenerated before agent-runner can take the extra ones.
         durables=_durables(*(f"agent-runner-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS))),

@@ -11,6 +11,7 @@ from animas_agent_runner.adapters.jetstream import (
 from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearch, StreamChannels
 from animas_agent_runner.adapters.model_info import context_window
 from animas_agent_runner.adapters.op_answers import StreamAnswers
+from animas_agent_runner.adapters.outbound_verdicts import VERDICT_SUBJECT, BusOutboundSender, verdict_key
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.adapters.traced_model import traced_models
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
@@ -78,6 +79,9 @@ async def setup(
     waiter = EventWaiter(OUTCOME_SUBJECT, outcome_key)
     await waiter.start(nc)
     runtime.on_shutdown(waiter.stop)
+    verdicts = EventWaiter(VERDICT_SUBJECT, verdict_key)
+    await verdicts.start(nc)
+    runtime.on_shutdown(verdicts.stop)
     limit = CallLimit(settings.max_concurrent_llm_calls)
     runtime.extra_health["llm_calls"] = {"limit": limit.limit}
     runner = CycleRunner(
@@ -94,6 +98,7 @@ async def setup(
             context_window=context_window,
             faults=runtime.faults,
             journal=StreamJournal(runtime.js),
+            outbound=BusOutboundSender(runtime.publisher, verdicts, runtime.js),
         ),
         CycleSettings(
             config_path=settings.config_path,

@@ -18,6 +18,7 @@ from animas_contracts import (
     CycleStarted,
     CycleStatus,
     MemoryOpRequested,
+    MessageKind,
     MessageOrigin,
     MessageReceived,
     RecordedToolCall,
@@ -325,7 +326,20 @@ def response_sent(
         outcome=outcome,
         model=model,
         notice=notice,
+        deliver=answer_goes_back(message),
+        hops=message.hops,
+        pair_depth=message.pair_depth,
     )
+
+
+def answer_goes_back(message: MessageReceived) -> bool:
+    """Whether the cycle's final answer is delivered to the sender: another anima asked something.
+
+    Answers, reports, mentions and acks are not answered automatically, so two animas never
+    loop on answers to answers; to write back the anima uses send_message, which the loop limits
+    count.
+    """
+    return message.origin is MessageOrigin.ANIMA and message.kind is MessageKind.MESSAGE
 
 
 def cycle_finished(

@@ -17,6 +17,7 @@ from animas_contracts import (
     CronDue,
     CycleStatus,
     HeartbeatDue,
+    MessageKind,
     MessageOrigin,
     MessageReceived,
     validate_anima_name,
@@ -65,6 +66,10 @@ class MessageHandler:
             raise ContractError(
                 f"expected message.received, heartbeat.due or cron.due, got {event.event_type}"
             )
+        if event.kind is MessageKind.ACK:
+            # An acknowledgement is in the log and the anima's recent activity; it wakes no one.
+            _log.info("acknowledgement received", extra={"message_id": event.id, "sender": event.sender})
+            return
         if delivery.deliveries > 1 and await self._already_answered(event, delivery):
             # The reply is stored; only the closing event may be missing. Its id is derived,
             # so publishing it again is dropped if it was there.

@@ -13,6 +13,7 @@ from animas_contracts import (
     HeartbeatFinished,
     MemoryOpRequested,
     MessageReceived,
+    OutboundRequested,
     PrimeReply,
     PrimeRequest,
     SearchReply,
@@ -226,6 +227,22 @@ class MemoryOps(Protocol):
 
     async def apply(self, request: MemoryOpRequested, timeout_s: float) -> OpOutcome:
         """Publish the request and wait up to ``timeout_s`` for applied or rejected."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SendVerdict:
+    """What outbound did with a request; ``delivered`` is None when it has not said yet."""
+
+    delivered: bool | None
+    reason: str = ""
+
+
+class OutboundSender(Protocol):
+    """Publishes an ``outbound.requested`` and waits for outbound's delivered or failed."""
+
+    async def send(self, request: OutboundRequested, timeout_s: float) -> SendVerdict:
+        """Publish the request and wait up to ``timeout_s`` for outbound's verdict."""
         ...
 
 

@@ -49,6 +49,7 @@ from animas_core.config_model import (
     UserContact,
     normalise_mode,
 )
+from animas_core.messaging_config import MessagingConfig
 from animas_core.sandbox_config import SandboxConfig
 
 __all__ = [
@@ -121,6 +122,7 @@ class AnimaWorksConfig(BaseModel):
     background_task: BackgroundTaskConfig = Field(default_factory=BackgroundTaskConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    messaging: MessagingConfig = Field(default_factory=MessagingConfig)
 
     def anima(self, name: str, status: Mapping[str, Any] | None = None) -> AnimaModelConfig:
         """The merged settings of one anima.

@@ -14,9 +14,11 @@ from nats.js.errors import KeyNotFoundError
 from animas_contracts import Event
 from animas_contracts.subjects import ACTIVITY_STREAM, DELIVERIES_BUCKET, stored_activity_filter
 from animas_core.broker import EventSink
+from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.streams import event_stored_after
+from animas_outbound.checks import LoopLimits
 from animas_outbound.handlers import OutboundHandler
 from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
 from animas_outbound.settings import OutboundSettings
@@ -26,6 +28,8 @@ SERVICE = "outbound"
 REQUESTS = ConsumerSpec(
     durable="outbound-requests",
     filter_subject=stored_activity_filter(event_type="outbound.requested"),
+    # Answers to another anima's question travel as the answering anima's response.sent.
+    more_subjects=(stored_activity_filter(event_type="response.sent"),),
     stream=ACTIVITY_STREAM,
     # One in flight: an anima's messages arrive in the order it sent them, redeliveries included.
     max_ack_pending=1,
@@ -96,6 +100,7 @@ async def setup(
         stored=stored or stream_ledger(runtime),
         log=log or KvDeliveryLog(runtime),
         faults=runtime.faults,
+        checks=[LoopLimits(CachedConfig(settings.config_path))],
     )
     runtime.consume(REQUESTS, handler)
     runtime.extra_health["pending_work"] = PENDING_WORK

@@ -10,26 +10,99 @@ the window) drops the repeat: the recipient gets the message once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from animas_contracts import (
     AnimaSummary,
     ChannelPosted,
+    GuardRule,
     InvalidAnimaName,
+    MessageKind,
     MessageOrigin,
     MessageReceived,
+    MessagingRefused,
     OutboundDelivered,
     OutboundFailed,
     OutboundKind,
     OutboundRequested,
+    ResponseSent,
     derive_id,
     validate_anima_name,
 )
+from animas_core.messaging_config import MessagingConfig
 
 PRODUCER = "outbound"
 
 Delivery = MessageReceived | ChannelPosted
 """The event that carries a request to where it goes."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """A guard's no: which rule, and why in words the sender can act on."""
+
+    rule: GuardRule
+    reason: str
+
+
+def answer_request(response: ResponseSent) -> OutboundRequested:
+    """An answer to another anima's question, as the request outbound settles to deliver it.
+
+    The request takes the response's id, so every record of its delivery is derived from the
+    response and a redelivered response is settled once, like any request.
+    """
+    return OutboundRequested(
+        id=response.id,
+        anima=response.anima,
+        correlation_id=response.correlation_id,
+        causation_id=response.causation_id,
+        producer=response.producer,
+        ts=response.ts,
+        kind=OutboundKind.MESSAGE,
+        to=response.to,
+        text=response.text,
+        thread_id=response.thread_id,
+        reply_to=response.in_reply_to,
+        intent=MessageKind.REPLY,
+        hops=response.hops + 1,
+        pair_depth=response.pair_depth + 1,
+    )
+
+
+def loop_refusal(request: OutboundRequested, limits: MessagingConfig) -> Refusal | None:
+    """Whether a message would carry its chain past the hop or the pair limit (acks pass)."""
+    if request.kind is not OutboundKind.MESSAGE or request.intent is MessageKind.ACK:
+        return None
+    if request.hops > limits.max_hops:
+        return Refusal(
+            GuardRule.HOP_LIMIT,
+            f"this thread's chain of messages between animas reached {limits.max_hops} hops; "
+            f"nothing more is delivered in it. Start a new conversation if the work needs one.",
+        )
+    if request.pair_depth > limits.max_pair_depth:
+        return Refusal(
+            GuardRule.PAIR_DEPTH,
+            f"{request.anima} and {request.to} went back and forth {limits.max_pair_depth} times in "
+            "this chain; the loop was stopped. Settle it in one message or ask a person.",
+        )
+    return None
+
+
+def refused(request: OutboundRequested, refusal: Refusal) -> MessagingRefused:
+    """The sender's record that a guard refused its request."""
+    return MessagingRefused(
+        id=derive_id(request.id, "refused"),
+        anima=request.anima,
+        correlation_id=request.correlation_id,
+        causation_id=request.id,
+        producer=PRODUCER,
+        request_id=request.id,
+        rule=refusal.rule,
+        to=request.to,
+        thread_id=request.thread_id,
+        reason=refusal.reason,
+    )
 
 
 def delivery_id(request_id: str) -> str:
@@ -109,6 +182,10 @@ def delivery(request: OutboundRequested) -> Delivery:
                 reply_to=request.reply_to,
                 origin=MessageOrigin.ANIMA,
                 attachments=list(request.attachments),
+                kind=request.intent,
+                hops=request.hops,
+                pair_depth=request.pair_depth,
+                task=request.task,
             )
         case OutboundKind.CHANNEL:
             return ChannelPosted(

@@ -130,4 +130,5 @@ async def gather_inputs(
         subordinates=subordinates,
         peers=peers,
         human_notifications=human_notifications,
+        message_kind=message.kind.value,
     )

@@ -356,6 +356,10 @@ class CycleRunner:
             now=lambda: self._ports.clock().astimezone(now.tzinfo),
             reply_to=event.id if from_anima else None,
             reply_to_sender=event.sender if from_anima else None,
+            answers_to=event.sender if domain.answer_goes_back(event) else None,
+            hops=event.hops,
+            pair_depth=event.pair_depth,
+            outbound=ports.outbound,
             op_timeout_s=settings.op_timeout_s,
             effect_retry=settings.effect_retry,
         )

@@ -14,6 +14,7 @@ from animas_agent_runner.ports import (
     MemoryOps,
     MemorySearch,
     MemoryStore,
+    OutboundSender,
     Priming,
     TurnModel,
 )
@@ -42,6 +43,8 @@ class CyclePorts:
     """The delta stream read back, to recover an attempt that died mid-stream."""
     clock: Clock = system_clock
     """What time the prompt and the tools say it is."""
+    outbound: OutboundSender | None = None
+    """Sends through outbound and hears its verdict; None publishes without waiting (tests)."""
 
 
 @dataclasses.dataclass(frozen=True)

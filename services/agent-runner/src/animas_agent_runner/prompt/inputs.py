@@ -97,6 +97,9 @@ class PromptInputs:
     """Whether notifying humans is enabled for this anima."""
     task_description: str | None = None
     """What to do, for the task trigger (required there)."""
+    message_kind: str = "message"
+    """For the inbox trigger, what the other anima's message is (message, reply, report, mention):
+    whether the final answer goes back to it."""
 
     def __post_init__(self) -> None:
         if not self.anima.strip():

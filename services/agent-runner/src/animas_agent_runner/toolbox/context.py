@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from animas_agent_runner.ports import ChannelReader, MemoryOps, MemorySearch, MemoryStore
+from animas_agent_runner.ports import ChannelReader, MemoryOps, MemorySearch, MemoryStore, OutboundSender
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import derive_id
@@ -23,7 +23,7 @@ class CycleEffects:
     remembered: list[str] = dataclasses.field(default_factory=list)
     """Facts and lessons written to knowledge."""
     messages_sent: list[str] = dataclasses.field(default_factory=list)
-    """Recipients of send_message and post_channel."""
+    """Recipients of send_message and post_channel (``#board`` for a post)."""
     tools_used: list[str] = dataclasses.field(default_factory=list)
     denied: list[str] = dataclasses.field(default_factory=list)
 
@@ -49,6 +49,14 @@ class ToolContext:
     reply_to: str | None = None
     """The message that woke the anima, when it came from another anima."""
     reply_to_sender: str | None = None
+    answers_to: str | None = None
+    """The anima the cycle's final answer is delivered to (it asked a question); None otherwise."""
+    hops: int = 0
+    """The hops of the message that woke the anima; what it sends carries one more."""
+    pair_depth: int = 0
+    """The pair depth of the message that woke the anima (see ``message.received``)."""
+    outbound: OutboundSender | None = None
+    """Where messages go and outbound's verdict comes back; None publishes without waiting."""
     op_timeout_s: float = 10.0
     effect_retry: EffectRetry = dataclasses.field(default_factory=EffectRetry)
     """How a call whose effect was not confirmed is retried before the cycle fails."""

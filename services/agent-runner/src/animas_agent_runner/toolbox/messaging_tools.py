@@ -2,16 +2,17 @@
 
 A message is checked here first (the recipient exists, is enabled and is not the sender), so a
 wrong name is an error the model reads and no event reaches anyone. outbound delivers what
-passes and checks again, since an anima can disappear between the two.
+passes and checks again (an anima can disappear between the two), with the loop limits and the
+storm guards; the tool waits for its verdict (toolbox/sending.py).
 """
 
 from __future__ import annotations
 
-from animas_agent_runner.domain import PRODUCER
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.errors import ToolFailed
 from animas_agent_runner.toolbox.registry import Args, Tool
-from animas_contracts import OutboundKind, OutboundRequested, is_valid_anima_name
+from animas_agent_runner.toolbox.sending import request_for, send
+from animas_contracts import MessageKind, OutboundKind, is_valid_anima_name
 
 MAX_MESSAGE_CHARS = 8_000
 """Seed 003 §7: long content goes in a file and the message says where it is."""
@@ -23,6 +24,8 @@ class SendMessageArgs(Args, frozen=True, kw_only=True):
     to: str
     text: str
     attachments: list[str] = []  # noqa: RUF012 - msgspec copies defaults
+    ack: bool = False
+    """An acknowledgement: it wakes no cycle in the recipient and passes the storm guards."""
 
 
 class PostChannelArgs(Args, frozen=True, kw_only=True):
@@ -50,28 +53,6 @@ def _check_text(text: str) -> str:
     return text
 
 
-async def _publish(
-    ctx: ToolContext, ordinal: int, kind: OutboundKind, to: str, text: str, **extra: object
-) -> str:
-    request = OutboundRequested(
-        id=ctx.effect_id(ordinal, "outbound"),
-        anima=ctx.anima,
-        correlation_id=ctx.correlation_id,
-        causation_id=ctx.cycle_id,
-        producer=PRODUCER,
-        kind=kind,
-        to=to,
-        text=text,
-        thread_id=ctx.thread_id,
-        cycle_id=ctx.cycle_id,
-        reply_to=ctx.reply_to if kind is OutboundKind.MESSAGE and to == ctx.reply_to_sender else None,
-        **extra,  # type: ignore[arg-type]
-    )
-    await ctx.publisher.publish(request)
-    ctx.effects.messages_sent.append(to if kind is OutboundKind.MESSAGE else f"#{to}")
-    return request.id
-
-
 async def send_message(ctx: ToolContext, args: SendMessageArgs, ordinal: int) -> str:
     """A direct message to another anima, in the current thread."""
     text = _check_text(args.text)
@@ -87,8 +68,22 @@ async def send_message(ctx: ToolContext, args: SendMessageArgs, ordinal: int) ->
         )
     if not recipient.enabled:
         raise ToolFailed(f"{to} is disabled and cannot receive messages; nothing was sent")
-    await _publish(ctx, ordinal, OutboundKind.MESSAGE, to, text, attachments=list(args.attachments))
-    return f"Message to {to} sent (thread {ctx.thread_id})."
+    if to == ctx.answers_to and not args.ack:
+        raise ToolFailed(
+            f"{to} asked you; your final answer goes to {to} in this thread when you finish. "
+            "Put what you want to tell them there (nothing was sent)."
+        )
+    if to in ctx.effects.messages_sent and not args.ack:
+        raise ToolFailed(
+            f"you already sent {to} a message in this cycle; one per recipient (nothing was sent)"
+        )
+    intent = MessageKind.ACK if args.ack else MessageKind.MESSAGE
+    request = request_for(
+        ctx, ordinal, OutboundKind.MESSAGE, to, text, intent=intent, attachments=list(args.attachments)
+    )
+    delivered = await send(ctx, request)
+    state = "delivered" if delivered else "sent (delivery not confirmed yet)"
+    return f"Message to {to} {state} (thread {ctx.thread_id})."
 
 
 async def post_channel(ctx: ToolContext, args: PostChannelArgs, ordinal: int) -> str:
@@ -97,7 +92,7 @@ async def post_channel(ctx: ToolContext, args: PostChannelArgs, ordinal: int) ->
     channel = args.channel.strip().lstrip("#").lower()
     if not is_valid_anima_name(channel):
         raise ToolFailed(f"invalid channel name {args.channel!r}: use lowercase letters, digits, '_' or '-'")
-    await _publish(ctx, ordinal, OutboundKind.CHANNEL, channel, text)
+    await send(ctx, request_for(ctx, ordinal, OutboundKind.CHANNEL, channel, text))
     return f"Posted to #{channel}."
 
 
@@ -117,8 +112,9 @@ async def read_channel(ctx: ToolContext, args: ReadChannelArgs, ordinal: int) ->
 MESSAGING_TOOLS = (
     Tool(
         "send_message",
-        "Send a direct message to another anima by name. Say things in your own words; "
-        "put long content in a file and tell them where it is.",
+        "Send a direct message to another anima by name; its answer comes back to you. Say things "
+        "in your own words; put long content in a file and tell them where it is. ack=true for a "
+        "short acknowledgement that needs no answer.",
         SendMessageArgs,
         send_message,
     ),

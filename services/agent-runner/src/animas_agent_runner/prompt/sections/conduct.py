@@ -15,7 +15,10 @@ HUMAN_NOTIFY_TOOL = "notify_human"
 
 _FINAL_ANSWER_NOTES = {
     PromptTrigger.CHAT: "Your final answer goes to the person who wrote to you, and to no one else.",
-    PromptTrigger.INBOX: "Your final answer goes back to the anima that wrote to you, and to no one else.",
+    PromptTrigger.INBOX: (
+        "The anima that wrote to you asked something: your final answer is delivered to it as your "
+        "reply, in this thread, and to no one else. Do not also send it with `send_message`."
+    ),
     PromptTrigger.HEARTBEAT: (
         "No one wrote to you: your final answer is only kept in your activity log. "
         "Whatever someone must see has to be sent."
@@ -26,6 +29,27 @@ _FINAL_ANSWER_NOTES = {
     ),
     PromptTrigger.TASK: "Your final answer is the task's report; it goes to whoever handed you the task.",
 }
+
+
+_NOT_ANSWERED = (
+    "Your final answer is kept in your activity log and goes to no one: if you need to write back, "
+    "or pass something on, use `send_message`."
+)
+_INBOX_NOTES = {
+    "reply": f"This is an answer to something you asked. {_NOT_ANSWERED}",
+    "report": f"This is a report on a task you delegated. {_NOT_ANSWERED}",
+    "mention": (
+        "You were mentioned on a board. Your final answer goes to no one: answer on the board with "
+        "`post_channel`, or write to the poster with `send_message`."
+    ),
+}
+
+
+def final_answer_note(inputs: PromptInputs) -> str:
+    """Where this cycle's final answer goes: the one rule the messaging section states."""
+    if inputs.trigger is PromptTrigger.INBOX and inputs.message_kind in _INBOX_NOTES:
+        return _INBOX_NOTES[inputs.message_kind]
+    return _FINAL_ANSWER_NOTES[inputs.trigger]
 
 
 def _is_tool_loop(inputs: PromptInputs) -> bool:
@@ -98,7 +122,7 @@ def messaging(inputs: PromptInputs, ctx: RenderContext) -> str | None:
     return render(
         "messaging",
         contacts="\n".join(contacts),
-        final_answer_note=_FINAL_ANSWER_NOTES[inputs.trigger],
+        final_answer_note=final_answer_note(inputs),
     )
 
 
