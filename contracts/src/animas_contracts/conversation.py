@@ -7,6 +7,11 @@ agent-runner folds the older turns into a rolling summary and records that as
 :class:`ConversationCompacted`; memory-writer then moves the folded turns, verbatim, to
 ``state/conversations/<stem>.archive.jsonl``, so nothing said is ever lost.
 
+Memory is per thread within a peer: every turn carries the thread it was said in, and a message
+sees only its own thread's turns after the peer's summary, which all threads share (a compaction
+in one thread folds that thread's turns into it). Turns of a file written before threads were
+kept have no thread: every thread sees them until the first compaction folds them.
+
 Peers are arbitrary sender names (``human``, ``human:alice``, ``Alice Smith``, ``田中``), so the
 file stem is derived from the name: a name that is already a safe lowercase token is used as it
 is, any other becomes a readable slug plus a hash of the exact name (see :func:`peer_stem`).
@@ -58,10 +63,18 @@ class ConversationTurn(msgspec.Struct, frozen=True, kw_only=True):
     role: Annotated[TurnRole, Meta(description="user (the peer) or assistant (the anima).")]
     text: Annotated[str, Meta(description="What was said, verbatim.")]
     ts: Annotated[datetime, Meta(description="When it was said (the event's time, UTC).")]
+    thread_id: Annotated[
+        str | None,
+        Meta(description="The thread it was said in; null in files written before threads were kept."),
+    ] = None
 
 
 class Conversation(msgspec.Struct, frozen=True, kw_only=True):
-    """The file ``state/conversations/<stem>.json``: one anima's rolling history with one peer."""
+    """The file ``state/conversations/<stem>.json``: one anima's rolling history with one peer.
+
+    ``summary`` is the peer's, shared by every thread; ``turns`` holds the verbatim turns of all
+    threads in the order they were said (see :meth:`thread`).
+    """
 
     peer: Annotated[str, Meta(description="The peer's name exactly as messages carry it.")]
     summary: Annotated[
@@ -73,6 +86,15 @@ class Conversation(msgspec.Struct, frozen=True, kw_only=True):
     turns: Annotated[
         tuple[ConversationTurn, ...], Meta(description="The turns after the summary, oldest first, verbatim.")
     ] = ()
+
+    def thread(self, thread_id: str | None) -> tuple[ConversationTurn, ...]:
+        """The turns a message of ``thread_id`` sees: that thread's and those of no thread, in order.
+
+        ``None`` (a caller that knows no thread) sees every turn, as before threads were kept.
+        """
+        if thread_id is None:
+            return self.turns
+        return tuple(t for t in self.turns if t.thread_id in (thread_id, None))
 
 
 class Summarizer(enum.StrEnum):
@@ -101,6 +123,13 @@ class ConversationCompacted(Event, frozen=True, kw_only=True, tag="conversation.
     summarizer: Annotated[Summarizer, Meta(description="llm, or fallback when the model failed.")]
     error: Annotated[
         str | None, Meta(description="Why the model's summary was not used, when the fallback wrote it.")
+    ] = None
+    thread_id: Annotated[
+        str | None,
+        Meta(
+            description="The thread whose turns were folded (turns of no thread fold with it); "
+            "null: every turn through through_turn_id, as before threads were kept."
+        ),
     ] = None
 
 

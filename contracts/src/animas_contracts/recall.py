@@ -15,6 +15,14 @@ class PrimeRequest(msgspec.Struct, frozen=True, kw_only=True):
     text: Annotated[str, Meta(description="The incoming message (or the heartbeat checklist).")] = ""
     sender: Annotated[str | None, Meta(description="Who is talking, for the sender profile.")] = None
     context_window: Annotated[int, Meta(description="The model's context window in tokens.")] = 128_000
+    thread_id: Annotated[str | None, Meta(description="The thread the message belongs to.")] = None
+    share_across_people: Annotated[
+        bool,
+        Meta(
+            description="Recent activity may show conversations with other people (an anima that "
+            "serves one team); false keeps each person's conversations to that person."
+        ),
+    ] = False
 
 
 class PrimeReply(msgspec.Struct, frozen=True, kw_only=True):

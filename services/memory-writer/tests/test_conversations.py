@@ -126,7 +126,8 @@ def test_a_message_is_kept_even_when_nothing_answers_it(applier: MemoryApplier) 
         '      "id": "m0",\n'
         '      "role": "user",\n'
         '      "text": "Can you review the Q3 plan?",\n'
-        '      "ts": "2026-02-12T14:30:00Z"\n'
+        '      "ts": "2026-02-12T14:30:00Z",\n'
+        '      "thread_id": "t"\n'
         "    }\n"
         "  ]\n"
         "}\n"

@@ -199,6 +199,9 @@ class AnimaModelConfig(_Section):
     timezone: TimeZoneName | None = None
     """The anima's own IANA time zone; null means ``system.timezone``."""
     enabled: bool = True
+    share_across_people: bool = False
+    """Recent activity in a prompt shows conversations with every person (an anima serving one
+    team); false (the default) shows a person only their own conversation and shared work."""
 
 
 class ConsolidationConfig(_Section):

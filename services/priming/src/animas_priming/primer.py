@@ -21,7 +21,8 @@ from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_priming.domain.budget import TokenCounter, channel_budgets, fit, total_budget
 from animas_priming.domain.entities import about_someone_else
-from animas_priming.domain.message_types import MessageType, classify
+from animas_priming.domain.message_types import classify
+from animas_priming.domain.privacy import OWN_CLOCK, Viewer, shared_entries
 from animas_priming.domain.ranking import MemoryStats, rank, relevant
 from animas_priming.domain.sections import format_section, memory_line, pointer_lines
 from animas_priming.pending import PendingOverlay
@@ -113,7 +114,7 @@ class Primer:
         recall = Recall(anima, request.text, vector, stats)
         channels: dict[str, Callable[[], Awaitable[str]]] = {
             "A": lambda: self._sender(recall, request.sender, budgets["A"]),
-            "B": lambda: self._recent(recall, message_type, budgets["B"]),
+            "B": lambda: self._recent(recall, viewer_of(request), budgets["B"]),
             "C": lambda: self._knowledge(recall, budgets),
             "D": lambda: self._skills(recall, budgets["D"]),
             "E": lambda: self._tasks(recall, budgets["E"]),
@@ -179,14 +180,15 @@ class Primer:
         return lines
 
     async def _sender(self, recall: Recall, sender: str | None, budget: int) -> str:
-        if not sender or sender in {"human", "system"}:
+        if not sender or sender == "human" or sender in OWN_CLOCK:
             return ""
         hits = await asyncio.to_thread(self._search, recall, sender, types=["knowledge"], limit=10)
         about = [h.chunk for h in hits if sender.lower() in h.chunk.text.lower()]
         lines = self._lines(recall, about, budget)
         return format_section(f"What I know about {sender}", lines) if lines else ""
 
-    async def _recent(self, recall: Recall, message_type: MessageType, budget: int) -> str:
+    async def _recent(self, recall: Recall, viewer: Viewer, budget: int) -> str:
+        """What the anima did lately, less other people's private conversations (see ``privacy``)."""
         today = self._clock().astimezone(UTC).date()
         entries: list[dict[str, object]] = []
         for day in (today - timedelta(days=1), today):
@@ -196,7 +198,8 @@ class Primer:
                     entries.append(json.loads(line))
                 except json.JSONDecodeError:
                     continue
-        shown = [e for e in entries if e.get("type") not in QUIET_ACTIVITY][-RECENT_ENTRIES:]
+        telling = [e for e in entries if e.get("type") not in QUIET_ACTIVITY]
+        shown = shared_entries(telling, viewer)[-RECENT_ENTRIES:]
         lines, _ = fit([_activity_line(e) for e in reversed(shown)], budget, self._counter)
         return format_section("Recent activity", lines) if lines else ""
 
@@ -250,6 +253,12 @@ class Primer:
 
     def _used(self, lines: Sequence[str]) -> int:
         return sum(self._counter.count(line) for line in lines)
+
+
+def viewer_of(request: PrimeRequest) -> Viewer:
+    """Who the cycle is with, for privacy: the sender, unless it is the anima's own clock."""
+    peer = request.sender if request.sender not in OWN_CLOCK else None
+    return Viewer(peer=peer, share_across_people=request.share_across_people)
 
 
 def _activity_line(entry: dict[str, object]) -> str:

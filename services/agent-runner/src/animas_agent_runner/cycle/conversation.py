@@ -1,10 +1,12 @@
 """Conversation memory in a cycle (seed 003 §4.8): the history, when to compact it, and the summary.
 
 memory-writer keeps one file per anima and peer (``state/conversations/<stem>.json``, a
-:class:`~animas_contracts.Conversation`): a rolling summary and the later turns verbatim. Before
-the model is called the cycle reads it, takes the turns that precede the current message and, when
-the summary, those turns and the message together exceed ``conversation_history_threshold`` of the
-context window, folds the older turns into a new summary. The most recent turns always stay
+:class:`~animas_contracts.Conversation`): the peer's rolling summary and the later turns verbatim,
+each with its thread. Before the model is called the cycle reads it, takes the turns of the
+message's thread that precede the current message (a new thread has none: it starts with the
+peer's summary) and, when the summary, those turns and the message together exceed
+``conversation_history_threshold`` of the context window, folds the older turns into a new
+summary of the peer. The most recent turns always stay
 verbatim. The model writes the summary (as JSON, validated); when it fails or answers with
 something unusable, a deterministic summary is used instead. The compaction is an event,
 :class:`~animas_contracts.ConversationCompacted`, whose id is derived from the anima, the peer and
@@ -101,16 +103,19 @@ def decode_conversation(text: str | None, peer: str) -> Conversation:
         raise ConversationUnreadable(f"the conversation with {peer!r} cannot be read: {exc}") from None
 
 
-def history_for(conversation: Conversation, exclude_id: str) -> tuple[ConversationTurn, ...]:
-    """The turns before the current message.
+def history_for(
+    conversation: Conversation, exclude_id: str, thread_id: str | None = None
+) -> tuple[ConversationTurn, ...]:
+    """The turns of ``thread_id`` before the current message (other threads' turns are not its history).
 
     memory-writer applies the message concurrently with the cycle, so it may or may not be in the
     file yet: when it is, it and everything after it (a reply from an earlier attempt) are left out.
     """
-    for index, turn in enumerate(conversation.turns):
+    turns = conversation.thread(thread_id)
+    for index, turn in enumerate(turns):
         if turn.id == exclude_id:
-            return conversation.turns[:index]
-    return conversation.turns
+            return turns[:index]
+    return turns
 
 
 def user_line(peer: str, text: str) -> str:
@@ -197,8 +202,9 @@ def compaction_event(
     summary: Summary,
     correlation_id: str,
     causation_id: str | None,
+    thread_id: str | None = None,
 ) -> ConversationCompacted:
-    """The event recording a compaction (a retried cycle makes the same id)."""
+    """The event recording a compaction of ``thread_id``'s turns (a retried cycle makes the same id)."""
     return ConversationCompacted(
         id=compaction_id(anima, peer, plan.through_turn_id),
         anima=anima,
@@ -211,6 +217,7 @@ def compaction_event(
         turns_folded=len(plan.fold),
         summarizer=summary.summarizer,
         error=summary.error,
+        thread_id=thread_id,
     )
 
 
@@ -248,13 +255,16 @@ async def prepare_history(
     say: Say,
     correlation_id: str,
     causation_id: str | None,
+    thread_id: str | None = None,
 ) -> PreparedHistory:
     """The history for message ``message_id`` (framed as ``current``), compacted when over the threshold.
 
-    The returned compaction event is to be published by the cycle; memory-writer applies it.
+    The history is the peer's summary and the turns of ``thread_id``; a compaction folds that
+    thread's older turns into the peer's summary. The returned compaction event is to be published
+    by the cycle; memory-writer applies it.
     """
     peer = conversation.peer
-    turns = history_for(conversation, message_id)
+    turns = history_for(conversation, message_id, thread_id)
     extra = count_tokens(current) + TURN_OVERHEAD_TOKENS
     plan = plan_compaction(
         turns, peer=peer, summary=conversation.summary, window=window, threshold=threshold, extra_tokens=extra
@@ -271,6 +281,7 @@ async def prepare_history(
         summary=summary,
         correlation_id=correlation_id,
         causation_id=causation_id,
+        thread_id=thread_id,
     )
     items = render_history(summary.text, plan.keep, peer=peer, current=current)
     tokens = summary_tokens(summary.text) + sum(turn_tokens(t, peer) for t in plan.keep) + extra

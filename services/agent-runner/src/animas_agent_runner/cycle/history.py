@@ -31,7 +31,10 @@ async def message_history(
     threshold: float,
     max_tokens: int,
 ) -> tuple[UserTurn | AssistantTurn, ...]:
-    """The conversation with the sender before this message, ending with the message itself.
+    """The conversation with the sender in this message's thread, ending with the message itself.
+
+    It starts with the summary of the peer (shared by all their threads); other threads' turns are
+    not part of it.
 
     Past ``threshold`` of the window older turns are summarized (by the model, recorded as an
     ``llm.called`` of purpose ``conversation_summary``, or deterministically when that fails)
@@ -63,6 +66,7 @@ async def message_history(
         say=say,
         correlation_id=event.correlation_id,
         causation_id=domain.cycle_id_for(event.id),
+        thread_id=event.thread_id,
     )
     if prepared.compaction is not None:
         await publisher.publish(prepared.compaction)

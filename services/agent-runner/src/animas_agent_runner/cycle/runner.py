@@ -104,6 +104,8 @@ class CycleRunner:
                 text=event.text,
                 sender=event.sender,
                 context_window=window,
+                thread_id=event.thread_id,
+                share_across_people=plan.settings.share_across_people,
             ),
         )
         if primed.errors:

@@ -1,5 +1,7 @@
 """Conversation memory (seed 003 §4.8): how each event changes one peer's conversation file.
 
+Each turn keeps the thread it was said in; a compaction folds only its thread's turns.
+
 Pure functions of the file's current content and the event; the adapter reads and writes the
 files. A turn is identified by the id of the event it came from, so applying an event twice
 changes nothing the second time.
@@ -42,10 +44,14 @@ def turn_of(event: MessageReceived | ResponseSent) -> ConversationTurn | None:
     it out puts the unanswered message right before the next one in the history.
     """
     if isinstance(event, MessageReceived):
-        return ConversationTurn(id=event.id, role=TurnRole.USER, text=event.text, ts=event.ts)
+        return ConversationTurn(
+            id=event.id, role=TurnRole.USER, text=event.text, ts=event.ts, thread_id=event.thread_id
+        )
     if event.outcome is not ResponseOutcome.REPLY:
         return None
-    return ConversationTurn(id=event.id, role=TurnRole.ASSISTANT, text=event.text, ts=event.ts)
+    return ConversationTurn(
+        id=event.id, role=TurnRole.ASSISTANT, text=event.text, ts=event.ts, thread_id=event.thread_id
+    )
 
 
 def with_turn(conversation: Conversation, turn: ConversationTurn) -> Conversation | None:
@@ -64,18 +70,25 @@ def compacted(
     dropped it, and a compaction planned from an older view whose turns a later one folded has
     nothing left to fold. The event's summary covers everything up to that turn (each summary
     merges the previous one), so it replaces the stored summary.
+
+    Only the turns the compacting thread saw are folded (its own and those of no thread, see
+    :meth:`Conversation.thread`); other threads keep theirs verbatim. A compaction of no thread
+    (recorded before threads were kept) folds every turn through ``through_turn_id``.
     """
     ids = [t.id for t in conversation.turns]
     if event.through_turn_id not in ids:
         return None
     cut = ids.index(event.through_turn_id) + 1
+    seen = {t.id for t in conversation.thread(event.thread_id)}
+    folded = tuple(t for t in conversation.turns[:cut] if t.id in seen)
+    kept = tuple(t for t in conversation.turns if t.id not in {f.id for f in folded})
     after = Conversation(
         peer=conversation.peer,
         summary=event.summary,
         summarized_through=event.through_turn_id,
-        turns=conversation.turns[cut:],
+        turns=kept,
     )
-    return after, conversation.turns[:cut]
+    return after, folded
 
 
 def encode(conversation: Conversation) -> bytes:
