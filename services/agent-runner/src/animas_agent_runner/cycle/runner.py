@@ -37,6 +37,7 @@ from animas_agent_runner.prompt import PromptTrigger
 from animas_agent_runner.prompt.tiny import tiny_recall
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
+from animas_agent_runner.toolbox.notify_tools import gated, notify_gate
 from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import (
@@ -114,7 +115,9 @@ class CycleRunner:
         now = ports.clock().astimezone(zone)
         permissions_md = await ports.memory.read(event.anima, "permissions.md")
         permissions = parse_permissions(permissions_md)
-        tools = ToolSurface(self._tool_context(event, permissions, now), ALL_TOOLS)
+        section = self._config.get().human_notification
+        notify = await notify_gate(ports.memory, event.anima, section, permissions)
+        tools = ToolSurface(self._tool_context(event, permissions, now), gated(ALL_TOOLS, notify))
         recorder = CycleRecorder(
             CycleRef(
                 event.anima,

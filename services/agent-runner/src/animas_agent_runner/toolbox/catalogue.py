@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from animas_agent_runner.toolbox.memory_tools import MEMORY_TOOLS
 from animas_agent_runner.toolbox.messaging_tools import MESSAGING_TOOLS
+from animas_agent_runner.toolbox.notify_tools import NOTIFY_TOOLS
 from animas_agent_runner.toolbox.procedure_tools import PROCEDURE_TOOLS
 from animas_agent_runner.toolbox.registry import Tool
 from animas_agent_runner.toolbox.skill_tools import SKILL_TOOLS
@@ -14,6 +15,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     *MEMORY_TOOLS,
     *PROCEDURE_TOOLS,
     *MESSAGING_TOOLS,
+    *NOTIFY_TOOLS,
     *TASK_TOOLS,
     *SKILL_TOOLS,
     *WORKSPACE_TOOLS,

@@ -35,6 +35,8 @@ class Tool:
     args: type[Args]
     run: ToolFunction
     own: bool = True
+    refusal: str | None = None
+    """Why this cycle may not use it whatever permissions.md says (e.g. notifications are off)."""
 
     def spec(self) -> ToolSpec:
         """What the model is told about this tool: the JSON Schema comes from the Struct itself."""

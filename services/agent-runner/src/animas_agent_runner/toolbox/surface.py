@@ -95,7 +95,7 @@ class ToolSurface:
             return ToolStatus.ERROR, f"Error: the tool failed unexpectedly ({reason})", reason
 
     def _denial(self, tool: Tool) -> str | None:
-        return self._context.permissions.tool_allowed(tool.name, own_tool=tool.own)
+        return tool.refusal or self._context.permissions.tool_allowed(tool.name, own_tool=tool.own)
 
     def _present(self, tool: Tool) -> bool:
         return tool.own or self._context.workspace is not None
