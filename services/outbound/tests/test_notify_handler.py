@@ -16,6 +16,7 @@ from animas_contracts import (
     encode_event,
 )
 from animas_core.faults import FaultPoints
+from animas_core.notify_records import ChannelOutcome
 from animas_outbound.notify.adapters import Notification, PermanentSendError, RetryableSendError
 from animas_outbound.notify.handler import (
     Channel,
@@ -25,7 +26,7 @@ from animas_outbound.notify.handler import (
     idempotency_key,
     notified_id,
 )
-from animas_outbound.notify.records import ChannelOutcome, repeat_of
+from animas_outbound.notify.records import repeat_of
 
 T0 = datetime(2026, 2, 12, 9, 0, tzinfo=UTC)
 

@@ -22,6 +22,7 @@ from nats.aio.client import Client
 from animas_core.home import Home
 from animas_core.logging import redact
 from animas_tools.cli_support import fail, home_of
+from animas_tools.notify_status import notification_lines
 from animas_tools.supervisor import LOCAL_MODEL, NATS_SERVER, read_health_records
 from animas_tools.system import NotRunning, SystemInfo, connect_admin
 
@@ -188,6 +189,7 @@ async def _system_lines(nc: Client, home: Home) -> list[str]:
                     f"    {consumer.name:<32} pending={consumer.num_pending:<5} "
                     f"unacked={consumer.num_ack_pending:<3} redelivered={consumer.num_redelivered}"
                 )
+    lines += await notification_lines(js)
     return lines
 
 

@@ -30,6 +30,7 @@ from animas_contracts import (
 )
 from animas_core.broker import EventSink
 from animas_core.faults import FaultPoints
+from animas_core.notify_records import ChannelOutcome
 from animas_core.policy import Delivery, dead_letter_of
 from animas_core.provenance import decode_delivered
 from animas_outbound.notify.adapters import (
@@ -38,7 +39,7 @@ from animas_outbound.notify.adapters import (
     PermanentSendError,
     RetryableSendError,
 )
-from animas_outbound.notify.records import ChannelOutcome, NotifyStore
+from animas_outbound.notify.records import NotifyStore
 
 _log = logging.getLogger(__name__)
 

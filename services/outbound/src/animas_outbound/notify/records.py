@@ -8,15 +8,13 @@ Two kinds of key:
 - ``first.<anima>.<dedup key>``: the first request of a notification and its event time, for the
   24-hour rule (the request's own ``ts``, never the wall clock, so a replay decides alike).
 
-``anima status`` lists the failed outcomes (:func:`failed_outcomes`).
+``anima status`` lists the failed outcomes (:func:`animas_core.notify_records.failed_outcomes`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -25,33 +23,10 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
 from animas_contracts.subjects import NOTIFICATIONS_BUCKET
+from animas_core.notify_records import ChannelOutcome, first_key, outcome_key
 
 REPEAT_WINDOW = timedelta(hours=24)
 """The same notification from the same anima within this is sent once (seed 003 §4.10)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ChannelOutcome:
-    """How one channel of one request ended."""
-
-    status: str
-    """``delivered`` or ``failed``."""
-    anima: str
-    request_id: str
-    channel: str
-    subject: str
-    attempts: int
-    ts: str
-    """When it ended (ISO 8601), for people reading ``anima status``."""
-    reason: str | None = None
-
-    def encode(self) -> bytes:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False).encode()
-
-    @classmethod
-    def decode(cls, data: bytes) -> ChannelOutcome:
-        fields = json.loads(data)
-        return cls(**{f.name: fields.get(f.name) for f in dataclasses.fields(cls)})
 
 
 def repeat_of(first_id: str, first_ts: datetime, request_id: str, ts: datetime) -> str | None:
@@ -71,23 +46,6 @@ class NotifyStore(Protocol):
     async def claim(self, anima: str, dedup_key: str, request_id: str, ts: datetime) -> str | None:
         """Make this request the first of its notification unless one within 24 h is; return that one."""
         ...
-
-
-_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _token(value: str) -> str:
-    return value if _SAFE.fullmatch(value) else "x" + value.encode().hex()
-
-
-def outcome_key(request_id: str, channel: str) -> str:
-    """Key of a channel's outcome for a request."""
-    return f"out.{_token(request_id)}.{_token(channel)}"
-
-
-def first_key(anima: str, dedup_key: str) -> str:
-    """Key of the first request of a notification."""
-    return f"first.{_token(anima)}.{_token(dedup_key)}"
 
 
 class KvNotifyStore:
@@ -128,27 +86,3 @@ class KvNotifyStore:
             with contextlib.suppress(KeyWrongLastSequenceError):
                 await kv.update(key, mine, last=entry.revision)
         return earlier
-
-
-async def failed_outcomes(js: JetStreamContext) -> list[ChannelOutcome]:
-    """Every failed channel outcome still in the bucket, oldest first (for ``anima status``)."""
-    try:
-        kv = await js.key_value(NOTIFICATIONS_BUCKET)
-    except Exception:  # an older system without the bucket has nothing to show
-        return []
-    try:
-        keys = await kv.keys()
-    except Exception:  # nats-py raises NoKeysError on an empty bucket
-        return []
-    failed = []
-    for key in keys:
-        if not key.startswith("out."):
-            continue
-        try:
-            entry = await kv.get(key)
-        except KeyNotFoundError:
-            continue
-        outcome = ChannelOutcome.decode(entry.value or b"{}")
-        if outcome.status == "failed":
-            failed.append(outcome)
-    return sorted(failed, key=lambda o: o.ts)
