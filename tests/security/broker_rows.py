@@ -14,6 +14,7 @@ from animas_contracts.subjects import (
     DEADLETTER_STREAM,
     DELIVERIES_BUCKET,
     DELTAS_STREAM,
+    GUARDS_BUCKET,
     NOTIFICATIONS_BUCKET,
     RPC_MEMORY_REBUILD,
     RPC_MEMORY_SYNC_ALL,
@@ -26,7 +27,7 @@ from animas_tools.authority import AUTHORITY, Bodies, Durable, requests_of, stre
 from animas_tools.jetstream_subjects import kv_stream, object_stream
 
 ANIMA = "sample"
-BUCKETS = (SERVICES_BUCKET, DELIVERIES_BUCKET, SCHEDULES_BUCKET, NOTIFICATIONS_BUCKET)
+BUCKETS = (SERVICES_BUCKET, DELIVERIES_BUCKET, SCHEDULES_BUCKET, NOTIFICATIONS_BUCKET, GUARDS_BUCKET)
 STREAMS = (
     ACTIVITY_STREAM,
     DELTAS_STREAM,
@@ -157,7 +158,7 @@ def refused_publishes(service: str) -> list[str]:
     refused += [f"{inbox_prefix(other)}.x" for other in others(service)] + ["_INBOX.x"]
     refused += [
         f"$KV.{b}.x"
-        for b in (DELIVERIES_BUCKET, SCHEDULES_BUCKET, NOTIFICATIONS_BUCKET)
+        for b in (DELIVERIES_BUCKET, SCHEDULES_BUCKET, NOTIFICATIONS_BUCKET, GUARDS_BUCKET)
         if b not in grant.buckets
     ]
     if not grant.journal:

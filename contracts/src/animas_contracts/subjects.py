@@ -34,6 +34,12 @@ first request of each notification (per anima and dedup key, for the 24-hour rep
 NOTIFICATIONS_TTL_S = 30 * 24 * 3600.0
 """How long outbound remembers a notification's outcomes: longer than any redelivery or re-run."""
 
+GUARDS_BUCKET = "GUARDS"
+"""KV bucket of outbound's storm-guard windows: the messages each anima, each pair of animas and
+each conversation sent recently (by request id and event time), and each cycle's recipients."""
+GUARDS_TTL_S = 2 * 24 * 3600.0
+"""How long a window outlives its last message: longer than any guard's window (at most a day)."""
+
 SCHEDULES_BUCKET = "SCHEDULES"
 """KV bucket of schedule occurrences: each claimed with create-if-absent before it is published."""
 SCHEDULES_TTL_S = 30 * 24 * 3600.0
@@ -187,6 +193,8 @@ RPC_MEMORY_ANIMAS = rpc_subject("memory", "animas")
 RPC_MEMORY_READ_ALL = "rpc.memory.read.*"
 RPC_MEMORY_SHARED = rpc_subject("memory", "shared")
 """Read the organization's shared files (``<home>/shared/``: the company vision…)."""
+RPC_MEMORY_BOARD = rpc_subject("memory", "board")
+"""Read a board from memory-writer's projection: meta, members, a page of posts."""
 RPC_PRIMING_PRIME_ALL = "rpc.priming.prime.*"
 RPC_PRIMING_SEARCH_ALL = "rpc.priming.search.*"
 RPC_PRIMING_REINDEX = rpc_subject("priming", "reindex")

@@ -35,6 +35,7 @@ from animas_contracts.subjects import (
     DEFAULT_ACTIVITY_PARTITIONS,
     DELIVERIES_BUCKET,
     DELTAS_STREAM,
+    GUARDS_BUCKET,
     NOTIFICATIONS_BUCKET,
     RPC_MEMORY_ANIMAS,
     RPC_MEMORY_READ_ALL,
@@ -257,7 +258,7 @@ AUTHORITY: dict[str, Authority] = {
         # messages between animas.
         durables=_durables("outbound-requests", "outbound-notify"),
         reads=(ACTIVITY_STREAM,),  # whether a delivery was already stored
-        buckets=(DELIVERIES_BUCKET, NOTIFICATIONS_BUCKET),
+        buckets=(DELIVERIES_BUCKET, NOTIFICATIONS_BUCKET, GUARDS_BUCKET),
     ),
 }
 

@@ -28,6 +28,8 @@ from animas_contracts.subjects import (
     DEFAULT_ACTIVITY_PARTITIONS,
     DELIVERIES_BUCKET,
     DELIVERIES_TTL_S,
+    GUARDS_BUCKET,
+    GUARDS_TTL_S,
     HEADER_MSG_ID,
     NOTIFICATIONS_BUCKET,
     NOTIFICATIONS_TTL_S,
@@ -116,7 +118,7 @@ async def ensure_all(
 
 
 async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
-    """The health, delivery-log and schedule KV buckets and the object store for large bodies."""
+    """The health, delivery-log, guard-window and schedule KV buckets; the object store for bodies."""
     try:
         await js.key_value(SERVICES_BUCKET)
     except NotFoundError:
@@ -133,6 +135,11 @@ async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
         await js.create_key_value(
             bucket=NOTIFICATIONS_BUCKET, ttl=NOTIFICATIONS_TTL_S, history=1, replicas=replicas
         )
+    try:
+        await js.key_value(GUARDS_BUCKET)
+    except NotFoundError:
+        # History 1: a window is read and replaced whole, at its latest revision.
+        await js.create_key_value(bucket=GUARDS_BUCKET, ttl=GUARDS_TTL_S, history=1, replicas=replicas)
     try:
         await js.key_value(SCHEDULES_BUCKET)
     except NotFoundError:
