@@ -82,6 +82,11 @@ class OutboundDelivered(Event, frozen=True, kw_only=True, tag="outbound.delivere
     kind: Annotated[OutboundKind, Meta(description="message or channel.")]
     to: Annotated[str, Meta(description="The recipient anima or the channel.")]
     delivered_id: Annotated[str, Meta(description="Id of the event that carried it to the recipient.")]
+    text: Annotated[
+        str, Meta(description="What was delivered (the sender's dm_sent / channel_post entry).")
+    ] = ""
+    intent: Annotated[MessageKind, Meta(description="For a message: what it was for.")] = MessageKind.MESSAGE
+    thread_id: Annotated[str | None, Meta(description="The thread it was delivered in.")] = None
 
 
 class OutboundFailed(Event, frozen=True, kw_only=True, tag="outbound.failed"):

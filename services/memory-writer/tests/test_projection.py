@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,3 +126,32 @@ def test_a_deleted_file_is_not_trusted_from_memory(tmp_path: Path) -> None:
     assert files.append("tanaka", day, _entry("e1"))
     files.forget()
     assert files.path("tanaka", day).exists()
+
+
+def _organization_events() -> Any:
+    """The sample events module next to this file (tests are not a package here; e2e loads it too)."""
+    path = Path(__file__).with_name("organization_events.py")
+    spec = importlib.util.spec_from_file_location("organization_events", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.organization_events
+
+
+def test_every_organization_event_has_its_entry_type() -> None:
+    organization_events = _organization_events()
+    for expected, event in organization_events("tanaka", TS):
+        entry = entry_for(event)
+        assert entry is not None, event.event_type
+        assert entry["type"] == expected, event.event_type
+        assert entry["meta"]["event_id"] == event.id
+        assert entry_for(event) == entry  # a pure function of the event: a rebuild writes the same
+
+
+def test_a_channel_delivery_is_logged_once_from_its_post() -> None:
+    from animas_contracts import OutboundDelivered, OutboundKind
+
+    delivered = OutboundDelivered(
+        request_id="r", kind=OutboundKind.CHANNEL, to="general", delivered_id="d", **ENVELOPE
+    )
+    assert entry_for(delivered) is None

@@ -6,7 +6,9 @@ pure function of its event, so a rebuild from the stream reproduces every file b
 Whole LLM bodies are never copied: an ``llm_call`` entry carries their digests.
 
 Entry types beyond the seed's list: ``cycle_start``/``cycle_end`` for cycles that are not
-heartbeats (the seed only names ``heartbeat_start``/``heartbeat_end``) and ``llm_call``.
+heartbeats (the seed only names ``heartbeat_start``/``heartbeat_end``) and ``llm_call``. The
+entries of dealings with others (messages sent, boards, tasks, notifications) and of the anima's
+own clock are in :mod:`animas_memory_writer.organization_entries`, registered on import below.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ from animas_contracts import (
 SUMMARY_CHARS = 200
 
 
-def _summary(text: str) -> str:
+def summary_of(text: str) -> str:
+    """One line of at most SUMMARY_CHARS characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
 
 
-def _base(event: Event, entry_type: str, **fields: Any) -> dict[str, Any]:
+def entry_base(event: Event, entry_type: str, **fields: Any) -> dict[str, Any]:
+    """An entry's common fields; ``meta`` always carries the event's id, type and correlation."""
     meta = {"event_id": event.id, "event_type": event.event_type, "correlation_id": event.correlation_id}
     meta.update(fields.pop("meta", {}))
     entry: dict[str, Any] = {"ts": event.ts.isoformat(), "type": entry_type}
@@ -55,11 +59,11 @@ def entry_for(event: Event) -> dict[str, Any] | None:
 
 @entry_for.register
 def _(event: MessageReceived) -> dict[str, Any]:
-    return _base(
+    return entry_base(
         event,
         "message_received" if event.origin != "anima" else "dm_received",
         content=event.text,
-        summary=_summary(event.text),
+        summary=summary_of(event.text),
         **{"from": event.sender},
         via=event.origin.value,
         meta={"thread_id": event.thread_id},
@@ -68,11 +72,11 @@ def _(event: MessageReceived) -> dict[str, Any]:
 
 @entry_for.register
 def _(event: ResponseSent) -> dict[str, Any]:
-    return _base(
+    return entry_base(
         event,
         "response_sent",
         content=event.text,
-        summary=_summary(event.text),
+        summary=summary_of(event.text),
         to=event.to,
         meta={
             "in_reply_to": event.in_reply_to,
@@ -86,7 +90,7 @@ def _(event: ResponseSent) -> dict[str, Any]:
 @entry_for.register
 def _(event: CycleStarted) -> dict[str, Any]:
     entry_type = "heartbeat_start" if event.trigger == Trigger.HEARTBEAT else "cycle_start"
-    return _base(
+    return entry_base(
         event,
         entry_type,
         summary=f"{event.trigger.value} cycle started",
@@ -97,7 +101,7 @@ def _(event: CycleStarted) -> dict[str, Any]:
 @entry_for.register
 def _(event: CycleFinished) -> dict[str, Any]:
     entry_type = "error" if event.status == CycleStatus.FAILED else "cycle_end"
-    return _base(
+    return entry_base(
         event,
         entry_type,
         summary=f"cycle {event.status.value}" + (f": {event.error}" if event.error else ""),
@@ -111,7 +115,7 @@ def _(event: CycleFinished) -> dict[str, Any]:
 
 @entry_for.register
 def _(event: LlmCalled) -> dict[str, Any]:
-    return _base(
+    return entry_base(
         event,
         "llm_call",
         summary=f"{event.model}: {event.usage.total_tokens} tokens in {event.latency_ms:.0f} ms"
@@ -132,7 +136,7 @@ def _(event: LlmCalled) -> dict[str, Any]:
 
 @entry_for.register
 def _(event: MemoryOpApplied) -> dict[str, Any]:
-    return _base(
+    return entry_base(
         event,
         "memory_write",
         summary=f"{event.kind}: {', '.join(event.paths)}" if event.paths else event.kind,
@@ -142,7 +146,7 @@ def _(event: MemoryOpApplied) -> dict[str, Any]:
 
 @entry_for.register
 def _(event: MemoryOpRejected) -> dict[str, Any]:
-    return _base(
+    return entry_base(
         event,
         "error",
         summary=f"{event.kind} rejected: {event.reason}",
@@ -154,7 +158,7 @@ def _(event: MemoryOpRejected) -> dict[str, Any]:
 def _(event: ConversationCompacted) -> dict[str, Any]:
     # Conversation memory was rewritten: a quiet memory_write, as priming treats it. The summary
     # itself is not copied; it is in the event and in the conversation file.
-    return _base(
+    return entry_base(
         event,
         "memory_write",
         summary=f"conversation with {event.peer}: {event.turns_folded} turns summarised"
@@ -172,3 +176,7 @@ def _(event: ConversationCompacted) -> dict[str, Any]:
 def day_of(event: Event, timezone: str) -> date:
     """The day (in the anima's time zone) whose file holds the event."""
     return event.ts.astimezone(ZoneInfo(timezone)).date()
+
+
+# Registers the organization's entry types on entry_for (a module of its own, not a hub here).
+from animas_memory_writer import organization_entries  # noqa: E402, F401

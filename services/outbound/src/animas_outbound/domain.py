@@ -213,6 +213,9 @@ def delivered(request: OutboundRequested) -> OutboundDelivered:
         kind=request.kind,
         to=request.to,
         delivered_id=delivery_id(request.id),
+        text=request.text,
+        intent=request.intent,
+        thread_id=request.thread_id,
     )
 
 
