@@ -94,7 +94,7 @@ from animas_contracts.operations import (
     RebuildRequest,
     SyncReply,
 )
-from animas_contracts.organization import ReportTaken, TaskDelegated, TaskReported
+from animas_contracts.organization import ReportTaken, TaskAssigned, TaskDelegated, TaskReported
 from animas_contracts.outbound import (
     ChannelPosted,
     GuardRule,
@@ -235,6 +235,7 @@ __all__ = [
     "SearchRequest",
     "Summarizer",
     "SyncReply",
+    "TaskAssigned",
     "TaskDelegated",
     "TaskLink",
     "TaskRecord",

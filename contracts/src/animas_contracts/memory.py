@@ -140,6 +140,15 @@ class CreateTask(_Op, frozen=True, kw_only=True, tag="task.create"):
     detail: str = ""
     relation: TaskRelation = TaskRelation.OWN
     counterpart: str | None = None
+    state: TaskState = TaskState.PENDING
+    """The state it starts in: ``pending``, ``in_progress`` or ``delegated`` (a delegation)."""
+    deadline: str | None = None
+    """ISO 8601 time it is due by (a delegation's), if any."""
+    parent: str | None = None
+    """The task in the same store this one serves (a delegation made while working on it)."""
+    linked_task: str | None = None
+    """The counterpart's copy: the assignee's task for a delegation, the supervisor's for an
+    assigned task."""
 
 
 class TransitionTask(_Op, frozen=True, kw_only=True, tag="task.transition"):
@@ -196,6 +205,11 @@ class TaskRecord(msgspec.Struct, frozen=True, kw_only=True):
     counterpart: str | None
     created_at: str
     updated_at: str
+    deadline: str | None = None
+    parent: str | None = None
+    linked_task: str | None = None
+    note: str = ""
+    """The note of its latest transition (a report's summary, for a delegation)."""
 
 
 class MetaRecord(msgspec.Struct, frozen=True, kw_only=True):

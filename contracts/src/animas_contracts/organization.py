@@ -15,7 +15,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from animas_contracts.envelope import Event
-from animas_contracts.messaging import ReportOutcome
+from animas_contracts.messaging import ReportOutcome, TaskLink
 
 
 class TaskDelegated(Event, frozen=True, kw_only=True, tag="task.delegated"):
@@ -27,6 +27,23 @@ class TaskDelegated(Event, frozen=True, kw_only=True, tag="task.delegated"):
     instruction: Annotated[str, Meta(description="What the subordinate was asked to do.")]
     thread_id: Annotated[str, Meta(description="The thread the task and its report travel in.")]
     deadline: Annotated[str | None, Meta(description="ISO 8601 time it is due by, if any.")] = None
+    request_id: Annotated[str, Meta(description="Id of the outbound.requested that carried it.")]
+
+
+class TaskAssigned(Event, frozen=True, kw_only=True, tag="task.assigned"):
+    """A delegated task reached its assignee: starts a task cycle (recorded on the assignee's subject).
+
+    outbound publishes it after delivering the ``task`` message (its id derived from the
+    request's). agent-runner runs task cycles from it on a lane of their own, so a task never
+    waits behind the cycle of the supervisor that delegated it (and waits for its report).
+    """
+
+    message_id: Annotated[str, Meta(description="Id of the task's message.received in the assignee's inbox.")]
+    supervisor: Annotated[str, Meta(description="The anima that delegated the task.")]
+    instruction: Annotated[str, Meta(description="What the assignee is asked to do.")]
+    thread_id: Annotated[str, Meta(description="The thread the task and its report travel in.")]
+    task: Annotated[TaskLink, Meta(description="The link between the two task stores.")]
+    hops: Annotated[int, Meta(description="The hops of the task message.")] = 0
     request_id: Annotated[str, Meta(description="Id of the outbound.requested that carried it.")]
 
 

@@ -28,7 +28,7 @@ from animas_contracts.memory import (
 )
 from animas_contracts.messaging import MessageReceived, ResponseSent
 from animas_contracts.notifications import HumanNotified, HumanNotifyFailed, HumanNotifyRequested
-from animas_contracts.organization import ReportTaken, TaskDelegated, TaskReported
+from animas_contracts.organization import ReportTaken, TaskAssigned, TaskDelegated, TaskReported
 from animas_contracts.outbound import (
     ChannelPosted,
     MessagingRefused,
@@ -85,6 +85,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MemoryForgotten,
     MessagingRefused,
     TaskDelegated,
+    TaskAssigned,
     TaskReported,
     ReportTaken,
     BoardCreated,

@@ -172,11 +172,17 @@ AUTHORITY: dict[str, Authority] = {
             "see what is enforced by its tools (an anima reads only its own files)"
         ),
         calls=(RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, RPC_PRIMING_PRIME_ALL, RPC_PRIMING_SEARCH_ALL),
-        # memory-writer's answers, and outbound's verdicts on what a tool sent.
-        listens=(MEMORY_OUTCOMES, "activity.*.outbound.*"),
-        # One durable per activity partition. A stream with more partitions than this needs the
-        # table (and the users) regenerated before agent-runner can take the extra ones.
-        durables=_durables(*(f"agent-runner-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS))),
+        # memory-writer's answers, outbound's verdicts on what a tool sent, and the reports a
+        # waiting delegate_task expects.
+        listens=(MEMORY_OUTCOMES, "activity.*.outbound.*", "activity.*.message.received"),
+        # One durable per activity partition, and one per partition for delegated tasks (their
+        # own lane, so a task never waits behind its supervisor's cycle). A stream with more
+        # partitions than this needs the table (and the users) regenerated before agent-runner
+        # can take the extra ones.
+        durables=_durables(
+            *(f"agent-runner-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS)),
+            *(f"agent-runner-tasks-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS)),
+        ),
         # Reply and answer ledgers, channel boards, the anima's own earlier messages; the journal.
         reads=(ACTIVITY_STREAM, DELTAS_STREAM),
         bodies=Bodies.WRITE,
@@ -248,6 +254,7 @@ AUTHORITY: dict[str, Authority] = {
             "outbound.failed",
             "messaging.refused",
             "task.delegated",
+            "task.assigned",
             "task.reported",
             "human.notified",
             "human.notify.failed",
