@@ -218,7 +218,9 @@ class Autonomy:
         if original is not None and not await self._ports.ledger.reply_exists(
             anima, domain.reply_id_for(original.id), after_seq=0
         ):
-            await self._runner.answer(original, delivery, trigger=PromptTrigger.HEARTBEAT)
+            # Answered as the inbox message it is: the prompt says the answer goes back to the
+            # sender, and it does (outbound delivers the response like any answer to an anima).
+            await self._runner.answer(original, delivery)
         await self._ports.publisher.publish(
             MemoryOpRequested(
                 id=derive_id(task.task_id, "deferred", "done"),
