@@ -36,7 +36,6 @@ from animas_contracts import (
     RecordOutcome,
     RestoreMemory,
     TaskRecord,
-    TaskState,
     TransitionTask,
     TrimConversationArchive,
     WriteFile,
@@ -325,6 +324,8 @@ class MemoryApplier:
             case CreateTask():
                 if db.task(op.task_id) is not None:
                     raise Rejected(f"task {op.task_id} already exists")
+                if op.state not in tasks.INITIAL:
+                    raise Rejected(f"a task cannot start {op.state.value}")
                 stamp = at.isoformat(timespec="seconds")
                 db.put_task(
                     TaskRecord(
@@ -332,10 +333,13 @@ class MemoryApplier:
                         title=op.title,
                         detail=op.detail,
                         relation=op.relation,
-                        state=TaskState.PENDING,
+                        state=op.state,
                         counterpart=op.counterpart,
                         created_at=stamp,
                         updated_at=stamp,
+                        deadline=op.deadline,
+                        parent=op.parent,
+                        linked_task=op.linked_task,
                     )
                 )
                 return Outcome(kind, tuple(self._render_tasks(directory, db)))
@@ -347,7 +351,7 @@ class MemoryApplier:
                 if problem:
                     raise Rejected(problem)
                 stamp = at.isoformat(timespec="seconds")
-                db.put_task(msgspec.structs.replace(task, state=op.to, updated_at=stamp))
+                db.put_task(msgspec.structs.replace(task, state=op.to, updated_at=stamp, note=op.note))
                 return Outcome(kind, tuple(self._render_tasks(directory, db)))
         raise Rejected(f"unknown memory operation {kind}")
 

@@ -32,6 +32,14 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 """
 
+TASK_COLUMNS = (
+    ("deadline", "TEXT"),
+    ("parent", "TEXT"),
+    ("linked_task", "TEXT"),
+    ("note", "TEXT NOT NULL DEFAULT ''"),
+)
+"""Columns the task table gained with delegation; a database made before them gets them added."""
+
 
 class AnimaDb:
     """One anima's database; every write is its own transaction."""
@@ -42,6 +50,10 @@ class AnimaDb:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(SCHEMA)
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(tasks)")}
+        for name, kind in TASK_COLUMNS:
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Close the connection."""
@@ -168,7 +180,9 @@ class AnimaDb:
             (task.task_id,),
         ).fetchone()[0]
         self._conn.execute(
-            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO tasks (task_id, seq, title, detail, relation, state, counterpart, "
+            "created_at, updated_at, deadline, parent, linked_task, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 task.task_id,
                 seq,
@@ -179,6 +193,10 @@ class AnimaDb:
                 task.counterpart,
                 task.created_at,
                 task.updated_at,
+                task.deadline,
+                task.parent,
+                task.linked_task,
+                task.note,
             ),
         )
 
@@ -187,9 +205,12 @@ class AnimaDb:
 
 
 def _task_rows(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> list[TaskRecord]:
+    # A database opened read-only may predate the delegation columns: read what it has.
+    have = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
+    extra = [name if name in have else "NULL" for name, _ in TASK_COLUMNS]
     rows = conn.execute(
-        "SELECT task_id, title, detail, relation, state, counterpart, created_at, updated_at "
-        f"FROM tasks {where} ORDER BY seq",
+        "SELECT task_id, title, detail, relation, state, counterpart, created_at, updated_at, "
+        f"{', '.join(extra)} FROM tasks {where} ORDER BY seq",
         args,
     ).fetchall()
     return [
@@ -202,6 +223,10 @@ def _task_rows(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> l
             counterpart=r[5],
             created_at=r[6],
             updated_at=r[7],
+            deadline=r[8],
+            parent=r[9],
+            linked_task=r[10],
+            note=r[11] or "",
         )
         for r in rows
     ]

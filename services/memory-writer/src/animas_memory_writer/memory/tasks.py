@@ -8,10 +8,12 @@ from animas_contracts import TaskRecord, TaskState
 
 S = TaskState
 TERMINAL = frozenset({S.DONE, S.FAILED, S.CANCELLED})
+INITIAL = frozenset({S.PENDING, S.IN_PROGRESS, S.DELEGATED})
+"""States a task may be created in (a delegation starts ``delegated``)."""
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     S.PENDING: frozenset({S.IN_PROGRESS, S.BLOCKED, S.DELEGATED, S.DONE, S.CANCELLED}),
     S.IN_PROGRESS: frozenset({S.PENDING, S.BLOCKED, S.DELEGATED, S.DONE, S.FAILED, S.CANCELLED}),
-    S.BLOCKED: frozenset({S.PENDING, S.IN_PROGRESS, S.FAILED, S.CANCELLED}),
+    S.BLOCKED: frozenset({S.PENDING, S.IN_PROGRESS, S.DELEGATED, S.DONE, S.FAILED, S.CANCELLED}),
     S.DELEGATED: frozenset({S.IN_PROGRESS, S.BLOCKED, S.DONE, S.FAILED, S.CANCELLED}),
     S.DONE: frozenset(),
     S.FAILED: frozenset(),
@@ -32,6 +34,8 @@ def transition_problem(current: TaskState, target: TaskState) -> str | None:
 def _line(task: TaskRecord) -> str:
     who = f" ({task.relation.value.replace('_', ' ')}: {task.counterpart})" if task.counterpart else ""
     detail = f" — {task.detail}" if task.detail else ""
+    if task.deadline:
+        detail += f" (due {task.deadline})"
     return f"- [{task.state.value}] {task.title}{who}{detail} `{task.task_id}`"
 
 
