@@ -16,7 +16,17 @@ from animas_contracts.agent import (
     TokenUsage,
     Trigger,
 )
-from animas_contracts.boards import BoardCreated, BoardJoined, BoardLeft, ChannelRead, PostingPolicy
+from animas_contracts.boards import (
+    GENERAL_BOARD,
+    BoardCreated,
+    BoardJoined,
+    BoardLeft,
+    BoardPost,
+    BoardReply,
+    BoardRequest,
+    ChannelRead,
+    PostingPolicy,
+)
 from animas_contracts.consolidation import (
     ConsolidationFinished,
     ConsolidationMethod,
@@ -139,6 +149,7 @@ from animas_contracts.tools import DeltaKind, ModelDelta, ToolStatus, ToolUsed
 
 __all__ = [
     "EVENT_TYPES",
+    "GENERAL_BOARD",
     "REGISTRY",
     "AnimaCreated",
     "AnimaFileWritten",
@@ -150,6 +161,9 @@ __all__ = [
     "BoardCreated",
     "BoardJoined",
     "BoardLeft",
+    "BoardPost",
+    "BoardReply",
+    "BoardRequest",
     "Body",
     "ChannelPosted",
     "ChannelRead",

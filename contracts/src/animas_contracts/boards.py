@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta
 
 from animas_contracts.envelope import Event
@@ -57,3 +58,63 @@ class ChannelRead(Event, frozen=True, kw_only=True, tag="channel.read"):
         None
     )
     cycle_id: Annotated[str | None, Meta(description="The cycle that read it, if any.")] = None
+
+
+GENERAL_BOARD = "general"
+"""The board every anima is on: it always exists, every anima may post and read, nobody joins."""
+
+
+class BoardRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A read of memory-writer's board projection (``rpc.memory.board``)."""
+
+    board: Annotated[str, Meta(description="The board.")]
+    before: Annotated[
+        int | None, Meta(description="Only posts with a smaller sequence number (paging back); null: latest.")
+    ] = None
+    limit: Annotated[int, Meta(ge=0, le=200, description="Most posts returned (newest before `before`).")] = (
+        20
+    )
+
+
+class BoardPost(msgspec.Struct, frozen=True, kw_only=True):
+    """One post as the projection keeps it."""
+
+    seq: Annotated[int, Meta(description="The post's number on its board, from 1, in stream order.")]
+    id: Annotated[str, Meta(description="Id of the channel.posted event.")]
+    anima: Annotated[str, Meta(description="Who posted it.")]
+    text: str
+    ts: Annotated[str, Meta(description="When it was posted (ISO 8601, UTC).")]
+    thread_id: str = ""
+
+
+class BoardReply(msgspec.Struct, frozen=True, kw_only=True):
+    """A board's meta, members and one page of posts, oldest first."""
+
+    ok: bool
+    exists: bool = False
+    board: str = ""
+    description: str = ""
+    posting: PostingPolicy = PostingPolicy.MEMBERS
+    owner: Annotated[str | None, Meta(description="Who created it; null for general.")] = None
+    everyone: Annotated[bool, Meta(description="Every anima is on it (general); `members` empty.")] = False
+    members: list[str] = []
+    posts: list[BoardPost] = []
+    total: Annotated[int, Meta(description="How many posts the board holds.")] = 0
+    next_before: Annotated[
+        int | None, Meta(description="Pass as `before` for the page before this one; null when none.")
+    ] = None
+    error: str | None = None
+
+    def is_member(self, anima: str) -> bool:
+        """Whether ``anima`` is on the board (everyone is on general)."""
+        return self.everyone or anima in self.members
+
+    def posting_refusal(self, anima: str) -> str | None:
+        """Why ``anima`` may not post here; None when it may (the board must exist)."""
+        if self.posting is PostingPolicy.ANYONE or self.everyone:
+            return None
+        if self.posting is PostingPolicy.OWNER and anima != self.owner:
+            return f"only {self.owner} posts on #{self.board} (announcements)"
+        if self.posting is PostingPolicy.MEMBERS and anima not in self.members:
+            return f"only members post on #{self.board}; join it first (join_board)"
+        return None

@@ -16,6 +16,8 @@ import msgspec
 from animas_contracts import (
     REGISTRY,
     AnimaListReply,
+    BoardReply,
+    BoardRequest,
     DeadLetter,
     MemoryReadReply,
     MemoryReadRequest,
@@ -42,6 +44,8 @@ OPERATION_TYPES: tuple[type[msgspec.Struct], ...] = (
     MemoryReadReply,
     AnimaListReply,
     SyncReply,
+    BoardRequest,
+    BoardReply,
     PrimeRequest,
     PrimeReply,
     SearchRequest,
