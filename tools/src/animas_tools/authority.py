@@ -38,6 +38,7 @@ from animas_contracts.subjects import (
     GUARDS_BUCKET,
     NOTIFICATIONS_BUCKET,
     RPC_MEMORY_ANIMAS,
+    RPC_MEMORY_BOARD,
     RPC_MEMORY_READ_ALL,
     RPC_MEMORY_REBUILD,
     RPC_MEMORY_SHARED,
@@ -171,7 +172,13 @@ AUTHORITY: dict[str, Authority] = {
             "any replica runs any anima's cycle, so it reads every anima's memory; which anima may "
             "see what is enforced by its tools (an anima reads only its own files)"
         ),
-        calls=(RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, RPC_PRIMING_PRIME_ALL, RPC_PRIMING_SEARCH_ALL),
+        calls=(
+            RPC_MEMORY_ANIMAS,
+            RPC_MEMORY_SHARED,
+            RPC_MEMORY_BOARD,
+            RPC_PRIMING_PRIME_ALL,
+            RPC_PRIMING_SEARCH_ALL,
+        ),
         # memory-writer's answers, outbound's verdicts on what a tool sent, and the reports a
         # waiting delegate_task expects.
         listens=(MEMORY_OUTCOMES, "activity.*.outbound.*", "activity.*.message.received"),
@@ -207,6 +214,7 @@ AUTHORITY: dict[str, Authority] = {
             RPC_MEMORY_READ_ALL,
             RPC_MEMORY_ANIMAS,
             RPC_MEMORY_SHARED,
+            RPC_MEMORY_BOARD,
             RPC_MEMORY_SYNC_ALL,
         ),
         durables=_durables("memory-writer-activity"),
@@ -260,7 +268,8 @@ AUTHORITY: dict[str, Authority] = {
             "human.notify.failed",
         ),
         never_events=("identity.>", "memory.op.>"),
-        calls=(RPC_MEMORY_ANIMAS,),
+        # Who exists; a board's members and posting rule (board checks and mention fan-out).
+        calls=(RPC_MEMORY_ANIMAS, RPC_MEMORY_BOARD),
         # Notifications to people have their own durable: slow HTTP retries never hold up
         # messages between animas.
         durables=_durables("outbound-requests", "outbound-notify"),

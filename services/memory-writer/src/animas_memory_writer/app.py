@@ -7,6 +7,7 @@ import asyncio
 from animas_contracts.subjects import (
     ACTIVITY_STREAM,
     RPC_MEMORY_ANIMAS,
+    RPC_MEMORY_BOARD,
     RPC_MEMORY_READ_ALL,
     RPC_MEMORY_REBUILD,
     RPC_MEMORY_SHARED,
@@ -18,6 +19,7 @@ from animas_core.rpc_tracing import Responder, traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_memory_writer.adapters.activity_log import ActivityLogFiles
 from animas_memory_writer.applier import MemoryApplier
+from animas_memory_writer.board_reads import BoardServer
 from animas_memory_writer.handlers import Projector, Rebuilder
 from animas_memory_writer.reads import ReadServer
 from animas_memory_writer.settings import MemoryWriterSettings
@@ -49,6 +51,7 @@ async def setup(runtime: ServiceRuntime, settings: MemoryWriterSettings) -> None
         RPC_MEMORY_READ_ALL: reads.on_read,
         RPC_MEMORY_ANIMAS: reads.on_list,
         RPC_MEMORY_SHARED: reads.on_shared,
+        RPC_MEMORY_BOARD: BoardServer(applier.boards).on_request,
         RPC_MEMORY_SYNC_ALL: watcher.on_sync,
     }
     for subject, respond in rpcs.items():

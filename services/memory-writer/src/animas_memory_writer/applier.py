@@ -48,6 +48,7 @@ from animas_core.home import Home
 from animas_memory_writer.adapters import low_marks, procedure_versions, retention
 from animas_memory_writer.adapters.anima_db import AnimaDb
 from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
+from animas_memory_writer.adapters.boards import BOARD_EVENTS, BoardStore
 from animas_memory_writer.adapters.conversations import CONVERSATION_EVENTS, apply_conversation
 from animas_memory_writer.memory import ops, rules, tasks
 from animas_memory_writer.memory.rules import Rejected
@@ -95,6 +96,8 @@ class MemoryApplier:
         # Every event needs its anima's time zone (day files); status.json is read again only
         # after memory-writer itself rewrote it.
         self._timezones: dict[str, str] = {}
+        self.boards = BoardStore(home.root / "boards" / "boards.db")
+        """The boards projection (shared by every anima; reset only by a full rebuild)."""
 
     def directory(self, anima: str) -> AnimaDir:
         """The anima's directory."""
@@ -123,6 +126,7 @@ class MemoryApplier:
         for db in self._dbs.values():
             db.close()
         self._dbs.clear()
+        self.boards.close()
 
     def timezone(self, anima: str) -> str:
         """The anima's time zone: its status.json, else the system's (config.json, re-read on change)."""
@@ -150,6 +154,9 @@ class MemoryApplier:
             if self.exists(event.anima):
                 apply_conversation(event, self.directory(event.anima), self.db(event.anima))
             return None
+        if isinstance(event, BOARD_EVENTS):
+            verdict = self.boards.apply(event)
+            return None if verdict is None else Outcome(verdict.kind, reason=verdict.reason)
         if not isinstance(event, CHANGE_EVENTS):
             return None
         kind = kind_of(event)

@@ -132,6 +132,8 @@ class Rebuilder:
             targets = [anima] if anima else self._projector.files.animas()
             for name in targets:
                 await asyncio.to_thread(self._projector.applier.reset, name)
+            if anima is None:
+                await asyncio.to_thread(self._projector.applier.boards.reset)
             # Only the targets' directories were wiped; other animas' files stay as they are.
             self._projector.files.forget()
             replayed = await self._replay(anima)
