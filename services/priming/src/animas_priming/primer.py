@@ -19,6 +19,7 @@ from animas_core.clock import Clock, system_clock
 from animas_core.config import CachedConfig
 from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
+from animas_priming import notifications
 from animas_priming.domain.budget import TokenCounter, channel_budgets, fit, total_budget
 from animas_priming.domain.entities import about_someone_else
 from animas_priming.domain.message_types import classify
@@ -119,6 +120,9 @@ class Primer:
             "D": lambda: self._skills(recall, budgets["D"]),
             "E": lambda: self._tasks(recall, budgets["E"]),
             "F": lambda: self._episodes(recall, budgets["F"]),
+            notifications.CHANNEL: lambda: notifications.pending_notifications(
+                self._memory.read, anima, request.trigger, self._clock(), self._counter
+            ),
         }
         results = await asyncio.gather(
             *(asyncio.wait_for(run(), self._timeout_s) for run in channels.values()), return_exceptions=True
