@@ -19,6 +19,7 @@ from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.streams import event_stored_after
 from animas_outbound.checks import LoopLimits
+from animas_outbound.guards import KvWindows, StormGuards
 from animas_outbound.handlers import OutboundHandler
 from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
 from animas_outbound.settings import OutboundSettings
@@ -94,13 +95,19 @@ async def setup(
     log: DeliveryLog | None = None,
 ) -> None:
     """Register the request handler; the ports default to the real ones."""
+    animas = directory or MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s)
+    config = CachedConfig(settings.config_path)
     handler = OutboundHandler(
         publisher=publisher or runtime.publisher,
-        directory=directory or MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s),
+        directory=animas,
         stored=stored or stream_ledger(runtime),
         log=log or KvDeliveryLog(runtime),
         faults=runtime.faults,
-        checks=[LoopLimits(CachedConfig(settings.config_path))],
+        # The storm guards count what they let through, so they come last.
+        checks=[
+            LoopLimits(config),
+            StormGuards(lambda: config.get().messaging, animas, KvWindows(runtime.js)),
+        ],
     )
     runtime.consume(REQUESTS, handler)
     runtime.extra_health["pending_work"] = PENDING_WORK
