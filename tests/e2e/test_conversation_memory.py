@@ -1,7 +1,8 @@
 """Conversation memory end to end (issue #6): rolling history, compression, and no lost words.
 
 A small context window (`context_window` 2000, so the 30% threshold is about 600 tokens) makes a
-few long messages cross the threshold. memory-writer keeps the files; the scripted LLM answers.
+few long messages cross the threshold. Each peer talks in one thread (history is kept per
+thread). memory-writer keeps the files; the scripted LLM answers.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _wait(condition: Any, timeout_s: float = 30.0) -> None:
 def _talk(system: RunningSystem, llm: ScriptedLLM, peer: str, count: int) -> None:
     for n in range(count):
         llm.load([{"text": f"Answer {n}: {LONG}"}])
-        body = system.chat("sample", f"Question {n}: {LONG}", sender=peer).json()
+        body = system.chat("sample", f"Question {n}: {LONG}", sender=peer, thread_id=peer).json()
         assert body["outcome"] == "reply"
     _wait(lambda: len(_conversation(system, peer)["turns"]) == 2 * count)
 
@@ -81,7 +82,7 @@ def test_a_conversation_over_the_threshold_is_summarized_and_the_last_turns_stay
         ]
     )
     before = len(llm.requests)
-    body = system.chat("sample", "Question 3: and one more?", sender="tanaka").json()
+    body = system.chat("sample", "Question 3: and one more?", sender="tanaka", thread_id="tanaka").json()
 
     assert body["reply"] == "Here is the fourth answer."
     summary_request, answer_request = llm.requests[before:]
@@ -110,7 +111,7 @@ def test_with_the_summarizer_failing_the_fallback_is_used_and_nothing_is_lost(
             {"text": "Still here."},
         ]
     )
-    body = system.chat("sample", "Question 3: are you there?", sender="suzuki").json()
+    body = system.chat("sample", "Question 3: are you there?", sender="suzuki", thread_id="suzuki").json()
 
     assert body["reply"] == "Still here."
     _wait(lambda: len(_archive(system, "suzuki")) + len(_conversation(system, "suzuki")["turns"]) == 8)
@@ -127,7 +128,7 @@ def test_a_message_whose_cycle_fails_is_still_in_the_conversation(
     system: RunningSystem, llm: ScriptedLLM
 ) -> None:
     llm.load([{"status": 400, "error": "bad request"}])
-    body = system.chat("sample", "Please remember I asked this.", sender="kato").json()
+    body = system.chat("sample", "Please remember I asked this.", sender="kato", thread_id="kato").json()
 
     assert body["outcome"] == "error"
     _wait(lambda: len(_conversation(system, "kato")["turns"]) == 1)
