@@ -8,6 +8,7 @@ hours is sent once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -125,6 +126,11 @@ def test_ntfy_and_slack_get_it_once_each_though_outbound_is_killed_between_them(
         body = system.chat("sample", "Tell the people about the blocked deploy").json()
 
         assert body["reply"] == "Told them (Tell the people about the blocked deploy)."
+        asked = next(
+            r for r in llm.requests if "Tell the people about the blocked deploy" in json.dumps(r["body"])
+        )
+        assert "notify_human" in {t["function"]["name"] for t in asked["body"]["tools"]}
+        assert "# Telling humans" in json.dumps(asked["body"]["messages"][0], ensure_ascii=False)
         request = _request_of(system, body["correlation_id"])
         outcomes = _wait("both channels' outcomes", lambda: _outcomes(system, request.id, 2))
         assert sorted((type(e).__name__, getattr(e, "channel", "")) for e in outcomes) == [
