@@ -8,12 +8,14 @@ from nats.aio.client import Client
 from animas_contracts import (
     AnimaListReply,
     AnimaSummary,
+    BoardReply,
+    BoardRequest,
     MemoryReadReply,
     MemoryReadRequest,
     MetaRecord,
     TaskRecord,
 )
-from animas_contracts.subjects import RPC_MEMORY_ANIMAS, RPC_MEMORY_SHARED, rpc_subject
+from animas_contracts.subjects import RPC_MEMORY_ANIMAS, RPC_MEMORY_BOARD, RPC_MEMORY_SHARED, rpc_subject
 from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.errors import RetryableError
 from animas_core.rpc_tracing import traced_request
@@ -79,3 +81,13 @@ class MemoryClient:
         except BROKER_UNREACHABLE as exc:
             raise RetryableError(f"memory-writer did not answer: {exc!r}") from exc
         return msgspec.json.decode(msg.data, type=AnimaListReply).animas
+
+    async def board(self, request: BoardRequest) -> BoardReply:
+        """A board from memory-writer's projection: meta, members and one page of posts."""
+        try:
+            msg = await traced_request(
+                self._nc, RPC_MEMORY_BOARD, msgspec.json.encode(request), timeout_s=self._timeout_s
+            )
+        except BROKER_UNREACHABLE as exc:
+            raise RetryableError(f"memory-writer did not answer a board read: {exc!r}") from exc
+        return msgspec.json.decode(msg.data, type=BoardReply)

@@ -18,6 +18,7 @@ from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.streams import event_stored_after
+from animas_outbound.boards import BoardRules, MentionFanout
 from animas_outbound.checks import LoopLimits
 from animas_outbound.guards import KvWindows, StormGuards
 from animas_outbound.handlers import OutboundHandler
@@ -97,6 +98,7 @@ async def setup(
     """Register the request handler; the ports default to the real ones."""
     animas = directory or MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s)
     config = CachedConfig(settings.config_path)
+    boards = MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s)
     handler = OutboundHandler(
         publisher=publisher or runtime.publisher,
         directory=animas,
@@ -106,8 +108,10 @@ async def setup(
         # The storm guards count what they let through, so they come last.
         checks=[
             LoopLimits(config),
+            BoardRules(boards, config),
             StormGuards(lambda: config.get().messaging, animas, KvWindows(runtime.js)),
         ],
+        followups=[MentionFanout(boards)],
     )
     runtime.consume(REQUESTS, handler)
     runtime.extra_health["pending_work"] = PENDING_WORK
