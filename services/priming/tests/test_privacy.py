@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from animas_contracts import PrimeRequest
-from animas_priming.domain.privacy import Viewer, known_animas, shared_entries, visible
+from animas_priming.domain.privacy import (
+    Viewer,
+    episode_party,
+    episode_visible,
+    known_animas,
+    shared_entries,
+    visible,
+)
 from animas_priming.primer import viewer_of
 
 ENTRIES: list[dict[str, object]] = [
@@ -64,3 +73,25 @@ def test_the_viewer_comes_from_the_request() -> None:
     assert viewer_of(PrimeRequest(sender="bob")) == Viewer(peer="bob")
     assert viewer_of(PrimeRequest(sender="heartbeat", trigger="heartbeat")) == Viewer(peer=None)
     assert viewer_of(PrimeRequest(sender="bob", share_across_people=True)).share_across_people
+
+
+@pytest.mark.parametrize(
+    ("heading", "party"),
+    [
+        ("12:03 Reply to alice", "alice"),
+        ("12:03 Heartbeat: Reply to human:alice", "human:alice"),
+        ("09:00 Reply to Alice Smith", "Alice Smith"),
+        ("12:03 Message from kato", None),
+        ("12:03 Heartbeat", None),
+        ("Deployed the release", None),
+    ],
+)
+def test_the_person_a_framework_episode_answered(heading: str, party: str | None) -> None:
+    assert episode_party(heading) == party
+
+
+def test_an_episode_with_another_person_is_not_recalled_for_bob() -> None:
+    assert not episode_visible("12:03 Reply to alice", Viewer(peer="bob"))
+    assert episode_visible("12:03 Reply to bob", Viewer(peer="bob"))
+    assert episode_visible("12:03 Message from kato", Viewer(peer="bob"))
+    assert episode_visible("12:03 Reply to alice", Viewer(peer="bob", share_across_people=True))

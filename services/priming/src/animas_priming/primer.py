@@ -23,7 +23,7 @@ from animas_priming import notifications
 from animas_priming.domain.budget import TokenCounter, channel_budgets, fit, total_budget
 from animas_priming.domain.entities import about_someone_else
 from animas_priming.domain.message_types import classify
-from animas_priming.domain.privacy import OWN_CLOCK, Viewer, shared_entries
+from animas_priming.domain.privacy import OWN_CLOCK, Viewer, episode_visible, shared_entries
 from animas_priming.domain.ranking import MemoryStats, rank, relevant
 from animas_priming.domain.sections import format_section, memory_line, pointer_lines
 from animas_priming.pending import PendingOverlay
@@ -119,7 +119,7 @@ class Primer:
             "C": lambda: self._knowledge(recall, budgets),
             "D": lambda: self._skills(recall, budgets["D"]),
             "E": lambda: self._tasks(recall, budgets["E"]),
-            "F": lambda: self._episodes(recall, budgets["F"]),
+            "F": lambda: self._episodes(recall, viewer_of(request), budgets["F"]),
             notifications.CHANNEL: lambda: notifications.pending_notifications(
                 self._memory.read, anima, request.trigger, self._clock(), self._counter
             ),
@@ -248,11 +248,13 @@ class Primer:
         lines, _ = fit([line for line in text.splitlines() if line.startswith("- ")], budget, self._counter)
         return format_section("Pending tasks", lines) if lines else ""
 
-    async def _episodes(self, recall: Recall, budget: int) -> str:
+    async def _episodes(self, recall: Recall, viewer: Viewer, budget: int) -> str:
         if not recall.text.strip():
             return ""
         hits = await asyncio.to_thread(self._search, recall, recall.text, types=["episodes"], limit=20)
-        lines = self._lines(recall, [h.chunk for h in self._ranked(recall, hits)], budget)
+        # Another person's conversation stays theirs (see ``privacy``).
+        chunks = [h.chunk for h in self._ranked(recall, hits) if episode_visible(h.chunk.heading, viewer)]
+        lines = self._lines(recall, chunks, budget)
         return format_section("Similar past episodes", lines) if lines else ""
 
     def _used(self, lines: Sequence[str]) -> int:

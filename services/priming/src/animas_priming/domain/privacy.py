@@ -13,11 +13,18 @@ answering someone else must not see it (issue #14). The rule, for activity-log e
 - Any other party is a person (or an outside system) in a private conversation: shown only when
   the anima is set to share across people (``share_across_people``, for an anima that serves
   one team). An unknown party counts as a person, so a mistake hides rather than leaks.
+
+
+Episodes the framework writes for a cycle are titled by whom it answered (``Reply to alice``,
+``Heartbeat: Reply to alice``); those about another person are left out of similar past
+episodes by the same rule. Episodes the anima titled itself and consolidated knowledge are the
+anima's own distillation and are not filtered.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 
 OWN_CLOCK = frozenset({"heartbeat", "cron", "system"})
@@ -26,6 +33,7 @@ ANIMA_ENTRY_TYPES = frozenset({"dm_received", "dm_sent"})
 """Entry types whose party is always another anima."""
 
 Entry = Mapping[str, object]
+_REPLY_TO = re.compile(r"(?:^|\s|:)Reply to (?P<who>\S.*?)\s*$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,3 +77,15 @@ def shared_entries(entries: list[dict[str, object]], viewer: Viewer) -> list[dic
     """The entries a cycle with ``viewer`` may see, in their order."""
     animas = known_animas(entries)
     return [e for e in entries if visible(e, viewer, animas)]
+
+
+def episode_party(heading: str) -> str | None:
+    """The person a framework-written episode answered (``12:03 Reply to alice``), else None."""
+    match = _REPLY_TO.search(heading)
+    return match.group("who") if match else None
+
+
+def episode_visible(heading: str, viewer: Viewer) -> bool:
+    """Whether a cycle with ``viewer`` may see an episode section with this heading."""
+    who = episode_party(heading)
+    return who is None or who in OWN_CLOCK or who == viewer.peer or viewer.share_across_people
