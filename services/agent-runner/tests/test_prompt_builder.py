@@ -319,6 +319,30 @@ def test_messaging_lists_the_animas_and_routes_replies_through_send_message() ->
     assert "Replies to another anima always go through" not in messaging.text
 
 
+@pytest.mark.parametrize(
+    ("trigger", "kind", "says"),
+    [
+        (PromptTrigger.INBOX, "reply", "This is an answer to something you asked"),
+        (PromptTrigger.INBOX, "report", "This is a report on a task you delegated"),
+        (PromptTrigger.INBOX, "mention", "You were mentioned on a board"),
+    ],
+)
+def test_what_is_not_a_question_is_not_answered(trigger: PromptTrigger, kind: str, says: str) -> None:
+    prompt = build_system_prompt(tanaka(trigger, message_kind=kind), WINDOWS[Tier.T1])
+    messaging = prompt.section(SectionName.MESSAGING)
+    assert messaging is not None and says in messaging.text
+    assert "goes to no one" in messaging.text
+
+
+def test_an_answer_given_at_a_heartbeat_says_where_it_goes() -> None:
+    """A deferred question answered at a heartbeat: the answer goes back, and the prompt says so."""
+    prompt = build_system_prompt(tanaka(PromptTrigger.HEARTBEAT, answers_to="suzuki"), WINDOWS[Tier.T1])
+    messaging = prompt.section(SectionName.MESSAGING)
+    assert messaging is not None
+    assert "your final answer is delivered to suzuki as your reply" in messaging.text
+    assert "No one wrote to you" not in prompt.text
+
+
 # --- tiers and triggers ------------------------------------------------------------------------
 
 

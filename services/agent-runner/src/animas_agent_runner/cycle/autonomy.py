@@ -218,9 +218,8 @@ class Autonomy:
         if original is not None and not await self._ports.ledger.reply_exists(
             anima, domain.reply_id_for(original.id), after_seq=0
         ):
-            # Answered as the inbox message it is: the prompt says the answer goes back to the
-            # sender, and it does (outbound delivers the response like any answer to an anima).
-            await self._runner.answer(original, delivery)
+            # The answer goes back to the sender like any answer to an anima (the prompt says so).
+            await self._runner.answer(original, delivery, trigger=PromptTrigger.HEARTBEAT)
         await self._ports.publisher.publish(
             MemoryOpRequested(
                 id=derive_id(task.task_id, "deferred", "done"),

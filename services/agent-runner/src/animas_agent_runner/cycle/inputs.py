@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
+from animas_agent_runner.domain import answer_goes_back
 from animas_agent_runner.ports import MemoryStore, ToolSpec
 from animas_agent_runner.prompt.inputs import OrgMember, PromptInputs, PromptTrigger, SkillInfo
 from animas_agent_runner.prompt.resolutions import resolution_log
@@ -131,4 +132,6 @@ async def gather_inputs(
         peers=peers,
         human_notifications=human_notifications,
         message_kind=message.kind.value,
+        task_description=message.text if trigger is PromptTrigger.TASK else None,
+        answers_to=message.sender if answer_goes_back(message) else None,
     )

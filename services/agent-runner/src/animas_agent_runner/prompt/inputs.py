@@ -100,6 +100,8 @@ class PromptInputs:
     message_kind: str = "message"
     """For the inbox trigger, what the other anima's message is (message, reply, report, mention):
     whether the final answer goes back to it."""
+    answers_to: str | None = None
+    """The anima the final answer is delivered to (it asked), whatever woke this one; None: no one."""
 
     def __post_init__(self) -> None:
         if not self.anima.strip():

@@ -47,6 +47,12 @@ _INBOX_NOTES = {
 
 def final_answer_note(inputs: PromptInputs) -> str:
     """Where this cycle's final answer goes: the one rule the messaging section states."""
+    if inputs.answers_to is not None:
+        return (
+            f"{inputs.answers_to} asked you something: your final answer is delivered to "
+            f"{inputs.answers_to} as your reply, in this thread, and to no one else. Do not also send "
+            "it with `send_message`."
+        )
     if inputs.trigger is PromptTrigger.INBOX and inputs.message_kind in _INBOX_NOTES:
         return _INBOX_NOTES[inputs.message_kind]
     return _FINAL_ANSWER_NOTES[inputs.trigger]
