@@ -20,6 +20,7 @@ from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.streams import event_stored_after
 from animas_outbound.boards import BoardRules, MentionFanout
 from animas_outbound.checks import LoopLimits
+from animas_outbound.delegation import DelegationCheck, DelegationRecords
 from animas_outbound.guards import KvWindows, StormGuards
 from animas_outbound.handlers import OutboundHandler
 from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
@@ -109,9 +110,10 @@ async def setup(
         checks=[
             LoopLimits(config),
             BoardRules(boards, config),
+            DelegationCheck(animas),
             StormGuards(lambda: config.get().messaging, animas, KvWindows(runtime.js)),
         ],
-        followups=[MentionFanout(boards)],
+        followups=[DelegationRecords(), MentionFanout(boards)],
     )
     runtime.consume(REQUESTS, handler)
     runtime.extra_health["pending_work"] = PENDING_WORK
