@@ -17,6 +17,7 @@ from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import (
+    BoardChange,
     JournalAttempt,
     ModelTarget,
     OpOutcome,
@@ -29,7 +30,8 @@ from animas_agent_runner.ports import (
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_contracts import (
     AnimaSummary,
-    ChannelPosted,
+    BoardReply,
+    BoardRequest,
     CycleFinished,
     CycleStatus,
     DeadLetter,
@@ -138,8 +140,11 @@ class Unused:
     async def search(self, anima: str, request: SearchRequest) -> SearchReply:
         return SearchReply()
 
-    async def recent(self, channel: str, limit: int) -> list[ChannelPosted]:
-        return []
+    async def board(self, request: BoardRequest) -> BoardReply:
+        return BoardReply(ok=True, board=request.board)
+
+    async def change(self, event: BoardChange, timeout_s: float) -> OpOutcome:
+        return OpOutcome(applied=None)
 
     async def put(self, digest: str, data: bytes) -> None:
         return None

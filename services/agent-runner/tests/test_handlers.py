@@ -18,6 +18,7 @@ from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import (
+    BoardChange,
     JournalAttempt,
     ModelCallFailed,
     ModelTarget,
@@ -33,7 +34,8 @@ from animas_agent_runner.ports import (
 from animas_contracts import (
     AnimaSummary,
     AppendEpisode,
-    ChannelPosted,
+    BoardReply,
+    BoardRequest,
     ContractError,
     Conversation,
     ConversationCompacted,
@@ -191,8 +193,11 @@ class FakeOps:
 
 
 class FakeChannels:
-    async def recent(self, channel: str, limit: int) -> list[ChannelPosted]:
-        return []
+    async def board(self, request: BoardRequest) -> BoardReply:
+        return BoardReply(ok=True, board=request.board)
+
+    async def change(self, event: BoardChange, timeout_s: float) -> OpOutcome:
+        return OpOutcome(applied=None)
 
 
 class FakeLedger:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from animas_agent_runner.ports import OpOutcome, ToolCall
+from animas_agent_runner.ports import BoardChange, OpOutcome, ToolCall
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.effects import EffectNotConfirmed, EffectRetry, settle
@@ -21,7 +21,8 @@ from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_contracts import (
     AnimaSummary,
     AppendEpisode,
-    ChannelPosted,
+    BoardReply,
+    BoardRequest,
     Event,
     MemoryOpRequested,
     OutboundRequested,
@@ -127,8 +128,11 @@ class NoSearch:
 
 
 class NoChannels:
-    async def recent(self, channel: str, limit: int) -> list[ChannelPosted]:
-        return []
+    async def board(self, request: BoardRequest) -> BoardReply:
+        return BoardReply(ok=True, board=request.board)
+
+    async def change(self, event: BoardChange, timeout_s: float) -> OpOutcome:
+        return OpOutcome(applied=None)
 
 
 def _context(

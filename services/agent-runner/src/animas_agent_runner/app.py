@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from animas_agent_runner.adapters.boards import BusBoards
 from animas_agent_runner.adapters.call_limit import CallLimit
 from animas_agent_runner.adapters.jetstream import (
     StreamActivity,
     StreamJournal,
     StreamReplyLedger,
 )
-from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearch, StreamChannels
+from animas_agent_runner.adapters.memory_ops import BusMemoryOps, RpcMemorySearch
 from animas_agent_runner.adapters.model_info import context_window
 from animas_agent_runner.adapters.op_answers import StreamAnswers
 from animas_agent_runner.adapters.outbound_verdicts import VERDICT_SUBJECT, BusOutboundSender, verdict_key
@@ -92,7 +93,7 @@ async def setup(
             priming=priming or RpcPriming(nc),
             search=RpcMemorySearch(nc),
             ops=BusMemoryOps(runtime.publisher, waiter, StreamAnswers(runtime.js)),
-            channels=StreamChannels(runtime.js),
+            channels=BusBoards(MemoryClient(nc), runtime.publisher, waiter),
             # Wrapped here, not in default_models, so that every model (a test's too) is traced.
             models=limit.wrap(traced_models(models or default_models(settings), runtime.tracer_provider)),
             context_window=context_window,

@@ -9,7 +9,11 @@ from typing import Any, Protocol
 
 from animas_contracts import (
     AnimaSummary,
-    ChannelPosted,
+    BoardCreated,
+    BoardJoined,
+    BoardLeft,
+    BoardReply,
+    BoardRequest,
     HeartbeatFinished,
     MemoryOpRequested,
     MessageReceived,
@@ -246,11 +250,19 @@ class OutboundSender(Protocol):
         ...
 
 
-class ChannelReader(Protocol):
-    """Reads shared channels (boards)."""
+BoardChange = BoardCreated | BoardJoined | BoardLeft
+"""A membership change memory-writer decides (it answers like a memory change)."""
 
-    async def recent(self, channel: str, limit: int) -> list[ChannelPosted]:
-        """The channel's last ``limit`` posts, oldest first."""
+
+class ChannelReader(Protocol):
+    """Boards: reads of memory-writer's projection, and membership changes it decides."""
+
+    async def board(self, request: BoardRequest) -> BoardReply:
+        """A board's meta, members and one page of posts (``exists`` false when there is none)."""
+        ...
+
+    async def change(self, event: BoardChange, timeout_s: float) -> OpOutcome:
+        """Publish a membership change and wait up to ``timeout_s`` for memory-writer's answer."""
         ...
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 
 import msgspec
 from nats.aio.client import Client
-from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
 from animas_agent_runner.adapters.op_answers import StoredAnswers
 from animas_agent_runner.ports import OpOutcome
 from animas_contracts import (
-    ChannelPosted,
     Event,
     MemoryOpApplied,
     MemoryOpRejected,
@@ -22,13 +19,10 @@ from animas_contracts import (
     SearchReply,
     SearchRequest,
 )
-from animas_contracts.errors import ContractError
-from animas_contracts.subjects import rpc_subject, stored_activity_filter
+from animas_contracts.subjects import rpc_subject
 from animas_core.broker import EventSink
 from animas_core.broker_errors import BROKER_UNREACHABLE
-from animas_core.provenance import decode_delivered
 from animas_core.rpc_tracing import traced_request
-from animas_core.streams import read_stored
 from animas_core.waiter import EventWaiter
 
 _log = logging.getLogger(__name__)
@@ -102,26 +96,3 @@ class RpcMemorySearch:
         except BROKER_UNREACHABLE as exc:
             return SearchReply(error=f"priming did not answer: {exc!r}")
         return msgspec.json.decode(msg.data, type=SearchReply)
-
-
-class StreamChannels:
-    """Reads channel posts from the activity stream.
-
-    Posts are events of their posters, so a channel is a filter over every anima's
-    ``channel.posted``; this scans them (fine for boards of thousands of posts; a projection with
-    an index is the next step when boards grow past that).
-    """
-
-    def __init__(self, js: JetStreamContext) -> None:
-        self._js = js
-
-    async def recent(self, channel: str, limit: int) -> list[ChannelPosted]:
-        kept: deque[ChannelPosted] = deque(maxlen=limit)
-        async for msg in read_stored(self._js, stored_activity_filter(event_type="channel.posted")):
-            try:
-                event = decode_delivered(msg.subject, msg.data)
-            except ContractError:
-                continue
-            if isinstance(event, ChannelPosted) and event.channel == channel:
-                kept.append(event)
-        return list(kept)

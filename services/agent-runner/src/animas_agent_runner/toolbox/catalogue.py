@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from animas_agent_runner.toolbox.board_tools import BOARD_TOOLS
 from animas_agent_runner.toolbox.memory_tools import MEMORY_TOOLS
 from animas_agent_runner.toolbox.messaging_tools import MESSAGING_TOOLS
 from animas_agent_runner.toolbox.notify_tools import NOTIFY_TOOLS
@@ -15,6 +16,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     *MEMORY_TOOLS,
     *PROCEDURE_TOOLS,
     *MESSAGING_TOOLS,
+    *BOARD_TOOLS,
     *NOTIFY_TOOLS,
     *TASK_TOOLS,
     *SKILL_TOOLS,

@@ -1,4 +1,4 @@
-"""Tools that talk to others: direct messages to animas and shared channels (seed 003 §7).
+"""Direct messages to other animas (seed 003 §7); boards are in ``board_tools``.
 
 A message is checked here first (the recipient exists, is enabled and is not the sender), so a
 wrong name is an error the model reads and no event reaches anyone. outbound delivers what
@@ -28,21 +28,8 @@ class SendMessageArgs(Args, frozen=True, kw_only=True):
     """An acknowledgement: it wakes no cycle in the recipient and passes the storm guards."""
 
 
-class PostChannelArgs(Args, frozen=True, kw_only=True):
-    """Arguments of post_channel."""
-
-    channel: str
-    text: str
-
-
-class ReadChannelArgs(Args, frozen=True, kw_only=True):
-    """Arguments of read_channel."""
-
-    channel: str
-    limit: int = 20
-
-
-def _check_text(text: str) -> str:
+def check_text(text: str) -> str:
+    """``text`` if it can be sent: not empty, within the length limit (a tool error otherwise)."""
     if not text.strip():
         raise ToolFailed("the message is empty")
     if len(text) > MAX_MESSAGE_CHARS:
@@ -55,7 +42,7 @@ def _check_text(text: str) -> str:
 
 async def send_message(ctx: ToolContext, args: SendMessageArgs, ordinal: int) -> str:
     """A direct message to another anima, in the current thread."""
-    text = _check_text(args.text)
+    text = check_text(args.text)
     to = args.to.strip().lower()
     if to == ctx.anima:
         raise ToolFailed("you cannot send a message to yourself")
@@ -86,29 +73,6 @@ async def send_message(ctx: ToolContext, args: SendMessageArgs, ordinal: int) ->
     return f"Message to {to} {state} (thread {ctx.thread_id})."
 
 
-async def post_channel(ctx: ToolContext, args: PostChannelArgs, ordinal: int) -> str:
-    """A post on a shared channel (board) every anima can read."""
-    text = _check_text(args.text)
-    channel = args.channel.strip().lstrip("#").lower()
-    if not is_valid_anima_name(channel):
-        raise ToolFailed(f"invalid channel name {args.channel!r}: use lowercase letters, digits, '_' or '-'")
-    await send(ctx, request_for(ctx, ordinal, OutboundKind.CHANNEL, channel, text))
-    return f"Posted to #{channel}."
-
-
-async def read_channel(ctx: ToolContext, args: ReadChannelArgs, ordinal: int) -> str:
-    """The latest posts of a channel, oldest first."""
-    channel = args.channel.strip().lstrip("#").lower()
-    if not is_valid_anima_name(channel):
-        raise ToolFailed(f"invalid channel name {args.channel!r}")
-    posts = await ctx.channels.recent(channel, max(1, min(args.limit, 100)))
-    if not posts:
-        return f"#{channel} has no posts."
-    lines = [f"#{channel}, last {len(posts)} post(s):"]
-    lines += [f"- {post.ts.isoformat(timespec='minutes')} {post.anima}: {post.text}" for post in posts]
-    return "\n".join(lines)
-
-
 MESSAGING_TOOLS = (
     Tool(
         "send_message",
@@ -118,6 +82,4 @@ MESSAGING_TOOLS = (
         SendMessageArgs,
         send_message,
     ),
-    Tool("post_channel", "Post to a shared channel (board) such as general.", PostChannelArgs, post_channel),
-    Tool("read_channel", "Read the latest posts of a shared channel.", ReadChannelArgs, read_channel),
 )
