@@ -236,7 +236,8 @@ async def test_pieces_reach_the_client_in_order_before_the_reply(start_gateway: 
     assert "".join(d["text"] for d in deltas) == reply["reply"] == "Hello, world!"
     assert (reply["outcome"], reply["model"]) == ("reply", "openai/scripted")
     assert reply["reply_id"] == derive_id(reply["message_id"], "reply")
-    assert reply["thread_id"] == reply["correlation_id"] == reply["message_id"]
+    assert reply["correlation_id"] == reply["message_id"]
+    assert reply["thread_id"] == "dm:human"  # no thread named: the person's running conversation
 
 
 async def test_a_reply_without_streaming_is_what_chat_answers(start_gateway: StartGateway) -> None:

@@ -22,11 +22,15 @@ from animas_gateway.replies import REPLY_SUBJECT, EventWaiter, reply_key
 LIMITS = ApiConfig(max_message_chars=100, max_thread_id_chars=20)
 
 
-def test_a_minimal_request_starts_a_thread_named_after_the_message() -> None:
+def test_a_request_without_a_thread_continues_the_person_s_running_conversation() -> None:
     request = parse_chat_request(b'{"message": "hello"}', LIMITS)
     event = message_event("sample", request)
     assert (event.text, event.sender, event.anima) == ("hello", "human", "sample")
-    assert event.thread_id == event.id == event.correlation_id
+    assert event.id == event.correlation_id and event.thread_id == "dm:human"
+    later = message_event("sample", ChatRequest(message="and then?"))
+    assert later.thread_id == event.thread_id and later.id != event.id
+    odd = message_event("sample", ChatRequest(message="hi", sender="Dr. Tanaka (ops)"))
+    assert odd.thread_id == "dm:Dr.-Tanaka--ops-"  # a valid thread id whatever the sender says
 
 
 def test_sender_and_thread_are_kept() -> None:
@@ -67,7 +71,7 @@ def test_a_message_keeps_line_breaks_and_tabs() -> None:
 def test_a_key_makes_the_message_id_the_same_on_every_retry_and_distinct_per_anima() -> None:
     request = ChatRequest(message="hi")
     first, retry = message_event("sample", request, "key-1"), message_event("sample", request, "key-1")
-    assert first.id == retry.id == ingress_message_id("sample", "key-1") == first.thread_id
+    assert first.id == retry.id == ingress_message_id("sample", "key-1")
     assert message_event("other", request, "key-1").id != first.id
     assert message_event("sample", request, "key-2").id != first.id
     assert message_event("sample", request).id != message_event("sample", request).id  # no key: fresh ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -10,6 +11,8 @@ from animas_contracts import MessageOrigin, MessageReceived, ResponseSent, deriv
 from animas_core.api_config import ApiConfig
 from animas_gateway import fields
 
+MAX_SENDER_TOKEN = 100
+"""Characters of the sender kept in its default thread id (thread ids are at most 128 by default)."""
 PRODUCER = "gateway"
 
 
@@ -88,9 +91,19 @@ def message_event(anima: str, request: ChatRequest, key: str | None = None) -> M
         producer=PRODUCER,
         text=request.message,
         sender=request.sender,
-        thread_id=request.thread_id or message_id,
+        thread_id=request.thread_id or default_thread(request.sender),
         origin=MessageOrigin.HUMAN,
     )
+
+
+def default_thread(sender: str) -> str:
+    """The thread of a person who names none: one running conversation per person.
+
+    Conversation memory is per thread, so a client that sends no ``thread_id`` still continues
+    where it left off; one that wants separate conversations names its threads.
+    """
+    token = re.sub(r"[^A-Za-z0-9._:-]", "-", sender)[:MAX_SENDER_TOKEN]
+    return f"dm:{token}"
 
 
 def same_message(stored: MessageReceived, retry: MessageReceived) -> bool:

@@ -78,6 +78,8 @@ def _(event: ResponseSent) -> dict[str, Any]:
         content=event.text,
         summary=summary_of(event.text),
         to=event.to,
+        # An answer delivered to another anima: priming tells shared work from a person's chat.
+        via="anima" if event.deliver else None,
         meta={
             "in_reply_to": event.in_reply_to,
             "thread_id": event.thread_id,

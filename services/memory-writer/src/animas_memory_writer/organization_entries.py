@@ -55,6 +55,7 @@ def _(event: OutboundDelivered) -> dict[str, Any] | None:
         content=event.text or None,
         summary=summary_of(event.text) if event.text else f"message delivered to {event.to}",
         to=event.to,
+        via="anima",
         meta={"request_id": event.request_id, "intent": event.intent.value, "thread_id": event.thread_id},
     )
 
@@ -197,6 +198,7 @@ def _(event: TaskDelegated) -> dict[str, Any]:
         content=event.instruction,
         summary=f"delegated {event.task_id} to {event.assignee}: {summary_of(event.instruction)}",
         to=event.assignee,
+        via="anima",
         meta={
             "task_id": event.task_id,
             "assignee_task_id": event.assignee_task_id,
@@ -214,6 +216,7 @@ def _(event: TaskReported) -> dict[str, Any]:
         content=event.summary,
         summary=f"reported {event.task_id} {event.outcome.value} to {event.supervisor}",
         to=event.supervisor,
+        via="anima",
         meta={
             "task_id": event.task_id,
             "supervisor_task_id": event.supervisor_task_id,
