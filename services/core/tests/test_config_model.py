@@ -42,6 +42,7 @@ SECTIONS = {
     "background_task",
     "sandbox",
     "api",
+    "messaging",
 }
 
 
