@@ -16,20 +16,27 @@ from animas_agent_runner.adapters.outbound_verdicts import VERDICT_SUBJECT, BusO
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.adapters.traced_model import traced_models
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
+from animas_agent_runner.cycle.reports import ReportInbox
 from animas_agent_runner.cycle.runner import CycleRunner
+from animas_agent_runner.cycle.tasks import TaskCycles
 from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel
 from animas_agent_runner.settings import AgentRunnerSettings
+from animas_agent_runner.toolbox.delegation_tools import report_key_of
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
 from animas_core.bodies import ObjectStoreBodies
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
+from animas_core.streams import event_stored_after
 from animas_core.waiter import OUTCOME_SUBJECT, EventWaiter, outcome_key
 
 SERVICE = "agent-runner"
+
+REPORT_SUBJECT = "activity.*.message.received"
+"""Every anima's incoming messages, as stored: a waiting delegate_task picks its report out."""
 
 
 def message_consumers(partitions: int) -> list[ConsumerSpec]:
@@ -47,6 +54,23 @@ def message_consumers(partitions: int) -> list[ConsumerSpec]:
             more_subjects=tuple(
                 stored_activity_filter(partition=p, event_type=t) for t in ("heartbeat.due", "cron.due")
             ),
+            stream=ACTIVITY_STREAM,
+            long_running=True,
+        )
+        for p in range(partitions)
+    ]
+
+
+def task_consumers(partitions: int) -> list[ConsumerSpec]:
+    """One durable per partition for delegated tasks (``task.assigned``): the task lane.
+
+    Apart from the message lane, so a supervisor's cycle waiting for a report never holds up
+    the task of a subordinate in the same partition; one task cycle per partition at a time.
+    """
+    return [
+        ConsumerSpec(
+            durable=f"agent-runner-tasks-p{p}",
+            filter_subject=stored_activity_filter(partition=p, event_type="task.assigned"),
             stream=ACTIVITY_STREAM,
             long_running=True,
         )
@@ -83,6 +107,9 @@ async def setup(
     verdicts = EventWaiter(VERDICT_SUBJECT, verdict_key)
     await verdicts.start(nc)
     runtime.on_shutdown(verdicts.stop)
+    reports = EventWaiter(REPORT_SUBJECT, report_key_of)
+    await reports.start(nc)
+    runtime.on_shutdown(reports.stop)
     limit = CallLimit(settings.max_concurrent_llm_calls)
     runtime.extra_health["llm_calls"] = {"limit": limit.limit}
     runner = CycleRunner(
@@ -100,6 +127,7 @@ async def setup(
             faults=runtime.faults,
             journal=StreamJournal(runtime.js),
             outbound=BusOutboundSender(runtime.publisher, verdicts, runtime.js),
+            reports=reports,
         ),
         CycleSettings(
             config_path=settings.config_path,
@@ -125,7 +153,26 @@ async def setup(
         ),
         settings.workspace,
     )
-    handler = MessageHandler(publisher=runtime.publisher, ledger=replies, runner=runner, autonomy=autonomy)
+    async def stored(anima: str, event_type: str, event_id: str, after_seq: int) -> bool:
+        return await event_stored_after(
+            runtime.js, anima=anima, event_type=event_type, event_id=event_id, after_seq=after_seq
+        )
+
+    handler = MessageHandler(
+        publisher=runtime.publisher,
+        ledger=replies,
+        runner=runner,
+        autonomy=autonomy,
+        reports=ReportInbox(memory=runner.memory, publisher=runtime.publisher, stored=stored),
+    )
+    tasks = TaskCycles(
+        runner=runner,
+        publisher=runtime.publisher,
+        memory=runner.memory,
+        ops=BusMemoryOps(runtime.publisher, waiter, StreamAnswers(runtime.js)),
+        ledger=replies,
+        op_timeout_s=settings.memory_op_timeout_s,
+    )
     runtime.extra_health["default_model"] = (
         f"bundled local model at {settings.local_model_url}"
         if settings.local_model_url
@@ -135,3 +182,5 @@ async def setup(
     # (animas_core.streams.RETIRED_DURABLES): this user may not delete consumers.
     for spec in message_consumers(runtime.partitions):
         runtime.consume(spec, handler)
+    for spec in task_consumers(runtime.partitions):
+        runtime.consume(spec, tasks)

@@ -10,6 +10,7 @@ import logging
 
 from animas_agent_runner import domain
 from animas_agent_runner.cycle.autonomy import Autonomy
+from animas_agent_runner.cycle.reports import ReportInbox
 from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.ports import ReplyLedger
 from animas_contracts import (
@@ -41,11 +42,13 @@ class MessageHandler:
         ledger: ReplyLedger,
         runner: CycleRunner,
         autonomy: Autonomy | None = None,
+        reports: ReportInbox | None = None,
     ) -> None:
         self._publisher = publisher
         self._ledger = ledger
         self._runner = runner
         self._autonomy = autonomy
+        self._reports = reports
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         """Handle one delivery of an event of the anima's partition."""
@@ -70,11 +73,18 @@ class MessageHandler:
             # An acknowledgement is in the log and the anima's recent activity; it wakes no one.
             _log.info("acknowledgement received", extra={"message_id": event.id, "sender": event.sender})
             return
+        if event.kind is MessageKind.TASK and event.origin is MessageOrigin.ANIMA and event.task is not None:
+            # A delegated task runs on the task lane (cycle/tasks.py), from its task.assigned.
+            return
         if delivery.deliveries > 1 and await self._already_answered(event, delivery):
             # The reply is stored; only the closing event may be missing. Its id is derived,
             # so publishing it again is dropped if it was there.
             await self._publisher.publish(domain.cycle_finished(event, CycleStatus.OK, 0.0))
             _log.info("redelivered message was already answered", extra={"message_id": event.id})
+            return
+        # A report moves the delegated task; one a waiting delegate_task read wakes no one.
+        reports = self._reports
+        if event.kind is MessageKind.REPORT and reports and not await reports.settle(event, delivery):
             return
         autonomy = self._autonomy
         # Another anima's message outside active hours waits in the inbox for the next heartbeat;

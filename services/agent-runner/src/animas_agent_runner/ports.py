@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 
 from animas_contracts import (
     AnimaSummary,
+    Event,
     BoardCreated,
     BoardJoined,
     BoardLeft,
@@ -252,6 +254,22 @@ class OutboundSender(Protocol):
 
 BoardChange = BoardCreated | BoardJoined | BoardLeft
 """A membership change memory-writer decides (it answers like a memory change)."""
+
+
+class ReportWaiter(Protocol):
+    """Futures for reports on delegated tasks, keyed by ``<supervisor>:<supervisor task id>``.
+
+    :class:`animas_core.waiter.EventWaiter` over every anima's ``message.received`` is the real
+    one (see ``cycle/reports.py`` for the key).
+    """
+
+    def expect(self, key: str) -> asyncio.Future[Event]:
+        """A future for the report carrying ``key``; register before the task is sent."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Stop waiting."""
+        ...
 
 
 class ChannelReader(Protocol):

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from animas_agent_runner import domain
+from animas_agent_runner.cycle.delegations import delegation_finding
 from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.ports import ActivityReader, MemoryStore, ReplyLedger
 from animas_agent_runner.prompt import PromptTrigger
@@ -186,6 +187,8 @@ class Autonomy:
         for task in await self._ports.memory.tasks(anima):
             if task.relation is TaskRelation.DEFERRED_MESSAGE and task.state is TaskState.PENDING:
                 findings.append(Finding(f"deferred:{task.task_id}", f"{task.title}: {task.detail}", task))
+            elif (delegation := delegation_finding(task, now)) is not None:
+                findings.append(Finding(*delegation))
             elif task.state is TaskState.BLOCKED:
                 findings.append(Finding(f"blocked:{task.task_id}", f'Task "{task.title}" is blocked.'))
             elif task.state is TaskState.IN_PROGRESS and _older(task.updated_at, now, STALE_AFTER):

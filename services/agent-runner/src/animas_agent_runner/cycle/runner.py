@@ -43,6 +43,7 @@ from animas_agent_runner.toolbox.workspace import Workspace
 from animas_contracts import (
     Body,
     CycleStatus,
+    MessageKind,
     MessageOrigin,
     MessageReceived,
     PrimeReply,
@@ -365,6 +366,8 @@ class CycleRunner:
             hops=event.hops,
             pair_depth=event.pair_depth,
             outbound=ports.outbound,
+            task=event.task if event.kind is MessageKind.TASK else None,
+            reports=ports.reports,
             op_timeout_s=settings.op_timeout_s,
             effect_retry=settings.effect_retry,
         )

@@ -16,6 +16,7 @@ from animas_agent_runner.ports import (
     MemoryStore,
     OutboundSender,
     Priming,
+    ReportWaiter,
     TurnModel,
 )
 from animas_agent_runner.toolbox.effects import EffectRetry
@@ -45,6 +46,8 @@ class CyclePorts:
     """What time the prompt and the tools say it is."""
     outbound: OutboundSender | None = None
     """Sends through outbound and hears its verdict; None publishes without waiting (tests)."""
+    reports: ReportWaiter | None = None
+    """Hears reports on delegated tasks for a waiting ``delegate_task``; None: no waiting."""
 
 
 @dataclasses.dataclass(frozen=True)

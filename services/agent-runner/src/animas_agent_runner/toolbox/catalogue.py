@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from animas_agent_runner.toolbox.board_tools import BOARD_TOOLS
+from animas_agent_runner.toolbox.delegation_tools import DELEGATION_TOOLS
 from animas_agent_runner.toolbox.memory_tools import MEMORY_TOOLS
 from animas_agent_runner.toolbox.messaging_tools import MESSAGING_TOOLS
 from animas_agent_runner.toolbox.notify_tools import NOTIFY_TOOLS
@@ -19,6 +20,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     *BOARD_TOOLS,
     *NOTIFY_TOOLS,
     *TASK_TOOLS,
+    *DELEGATION_TOOLS,
     *SKILL_TOOLS,
     *WORKSPACE_TOOLS,
 )

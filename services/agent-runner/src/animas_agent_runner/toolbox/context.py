@@ -6,10 +6,17 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from animas_agent_runner.ports import ChannelReader, MemoryOps, MemorySearch, MemoryStore, OutboundSender
+from animas_agent_runner.ports import (
+    ChannelReader,
+    MemoryOps,
+    MemorySearch,
+    MemoryStore,
+    OutboundSender,
+    ReportWaiter,
+)
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_agent_runner.toolbox.workspace import Workspace
-from animas_contracts import derive_id
+from animas_contracts import TaskLink, derive_id
 from animas_core.broker import EventSink
 from animas_core.permissions import Permissions
 
@@ -57,6 +64,10 @@ class ToolContext:
     """The pair depth of the message that woke the anima (see ``message.received``)."""
     outbound: OutboundSender | None = None
     """Where messages go and outbound's verdict comes back; None publishes without waiting."""
+    task: TaskLink | None = None
+    """The delegated task this cycle carries out (a task cycle); None otherwise."""
+    reports: ReportWaiter | None = None
+    """Where a waiting ``delegate_task`` hears its report; None: delegations never wait."""
     op_timeout_s: float = 10.0
     effect_retry: EffectRetry = dataclasses.field(default_factory=EffectRetry)
     """How a call whose effect was not confirmed is retried before the cycle fails."""

@@ -27,7 +27,11 @@ _FINAL_ANSWER_NOTES = {
         "No one wrote to you: your final answer is only kept in your activity log. "
         "Whatever someone must see has to be sent."
     ),
-    PromptTrigger.TASK: "Your final answer is the task's report; it goes to whoever handed you the task.",
+    PromptTrigger.TASK: (
+        "Finish the task with `report_task` (done, failed or blocked, and a summary): the report "
+        "goes to the anima that delegated it. If you end without it, your final answer is sent "
+        "as your report."
+    ),
 }
 
 
