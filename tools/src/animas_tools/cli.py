@@ -19,6 +19,7 @@ from animas_tools import (
     restore_cli,
     schedule_cli,
     status_cli,
+    tasks_cli,
 )
 from animas_tools.cli_support import fail, home_of
 from animas_tools.config_cli import config_app
@@ -43,6 +44,7 @@ status_cli.register(app)
 schedule_cli.register(app)
 consolidate_cli.register(app)
 restore_cli.register(app)
+tasks_cli.register(app)
 
 HomeOption = Annotated[
     Path | None, typer.Option("--home", help="AnimaWorks home (default: $ANIMAWORKS_HOME or ~/.animaworks)")
