@@ -15,8 +15,10 @@ Through `anima up` and a scripted model that acts by rule on what woke each anim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -233,12 +235,14 @@ def test_posts_and_reads_are_in_the_activity_log_and_recent_activity(
 
 
 def test_a_rebuild_reproduces_the_board(board: RunningSystem, llm: ScriptedLLM) -> None:
-    before = (board.home / "boards" / "boards.db").read_bytes()
-    assert before
+    # A row no event made: a rebuild from the stream alone must drop it.
+    with contextlib.closing(sqlite3.connect(board.home / "boards" / "boards.db")) as db, db:
+        db.execute("INSERT INTO posts VALUES ('dev', 99, 'bogus', 'mallory', 'forged', '', '')")
     board.anima("replay", "rebuild")
     _chat(board, "carol", "Read dev again: Read dev.")
 
     latest, older = _tool_results(llm, "carol", "Read dev again")
     assert "2 members: bob, carol" not in latest  # alice, bob and carol are members
     assert "3 members: alice, bob, carol" in latest
-    assert "[2]" in latest and STANDUP in latest and "[1]" in older and ASK_BOB in older
+    assert "Posts 2-2 of 2" in latest and STANDUP in latest and "[1]" in older and ASK_BOB in older
+    assert "forged" not in latest
