@@ -78,11 +78,6 @@ def delegation_records(request: OutboundRequested) -> list[Event]:
     link = request.task
     if request.kind is not OutboundKind.MESSAGE or link is None:
         return []
-    common = {
-        "correlation_id": request.correlation_id,
-        "causation_id": request.id,
-        "producer": domain.PRODUCER,
-    }
     if request.intent is MessageKind.TASK:
         return [
             TaskDelegated(
@@ -95,7 +90,9 @@ def delegation_records(request: OutboundRequested) -> list[Event]:
                 thread_id=request.thread_id,
                 deadline=link.deadline,
                 request_id=request.id,
-                **common,
+                correlation_id=request.correlation_id,
+                causation_id=request.id,
+                producer=domain.PRODUCER,
             ),
             TaskAssigned(
                 id=derive_id(request.id, "task.assigned"),
@@ -107,7 +104,9 @@ def delegation_records(request: OutboundRequested) -> list[Event]:
                 task=link,
                 hops=request.hops,
                 request_id=request.id,
-                **common,
+                correlation_id=request.correlation_id,
+                causation_id=request.id,
+                producer=domain.PRODUCER,
             ),
         ]
     if request.intent is MessageKind.REPORT and link.outcome is not None:
@@ -122,7 +121,9 @@ def delegation_records(request: OutboundRequested) -> list[Event]:
                 summary=request.text,
                 thread_id=request.thread_id,
                 request_id=request.id,
-                **common,
+                correlation_id=request.correlation_id,
+                causation_id=request.id,
+                producer=domain.PRODUCER,
             )
         ]
     return []
