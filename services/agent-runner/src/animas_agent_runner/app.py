@@ -153,6 +153,7 @@ async def setup(
         ),
         settings.workspace,
     )
+
     async def stored(anima: str, event_type: str, event_id: str, after_seq: int) -> bool:
         return await event_stored_after(
             runtime.js, anima=anima, event_type=event_type, event_id=event_id, after_seq=after_seq

@@ -10,12 +10,12 @@ from typing import Any, Protocol
 
 from animas_contracts import (
     AnimaSummary,
-    Event,
     BoardCreated,
     BoardJoined,
     BoardLeft,
     BoardReply,
     BoardRequest,
+    Event,
     HeartbeatFinished,
     MemoryOpRequested,
     MessageReceived,
@@ -252,10 +252,6 @@ class OutboundSender(Protocol):
         ...
 
 
-BoardChange = BoardCreated | BoardJoined | BoardLeft
-"""A membership change memory-writer decides (it answers like a memory change)."""
-
-
 class ReportWaiter(Protocol):
     """Futures for reports on delegated tasks, keyed by ``<supervisor>:<supervisor task id>``.
 
@@ -270,6 +266,10 @@ class ReportWaiter(Protocol):
     def forget(self, key: str) -> None:
         """Stop waiting."""
         ...
+
+
+BoardChange = BoardCreated | BoardJoined | BoardLeft
+"""A membership change memory-writer decides (it answers like a memory change)."""
 
 
 class ChannelReader(Protocol):
