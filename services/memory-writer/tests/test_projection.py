@@ -155,3 +155,13 @@ def test_a_channel_delivery_is_logged_once_from_its_post() -> None:
         request_id="r", kind=OutboundKind.CHANNEL, to="general", delivered_id="d", **ENVELOPE
     )
     assert entry_for(delivered) is None
+
+
+def test_a_board_change_is_logged_once_by_its_own_entry() -> None:
+    from animas_contracts import MemoryOpApplied
+
+    applied = MemoryOpApplied(op_id="b1", kind="board.created", paths=[], **ENVELOPE)
+    assert entry_for(applied) is None
+    assert (
+        entry_for(MemoryOpApplied(op_id="k1", kind="knowledge.write", paths=["k.md"], **ENVELOPE)) is not None
+    )

@@ -137,7 +137,9 @@ def _(event: LlmCalled) -> dict[str, Any]:
 
 
 @entry_for.register
-def _(event: MemoryOpApplied) -> dict[str, Any]:
+def _(event: MemoryOpApplied) -> dict[str, Any] | None:
+    if event.kind.startswith("board."):
+        return None  # the board's own entry (board_created, board_joined…) already says it
     return entry_base(
         event,
         "memory_write",
