@@ -1,8 +1,11 @@
 """The composition root of outbound.
 
-One durable consumer of every anima's ``outbound.requested`` events delivers messages to other
-animas (as their ``message.received``) and posts to channels. Notifications to humans and
-external systems (Slack, Chatwork, webhooks) are not delivered yet; the health record says so.
+One durable consumer (``outbound-requests``) settles every anima's ``outbound.requested`` events
+and the answers it owes another anima (``response.sent`` marked ``deliver``), in order: the
+checks (recipient, delegation, boards, loop limits, storm guards) first, then the delivery once,
+then what it causes (mentions, task records). Notifications to people have their own consumer
+(``outbound-notify``, wired in :mod:`animas_outbound.notify.wiring`). Inbound and outbound
+traffic with Slack and Chatwork is not built yet; the health record says so.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ REQUESTS = ConsumerSpec(
     max_ack_pending=1,
 )
 
-PENDING_WORK = "notifications to humans and external systems (Slack, Chatwork, webhooks)"
+PENDING_WORK = "conversations with external platforms (Slack, Chatwork) both ways"
 
 
 def stream_ledger(runtime: ServiceRuntime) -> StoredEvents:
