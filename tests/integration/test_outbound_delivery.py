@@ -19,6 +19,9 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from pydantic import SecretStr
 
+from animas_agent_runner.adapters.outbound_verdicts import VERDICT_SUBJECT, BusOutboundSender, verdict_key
+from animas_agent_runner.ports import SendVerdict
+from animas_agent_runner.settings import AgentRunnerSettings
 from animas_contracts import (
     AnimaStatusChanged,
     ChannelPosted,
@@ -49,6 +52,7 @@ from animas_core.errors import RetryableError
 from animas_core.runtime import ServiceRuntime
 from animas_core.settings import NatsSettings
 from animas_core.streams import read_stored
+from animas_core.waiter import EventWaiter
 from animas_memory_writer.app import setup as setup_writer
 from animas_memory_writer.settings import MemoryWriterSettings
 from animas_outbound.app import REQUESTS
@@ -71,7 +75,9 @@ class System:
         self.js: JetStreamContext = admin.jetstream()
         self.runtimes: list[ServiceRuntime] = []
 
-    def _runtime(self, service: str, settings: OutboundSettings | MemoryWriterSettings) -> ServiceRuntime:
+    def _runtime(
+        self, service: str, settings: OutboundSettings | MemoryWriterSettings | AgentRunnerSettings
+    ) -> ServiceRuntime:
         user = self.users[service]
         nats_settings = NatsSettings(url=self.url, user=user.name, password=SecretStr(user.password))
         runtime = ServiceRuntime(service, settings, nats_settings)
@@ -320,3 +326,35 @@ async def test_a_silent_memory_writer_delays_the_message_never_fails_it(system: 
     await system.handled(seq)
     assert await system.stored("outbound.failed") == []
     assert len(await system.stored("message.received", anima="bob")) == 1
+
+
+async def test_a_sending_tool_hears_outbound_s_verdict_even_for_a_repeated_request(
+    alice_and_bob: System,
+) -> None:
+    """agent-runner's sender as agent-runner wires it: delivered, refused with the reason, or not yet.
+
+    A request sent again under its id (a redelivered cycle) is dropped by JetStream and outbound
+    never settles it twice: the verdict of the first copy is read from the stream.
+    """
+    system = alice_and_bob
+    runtime = system._runtime("agent-runner", AgentRunnerSettings(home=system.home / "runner"))
+    await runtime.connect()
+    waiter = EventWaiter(VERDICT_SUBJECT, verdict_key)
+    await waiter.start(runtime.broker.connection)
+    try:
+        sender = BusOutboundSender(runtime.publisher, waiter, runtime.js)
+        delivered = _request()
+        assert await sender.send(delivered, timeout_s=30) == SendVerdict(delivered=True)
+        assert await sender.send(delivered, timeout_s=5) == SendVerdict(delivered=True)
+
+        refused = _request(to="nobody")
+        verdict = await sender.send(refused, timeout_s=30)
+        assert verdict.delivered is False and "there is no anima named 'nobody'" in verdict.reason
+        assert await sender.send(refused, timeout_s=5) == verdict
+
+        # outbound away: not confirmed, never "failed".
+        for outbound in [r for r in system.runtimes if r.service == "outbound"]:
+            await outbound.stop()
+        assert await sender.send(_request(), timeout_s=0.5) == SendVerdict(delivered=None)
+    finally:
+        await waiter.stop()

@@ -9,7 +9,6 @@ from animas_core.runtime import ServiceRuntime, serve_until_signalled
 from animas_core.settings import NatsSettings
 from animas_core.telemetry import configure_telemetry
 from animas_outbound.app import SERVICE, setup
-from animas_outbound.notify.wiring import setup_notify
 from animas_outbound.settings import OutboundSettings
 
 
@@ -22,7 +21,6 @@ def main() -> None:
 
     async def register(rt: ServiceRuntime) -> None:
         await setup(rt, settings)
-        setup_notify(rt, settings)
 
     asyncio.run(serve_until_signalled(runtime, register))
 

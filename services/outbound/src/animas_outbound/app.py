@@ -26,6 +26,7 @@ from animas_outbound.checks import LoopLimits
 from animas_outbound.delegation import DelegationCheck, DelegationRecords
 from animas_outbound.guards import KvWindows, StormGuards
 from animas_outbound.handlers import OutboundHandler
+from animas_outbound.notify.wiring import setup_notify
 from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
 from animas_outbound.settings import OutboundSettings
 
@@ -119,4 +120,5 @@ async def setup(
         followups=[DelegationRecords(), MentionFanout(boards)],
     )
     runtime.consume(REQUESTS, handler)
+    setup_notify(runtime, settings)
     runtime.extra_health["pending_work"] = PENDING_WORK

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import msgspec
 from nats.aio.client import Client
-from nats.js.api import PubAck
 
+from animas_agent_runner.adapters.awaited import publish_and_await
 from animas_agent_runner.adapters.op_answers import StoredAnswers
 from animas_agent_runner.ports import OpOutcome
 from animas_contracts import (
@@ -31,12 +30,9 @@ _log = logging.getLogger(__name__)
 class BusMemoryOps:
     """Publishes ``memory.op.requested`` and waits for memory-writer's applied or rejected.
 
-    The waiter is registered before the publish, so a fast answer is not missed. A request
-    published again under its derived id (a retried call, a redelivered cycle) is dropped by
-    JetStream, which acks it with the sequence of the first copy, and memory-writer does not
-    answer it again: its answer is then looked up in the stream after that sequence, as it is
-    when the wait times out (an answer that passed during a reconnect). Nothing found is "not
-    confirmed yet", never "failed".
+    See :func:`animas_agent_runner.adapters.awaited.publish_and_await`: an answer missed (a
+    request dropped as a duplicate, a wait that timed out) is read from the stream. Nothing found
+    is "not confirmed yet", never "failed".
     """
 
     def __init__(
@@ -47,35 +43,17 @@ class BusMemoryOps:
         self._stored = stored
 
     async def apply(self, request: MemoryOpRequested, timeout_s: float) -> OpOutcome:
-        future = self._waiter.expect(request.id)
-        try:
-            ack = await self._publisher.publish(request)
-            stored_at = ack.seq if isinstance(ack, PubAck) else None
-            event: Event | None = None
-            if stored_at is not None and ack.duplicate:
-                event = await self._look_up(request, stored_at)
-            if event is None:
-                try:
-                    event = await asyncio.wait_for(future, timeout_s)
-                except TimeoutError:
-                    event = await self._look_up(request, stored_at)
-        finally:
-            self._waiter.forget(request.id)
+        stored = self._stored
+
+        async def look_up(after_seq: int) -> Event | None:
+            return await stored.answer(request, after_seq) if stored is not None else None
+
+        event = await publish_and_await(self._publisher, self._waiter, request, timeout_s, look_up)
         if isinstance(event, MemoryOpApplied):
             return OpOutcome(applied=True, paths=tuple(event.paths))
         if isinstance(event, MemoryOpRejected):
             return OpOutcome(applied=False, reason=event.reason)
         return OpOutcome(applied=None)
-
-    async def _look_up(self, request: MemoryOpRequested, stored_at: int | None) -> Event | None:
-        if self._stored is None or stored_at is None:
-            return None
-        try:
-            return await self._stored.answer(request, stored_at)
-        except Exception as exc:
-            # The stream may be out of reach too; "not confirmed" makes the caller try again.
-            _log.warning("could not look up memory-writer's answer: %r", exc, extra={"op_id": request.id})
-            return None
 
 
 class RpcMemorySearch:

@@ -7,17 +7,12 @@ gave the first copy is in the stream, stored after the request.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncGenerator
-from typing import Protocol, cast
+from typing import Protocol
 
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from animas_contracts import ContractError, MemoryOpApplied, MemoryOpRejected, MemoryOpRequested
-from animas_contracts.subjects import stored_activity_filter
-from animas_core.provenance import decode_delivered
-from animas_core.streams import read_stored
+from animas_agent_runner.adapters.awaited import answer_stored_after
+from animas_contracts import MemoryOpApplied, MemoryOpRejected, MemoryOpRequested
 
 ANSWER_TYPES = ("memory.op.applied", "memory.op.rejected")
 
@@ -33,11 +28,7 @@ class StoredAnswers(Protocol):
 
 
 class StreamAnswers:
-    """Implements :class:`StoredAnswers` over the ``ACTIVITY`` stream.
-
-    Only the anima's own answers stored after the request are read (a handful), matched by the
-    ``op_id`` they carry.
-    """
+    """Implements :class:`StoredAnswers` over the ``ACTIVITY`` stream, matched by ``op_id``."""
 
     def __init__(self, js: JetStreamContext) -> None:
         self._js = js
@@ -45,15 +36,11 @@ class StreamAnswers:
     async def answer(
         self, request: MemoryOpRequested, after_seq: int
     ) -> MemoryOpApplied | MemoryOpRejected | None:
-        for event_type in ANSWER_TYPES:
-            subject = stored_activity_filter(anima=request.anima, event_type=event_type)
-            scan = read_stored(self._js, subject, start_seq=after_seq + 1)
-            async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
-                async for msg in messages:
-                    try:
-                        event = decode_delivered(msg.subject, msg.data)
-                    except ContractError:
-                        continue  # unreadable, or not what its subject says: not the answer
-                    if isinstance(event, MemoryOpApplied | MemoryOpRejected) and event.op_id == request.id:
-                        return event
-        return None
+        event = await answer_stored_after(
+            self._js,
+            request.anima,
+            ANSWER_TYPES,
+            after_seq,
+            lambda e: isinstance(e, MemoryOpApplied | MemoryOpRejected) and e.op_id == request.id,
+        )
+        return event if isinstance(event, MemoryOpApplied | MemoryOpRejected) else None
