@@ -35,7 +35,6 @@ from animas_contracts import (
     MemoryOpRequested,
     RecordOutcome,
     RestoreMemory,
-    TaskRecord,
     TransitionTask,
     TrimConversationArchive,
     WriteFile,
@@ -45,7 +44,7 @@ from animas_contracts import (
 from animas_core.anima_files import ANIMA_DIRECTORIES
 from animas_core.config import CachedConfig, ConfigError
 from animas_core.home import Home
-from animas_memory_writer.adapters import low_marks, procedure_versions, retention
+from animas_memory_writer.adapters import low_marks, procedure_versions, retention, task_store
 from animas_memory_writer.adapters.anima_db import AnimaDb
 from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
 from animas_memory_writer.adapters.boards import BOARD_EVENTS, BoardStore
@@ -329,36 +328,10 @@ class MemoryApplier:
                 rules.require_size(op.content)
                 return Outcome(kind, (self._write(directory, db, path, op.content.encode()),))
             case CreateTask():
-                if db.task(op.task_id) is not None:
-                    raise Rejected(f"task {op.task_id} already exists")
-                if op.state not in tasks.INITIAL:
-                    raise Rejected(f"a task cannot start {op.state.value}")
-                stamp = at.isoformat(timespec="seconds")
-                db.put_task(
-                    TaskRecord(
-                        task_id=op.task_id,
-                        title=op.title,
-                        detail=op.detail,
-                        relation=op.relation,
-                        state=op.state,
-                        counterpart=op.counterpart,
-                        created_at=stamp,
-                        updated_at=stamp,
-                        deadline=op.deadline,
-                        parent=op.parent,
-                        linked_task=op.linked_task,
-                    )
-                )
+                task_store.create(op, db, at)
                 return Outcome(kind, tuple(self._render_tasks(directory, db)))
             case TransitionTask():
-                task = db.task(op.task_id)
-                if task is None:
-                    raise Rejected(f"there is no task {op.task_id}")
-                problem = tasks.transition_problem(task.state, op.to)
-                if problem:
-                    raise Rejected(problem)
-                stamp = at.isoformat(timespec="seconds")
-                db.put_task(msgspec.structs.replace(task, state=op.to, updated_at=stamp, note=op.note))
+                task_store.transition(op, db, at)
                 return Outcome(kind, tuple(self._render_tasks(directory, db)))
         raise Rejected(f"unknown memory operation {kind}")
 
