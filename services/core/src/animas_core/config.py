@@ -36,10 +36,8 @@ from animas_core.config_model import (
     ExecutionMode,
     ExternalMessagingConfig,
     HousekeepingConfig,
-    HumanNotificationConfig,
     ImageGenConfig,
     ModeName,
-    NotificationChannel,
     PrimingConfig,
     RAGConfig,
     SchedulerConfig,
@@ -50,6 +48,7 @@ from animas_core.config_model import (
     normalise_mode,
 )
 from animas_core.messaging_config import MessagingConfig
+from animas_core.notification_config import HumanNotificationConfig, NotificationChannel
 from animas_core.sandbox_config import SandboxConfig
 
 __all__ = [
