@@ -18,7 +18,8 @@ import nats
 import pytest
 from nats.aio.client import Client
 
-from animas_contracts.subjects import SERVICE_NAMES, inbox_prefix
+from animas_contracts import Event, encode_event
+from animas_contracts.subjects import HEADER_MSG_ID, SERVICE_NAMES, activity_subject, inbox_prefix
 from animas_core.streams import ensure_all
 from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
@@ -156,6 +157,23 @@ class RunningSystem:
 
         return asyncio.run(run())
 
+    def publish(self, event: Event) -> None:
+        """Store ``event`` on its activity subject as the service that owns it would."""
+
+        async def send(nc: Client) -> None:
+            await nc.jetstream().publish(
+                activity_subject(event.anima, event.event_type),
+                encode_event(event),
+                headers={HEADER_MSG_ID: event.id},
+            )
+
+        self.admin(send)
+
+    def events(self, anima: str, event_type: str) -> list[dict[str, Any]]:
+        """An anima's stored events of one type, as `anima events --json` prints them."""
+        out = self.anima("events", "--json", "--anima", anima, "--type", event_type).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
     def configure(self, config: dict[str, Any]) -> None:
         """Replace config.json (services re-read it when it changes)."""
         path = self.home / "config.json"
@@ -170,6 +188,14 @@ class RunningSystem:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float = 90.0, what: str = "a condition") -> None:
+    """Poll ``condition`` until it is truthy; fail after ``timeout_s`` (a bound, not a measurement)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
 
 
 def start_system(home: Path, env: dict[str, str] | None = None, args: Sequence[str] = ()) -> RunningSystem:

@@ -19,13 +19,12 @@ import contextlib
 import json
 import re
 import sqlite3
-import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.conftest import RunningSystem, scripted_config, start_system
+from tests.conftest import RunningSystem, scripted_config, start_system, wait_until
 
 from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.scripted_llm.script import ScriptedToolCall, Turn
@@ -102,7 +101,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterat
         running.configure(scripted_config(llm, animas=ANIMAS))
         for name in ANIMAS:
             running.anima("create", name, "--template", "general")
-        _wait(lambda: all((running.home / "animas" / n / "identity.md").exists() for n in ANIMAS))
+        wait_until(lambda: all((running.home / "animas" / n / "identity.md").exists() for n in ANIMAS))
         _active_now(running, "bob")
         yield running
     finally:
@@ -119,20 +118,8 @@ def _active_now(system: RunningSystem, anima: str) -> None:
     )
 
 
-def _wait(condition: Any, timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.3)
-
-
-def _events(system: RunningSystem, anima: str, event_type: str) -> list[dict[str, Any]]:
-    out = system.anima("events", "--json", "--anima", anima, "--type", event_type).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
 def _mentions(system: RunningSystem, anima: str) -> list[dict[str, Any]]:
-    return [e for e in _events(system, anima, "message.received") if e.get("kind") == "mention"]
+    return [e for e in system.events(anima, "message.received") if e.get("kind") == "mention"]
 
 
 def _tool_results(llm: ScriptedLLM, anima: str, woke_with: str) -> list[str]:
@@ -163,14 +150,16 @@ def board(system: RunningSystem, llm: ScriptedLLM) -> RunningSystem:
 def test_at_name_reaches_that_member_only(board: RunningSystem, llm: ScriptedLLM) -> None:
     _chat(board, "alice", "Ask bob on dev.")
 
-    _wait(lambda: len(_mentions(board, "bob")) >= 1)
+    wait_until(lambda: len(_mentions(board, "bob")) >= 1)
     [mention] = _mentions(board, "bob")
     assert (mention["sender"], mention["channel"]) == ("alice", "dev")
     assert ASK_BOB in mention["text"]
     [result] = _tool_results(llm, "alice", "Ask bob on dev")
     assert "Mentioned: bob." in result and "Not delivered to @dave: not a member of #dev" in result
     # bob's model read the mention: it woke his cycle.
-    _wait(lambda: any(_anima(r["body"]) == "bob" and ASK_BOB in json.dumps(r["body"]) for r in llm.requests))
+    wait_until(
+        lambda: any(_anima(r["body"]) == "bob" and ASK_BOB in json.dumps(r["body"]) for r in llm.requests)
+    )
     assert _mentions(board, "carol") == [] and _mentions(board, "dave") == []
 
 
@@ -180,10 +169,10 @@ def test_at_all_reaches_every_member_once(board: RunningSystem) -> None:
     def standups(anima: str) -> list[dict[str, Any]]:
         return [e for e in _mentions(board, anima) if STANDUP in e["text"]]
 
-    _wait(lambda: len(standups("bob")) >= 1 and len(standups("carol")) >= 1)
-    [post] = [e for e in _events(board, "alice", "channel.posted") if e["text"] == STANDUP]
+    wait_until(lambda: len(standups("bob")) >= 1 and len(standups("carol")) >= 1)
+    [post] = [e for e in board.events("alice", "channel.posted") if e["text"] == STANDUP]
     delivered = [
-        e for e in _events(board, "alice", "outbound.delivered") if e["request_id"] == post["request_id"]
+        e for e in board.events("alice", "outbound.delivered") if e["request_id"] == post["request_id"]
     ]
     assert len(delivered) == 1  # the post is settled, its mentions published before that record
     assert len(standups("bob")) == 1 and len(standups("carol")) == 1
@@ -198,9 +187,9 @@ def test_a_post_one_may_not_make_fails_with_the_reason(board: RunningSystem, llm
     [missing] = _tool_results(llm, "dave", "Post on nowhere")
     assert "not delivered: only members post on #dev; join it first" in not_member
     assert "not delivered: there is no board #nowhere" in missing
-    refusals = _events(board, "dave", "messaging.refused")
+    refusals = board.events("dave", "messaging.refused")
     assert sorted((r["to"], r["rule"]) for r in refusals) == [("dev", "board"), ("nowhere", "board")]
-    assert [e for e in _events(board, "dave", "channel.posted")] == []
+    assert [e for e in board.events("dave", "channel.posted")] == []
 
 
 def test_reading_pages_back_and_is_recorded(board: RunningSystem, llm: ScriptedLLM) -> None:
@@ -209,7 +198,7 @@ def test_reading_pages_back_and_is_recorded(board: RunningSystem, llm: ScriptedL
     latest, older = _tool_results(llm, "carol", "Read dev")
     assert "Posts 2-2 of 2" in latest and STANDUP in latest and "before=2" in latest
     assert "Posts 1-1 of 2" in older and ASK_BOB in older
-    reads = _events(board, "carol", "channel.read")
+    reads = board.events("carol", "channel.read")
     assert [(r["channel"], r["posts"], r.get("before")) for r in reads] == [("dev", 1, None), ("dev", 1, 2)]
 
 
@@ -222,8 +211,8 @@ def test_posts_and_reads_are_in_the_activity_log_and_recent_activity(
             json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()
         ]
 
-    _wait(lambda: any(e.get("type") == "channel_post" for e in logged("alice")))
-    _wait(lambda: any(e.get("type") == "channel_read" for e in logged("carol")))
+    wait_until(lambda: any(e.get("type") == "channel_post" for e in logged("alice")))
+    wait_until(lambda: any(e.get("type") == "channel_read" for e in logged("carol")))
     _chat(board, "alice", "What happened lately?")
     prompt = next(
         json.dumps(r["body"])

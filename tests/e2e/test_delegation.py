@@ -24,21 +24,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from nats.aio.client import Client
-from tests.conftest import RunningSystem, scripted_config, start_system
+from tests.conftest import RunningSystem, scripted_config, start_system, wait_until
 
 from animas_contracts import (
-    Event,
     HeartbeatDue,
     MessageKind,
     OutboundKind,
     OutboundRequested,
     ScheduledBy,
     TaskLink,
-    encode_event,
     uuid7,
 )
-from animas_contracts.subjects import HEADER_MSG_ID, activity_subject
 from animas_tools.otlp_collector import CollectedSpan, OtlpCollector
 from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.scripted_llm.script import ScriptedToolCall, Turn
@@ -176,36 +172,13 @@ def system(
         for name, boss in SUPERVISORS.items():
             if boss is not None:
                 running.anima("create", name, "--template", "general", "--supervisor", boss)
-        _wait(lambda: all((running.home / "animas" / n / "identity.md").exists() for n in ANIMAS))
+        wait_until(lambda: all((running.home / "animas" / n / "identity.md").exists() for n in ANIMAS))
         for name in ANIMAS:  # no active hours: a report is read whenever it comes
             (running.home / "animas" / name / "heartbeat.md").write_text(HEARTBEAT.format(name=name))
         yield running
     finally:
         llm.release()
         running.stop()
-
-
-def _wait(condition: Any, timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.3)
-
-
-def _events(system: RunningSystem, anima: str, event_type: str) -> list[dict[str, Any]]:
-    out = system.anima("events", "--json", "--anima", anima, "--type", event_type).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def _publish(system: RunningSystem, event: Event) -> None:
-    async def send(nc: Client) -> None:
-        await nc.jetstream().publish(
-            activity_subject(event.anima, event.event_type),
-            encode_event(event),
-            headers={HEADER_MSG_ID: event.id},
-        )
-
-    system.admin(send)
 
 
 def _requests_of(llm: ScriptedLLM, text: str) -> list[dict[str, Any]]:
@@ -246,7 +219,7 @@ def test_a_report_needing_two_areas_is_delegated_reported_and_integrated(
     assert any("Report from bob (done):\nArea B is amber." in r for r in results), results
 
     # Each subordinate holds its own copy, linked to mgr's, and both are done.
-    _wait(lambda: _tasks(system, "mgr").count("[done]") >= 4)
+    wait_until(lambda: _tasks(system, "mgr").count("[done]") >= 4)
     tree = _tasks(system, "mgr")
     assert re.search(r"- mgr t-\w+ \[done\] Area A status report -> alice: Area A is green\.", tree), tree
     assert re.search(
@@ -258,14 +231,14 @@ def test_a_report_needing_two_areas_is_delegated_reported_and_integrated(
     ), tree
 
     # Delegation and report records, in the person's conversation.
-    delegated = _events(system, "mgr", "task.delegated")
+    delegated = system.events("mgr", "task.delegated")
     assert sorted(e["assignee"] for e in delegated) == ["alice", "bob"]
     assert all(e["correlation_id"] == body["correlation_id"] for e in delegated)
-    reported = [e for name in ("alice", "bob") for e in _events(system, name, "task.reported")]
+    reported = [e for name in ("alice", "bob") for e in system.events(name, "task.reported")]
     assert sorted((e["anima"], e["outcome"]) for e in reported) == [("alice", "done"), ("bob", "done")]
     assert all(e["correlation_id"] == body["correlation_id"] for e in reported)
     # The waiting tool read both reports: they moved mgr's tasks but woke no second cycle.
-    taken = _events(system, "mgr", "task.report.taken")
+    taken = system.events("mgr", "task.report.taken")
     assert len(taken) == 2
     assert not any(
         "Area A is green" in _since_last_user(r)[0] and _anima(r) == "mgr"
@@ -307,21 +280,21 @@ def test_delegating_past_a_direct_subordinate_is_refused_with_the_reason(system:
         hops=1,
         task=link,
     )
-    _publish(system, request)
+    system.publish(request)
 
     def refused() -> list[dict[str, Any]]:
-        return [e for e in _events(system, "mgr", "messaging.refused") if e["request_id"] == request.id]
+        return [e for e in system.events("mgr", "messaging.refused") if e["request_id"] == request.id]
 
-    _wait(lambda: bool(refused()))
+    wait_until(lambda: bool(refused()))
     (refusal,) = refused()
     assert refusal["rule"] == "delegation"
     assert refusal["reason"].startswith("carol is not your direct subordinate (carol reports to bob)")
-    assert not any(e.get("kind") == "task" for e in _events(system, "carol", "message.received"))
+    assert not any(e.get("kind") == "task" for e in system.events("carol", "message.received"))
 
 
 def test_a_blocked_report_wakes_the_manager(system: RunningSystem, llm: ScriptedLLM) -> None:
     assert system.chat("mgr", "Hand the migration to bob.", 90.0).json()["reply"] == "Delegated."
-    _wait(
+    wait_until(
         lambda: any(
             _anima(r) == "mgr" and "no database credentials" in _since_last_user(r)[0]
             for r in _requests_of(llm, "no database credentials")
@@ -329,11 +302,11 @@ def test_a_blocked_report_wakes_the_manager(system: RunningSystem, llm: Scripted
     )
     report = next(
         e
-        for e in _events(system, "mgr", "message.received")
+        for e in system.events("mgr", "message.received")
         if e.get("kind") == "report" and e["sender"] == "bob" and "credentials" in e["text"]
     )
     assert report["task"]["outcome"] == "blocked"
-    _wait(lambda: "[blocked] Migrate the database -> bob" in _tasks(system, "mgr"))
+    wait_until(lambda: "[blocked] Migrate the database -> bob" in _tasks(system, "mgr"))
     assert "[blocked] Migrate the database (from mgr): Blocked: no database credentials." in _tasks(
         system, "mgr"
     )
@@ -344,15 +317,14 @@ def test_an_overdue_delegation_is_in_the_next_heartbeat_prompt(
 ) -> None:
     assert system.chat("mgr", "Hand the inventory to alice.", 90.0).json()["reply"] == "Delegated."
     # alice is still at it (her model holds the answer): the task is delegated and overdue.
-    _wait(
+    wait_until(
         lambda: bool(
             _requests_of(llm, "Count the inventory")
             and "[in_progress] Count the inventory" in _tasks(system, "mgr")
         )
     )
     heartbeat_id = uuid7()
-    _publish(
-        system,
+    system.publish(
         HeartbeatDue(
             id=heartbeat_id,
             anima="mgr",
@@ -367,11 +339,11 @@ def test_an_overdue_delegation_is_in_the_next_heartbeat_prompt(
     def heartbeat_prompts() -> list[dict[str, Any]]:
         return [r for r in _requests_of(llm, overdue) if "Heartbeat." in _since_last_user(r)[0]]
 
-    _wait(lambda: bool(heartbeat_prompts()))
+    wait_until(lambda: bool(heartbeat_prompts()))
     assert 'Task "Count the inventory"' in _since_last_user(heartbeat_prompts()[0])[0]
     # Once alice finishes, her answer is the report (she did not call report_task) and the task is done.
     llm.release()
-    _wait(
+    wait_until(
         lambda: (
             f"[done] Count the inventory -> alice (due {PAST_DEADLINE}): Inventory counted: 42 boxes."
             in _tasks(system, "mgr")

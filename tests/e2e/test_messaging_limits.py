@@ -23,11 +23,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from nats.aio.client import Client
-from tests.conftest import RunningSystem, scripted_config, start_system
+from tests.conftest import RunningSystem, scripted_config, start_system, wait_until
 
-from animas_contracts import Event, HeartbeatDue, ScheduledBy, encode_event, uuid7
-from animas_contracts.subjects import HEADER_MSG_ID, activity_subject
+from animas_contracts import HeartbeatDue, ScheduledBy, uuid7
 from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.scripted_llm.script import ScriptedToolCall, Turn
 
@@ -117,7 +115,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterat
         for name in ANIMAS[1:]:
             supervisor = ["--supervisor", "mgr"] if name in ORG else []
             running.anima("create", name, "--template", "general", *supervisor)
-        _wait(lambda: all((running.home / "animas" / n / "identity.md").exists() for n in ANIMAS))
+        wait_until(lambda: all((running.home / "animas" / n / "identity.md").exists() for n in ANIMAS))
         for name in ANIMAS:  # the templates' hours may not include now: every message is answered at once
             _active_hours(running, name, now_inside=True)
         yield running
@@ -130,29 +128,6 @@ def _config(llm: ScriptedLLM, **messaging: Any) -> dict[str, Any]:
     if messaging:
         config["messaging"] = messaging
     return config
-
-
-def _wait(condition: Any, timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.3)
-
-
-def _events(system: RunningSystem, anima: str, event_type: str) -> list[dict[str, Any]]:
-    out = system.anima("events", "--json", "--anima", anima, "--type", event_type).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def _publish(system: RunningSystem, event: Event) -> None:
-    async def send(nc: Client) -> None:
-        await nc.jetstream().publish(
-            activity_subject(event.anima, event.event_type),
-            encode_event(event),
-            headers={HEADER_MSG_ID: event.id},
-        )
-
-    system.admin(send)
 
 
 def _active_hours(system: RunningSystem, anima: str, *, now_inside: bool) -> None:
@@ -175,7 +150,7 @@ def _quiet(system: RunningSystem, animas: tuple[str, ...], settle_s: float = 4.0
     """Wait until no cycle has started or finished for ``settle_s`` seconds."""
 
     def count() -> int:
-        return sum(len(_events(system, a, "cycle.finished")) for a in animas)
+        return sum(len(system.events(a, "cycle.finished")) for a in animas)
 
     last, since = count(), time.monotonic()
     deadline = since + 120
@@ -195,10 +170,12 @@ def test_both_answers_reach_the_manager_once_in_the_persons_thread(
     thread = body["thread_id"]
 
     def replies() -> list[dict[str, Any]]:
-        return [e for e in _events(system, "mgr", "message.received") if e.get("kind") == "reply"]
+        return [e for e in system.events("mgr", "message.received") if e.get("kind") == "reply"]
 
-    _wait(lambda: len(replies()) >= 2)
-    _wait(lambda: _woke_with(llm, "mgr", "Area A is green") and _woke_with(llm, "mgr", "Area B is amber"))
+    wait_until(lambda: len(replies()) >= 2)
+    wait_until(
+        lambda: _woke_with(llm, "mgr", "Area A is green") and _woke_with(llm, "mgr", "Area B is amber")
+    )
     got = replies()
     assert sorted((e["sender"], e["text"]) for e in got) == [
         ("alice", "Area A is green."),
@@ -207,10 +184,10 @@ def test_both_answers_reach_the_manager_once_in_the_persons_thread(
     assert all(e["thread_id"] == thread and e["origin"] == "anima" for e in got)
     assert all(e["correlation_id"] == body["correlation_id"] for e in got)  # one conversation
     for sender in ("alice", "bob"):
-        answer = next(e for e in _events(system, sender, "response.sent") if e["to"] == "mgr")
+        answer = next(e for e in system.events(sender, "response.sent") if e["to"] == "mgr")
         assert answer["deliver"] is True
         delivered = [
-            e for e in _events(system, sender, "outbound.delivered") if e["request_id"] == answer["id"]
+            e for e in system.events(sender, "outbound.delivered") if e["request_id"] == answer["id"]
         ]
         assert len(delivered) == 1
         assert next(e for e in got if e["sender"] == sender)["reply_to"] == answer["in_reply_to"]
@@ -226,24 +203,21 @@ def test_a_deferred_message_answered_at_a_heartbeat_reaches_the_anima_that_asked
     _active_hours(system, "mgr", now_inside=False)
     body = system.chat("alice", "Ask mgr about the budget.", 90.0).json()
     assert body["reply"] == "Thanks, noted.", body
-    question = next(
-        e for e in _events(system, "mgr", "message.received") if e["text"] == "What is the budget?"
-    )
+    question = next(e for e in system.events("mgr", "message.received") if e["text"] == "What is the budget?")
     assert question["sender"] == "alice" and question["kind"] == "message"
 
     def deferred() -> bool:
         return any(
             e["op"].get("kind") == "task.create" and e["op"].get("task_id") == question["id"]
-            for e in _events(system, "mgr", "memory.op.requested")
+            for e in system.events("mgr", "memory.op.requested")
         )
 
-    _wait(deferred)  # outside mgr's hours: the question waits in its inbox, the model not asked
+    wait_until(deferred)  # outside mgr's hours: the question waits in its inbox, the model not asked
     assert not _woke_with(llm, "mgr", "What is the budget?")
 
     _active_hours(system, "mgr", now_inside=True)
     heartbeat_id = uuid7()
-    _publish(
-        system,
+    system.publish(
         HeartbeatDue(
             id=heartbeat_id,
             anima="mgr",
@@ -257,23 +231,21 @@ def test_a_deferred_message_answered_at_a_heartbeat_reaches_the_anima_that_asked
     def answers() -> list[dict[str, Any]]:
         return [
             e
-            for e in _events(system, "alice", "message.received")
+            for e in system.events("alice", "message.received")
             if e.get("kind") == "reply" and e["sender"] == "mgr"
         ]
 
-    _wait(lambda: len(answers()) >= 1)
+    wait_until(lambda: len(answers()) >= 1)
     got = answers()
     assert [(e["text"], e["thread_id"], e["reply_to"]) for e in got] == [
         ("The budget is 10k.", question["thread_id"], question["id"])
     ]
-    _wait(lambda: _woke_with(llm, "alice", "[mgr] The budget is 10k."))
+    wait_until(lambda: _woke_with(llm, "alice", "[mgr] The budget is 10k."))
 
     def finished() -> list[dict[str, Any]]:
-        return [
-            e for e in _events(system, "mgr", "heartbeat.finished") if e["correlation_id"] == heartbeat_id
-        ]
+        return [e for e in system.events("mgr", "heartbeat.finished") if e["correlation_id"] == heartbeat_id]
 
-    _wait(lambda: bool(finished()))
+    wait_until(lambda: bool(finished()))
     assert finished()[0]["found"] == [f"deferred:{question['id']}"]
     _quiet(system, ORG)
     assert len(answers()) == 1
@@ -286,14 +258,14 @@ def test_two_animas_answering_each_other_forever_stop_at_the_pair_limit(
     body = system.chat("ping", "Start talking with pong.", 90.0).json()
     assert body["outcome"] == "reply", body
 
-    _wait(lambda: bool(_events(system, "ping", "messaging.refused")), 180.0)
+    wait_until(lambda: bool(system.events("ping", "messaging.refused")), 180.0)
     _quiet(system, ("ping", "pong"))
-    refused = _events(system, "ping", "messaging.refused")
+    refused = system.events("ping", "messaging.refused")
     assert len(refused) == 1
     assert refused[0]["rule"] == "pair_depth" and refused[0]["to"] == "pong"
     assert "went back and forth 8 times" in refused[0]["reason"]
-    to_pong = [e for e in _events(system, "pong", "message.received") if e["sender"] == "ping"]
-    to_ping = [e for e in _events(system, "ping", "message.received") if e["sender"] == "pong"]
+    to_pong = [e for e in system.events("pong", "message.received") if e["sender"] == "ping"]
+    to_ping = [e for e in system.events("ping", "message.received") if e["sender"] == "pong"]
     asked = [e["pair_depth"] for e in to_pong if e["kind"] == "message"]
     answered = [e["pair_depth"] for e in to_ping if e["kind"] == "reply"]
     assert (asked, answered) == ([1, 3, 5, 7], [2, 4, 6, 8])
@@ -309,14 +281,14 @@ def test_the_seventh_exchange_in_ten_minutes_is_refused_and_acks_pass(
     body = system.chat("tic", "Start talking with tac.", 90.0).json()
     assert body["outcome"] == "reply", body
 
-    _wait(lambda: bool(_events(system, "tic", "messaging.refused")), 180.0)
+    wait_until(lambda: bool(system.events("tic", "messaging.refused")), 180.0)
     _quiet(system, ("tic", "tac"))
-    refused = _events(system, "tic", "messaging.refused")
+    refused = system.events("tic", "messaging.refused")
     assert [(e["rule"], e["to"]) for e in refused] == [("bilateral", "tac")]
     assert "tic and tac exchanged 6 messages in the last 10 minutes" in refused[0]["reason"]
     assert "The next can go at " in refused[0]["reason"]
-    to_tac = [e for e in _events(system, "tac", "message.received") if e["sender"] == "tic"]
-    to_tic = [e for e in _events(system, "tic", "message.received") if e["sender"] == "tac"]
+    to_tac = [e for e in system.events("tac", "message.received") if e["sender"] == "tic"]
+    to_tic = [e for e in system.events("tic", "message.received") if e["sender"] == "tac"]
     assert [e["kind"] for e in to_tac] == ["message", "message", "message", "ack"]
     assert [e["kind"] for e in to_tic] == ["reply", "reply", "reply"]  # 3 + 3 = 6 exchanges
     # The model read the refusal as a tool error, with the reason.
