@@ -41,6 +41,15 @@ RECOVERY_BOUND_S = 90.0
 measured time is printed; the supervisor's backoff is 0.5 s for a first crash)."""
 
 
+DURABILITY_LIMITS = {
+    "max_exchanges": 10_000,
+    "rates": {"default": {"messages": 10_000, "window_s": 600}},
+    "cascade": {"messages": 10_000, "window_s": 600},
+}
+"""The storm guards raised out of the way: these tests send hundreds of messages between the same
+animas in minutes to test durability alone (the guards are tested in tests/e2e/test_messaging_limits.py)."""
+
+
 @contextlib.contextmanager
 def running_with_animas(
     home: Path, env: dict[str, str], llm: ScriptedLLM, animas: tuple[str, ...]
@@ -48,7 +57,7 @@ def running_with_animas(
     """`anima up` in ``home`` with ``env``, every anima of ``animas`` created and talking to ``llm``."""
     running = start_system(home, env)
     try:
-        running.configure(scripted_config(llm, animas))
+        running.configure({**scripted_config(llm, animas), "messaging": DURABILITY_LIMITS})
         create_animas(running, animas)
         yield running
     finally:

@@ -2,9 +2,11 @@
 
 The scripted model answers by rule: a chat "CHAOS-SEND <n> to <anima>" makes the anima call
 ``send_message`` with :func:`note` <n>; a tool result is answered "Sent."; anything else (the
-recipient's own cycle) "Noted.". :class:`SendLedger` reads back what the stream holds, and
-:meth:`SendLedger.problems` lists every chat lost or doubled and every send lost, doubled or
-misdelivered.
+recipient's own cycle, and the sender's cycle that reads the recipient's answer) "Noted.".
+The recipient's "Noted." is an answer to another anima's question, so outbound delivers it back
+to the sender as a reply. :class:`SendLedger` reads back what the stream holds, and
+:meth:`SendLedger.problems` lists every chat lost or doubled, every send lost, doubled or
+misdelivered, and every answer owed to a sender lost or doubled.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from tests.chaos.harness import stored_events
 from tests.chaos.keyed_chats import Chat
 from tests.conftest import RunningSystem
 
-from animas_contracts import MessageOrigin, MessageReceived, OutboundFailed, OutboundRequested, ResponseSent
+from animas_contracts import (
+    MessageKind,
+    MessageOrigin,
+    MessageReceived,
+    OutboundFailed,
+    OutboundRequested,
+    ResponseSent,
+)
 from animas_outbound.domain import delivery_id
 from animas_tools.scripted_llm import ScriptedLLM, ScriptedToolCall, Turn
 
@@ -81,7 +90,9 @@ class SendLedger:
     chats: list[tuple[str, int]]
     """(message id, chat number) of every stored human chat that asks for a send."""
     deliveries: list[MessageReceived]
-    """Messages from animas (what outbound delivered)."""
+    """Messages from animas that a send asked for (what outbound delivered of the sends)."""
+    answers: list[MessageReceived]
+    """Answers outbound delivered back to the anima that asked (kind reply)."""
     sends: list[OutboundRequested]
     replies: list[ResponseSent]
     failed: list[OutboundFailed]
@@ -94,7 +105,10 @@ class SendLedger:
         received = [e for e in events if isinstance(e, MessageReceived)]
         return cls(
             chats=[(e.id, n) for e in received if (n := _chat_number(e)) is not None],
-            deliveries=[e for e in received if e.origin is MessageOrigin.ANIMA],
+            deliveries=[
+                e for e in received if e.origin is MessageOrigin.ANIMA and e.kind is MessageKind.MESSAGE
+            ],
+            answers=[e for e in received if e.origin is MessageOrigin.ANIMA and e.kind is MessageKind.REPLY],
             sends=[e for e in events if isinstance(e, OutboundRequested)],
             replies=[e for e in events if isinstance(e, ResponseSent)],
             failed=[e for e in events if isinstance(e, OutboundFailed)],
@@ -104,11 +118,17 @@ class SendLedger:
         """Whether every chat is answered and every send delivered (late replies, queued deliveries)."""
         delivered = {e.id for e in self.deliveries}
         replied = {r.in_reply_to for r in self.replies}
+        answered = {e.id for e in self.answers}
         return (
             len(self.sends) >= chats
             and all(delivery_id(s.id) in delivered for s in self.sends)
             and all(message_id in replied for message_id, _ in self.chats)
+            and all(delivery_id(r.id) in answered for r in self.owed())
         )
+
+    def owed(self) -> list[ResponseSent]:
+        """Answers to another anima's question: each is delivered back to it, once."""
+        return [r for r in self.replies if r.deliver]
 
     def problems(self, numbers: Iterable[int]) -> list[str]:
         """Every way the stream differs from "each chat once, answered once, its send delivered once"."""
@@ -132,6 +152,22 @@ class SendLedger:
         if self.failed:
             found.append(f"{len(self.failed)} outbound.failed: {[f.reason for f in self.failed][:5]}")
         found += self._delivery_problems()
+        found += self._answer_problems()
+        return found
+
+    def _answer_problems(self) -> list[str]:
+        """Every answer owed to a sender delivered back once, under the id derived from the answer."""
+        copies = Counter(e.id for e in self.answers)
+        owed = self.owed()
+        found = [
+            f"answer {r.id} delivered {copies[delivery_id(r.id)]} times"
+            for r in owed
+            if copies[delivery_id(r.id)] != 1
+        ]
+        if len(owed) != len(self.deliveries):
+            found.append(f"{len(owed)} answers owed for {len(self.deliveries)} delivered sends")
+        if len(self.answers) != len(owed):
+            found.append(f"{len(self.answers)} answers delivered for {len(owed)} owed")
         return found
 
     def _delivery_problems(self) -> list[str]:
