@@ -36,18 +36,22 @@ def test_config_lists_each_user_with_their_rules(tmp_path: Path) -> None:
 
 
 def test_the_durables_in_the_services_code_are_the_ones_the_table_grants() -> None:
-    from animas_agent_runner.app import message_consumers
+    from animas_agent_runner.app import message_consumers, task_consumers
     from animas_consolidator.app import CONSUMERS
     from animas_contracts.subjects import DEFAULT_ACTIVITY_PARTITIONS
     from animas_memory_writer.app import ACTIVITY_CONSUMER
     from animas_outbound.app import REQUESTS
+    from animas_outbound.notify.wiring import NOTIFY_REQUESTS
     from animas_priming.app import APPLIED_CONSUMER
 
     in_code = {
-        "agent-runner": message_consumers(DEFAULT_ACTIVITY_PARTITIONS),
+        "agent-runner": [
+            *message_consumers(DEFAULT_ACTIVITY_PARTITIONS),
+            *task_consumers(DEFAULT_ACTIVITY_PARTITIONS),
+        ],
         "consolidator": list(CONSUMERS),
         "memory-writer": [ACTIVITY_CONSUMER],
-        "outbound": [REQUESTS],
+        "outbound": [REQUESTS, NOTIFY_REQUESTS],
         "priming": [APPLIED_CONSUMER],
     }
     for service, grant in AUTHORITY.items():
