@@ -23,6 +23,7 @@ from tests.conftest import RunningSystem, start_system
 from animas_contracts import (
     Event,
     MemoryOpApplied,
+    MessageKind,
     MessageOrigin,
     MessageReceived,
     OutboundRequested,
@@ -69,6 +70,9 @@ rm -rf
 
 def _create(system: RunningSystem, name: str, extra: dict[str, str] | None = None) -> None:
     files = template_files(AnimaSpec(name=name, role="general"), "general")
+    # No active hours: a message between animas is answered now, whatever the time of day the
+    # suite runs at (the template's hours would defer it to a heartbeat outside them).
+    files["heartbeat.md"] = ALWAYS_AWAKE
     files.update(extra or {})
     event = creation_event(name, files, "template:general")
     answer = system.admin(lambda nc: publish_change(nc, event, timeout_s=60))
@@ -151,7 +155,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterat
             _create(running, name)
         # Awake around the clock: another anima's message outside active hours would wait for
         # bob's next heartbeat (tests/e2e/test_autonomy.py), whenever this suite runs.
-        _create(running, "bob", {"heartbeat.md": ALWAYS_AWAKE})
+        _create(running, "bob")
         _create(running, "worker", {"permissions.md": WORKER_PERMISSIONS})
         yield running
     finally:
@@ -350,8 +354,10 @@ def test_a_message_between_animas_starts_one_cycle_of_the_recipient(
                     )
                 ],
             ),
-            Turn(match="Message to bob sent", text="I have asked bob."),
+            Turn(match="Message to bob delivered", text="I have asked bob."),
             Turn(match="[alice] Please send the report.", text="On its way."),
+            # bob's answer comes back to alice, who asked: a cycle of hers that reads it.
+            Turn(match="[bob] On its way.", text="Good, bob is on it."),
         ]
     )
 
@@ -379,6 +385,19 @@ def test_a_message_between_animas_starts_one_cycle_of_the_recipient(
         e for e in events(system, "bob", "cycle.started") if e.correlation_id == message.correlation_id
     ]
     assert len(bob_cycles) == 1
+    # bob's answer reached alice once, as a reply in the same thread; hers goes to no one.
+    _wait(
+        lambda: any(e.text == "Good, bob is on it." for e in events(system, "alice", "response.sent")),
+        "alice",
+    )
+    answers = [
+        e
+        for e in events(system, "alice", "message.received")
+        if isinstance(e, MessageReceived) and e.sender == "bob" and e.thread_id == body["thread_id"]
+    ]
+    assert [(a.kind, a.text, a.reply_to) for a in answers] == [(MessageKind.REPLY, "On its way.", message.id)]
+    read = next(e for e in events(system, "alice", "response.sent") if e.text == "Good, bob is on it.")
+    assert isinstance(read, ResponseSent) and not read.deliver
 
 
 def _delivered_to_bob(system: RunningSystem, thread_id: str) -> list[MessageReceived]:

@@ -75,23 +75,40 @@ def test_the_viewer_comes_from_the_request() -> None:
     assert viewer_of(PrimeRequest(sender="bob", share_across_people=True)).share_across_people
 
 
+def _framework(heading: str, sender: str) -> str:
+    return f"## {heading}\n- Trigger: Message received (from {sender})\n- Decision: answered\n"
+
+
 @pytest.mark.parametrize(
-    ("heading", "party"),
+    ("heading", "text", "party"),
     [
-        ("12:03 Reply to alice", "alice"),
-        ("12:03 Heartbeat: Reply to human:alice", "human:alice"),
-        ("09:00 Reply to Alice Smith", "Alice Smith"),
-        ("12:03 Message from kato", None),
-        ("12:03 Heartbeat", None),
-        ("Deployed the release", None),
+        ("12:03 Reply to alice", _framework("12:03 Reply to alice", "alice"), "alice"),
+        (
+            "09:00 Reply to Alice Smith",
+            _framework("09:00 Reply to Alice Smith", "Alice Smith"),
+            "Alice Smith",
+        ),
+        ("12:03 Message from kato", _framework("12:03 Message from kato", "kato"), None),
+        ("12:03 Heartbeat", "## 12:03 Heartbeat\n- Trigger: Heartbeat (its own clock)\n", None),
+        # Written by the anima or a person: no party the code can trust, so never hidden.
+        (
+            "15:10 Reply to Tanaka-san was rejected",
+            "## 15:10 Reply to Tanaka-san was rejected\n- Trigger: Message received\n",
+            None,
+        ),
+        ("15:10 Reply to Tanaka-san", "## 15:10 Reply to Tanaka-san\n- Trigger: Message received\n", None),
+        ("Deployed the release", "## Deployed the release\n", None),
     ],
 )
-def test_the_person_a_framework_episode_answered(heading: str, party: str | None) -> None:
-    assert episode_party(heading) == party
+def test_the_person_a_framework_episode_answered(heading: str, text: str, party: str | None) -> None:
+    assert episode_party(heading, text) == party
 
 
 def test_an_episode_with_another_person_is_not_recalled_for_bob() -> None:
-    assert not episode_visible("12:03 Reply to alice", Viewer(peer="bob"))
-    assert episode_visible("12:03 Reply to bob", Viewer(peer="bob"))
-    assert episode_visible("12:03 Message from kato", Viewer(peer="bob"))
-    assert episode_visible("12:03 Reply to alice", Viewer(peer="bob", share_across_people=True))
+    alice = _framework("12:03 Reply to alice", "alice")
+    assert not episode_visible("12:03 Reply to alice", alice, Viewer(peer="bob"))
+    assert episode_visible("12:03 Reply to bob", _framework("12:03 Reply to bob", "bob"), Viewer(peer="bob"))
+    assert episode_visible(
+        "12:03 Message from kato", _framework("12:03 Message from kato", "kato"), Viewer(peer="bob")
+    )
+    assert episode_visible("12:03 Reply to alice", alice, Viewer(peer="bob", share_across_people=True))

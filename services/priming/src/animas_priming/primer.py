@@ -253,7 +253,8 @@ class Primer:
             return ""
         hits = await asyncio.to_thread(self._search, recall, recall.text, types=["episodes"], limit=20)
         # Another person's conversation stays theirs (see ``privacy``).
-        chunks = [h.chunk for h in self._ranked(recall, hits) if episode_visible(h.chunk.heading, viewer)]
+        ranked = self._ranked(recall, hits)
+        chunks = [h.chunk for h in ranked if episode_visible(h.chunk.heading, h.chunk.text, viewer)]
         lines = self._lines(recall, chunks, budget)
         return format_section("Similar past episodes", lines) if lines else ""
 

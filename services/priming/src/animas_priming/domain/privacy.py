@@ -15,10 +15,12 @@ answering someone else must not see it (issue #14). The rule, for activity-log e
   one team). An unknown party counts as a person, so a mistake hides rather than leaks.
 
 
-Episodes the framework writes for a cycle are titled by whom it answered (``Reply to alice``,
-``Heartbeat: Reply to alice``); those about another person are left out of similar past
-episodes by the same rule. Episodes the anima titled itself and consolidated knowledge are the
-anima's own distillation and are not filtered.
+Episodes the framework writes for a person's message say so in a fixed form: the heading
+``Reply to <sender>`` and the line ``- Trigger: Message received (from <sender>)``. Those about
+another person are left out of similar past episodes by the same rule. Only that exact form
+counts: an episode the anima or a person wrote ("Reply to Tanaka-san was rejected") names no
+party the code could trust, and hiding it would drop lessons for the very person they are
+about. Consolidated knowledge is the anima's own distillation and is not filtered.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ ANIMA_ENTRY_TYPES = frozenset({"dm_received", "dm_sent"})
 """Entry types whose party is always another anima."""
 
 Entry = Mapping[str, object]
-_REPLY_TO = re.compile(r"(?:^|\s|:)Reply to (?P<who>\S.*?)\s*$")
+_TRIGGER_FROM = re.compile(r"^- Trigger: Message received \(from (?P<who>[^)\n]+)\)$", re.MULTILINE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,13 +81,20 @@ def shared_entries(entries: list[dict[str, object]], viewer: Viewer) -> list[dic
     return [e for e in entries if visible(e, viewer, animas)]
 
 
-def episode_party(heading: str) -> str | None:
-    """The person a framework-written episode answered (``12:03 Reply to alice``), else None."""
-    match = _REPLY_TO.search(heading)
-    return match.group("who") if match else None
+def episode_party(heading: str, text: str) -> str | None:
+    """The person a framework-written episode answered, else None (see the module's rule).
+
+    Its heading ends ``Reply to <who>`` and its trigger line reads ``Message received (from
+    <who>)``, with the same name: a message from another anima is titled ``Message from``.
+    """
+    found = _TRIGGER_FROM.search(text)
+    if found is None:
+        return None
+    who = found.group("who")
+    return who if heading.endswith(f"Reply to {who}") else None
 
 
-def episode_visible(heading: str, viewer: Viewer) -> bool:
-    """Whether a cycle with ``viewer`` may see an episode section with this heading."""
-    who = episode_party(heading)
+def episode_visible(heading: str, text: str, viewer: Viewer) -> bool:
+    """Whether a cycle with ``viewer`` may see an episode section with this heading and text."""
+    who = episode_party(heading, text)
     return who is None or who in OWN_CLOCK or who == viewer.peer or viewer.share_across_people
