@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import RunningSystem, scripted_config, start_system, wait_until
+from tests.model_requests import anima_of, since_last_user
 
 from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.scripted_llm.script import ScriptedToolCall, Turn
@@ -32,7 +33,6 @@ from animas_tools.scripted_llm.script import ScriptedToolCall, Turn
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
 ANIMAS = ("alice", "bob", "carol", "dave")
-_NAME = re.compile(r"You are ([a-z][a-z0-9_-]*), an anima")
 
 ASK_BOB = "@bob please review the plan; @dave too"
 STANDUP = "@all standup at 10"
@@ -40,24 +40,6 @@ STANDUP = "@all standup at 10"
 
 def _call(name: str, **arguments: Any) -> ScriptedToolCall:
     return ScriptedToolCall(name=name, arguments=arguments)
-
-
-def _content(message: Mapping[str, Any]) -> str:
-    content = message.get("content")
-    return content if isinstance(content, str) else json.dumps(content)
-
-
-def _anima(body: Mapping[str, Any]) -> str:
-    found = _NAME.search(json.dumps(body))
-    return found.group(1) if found else ""
-
-
-def _since_last_user(body: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The message that woke the anima, and the tool results its cycle got since."""
-    messages = list(body.get("messages", []))
-    last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    woke = _content(messages[last]) if last >= 0 else ""
-    return woke, [_content(m) for m in messages[last + 1 :] if m.get("role") == "tool"]
 
 
 RULES: list[tuple[str, list[ScriptedToolCall]]] = [
@@ -73,7 +55,7 @@ RULES: list[tuple[str, list[ScriptedToolCall]]] = [
 
 def _respond(body: Mapping[str, Any]) -> Turn:
     """Each request's first turn calls the tool its rule names; the next turn ends the cycle."""
-    woke, results = _since_last_user(body)
+    woke, results = since_last_user(body)
     if "Read dev" in woke and len(results) == 1:
         older = re.search(r"before=(\d+)", results[0])
         if older:
@@ -126,8 +108,8 @@ def _tool_results(llm: ScriptedLLM, anima: str, woke_with: str) -> list[str]:
     """The tool results of ``anima``'s cycle woken with ``woke_with`` (its last model request)."""
     found: list[str] = []
     for request in llm.requests:
-        woke, results = _since_last_user(request["body"])
-        if _anima(request["body"]) == anima and woke_with in woke:
+        woke, results = since_last_user(request["body"])
+        if anima_of(request["body"]) == anima and woke_with in woke:
             found = results
     return found
 
@@ -158,7 +140,7 @@ def test_at_name_reaches_that_member_only(board: RunningSystem, llm: ScriptedLLM
     assert "Mentioned: bob." in result and "Not delivered to @dave: not a member of #dev" in result
     # bob's model read the mention: it woke his cycle.
     wait_until(
-        lambda: any(_anima(r["body"]) == "bob" and ASK_BOB in json.dumps(r["body"]) for r in llm.requests)
+        lambda: any(anima_of(r["body"]) == "bob" and ASK_BOB in json.dumps(r["body"]) for r in llm.requests)
     )
     assert _mentions(board, "carol") == [] and _mentions(board, "dave") == []
 
@@ -217,7 +199,7 @@ def test_posts_and_reads_are_in_the_activity_log_and_recent_activity(
     prompt = next(
         json.dumps(r["body"])
         for r in reversed(llm.requests)
-        if _anima(r["body"]) == "alice" and "What happened lately" in json.dumps(r["body"])
+        if anima_of(r["body"]) == "alice" and "What happened lately" in json.dumps(r["body"])
     )
     recent = prompt.split("## Recent activity", 1)[1].split("---", 1)[0]
     assert "standup at 10" in recent, recent

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import RunningSystem, scripted_config, start_system, wait_until
+from tests.model_requests import anima_of, since_last_user
 
 from animas_contracts import (
     HeartbeatDue,
@@ -43,7 +44,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
 SUPERVISORS = {"mgr": None, "alice": "mgr", "bob": "mgr", "carol": "bob"}
 ANIMAS = tuple(SUPERVISORS)
-_NAME = re.compile(r"You are ([a-z][a-z0-9_-]*), an anima")
 _TASK_ID = re.compile(r"Task `(t-[0-9a-f]+)` from")
 PAST_DEADLINE = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="minutes")
 CHAT_SPAN = "POST /api/animas/{name}/chat"
@@ -51,24 +51,6 @@ HEARTBEAT = (
     "# Heartbeat: {name}\n\n## Execution Interval\nEvery 30 minutes\n\n"
     "## Checklist\n- Is delegated work on time?\n"
 )
-
-
-def _content(message: Mapping[str, Any]) -> str:
-    content = message.get("content")
-    return content if isinstance(content, str) else json.dumps(content)
-
-
-def _since_last_user(body: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The message that woke the anima, and the tool results its cycle got since."""
-    messages = list(body.get("messages", []))
-    last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    woke = _content(messages[last]) if last >= 0 else ""
-    return woke, [_content(m) for m in messages[last + 1 :] if m.get("role") == "tool"]
-
-
-def _anima(body: Mapping[str, Any]) -> str:
-    found = _NAME.search(json.dumps(body))
-    return found.group(1) if found else ""
 
 
 def _delegate(to: str, instruction: str, **extra: Any) -> ScriptedToolCall:
@@ -93,7 +75,7 @@ def _reported(results: list[str], who: str) -> str:
 
 def _respond(body: Mapping[str, Any]) -> Turn:
     """Every anima's model, by rule; a task cycle is told apart by its task's words."""
-    woke, results = _since_last_user(body)
+    woke, results = since_last_user(body)
     # The task cycles (their prompt is the task's own, without the anima's environment).
     if "Area A status report" in woke:
         return (
@@ -109,7 +91,7 @@ def _respond(body: Mapping[str, Any]) -> Turn:
         return Turn(tool_calls=[_report(woke, "blocked", "Blocked: no database credentials.")])
     if "Count the inventory" in woke:
         return Turn(text="Inventory counted: 42 boxes.", hold=True)
-    name = _anima(body)
+    name = anima_of(body)
     if name == "mgr":
         if "Report on areas A and B" in woke:
             if not results:
@@ -214,7 +196,7 @@ def test_a_report_needing_two_areas_is_delegated_reported_and_integrated(
 
     # The model's last request of that cycle holds both reports (the tool results it integrated).
     last = _requests_of(llm, "Report on areas A and B")[-1]
-    _, results = _since_last_user(last)
+    _, results = since_last_user(last)
     assert any("Report from alice (done):\nArea A is green." in r for r in results), results
     assert any("Report from bob (done):\nArea B is amber." in r for r in results), results
 
@@ -241,7 +223,7 @@ def test_a_report_needing_two_areas_is_delegated_reported_and_integrated(
     taken = system.events("mgr", "task.report.taken")
     assert len(taken) == 2
     assert not any(
-        "Area A is green" in _since_last_user(r)[0] and _anima(r) == "mgr"
+        "Area A is green" in since_last_user(r)[0] and anima_of(r) == "mgr"
         for r in _requests_of(llm, "Area A is green")
     )
 
@@ -296,7 +278,7 @@ def test_a_blocked_report_wakes_the_manager(system: RunningSystem, llm: Scripted
     assert system.chat("mgr", "Hand the migration to bob.", 90.0).json()["reply"] == "Delegated."
     wait_until(
         lambda: any(
-            _anima(r) == "mgr" and "no database credentials" in _since_last_user(r)[0]
+            anima_of(r) == "mgr" and "no database credentials" in since_last_user(r)[0]
             for r in _requests_of(llm, "no database credentials")
         )
     )
@@ -337,10 +319,10 @@ def test_an_overdue_delegation_is_in_the_next_heartbeat_prompt(
     overdue = f"delegated to alice was due {PAST_DEADLINE} and is not reported yet"
 
     def heartbeat_prompts() -> list[dict[str, Any]]:
-        return [r for r in _requests_of(llm, overdue) if "Heartbeat." in _since_last_user(r)[0]]
+        return [r for r in _requests_of(llm, overdue) if "Heartbeat." in since_last_user(r)[0]]
 
     wait_until(lambda: bool(heartbeat_prompts()))
-    assert 'Task "Count the inventory"' in _since_last_user(heartbeat_prompts()[0])[0]
+    assert 'Task "Count the inventory"' in since_last_user(heartbeat_prompts()[0])[0]
     # Once alice finishes, her answer is the report (she did not call report_task) and the task is done.
     llm.release()
     wait_until(

@@ -16,7 +16,6 @@ Through `anima up` and a scripted model that answers by rule (which anima is ask
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import RunningSystem, scripted_config, start_system, wait_until
+from tests.model_requests import anima_of, since_last_user
 
 from animas_contracts import HeartbeatDue, ScheduledBy, uuid7
 from animas_tools.scripted_llm import ScriptedLLM
@@ -34,7 +34,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 ORG = ("mgr", "alice", "bob")
 PARTNERS = {"ping": "pong", "pong": "ping", "tic": "tac", "tac": "tic"}
 ANIMAS = (*ORG, *PARTNERS)
-_NAME = re.compile(r"You are ([a-z][a-z0-9_-]*), an anima")
 
 
 def _send(to: str, text: str, *, ack: bool = False) -> ScriptedToolCall:
@@ -44,28 +43,10 @@ def _send(to: str, text: str, *, ack: bool = False) -> ScriptedToolCall:
     return ScriptedToolCall(name="send_message", arguments=arguments)
 
 
-def _content(message: Mapping[str, Any]) -> str:
-    content = message.get("content")
-    return content if isinstance(content, str) else json.dumps(content)
-
-
-def _anima(body: Mapping[str, Any]) -> str:
-    found = _NAME.search(json.dumps(body))
-    return found.group(1) if found else ""
-
-
-def _since_last_user(body: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The message that woke the anima, and the tool results its cycle got since."""
-    messages = list(body.get("messages", []))
-    last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    woke = _content(messages[last]) if last >= 0 else ""
-    return woke, [_content(m) for m in messages[last + 1 :] if m.get("role") == "tool"]
-
-
 def _respond(body: Mapping[str, Any]) -> Turn:
     """What each anima's model does, by rule (the answer depends on the request, not its turn)."""
-    name = _anima(body)
-    woke, results = _since_last_user(body)
+    name = anima_of(body)
+    woke, results = since_last_user(body)
     if name in PARTNERS:
         other = PARTNERS[name]
         if not results:
@@ -143,7 +124,7 @@ def _active_hours(system: RunningSystem, anima: str, *, now_inside: bool) -> Non
 
 def _woke_with(llm: ScriptedLLM, anima: str, text: str) -> bool:
     """Whether ``anima``'s model was asked with ``text`` in the message that woke it."""
-    return any(_anima(r["body"]) == anima and text in _since_last_user(r["body"])[0] for r in llm.requests)
+    return any(anima_of(r["body"]) == anima and text in since_last_user(r["body"])[0] for r in llm.requests)
 
 
 def _quiet(system: RunningSystem, animas: tuple[str, ...], settle_s: float = 4.0) -> None:
@@ -271,7 +252,9 @@ def test_two_animas_answering_each_other_forever_stop_at_the_pair_limit(
     assert (asked, answered) == ([1, 3, 5, 7], [2, 4, 6, 8])
     assert [e["kind"] for e in to_pong if e["kind"] == "ack"] == ["ack"]  # acks pass the loop limit
     assert _woke_with(llm, "ping", "[pong] pong answers ping.")
-    assert any("not delivered" in json.dumps(r["body"]) and _anima(r["body"]) == "ping" for r in llm.requests)
+    assert any(
+        "not delivered" in json.dumps(r["body"]) and anima_of(r["body"]) == "ping" for r in llm.requests
+    )
 
 
 def test_the_seventh_exchange_in_ten_minutes_is_refused_and_acks_pass(
@@ -293,6 +276,6 @@ def test_the_seventh_exchange_in_ten_minutes_is_refused_and_acks_pass(
     assert [e["kind"] for e in to_tic] == ["reply", "reply", "reply"]  # 3 + 3 = 6 exchanges
     # The model read the refusal as a tool error, with the reason.
     assert any(
-        _anima(r["body"]) == "tic" and "not delivered: tic and tac exchanged 6" in json.dumps(r["body"])
+        anima_of(r["body"]) == "tic" and "not delivered: tic and tac exchanged 6" in json.dumps(r["body"])
         for r in llm.requests
     )
