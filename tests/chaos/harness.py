@@ -70,6 +70,9 @@ def create_animas(system: RunningSystem, names: tuple[str, ...]) -> None:
     async def create(nc: Client) -> None:
         for name in names:
             files = template_files(AnimaSpec(name=name, role="general"), "general")
+            # Awake at any hour: a message between animas is answered now, whatever the time of
+            # day the suite runs at (the template's active hours would defer it to a heartbeat).
+            files["heartbeat.md"] = f"# Heartbeat: {name}\n\n## Execution Interval\nEvery 30 minutes\n"
             answer = await publish_change(nc, creation_event(name, files, "template:general"), timeout_s=60)
             assert isinstance(answer, MemoryOpApplied), answer
 
