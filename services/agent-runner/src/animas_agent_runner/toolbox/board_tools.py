@@ -15,6 +15,8 @@ joins, leaves or creates it. Any board can be read by any anima; posting follows
 
 from __future__ import annotations
 
+from typing import Any
+
 from animas_agent_runner.domain import PRODUCER
 from animas_agent_runner.ports import BoardChange
 from animas_agent_runner.toolbox.context import ToolContext
@@ -98,6 +100,17 @@ async def _change(ctx: ToolContext, event: BoardChange, done: str) -> str:
     return done
 
 
+def _envelope(ctx: ToolContext, ordinal: int) -> dict[str, Any]:
+    """A membership event's envelope: the anima's own, its id derived from the call."""
+    return {
+        "id": ctx.effect_id(ordinal, "board"),
+        "anima": ctx.anima,
+        "correlation_id": ctx.correlation_id,
+        "causation_id": ctx.cycle_id,
+        "producer": PRODUCER,
+    }
+
+
 async def create_board(ctx: ToolContext, args: CreateBoardArgs, ordinal: int) -> str:
     """A new board, with this anima as its owner and first member."""
     name = board_name(args.board)
@@ -113,11 +126,7 @@ async def create_board(ctx: ToolContext, args: CreateBoardArgs, ordinal: int) ->
             f"a board named #{name} exists already (created by {found.owner}); join it with join_board"
         )
     event = BoardCreated(
-        id=ctx.effect_id(ordinal, "board"),
-        anima=ctx.anima,
-        correlation_id=ctx.correlation_id,
-        causation_id=ctx.cycle_id,
-        producer=PRODUCER,
+        **_envelope(ctx, ordinal),
         board=name,
         description=args.description.strip(),
         posting=args.posting,
@@ -138,14 +147,7 @@ async def join_board(ctx: ToolContext, args: BoardArgs, ordinal: int) -> str:
     board = await _existing(ctx, name)
     if ctx.anima in board.members:
         return f"You are a member of #{name} already."
-    event = BoardJoined(
-        id=ctx.effect_id(ordinal, "board"),
-        anima=ctx.anima,
-        correlation_id=ctx.correlation_id,
-        causation_id=ctx.cycle_id,
-        producer=PRODUCER,
-        board=name,
-    )
+    event = BoardJoined(**_envelope(ctx, ordinal), board=name)
     return await _change(ctx, event, f"Joined #{name} ({len(board.members) + 1} members).")
 
 
@@ -157,14 +159,7 @@ async def leave_board(ctx: ToolContext, args: BoardArgs, ordinal: int) -> str:
     board = await _existing(ctx, name)
     if ctx.anima not in board.members:
         raise ToolFailed(f"you are not a member of #{name}")
-    event = BoardLeft(
-        id=ctx.effect_id(ordinal, "board"),
-        anima=ctx.anima,
-        correlation_id=ctx.correlation_id,
-        causation_id=ctx.cycle_id,
-        producer=PRODUCER,
-        board=name,
-    )
+    event = BoardLeft(**_envelope(ctx, ordinal), board=name)
     return await _change(ctx, event, f"Left #{name}.")
 
 
