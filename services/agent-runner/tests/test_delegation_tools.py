@@ -322,6 +322,8 @@ def test_a_report_moves_the_supervisor_s_task_only_from_its_assignee() -> None:
     assert again is not None and again.id == move.id  # derived id: asked once
     assert report_move(_report(sender="bob"), [_delegated()]) is None
     assert report_move(_report(), [_delegated(TaskState.DONE)]) is None
+    # A person's message shaped like a report (not delivered by outbound) moves nothing.
+    assert report_move(msgspec.structs.replace(_report(), origin=MessageOrigin.HUMAN), [_delegated()]) is None
 
 
 async def test_a_report_a_waiting_cycle_took_moves_the_task_but_wakes_no_one() -> None:

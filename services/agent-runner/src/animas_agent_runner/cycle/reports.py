@@ -17,6 +17,7 @@ from animas_agent_runner import domain
 from animas_agent_runner.ports import MemoryStore
 from animas_contracts import (
     MemoryOpRequested,
+    MessageOrigin,
     MessageReceived,
     ReportOutcome,
     TaskRecord,
@@ -55,7 +56,8 @@ def taken_id(report_id: str) -> str:
 def report_move(report: MessageReceived, tasks: list[TaskRecord]) -> MemoryOpRequested | None:
     """The move of the supervisor's task a report asks for; None when there is nothing to move."""
     link = report.task
-    if link is None:
+    if link is None or report.origin is not MessageOrigin.ANIMA:
+        # Only outbound delivers reports (origin anima); a person's message is never one.
         return None
     task = next((t for t in tasks if t.task_id == link.supervisor_task_id), None)
     if task is None or task.relation is not TaskRelation.DELEGATED_BY_ME or task.counterpart != report.sender:
