@@ -20,10 +20,9 @@ import sqlean
 import sqlite_vec
 
 from animas_priming.chunking import cjk_terms, search_terms
+from animas_priming.domain.fusion import fuse
 from animas_priming.ports import MEMORY_TYPES, Chunk, Hit
 
-RRF_K = 60
-"""Reciprocal rank fusion constant (the usual 60: damps the head of each list)."""
 _ANIMA = re.compile(r"^[a-z][a-z0-9_-]*$")
 _CHUNK_FIELDS = ("chunk_id", "path", "memory_type", "heading", "text", "date", "importance", "trust")
 _CHUNK_COLUMNS = ", ".join((*_CHUNK_FIELDS, "links"))
@@ -132,11 +131,8 @@ class SqliteMemoryIndex:
                 return []
             keyword = _keyword_side(db, query, types, important_only, wanted)
             dense = _vector_side(db, vector, types, important_only, wanted) if len(vector) else {}
-            fused: dict[int, float] = {}
-            for ranked in (keyword, dense):
-                for rank, rowid in enumerate(ranked, start=1):
-                    fused[rowid] = fused.get(rowid, 0.0) + 1.0 / (RRF_K + rank)
-            best = sorted(fused, key=lambda rowid: (-fused[rowid], rowid))[:limit]
+            fused = dict(fuse(keyword, dense, limit=limit))
+            best = list(fused)
             chunks = _chunks_by_rowid(db, anima, best)
         return [
             Hit(chunk=chunks[rowid], score=fused[rowid], keyword=keyword.get(rowid), dense=dense.get(rowid))
