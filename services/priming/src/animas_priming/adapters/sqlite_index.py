@@ -11,7 +11,7 @@ import array
 import json
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import sqlite_vec
 
 from animas_priming.chunking import cjk_terms, search_terms
 from animas_priming.domain.fusion import fuse
+from animas_priming.domain.query_terms import content_terms
 from animas_priming.ports import MEMORY_TYPES, Chunk, Hit
 
 _ANIMA = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -50,10 +51,20 @@ class SqliteMemoryIndex:
         dimensions: Length of every vector.
         model_name: The embedding model; an index built by another model (or dimension) is
             emptied on open, so the next reindex refills it with comparable vectors.
+        keyword_terms: Which of a query's terms the keyword side looks for (by default without
+            English function words; the recall benchmark passes ``list`` to compare with all).
     """
 
-    def __init__(self, index_dir: Path, dimensions: int, model_name: str) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        dimensions: int,
+        model_name: str,
+        *,
+        keyword_terms: Callable[[Sequence[str]], list[str]] = content_terms,
+    ) -> None:
         self._dir = index_dir
+        self._keyword_terms = keyword_terms
         self._dimensions = dimensions
         self._model_name = model_name
         self._open: dict[str, _Handle] = {}
@@ -129,7 +140,7 @@ class SqliteMemoryIndex:
         with self._transaction(anima, create=False) as db:
             if db is None:
                 return []
-            keyword = _keyword_side(db, query, types, important_only, wanted)
+            keyword = _keyword_side(db, fts_query(query, self._keyword_terms), types, important_only, wanted)
             dense = _vector_side(db, vector, types, important_only, wanted) if len(vector) else {}
             fused = dict(fuse(keyword, dense, limit=limit))
             best = list(fused)
@@ -247,12 +258,13 @@ def _delete_path(db: Any, path: str) -> None:
     db.executemany("DELETE FROM chunks WHERE rowid = ?", rowids)
 
 
-def fts_query(text: str) -> str | None:
-    """A safe FTS5 MATCH expression for user text: every term quoted, ORed; None if no terms.
+def fts_query(text: str, keyword_terms: Callable[[Sequence[str]], list[str]] = list) -> str | None:
+    """A safe FTS5 MATCH expression for user text: every kept term quoted, ORed; None if no terms.
 
-    A lone CJK character becomes a prefix query, so it matches the bigrams that start with it.
+    ``keyword_terms`` picks the terms to keep (all by default). A lone CJK character becomes a
+    prefix query, so it matches the bigrams that start with it.
     """
-    terms = search_terms(text)
+    terms = keyword_terms(search_terms(text))
     if not terms:
         return None
     quoted = [
@@ -263,10 +275,9 @@ def fts_query(text: str) -> str | None:
 
 
 def _keyword_side(
-    db: Any, query: str, types: list[str], important_only: bool, wanted: int
+    db: Any, match: str | None, types: list[str], important_only: bool, wanted: int
 ) -> dict[int, float]:
-    """Rowids by BM25, best first, with the BM25 relevance as a positive number."""
-    match = fts_query(query)
+    """Rowids by BM25 for a MATCH expression, best first, with the BM25 relevance as a positive number."""
     if match is None:
         return {}
     marks = ", ".join("?" * len(types))
