@@ -126,6 +126,28 @@ def test_bob_never_sees_alices_chat_and_alices_new_thread_starts_from_her_summar
     assert "Answer 3:" in history and "Which colour do I like?" not in history
 
 
+def test_a_fact_said_in_one_thread_is_recalled_from_the_episodes_in_another(
+    system: RunningSystem, llm: ScriptedLLM
+) -> None:
+    llm.load([{"text": "Noted."}])
+    _chat(system, llm, "rin", "rin-1", SECRET)
+    episodes = system.home / "animas" / "sample" / "episodes"
+    _wait(lambda: any(f"- Said: {SECRET}" in f.read_text() for f in episodes.glob("*.md")))
+    _wait(
+        lambda: "teal" in system.anima("search", "sample", "favourite colour", "--scope", "episodes").stdout
+    )
+
+    llm.load([{"text": "Teal."}])
+    request = _chat(system, llm, "rin", "rin-2", "What is my favourite colour?")
+    messages = request["body"]["messages"]
+    # A short thread leaves no summary and the new thread holds none of its turns: the fact can
+    # only come from the episode of the first chat, which is Rin's own (Alice's stays hers).
+    assert "teal" not in json.dumps(messages[1:]).lower()
+    recalled = messages[0]["content"].split("What comes to mind", 1)[1]
+    entry = next(item for item in recalled.split("\n- ") if f"Said: {SECRET}" in item)
+    assert "Reply to rin" in entry
+
+
 def test_an_anima_set_to_share_across_people_shows_one_persons_chat_to_another(
     system: RunningSystem, llm: ScriptedLLM
 ) -> None:

@@ -57,6 +57,9 @@ class AppendEpisode(_Op, frozen=True, kw_only=True, tag="episode.append"):
     decision: str
     result: str
     lesson: str = "None"
+    said: str = ""
+    """What the person or anima said (their words, or a faithful shortening of a long message):
+    an episode keeps what was said, so a fact told in chat can be recalled in a later thread."""
 
 
 class WriteKnowledge(_Op, frozen=True, kw_only=True, tag="knowledge.write"):

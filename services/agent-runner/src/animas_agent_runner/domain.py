@@ -29,6 +29,7 @@ from animas_contracts import (
     derive_id,
 )
 from animas_core.config import AnimaModelConfig, AnimaWorksConfig, ModeName, resolve_mode
+from animas_core.episodes import said_gist
 
 PRODUCER = "agent-runner"
 LOCAL_SERVER_PLACEHOLDER_KEY = "none"
@@ -211,8 +212,20 @@ def episode_request(
             decision=decision,
             result=result,
             lesson=lesson or "None",
+            said=said_of(message, trigger),
         ),
     )
+
+
+def said_of(message: MessageReceived, trigger: Trigger) -> str:
+    """What the episode keeps of the message that woke the anima.
+
+    The words of a person or an anima (shortened faithfully when long); nothing for the prompts
+    of its own clock (heartbeat, cron).
+    """
+    if trigger is Trigger.CRON or message.sender == "heartbeat":
+        return ""
+    return said_gist(message.text)
 
 
 def episode_heading(message: MessageReceived, trigger: Trigger) -> tuple[str, str]:

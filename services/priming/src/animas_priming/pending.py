@@ -28,6 +28,7 @@ from animas_contracts import (
     WriteKnowledge,
     WriteProcedure,
 )
+from animas_core.episodes import episode_entry
 from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
 from animas_priming.ports import Chunk, Embedder, Hit
@@ -43,11 +44,7 @@ def pending_text(op: object) -> tuple[str, str] | None:
             return op.path, op.content
         case AppendEpisode():
             day = op.at.date().isoformat()
-            body = (
-                f"## {op.title}\n- Trigger: {op.trigger}\n- Decision: {op.decision}\n"
-                f"- Result: {op.result}\n- Lesson: {op.lesson}"
-            )
-            return f"episodes/{day}.md", f"# {day} Action Log\n\n{body}\n"
+            return f"episodes/{day}.md", f"# {day} Action Log\n\n{episode_entry(op, None)}"
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from animas_contracts import AppendEpisode, MarkImportant, WriteKnowledge, WriteProcedure
+from animas_core.episodes import episode_entry
 from animas_memory_writer.memory import frontmatter
 from animas_memory_writer.memory.rules import Rejected
 
@@ -21,14 +22,7 @@ def append_episode(existing: str | None, op: AppendEpisode, local_time: datetime
     text = existing if existing else f"# {local_time.date().isoformat()} Action Log\n"
     if not text.endswith("\n"):
         text += "\n"
-    entry = (
-        f"\n## {local_time.strftime('%H:%M')} {_one_line(op.title)}\n"
-        f"- Trigger: {_one_line(op.trigger)}\n"
-        f"- Decision: {_one_line(op.decision)}\n"
-        f"- Result: {_one_line(op.result)}\n"
-        f"- Lesson: {_one_line(op.lesson)}\n"
-    )
-    return text + entry
+    return text + "\n" + episode_entry(op, local_time.strftime("%H:%M"))
 
 
 def write_knowledge(existing: str | None, op: WriteKnowledge, at: datetime) -> str:
@@ -93,7 +87,3 @@ def mark_important(existing: str | None, op: MarkImportant) -> str:
             lines[index] = f"{indent}{marker}{IMPORTANT} {stripped}"
             return "\n".join(lines)
     raise Rejected(f"no line of {op.path} contains {op.text!r}")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split()) or "-"
