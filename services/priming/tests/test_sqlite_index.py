@@ -12,6 +12,7 @@ import sqlean
 
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_priming.adapters.sqlite_index import SqliteMemoryIndex, fts_query
+from animas_priming.adapters.sqlite_schema import SCHEMA_VERSION
 from animas_priming.ports import MemoryIndex
 
 from .index_contract import DEPLOY, EPISODE, IndexContract, IndexFactory, embedded, find, put, put_corpus
@@ -87,6 +88,7 @@ def test_one_database_file_per_anima(tmp_path: Path, embedder: SentenceTransform
     assert dict(db.execute("SELECT key, value FROM meta").fetchall()) == {
         "model_name": "all-MiniLM-L6-v2",
         "dimensions": "384",
+        "schema": SCHEMA_VERSION,
     }
     db.close()
     index = SqliteMemoryIndex(tmp_path / "index", embedder.dimensions, embedder.model_name)

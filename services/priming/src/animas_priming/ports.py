@@ -48,6 +48,18 @@ class Hit:
     """Cosine similarity in [-1, 1], None when the vector side did not find it."""
 
 
+@dataclasses.dataclass(frozen=True)
+class SearchScope:
+    """One part of a search that answers several questions at once (:meth:`MemoryIndex.search_scopes`)."""
+
+    limit: int
+    memory_types: tuple[str, ...] | None = None
+    """Memory types to search (all of :data:`MEMORY_TYPES` when None)."""
+    important_only: bool = False
+    keywords: str | None = None
+    """The keyword side's text for this part alone (e.g. a sender's name); the search's query when None."""
+
+
 class Embedder(Protocol):
     """Turns text into vectors. Loaded once per process."""
 
@@ -109,6 +121,16 @@ class MemoryIndex(Protocol):
         important_only: bool = False,
     ) -> list[Hit]:
         """Hybrid search (BM25 + dense) within one anima, best first."""
+        ...
+
+    def search_scopes(
+        self, anima: str, query: str, vector: Sequence[float], scopes: Sequence[SearchScope]
+    ) -> list[list[Hit]]:
+        """One hybrid search answering several scopes: the hits of each, as :meth:`search` finds them.
+
+        The query vector and text are shared, so an index can make one pass over the vectors (and
+        one chunk lookup) for every scope, where separate searches would repeat it per scope.
+        """
         ...
 
     def chunks(self, anima: str, chunk_ids: Sequence[str]) -> list[Chunk]:

@@ -1,46 +1,36 @@
-"""The embedded :class:`~animas_priming.ports.MemoryIndex`: one SQLite file per anima.
+"""The embedded :class:`~animas_priming.ports.MemoryIndex`: one SQLite file per anima, vectors in memory.
 
-Each ``<index_dir>/<anima>.db`` holds the chunks, an FTS5 index (BM25; Japanese through CJK
-bigrams in a second column) and a sqlite-vec ``vec0`` table (exact cosine KNN). It is derived
-data: deleting the folder loses nothing that a reindex cannot rebuild.
+Each ``<index_dir>/<anima>.db`` holds the chunks with their vectors and an FTS5 index (BM25;
+Japanese through CJK bigrams in a second column); see :mod:`.sqlite_schema`. The dense side runs
+over the anima's vectors held in memory (:mod:`.vector_matrix`): one matrix-vector product per
+search, exact. It is derived data: deleting the folder loses nothing that a reindex cannot rebuild.
+
+Reads do not wait for each other or for writes: each reading thread takes a connection from the
+anima's pool (WAL gives it a consistent snapshot) and the vectors are read without a lock. Writes
+to one anima are serialised by its lock and update the vectors after they commit.
 """
 
 from __future__ import annotations
 
-import array
-import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import sqlean
-import sqlite_vec
+import numpy as np
 
-from animas_priming.chunking import cjk_terms, search_terms
+from animas_priming.adapters import sqlite_schema as schema
+from animas_priming.adapters.sqlite_anima import AnimaFile, Closed
+from animas_priming.adapters.vector_matrix import VectorFilter
+from animas_priming.chunking import search_terms
 from animas_priming.domain.fusion import fuse
 from animas_priming.domain.query_terms import content_terms
-from animas_priming.ports import MEMORY_TYPES, Chunk, Hit
+from animas_priming.ports import MEMORY_TYPES, Chunk, Hit, SearchScope
 
 _ANIMA = re.compile(r"^[a-z][a-z0-9_-]*$")
-_CHUNK_FIELDS = ("chunk_id", "path", "memory_type", "heading", "text", "date", "importance", "trust")
-_CHUNK_COLUMNS = ", ".join((*_CHUNK_FIELDS, "links"))
-
-
-class _Handle:
-    """One anima's open connection and the lock that serialises its use."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-        self.lock = threading.Lock()
-        self.closed = False
-
-    def close(self) -> None:
-        with self.lock:
-            self.closed = True
-            self.connection.close()
+_T = TypeVar("_T")
+KeywordTerms = Callable[[Sequence[str]], list[str]]
 
 
 class SqliteMemoryIndex:
@@ -61,13 +51,13 @@ class SqliteMemoryIndex:
         dimensions: int,
         model_name: str,
         *,
-        keyword_terms: Callable[[Sequence[str]], list[str]] = content_terms,
+        keyword_terms: KeywordTerms = content_terms,
     ) -> None:
         self._dir = index_dir
         self._keyword_terms = keyword_terms
         self._dimensions = dimensions
         self._model_name = model_name
-        self._open: dict[str, _Handle] = {}
+        self._open: dict[str, AnimaFile] = {}
         self._open_lock = threading.Lock()
 
     def upsert_file(
@@ -80,44 +70,34 @@ class SqliteMemoryIndex:
                 raise ValueError(f"chunk {chunk.chunk_id!r} is not of {anima}/{path}")
             if len(vector) != self._dimensions:
                 raise ValueError(f"vector of {len(vector)} dimensions, index has {self._dimensions}")
-        with self._transaction(anima, create=True) as db:
-            _delete_path(db, path)
-            for chunk, vector in zip(chunks, vectors, strict=True):
-                row = [getattr(chunk, name) for name in _CHUNK_FIELDS] + [json.dumps(list(chunk.links))]
-                marks = ", ".join("?" * len(row))
-                rowid = db.execute(f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES ({marks})", row).lastrowid
-                db.execute(
-                    "INSERT INTO chunks_fts (rowid, heading, text, cjk) VALUES (?, ?, ?, ?)",
-                    (rowid, chunk.heading, chunk.text, cjk_terms(f"{chunk.heading}\n{chunk.text}")),
-                )
-                db.execute(
-                    "INSERT INTO chunks_vec (rowid, embedding, memory_type, important) VALUES (?, ?, ?, ?)",
-                    (rowid, _blob(vector), chunk.memory_type, int(chunk.importance == "important")),
-                )
-            db.execute("INSERT OR REPLACE INTO files (path, digest) VALUES (?, ?)", (path, digest))
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self._dimensions)
+        self._with(anima, True, lambda file: file.replace_path(path, digest, chunks, matrix), None)
 
     def delete_file(self, anima: str, path: str) -> None:
-        with self._transaction(anima, create=False) as db:
-            if db is not None:
-                _delete_path(db, path)
-                db.execute("DELETE FROM files WHERE path = ?", (path,))
+        self._with(anima, False, lambda file: file.delete_path(path), None)
 
     def drop_anima(self, anima: str) -> None:
-        file = self._file(anima)
+        db_file = self._file(anima)
         with self._open_lock:
-            handle = self._open.pop(anima, None)
-            if handle is not None:
-                handle.close()
+            opened = self._open.pop(anima, None)
+            if opened is not None:
+                opened.close()
             for suffix in ("", "-wal", "-shm"):
-                Path(f"{file}{suffix}").unlink(missing_ok=True)
+                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
 
     def file_digests(self, anima: str) -> dict[str, str]:
-        with self._transaction(anima, create=False) as db:
-            return {} if db is None else dict(db.execute("SELECT path, digest FROM files").fetchall())
+        def read(file: AnimaFile) -> dict[str, str]:
+            with file.reading() as db:
+                return dict(db.execute("SELECT path, digest FROM files").fetchall())
+
+        return self._with(anima, False, read, {})
 
     def count(self, anima: str) -> int:
-        with self._transaction(anima, create=False) as db:
-            return 0 if db is None else int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        def read(file: AnimaFile) -> int:
+            with file.reading() as db:
+                return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+        return self._with(anima, False, read, 0)
 
     def search(
         self,
@@ -129,46 +109,100 @@ class SqliteMemoryIndex:
         memory_types: Sequence[str] | None = None,
         important_only: bool = False,
     ) -> list[Hit]:
+        types = None if memory_types is None else tuple(memory_types)
+        scope = SearchScope(limit=limit, memory_types=types, important_only=important_only)
+        return self.search_scopes(anima, query, vector, [scope])[0]
+
+    def search_scopes(
+        self, anima: str, query: str, vector: Sequence[float], scopes: Sequence[SearchScope]
+    ) -> list[list[Hit]]:
         if len(vector) not in (0, self._dimensions):
             raise ValueError(f"query vector of {len(vector)} dimensions, index has {self._dimensions}")
-        if limit <= 0:
-            return []
-        types = list(MEMORY_TYPES if memory_types is None else memory_types)
-        if not types:
-            return []
-        wanted = max(limit * 4, 50)
-        with self._transaction(anima, create=False) as db:
-            if db is None:
-                return []
-            keyword = _keyword_side(db, fts_query(query, self._keyword_terms), types, important_only, wanted)
-            dense = _vector_side(db, vector, types, important_only, wanted) if len(vector) else {}
-            fused = dict(fuse(keyword, dense, limit=limit))
-            best = list(fused)
-            chunks = _chunks_by_rowid(db, anima, best)
-        return [
-            Hit(chunk=chunks[rowid], score=fused[rowid], keyword=keyword.get(rowid), dense=dense.get(rowid))
-            for rowid in best
-            if rowid in chunks
-        ]
+        query_vector = np.asarray(vector, dtype=np.float32)
+        return self._with(
+            anima, False, lambda file: self._search(file, query, query_vector, scopes), [[] for _ in scopes]
+        )
 
     def chunks(self, anima: str, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids:
             return []
-        with self._transaction(anima, create=False) as db:
-            if db is None:
-                return []
+
+        def read(file: AnimaFile) -> list[Chunk]:
             marks = ", ".join("?" * len(chunk_ids))
-            rows = db.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE chunk_id IN ({marks})", list(chunk_ids)
-            ).fetchall()
-        found = {row[0]: _chunk(anima, row) for row in rows}
-        return [found[chunk_id] for chunk_id in dict.fromkeys(chunk_ids) if chunk_id in found]
+            with file.reading() as db:
+                rows = db.execute(
+                    f"SELECT {schema.CHUNK_COLUMNS} FROM chunks WHERE chunk_id IN ({marks})", list(chunk_ids)
+                ).fetchall()
+            found = {row[0]: schema.chunk_of(anima, row) for row in rows}
+            return [found[chunk_id] for chunk_id in dict.fromkeys(chunk_ids) if chunk_id in found]
+
+        return self._with(anima, False, read, [])
 
     def close(self) -> None:
         with self._open_lock:
-            for handle in self._open.values():
-                handle.close()
+            for opened in self._open.values():
+                opened.close()
             self._open.clear()
+
+    def _search(
+        self, file: AnimaFile, query: str, vector: np.ndarray[Any, Any], scopes: Sequence[SearchScope]
+    ) -> list[list[Hit]]:
+        parts = [
+            (scope, tuple(MEMORY_TYPES if scope.memory_types is None else scope.memory_types))
+            for scope in scopes
+        ]
+        # Each side looks deeper than the limit, so fusion has candidates the other side ranks low.
+        filters = [
+            VectorFilter(frozenset(types), s.important_only, max(s.limit * 4, 50)) for s, types in parts
+        ]
+        live = [s.limit > 0 and bool(types) for s, types in parts]
+        dense = file.vectors().top(vector, filters) if len(vector) else [{} for _ in scopes]
+        matches: dict[str, str | None] = {}
+        fused: list[dict[int, float]] = []
+        keyword: list[dict[int, float]] = []
+        with file.reading() as db:
+            for (scope, types), wanted, alive, dense_side in zip(parts, filters, live, dense, strict=True):
+                text = query if scope.keywords is None else scope.keywords
+                if text not in matches:
+                    matches[text] = fts_query(text, self._keyword_terms)
+                words = matches[text]
+                side = (
+                    schema.keyword_side(db, words, types, scope.important_only, wanted.k)
+                    if alive and words is not None
+                    else {}
+                )
+                keyword.append(side)
+                fused.append(dict(fuse(side, dense_side, limit=scope.limit)) if alive else {})
+            rowids = sorted({rowid for part in fused for rowid in part})
+            found = schema.chunks_by_rowid(db, file.anima, rowids)
+        return [
+            [
+                Hit(chunk=found[rowid], score=score, keyword=side.get(rowid), dense=dense_side.get(rowid))
+                for rowid, score in part.items()
+                if rowid in found  # deleted since the vectors were read
+            ]
+            for part, side, dense_side in zip(fused, keyword, dense, strict=True)
+        ]
+
+    def _with(self, anima: str, create: bool, work: Callable[[AnimaFile], _T], absent: _T) -> _T:
+        """``work`` on the anima's open file; ``absent`` if it has none (and ``create`` is false)."""
+        db_file = self._file(anima)
+        while True:
+            with self._open_lock:
+                opened = self._open.get(anima)
+                if opened is None and (create or db_file.exists()):
+                    opened = self._open[anima] = AnimaFile(
+                        anima,
+                        db_file,
+                        schema.open_database(db_file, self._model_name, self._dimensions),
+                        self._dimensions,
+                    )
+            if opened is None:
+                return absent
+            try:
+                return work(opened)
+            except Closed:
+                continue  # dropped or closed meanwhile: open it afresh
 
     def _file(self, anima: str) -> Path:
         # Names are validated upstream; checked again because this one becomes a file name.
@@ -176,89 +210,8 @@ class SqliteMemoryIndex:
             raise ValueError(f"invalid anima name {anima!r}")
         return self._dir / f"{anima}.db"
 
-    @contextmanager
-    def _transaction(self, anima: str, *, create: bool) -> Iterator[Any]:
-        """The anima's connection inside a transaction, under its lock; None if it has no index."""
-        file = self._file(anima)
-        while True:
-            with self._open_lock:
-                handle = self._open.get(anima)
-                if handle is None and (create or file.exists()):
-                    handle = self._open[anima] = _Handle(self._connect(file))
-            if handle is None:
-                yield None
-                return
-            with handle.lock:
-                if handle.closed:  # dropped or closed while we waited: open it afresh
-                    continue
-                db = handle.connection
-                db.execute("BEGIN")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                return
 
-    def _connect(self, file: Path) -> Any:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False: calls arrive on asyncio.to_thread workers; the per-anima lock
-        # serialises them. isolation_level=None: transactions are ours (BEGIN/COMMIT above).
-        connection = sqlean.connect(str(file), check_same_thread=False, isolation_level=None)
-        connection.enable_load_extension(True)
-        sqlite_vec.load(connection)
-        connection.enable_load_extension(False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")  # derived data: a lost tail is reindexed
-        connection.execute("PRAGMA busy_timeout=5000")
-        connection.execute("BEGIN")
-        try:
-            self._ensure_schema(connection)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            connection.close()
-            raise
-        connection.execute("COMMIT")
-        return connection
-
-    def _ensure_schema(self, db: Any) -> None:
-        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        expected = {"model_name": self._model_name, "dimensions": str(self._dimensions)}
-        if meta and meta != expected:
-            # Vectors of another model are not comparable with ours: start empty, reindex refills.
-            for table in ("chunks_vec", "chunks_fts", "chunks", "files"):
-                db.execute(f"DROP TABLE IF EXISTS {table}")
-            db.execute("DELETE FROM meta")
-        db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", expected.items())
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS chunks (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,"
-            " path TEXT NOT NULL, memory_type TEXT NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL,"
-            " date TEXT, importance TEXT NOT NULL, trust TEXT NOT NULL, links TEXT NOT NULL)"
-        )
-        db.execute("CREATE INDEX IF NOT EXISTS chunks_path ON chunks (path)")
-        db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, digest TEXT NOT NULL)")
-        # Contentless: the text lives in `chunks` once; contentless_delete allows plain DELETEs.
-        db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(heading, text, cjk, content='',"
-            " contentless_delete=1, tokenize='porter unicode61')"
-        )
-        # Metadata columns let the KNN itself filter by type and importance.
-        db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vec USING vec0(embedding"
-            f" float[{self._dimensions}] distance_metric=cosine, memory_type text, important integer)"
-        )
-
-
-def _delete_path(db: Any, path: str) -> None:
-    rowids = [(row[0],) for row in db.execute("SELECT rowid FROM chunks WHERE path = ?", (path,))]
-    db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", rowids)
-    db.executemany("DELETE FROM chunks_vec WHERE rowid = ?", rowids)
-    db.executemany("DELETE FROM chunks WHERE rowid = ?", rowids)
-
-
-def fts_query(text: str, keyword_terms: Callable[[Sequence[str]], list[str]] = list) -> str | None:
+def fts_query(text: str, keyword_terms: KeywordTerms = list) -> str | None:
     """A safe FTS5 MATCH expression for user text: every kept term quoted, ORed; None if no terms.
 
     ``keyword_terms`` picks the terms to keep (all by default). A lone CJK character becomes a
@@ -272,55 +225,3 @@ def fts_query(text: str, keyword_terms: Callable[[Sequence[str]], list[str]] = l
         for term in terms
     ]
     return " OR ".join(quoted)
-
-
-def _keyword_side(
-    db: Any, match: str | None, types: list[str], important_only: bool, wanted: int
-) -> dict[int, float]:
-    """Rowids by BM25 for a MATCH expression, best first, with the BM25 relevance as a positive number."""
-    if match is None:
-        return {}
-    marks = ", ".join("?" * len(types))
-    rows = db.execute(
-        "SELECT f.rowid, -bm25(chunks_fts) AS relevance FROM chunks_fts AS f"
-        " JOIN chunks AS c ON c.rowid = f.rowid"
-        f" WHERE chunks_fts MATCH ? AND c.memory_type IN ({marks})"
-        " AND (? = 0 OR c.importance = 'important')"
-        " ORDER BY bm25(chunks_fts) LIMIT ?",
-        [match, *types, int(important_only), wanted],
-    ).fetchall()
-    return {int(rowid): float(relevance) for rowid, relevance in rows}
-
-
-def _vector_side(
-    db: Any, vector: Sequence[float], types: list[str], important_only: bool, wanted: int
-) -> dict[int, float]:
-    """Rowids by cosine similarity (1 - distance), best first, filtered inside the KNN."""
-    marks = ", ".join("?" * len(types))
-    sql = (
-        "SELECT rowid, distance FROM chunks_vec"
-        f" WHERE embedding MATCH ? AND k = ? AND memory_type IN ({marks})"
-    )
-    params: list[Any] = [_blob(vector), wanted, *types]
-    if important_only:
-        sql += " AND important = 1"
-    rows = db.execute(sql + " ORDER BY distance", params).fetchall()
-    return {int(rowid): 1.0 - float(distance) for rowid, distance in rows}
-
-
-def _chunks_by_rowid(db: Any, anima: str, rowids: list[int]) -> dict[int, Chunk]:
-    if not rowids:
-        return {}
-    marks = ", ".join("?" * len(rowids))
-    rows = db.execute(f"SELECT rowid, {_CHUNK_COLUMNS} FROM chunks WHERE rowid IN ({marks})", rowids)
-    return {int(row[0]): _chunk(anima, row[1:]) for row in rows}
-
-
-def _chunk(anima: str, row: Sequence[Any]) -> Chunk:
-    """The Chunk of a ``SELECT _CHUNK_COLUMNS`` row."""
-    fields = dict(zip(_CHUNK_FIELDS, row[:-1], strict=True))
-    return Chunk(anima=anima, **fields, links=tuple(json.loads(row[-1])))
-
-
-def _blob(vector: Sequence[float]) -> bytes:
-    return array.array("f", vector).tobytes()  # float32, the layout vec0 expects

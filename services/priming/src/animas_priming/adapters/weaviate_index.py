@@ -33,7 +33,7 @@ from weaviate.exceptions import WeaviateBaseError
 from weaviate.util import generate_uuid5
 
 from animas_priming.chunking import cjk_terms, search_terms
-from animas_priming.ports import MEMORY_TYPES, Chunk, Hit
+from animas_priming.ports import MEMORY_TYPES, Chunk, Hit, SearchScope
 
 FILE_MARKER = "_file"
 """``memory_type`` of the one vector-less object per file that records its digest."""
@@ -333,6 +333,23 @@ class WeaviateMemoryIndex:
                 Hit(chunk=chunk, score=float(obj.metadata.score or 0.0), keyword=keyword, dense=dense)
             )
         return hits
+
+    def search_scopes(
+        self, anima: str, query: str, vector: Sequence[float], scopes: Sequence[SearchScope]
+    ) -> list[list[Hit]]:
+        # One hybrid query per scope: Weaviate filters inside each query, and its queries run
+        # server-side, so there is no local pass over the vectors to share.
+        return [
+            self.search(
+                anima,
+                query if scope.keywords is None else scope.keywords,
+                vector,
+                limit=scope.limit,
+                memory_types=scope.memory_types,
+                important_only=scope.important_only,
+            )
+            for scope in scopes
+        ]
 
     def chunks(self, anima: str, chunk_ids: Sequence[str]) -> list[Chunk]:
         tenant = self._tenant(anima, create=False)
