@@ -205,7 +205,8 @@ AUTHORITY: dict[str, Authority] = {
             "activity.*.memory.op.applied",
             "activity.*.memory.op.rejected",
         ),
-        durables=_durables("priming-memory-applied"),
+        # One indexing durable per activity partition (as agent-runner's).
+        durables=_durables(*(f"priming-index-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS))),
     ),
     "memory-writer": Authority(
         events=("memory.op.applied", "memory.op.rejected", "memory.edited"),

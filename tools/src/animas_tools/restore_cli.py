@@ -14,17 +14,14 @@ from typing import Annotated
 
 import typer
 from nats.aio.client import Client
-from nats.js.errors import NotFoundError
 
 from animas_contracts import InvalidAnimaName, MemoryOpApplied, MemoryOpRequested, RestoreMemory, uuid7
 from animas_contracts import validate_anima_name as _valid
-from animas_contracts.subjects import ACTIVITY_STREAM
 from animas_tools.cli_support import fail, with_nats
+from animas_tools.index_lag import index_lag
 from animas_tools.publish import NoAnswer, publish_change
 
 ARCHIVE = "archive/"
-PRIMING_INDEXER = "priming-memory-applied"
-"""priming's durable on ``memory.op.applied``: empty once the restored file is indexed."""
 INDEX_WAIT_S = 60.0
 
 
@@ -56,11 +53,10 @@ async def wait_for_index(nc: Client, timeout_s: float = INDEX_WAIT_S) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while loop.time() < deadline:
-        try:
-            info = await js.consumer_info(ACTIVITY_STREAM, PRIMING_INDEXER)
-        except NotFoundError:
+        lag = await index_lag(js)
+        if not lag.durables:
             return False  # no priming running: nothing to wait for
-        if info.num_pending == 0 and info.num_ack_pending == 0:
+        if lag.caught_up:
             return True
         await asyncio.sleep(0.1)
     return False

@@ -18,10 +18,13 @@ import httpx
 import nats.errors
 import typer
 from nats.aio.client import Client
+from nats.js.api import ConsumerInfo
 
+from animas_contracts.subjects import ACTIVITY_STREAM
 from animas_core.home import Home
 from animas_core.logging import redact
 from animas_tools.cli_support import fail, home_of
+from animas_tools.index_lag import is_index_durable, lag_of
 from animas_tools.notify_status import notification_lines
 from animas_tools.supervisor import LOCAL_MODEL, NATS_SERVER, read_health_records
 from animas_tools.system import NotRunning, SystemInfo, connect_admin
@@ -177,20 +180,33 @@ async def _system_lines(nc: Client, home: Home) -> list[str]:
             lines.append(f"  {name:<16} {known}  pid={pid or '-'}")
     lines.append(local_model_line(home))
     lines.append("streams:")
+    index_lag = lag_of([])
     for stream in await js.streams_info():
         state = stream.state
         lines.append(
             f"  {stream.config.name:<11} messages={state.messages:<7} "
             f"bytes={state.bytes:<9} last_seq={state.last_seq}"
         )
-        for consumer in await js.consumers_info(stream.config.name or ""):
-            if consumer.config.durable_name:
-                lines.append(
-                    f"    {consumer.name:<32} pending={consumer.num_pending:<5} "
-                    f"unacked={consumer.num_ack_pending:<3} redelivered={consumer.num_redelivered}"
-                )
+        consumers = await js.consumers_info(stream.config.name or "")
+        lines += consumer_lines(consumers)
+        if stream.config.name == ACTIVITY_STREAM:
+            index_lag = lag_of(consumers)
+    lines.append(index_lag.line())
     lines += await notification_lines(js)
     return lines
+
+
+def consumer_lines(consumers: list[ConsumerInfo]) -> list[str]:
+    """One line per durable; priming's indexing durables only when behind (their sum has its own line)."""
+    return [
+        f"    {consumer.name:<32} pending={consumer.num_pending:<5} "
+        f"unacked={consumer.num_ack_pending:<3} redelivered={consumer.num_redelivered}"
+        for consumer in consumers
+        if consumer.config.durable_name
+        and not (
+            is_index_durable(consumer.name) and not consumer.num_pending and not consumer.num_ack_pending
+        )
+    ]
 
 
 def _alive(pid: int) -> bool:

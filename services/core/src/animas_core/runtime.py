@@ -32,6 +32,7 @@ from animas_contracts.subjects import (
     deadletter_subject,
     inbox_prefix,
 )
+from animas_core.batch_pull import BatchPuller, BatchWork, OneWork, Settle
 from animas_core.broker import EventPublisher, make_broker
 from animas_core.faults import FaultPoints
 from animas_core.policy import RetryPolicy, in_progress_acks, run_under_policy
@@ -143,6 +144,7 @@ class ServiceRuntime:
         self.partitions = 0
         self._consumers: list[ConsumerSpec] = []
         self._provisioned: list[ConsumerSpec] = []
+        self._batched: list[tuple[ConsumerSpec, BatchWork, OneWork, int]] = []
         self._sink = JsDeadLetterSink(self.broker, service)
         self._health_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -224,9 +226,35 @@ class ServiceRuntime:
         subscriber(handler)
         self._consumers.append(spec)
 
+    def consume_batches(self, spec: ConsumerSpec, batch: BatchWork, one: OneWork, *, batch_size: int) -> None:
+        """Like :meth:`consume`, but ``batch`` takes every ready message at once (up to ``batch_size``).
+
+        ``one`` handles a message alone when its batch failed (see :mod:`animas_core.batch_pull`).
+        ``spec.max_ack_pending`` should be at least ``batch_size``: it bounds what one pull gets.
+        """
+        self._batched.append((spec, batch, one, batch_size))
+        self._consumers.append(spec)
+
     async def start(self) -> None:
         """Start consuming and reporting health."""
         await self.broker.start()
+        for spec, batch, one, batch_size in self._batched:
+            puller = BatchPuller(
+                self.js,
+                self._consumer_config(spec),
+                stream=spec.stream,
+                inbox=f"{inbox_prefix(self.service)}.".encode(),
+                wrap=JsDelivery,
+            )
+            settle = Settle(
+                batch,
+                one,
+                service=self.service,
+                sink=self._sink,
+                retry=self.retry,
+                keepalive_s=max(self.settings.ack_wait_s / 3, 0.5),
+            )
+            self.background(asyncio.create_task(puller.run(batch_size, settle)))
         self._health_task = asyncio.create_task(self._report_health())
 
     def background(self, task: asyncio.Task[None]) -> None:

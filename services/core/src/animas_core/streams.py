@@ -50,7 +50,7 @@ _log = logging.getLogger(__name__)
 
 SERVICES_TTL_S = 15.0
 
-RETIRED_DURABLES = ("agent-runner-messages-p",)
+RETIRED_DURABLES = ("agent-runner-messages-p", "priming-memory-applied")
 """Name prefixes of durables of earlier builds: removed by provisioning so they do not pile up events."""
 
 

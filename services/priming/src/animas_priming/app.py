@@ -30,12 +30,27 @@ from animas_priming.settings import PrimingSettings
 
 SERVICE = "priming"
 
-APPLIED_CONSUMER = ConsumerSpec(
-    durable="priming-memory-applied",
-    filter_subject=stored_activity_filter(event_type="memory.op.applied"),
-    stream=ACTIVITY_STREAM,
-    max_ack_pending=1,
-)
+INDEX_BATCH = 64
+"""The most ``memory.op.applied`` one partition's indexing takes at once (coalesced per file)."""
+
+
+def applied_consumers(partitions: int) -> list[ConsumerSpec]:
+    """One durable per activity partition, so one anima's big file never holds up the others.
+
+    Each takes its partition's ready events in a batch and indexes every file they touched once,
+    reading the file as it is then: order between events does not matter, the newest content is
+    what gets indexed. (Two replicas working on one partition at once could, rarely, write an
+    older read of a file after a newer one; the file's next change or a reindex repairs it.)
+    """
+    return [
+        ConsumerSpec(
+            durable=f"priming-index-p{p}",
+            filter_subject=stored_activity_filter(partition=p, event_type="memory.op.applied"),
+            stream=ACTIVITY_STREAM,
+            max_ack_pending=INDEX_BATCH,
+        )
+        for p in range(partitions)
+    ]
 
 
 def load_embedder(config: CachedConfig) -> Embedder:
@@ -83,7 +98,8 @@ async def setup(
         primer,
         Searcher(index=index, embedder=embedder, memory=memory, config=config, publisher=runtime.publisher),
     )
-    runtime.consume(APPLIED_CONSUMER, indexer.on_applied)
+    for spec in applied_consumers(runtime.partitions):
+        runtime.consume_batches(spec, indexer.on_applied_batch, indexer.on_applied, batch_size=INDEX_BATCH)
     nc = runtime.broker.connection
     rpcs: dict[str, Responder] = {
         RPC_PRIMING_PRIME_ALL: endpoints.on_prime,

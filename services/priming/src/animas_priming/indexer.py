@@ -1,82 +1,121 @@
-"""Keeping the index a projection of the anima files: on every applied change, and on request."""
+"""Keeping the index a projection of the anima files: on every applied change, and on request.
+
+Changes arrive in batches (each activity partition's ready events at once, see ``app.py``). A
+batch is coalesced to the files it touched, each read once; a file whose content the index
+already holds is skipped, and of the others only chunks whose text is new are embedded, every
+file's in one call (:mod:`animas_priming.vector_cache` keeps the rest). The work per chat is then
+the chat's own entry, not its whole day.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 from nats.aio.msg import Msg
 
-from animas_contracts import (
-    MemoryOpApplied,
-    ReindexReply,
-    ReindexRequest,
-    validate_anima_name,
-)
+from animas_contracts import MemoryOpApplied, ReindexReply, ReindexRequest, validate_anima_name
 from animas_contracts.names import InvalidAnimaName
 from animas_core.memory_client import MemoryClient
 from animas_core.policy import Delivery
 from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
-from animas_priming.ports import MEMORY_TYPES, Embedder, MemoryIndex
+from animas_priming.ports import MEMORY_TYPES, Chunk, Embedder, MemoryIndex
+from animas_priming.vector_cache import Vector, VectorCache, text_digest
 
 _log = logging.getLogger(__name__)
 INDEXED_PREFIXES = tuple(f"{t}/" for t in MEMORY_TYPES)
 
 
-class Indexer:
-    """Reads changed files through memory-writer, chunks and embeds them, and updates the index."""
+def coalesce(events: Iterable[MemoryOpApplied]) -> dict[str, list[str]]:
+    """The indexed paths each anima's changes touched, each once, in the order first touched."""
+    touched: dict[str, dict[str, None]] = {}
+    for event in events:
+        paths = touched.setdefault(event.anima, {})
+        paths.update(dict.fromkeys(p for p in event.paths if p.startswith(INDEXED_PREFIXES)))
+    return {anima: list(paths) for anima, paths in touched.items() if paths}
 
-    def __init__(self, index: MemoryIndex, embedder: Embedder, memory: MemoryClient) -> None:
+
+def file_digest(text: str) -> str:
+    """The digest the index records for a file's content (unchanged content is not re-indexed)."""
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclasses.dataclass
+class _FileUpdate:
+    """One file to write: its chunks, and their vectors as far as they are known."""
+
+    anima: str
+    path: str
+    digest: str
+    chunks: list[Chunk]
+    keys: list[str]
+    vectors: list[Vector | list[float] | None]
+
+
+class Indexer:
+    """Reads changed files through memory-writer, embeds their new chunks and updates the index."""
+
+    def __init__(
+        self,
+        index: MemoryIndex,
+        embedder: Embedder,
+        memory: MemoryClient,
+        *,
+        cache: VectorCache | None = None,
+    ) -> None:
         self._index = index
         self._embedder = embedder
         self._memory = memory
-        self.lock = asyncio.Lock()
-        """One indexing job at a time: embedding is CPU-bound and a reindex must not interleave."""
+        self._cache = cache or VectorCache()
+        self._locks: dict[str, asyncio.Lock] = {}
+        """Per anima: a batch and a reindex of the same anima never interleave."""
+        self._embedding = asyncio.Lock()
+        """Embedding is CPU-bound: partitions take turns at it and overlap only their I/O."""
 
-    async def on_applied(self, data: bytes, delivery: Delivery) -> None:
-        """Consumer handler for ``memory.op.applied``: re-index the paths the change touched."""
-        event = decode_delivered(delivery.subject, data)
-        if isinstance(event, MemoryOpApplied) and event.paths:
-            async with self.lock:
-                await self.index_paths(event.anima, event.paths)
+    async def on_applied(self, delivery: Delivery) -> None:
+        """One ``memory.op.applied`` alone (when its batch failed): re-index the paths it touched."""
+        await self.index_changes(coalesce(_applied([delivery])))
+
+    async def on_applied_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """A batch of ``memory.op.applied``: every file they touched, once."""
+        await self.index_changes(coalesce(_applied(deliveries)))
 
     async def index_paths(self, anima: str, paths: Sequence[str]) -> int:
         """Bring the given paths of one anima up to date; return the chunks written."""
-        written = 0
-        for path in paths:
-            if not path.startswith(INDEXED_PREFIXES):
-                continue
-            text = await self._memory.read(anima, path)
-            if text is None:  # deleted, or moved to the archive
-                await asyncio.to_thread(self._index.delete_file, anima, path)
-                continue
-            written += await self.index_text(anima, path, text)
-        return written
+        return await self.index_changes({anima: list(paths)})
 
-    async def index_text(self, anima: str, path: str, text: str) -> int:
-        """Chunk, embed and store one file."""
-        chunks = chunk_file(anima, path, text)
-        vectors = (
-            await asyncio.to_thread(self._embedder.embed_passages, [c.text for c in chunks]) if chunks else []
-        )
-        digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-        await asyncio.to_thread(self._index.upsert_file, anima, path, digest, chunks, vectors)
-        return len(chunks)
+    async def index_changes(self, changes: Mapping[str, Sequence[str]]) -> int:
+        """Bring the given paths of each anima up to date; return the chunks written."""
+        animas = sorted(changes)
+        async with contextlib.AsyncExitStack() as held:
+            for anima in animas:  # in name order, so two batches never wait on each other
+                await held.enter_async_context(self._lock(anima))
+            updates: list[_FileUpdate] = []
+            for anima in animas:
+                updates += await self._changed_files(anima, changes[anima])
+            await self._write(updates)
+        return sum(len(u.chunks) for u in updates)
 
     async def reindex(self, anima: str) -> tuple[int, int]:
         """Rebuild one anima's index from its files; return (files, chunks)."""
-        tree = await self._memory.tree(anima)
-        await asyncio.to_thread(self._index.drop_anima, anima)
-        chunks = 0
-        for path in sorted(tree):
-            text = await self._memory.read(anima, path)
-            if text is not None:
-                chunks += await self.index_text(anima, path, text)
-        return len(tree), chunks
+        async with self._lock(anima):
+            tree = await self._memory.tree(anima)
+            self._cache.forget_anima(anima)
+            await asyncio.to_thread(self._index.drop_anima, anima)
+            chunks = 0
+            for path in sorted(tree):  # file by file: a whole anima's vectors at once may be large
+                text = await self._memory.read(anima, path)
+                if text is not None:
+                    update = self._plan(anima, path, text)
+                    await self._write([update])
+                    chunks += len(update.chunks)
+            return len(tree), chunks
 
     async def on_reindex(self, msg: Msg) -> None:
         """Answer ``rpc.priming.reindex``."""
@@ -88,10 +127,9 @@ class Indexer:
                 else [a.name for a in await self._memory.animas()]
             )
             files = chunks = 0
-            async with self.lock:
-                for name in names:
-                    f, c = await self.reindex(name)
-                    files, chunks = files + f, chunks + c
+            for name in names:
+                f, c = await self.reindex(name)
+                files, chunks = files + f, chunks + c
             reply = ReindexReply(ok=True, animas=names, files=files, chunks=chunks)
         except (msgspec.DecodeError, InvalidAnimaName) as exc:
             reply = ReindexReply(ok=False, error=f"bad reindex request: {exc}")
@@ -99,3 +137,48 @@ class Indexer:
             _log.exception("reindex failed")
             reply = ReindexReply(ok=False, error=f"reindex failed: {exc!r}")
         await msg.respond(msgspec.json.encode(reply))
+
+    def _lock(self, anima: str) -> asyncio.Lock:
+        return self._locks.setdefault(anima, asyncio.Lock())
+
+    async def _changed_files(self, anima: str, paths: Sequence[str]) -> list[_FileUpdate]:
+        """The files whose content differs from what the index holds; deleted ones leave the index."""
+        wanted = [p for p in dict.fromkeys(paths) if p.startswith(INDEXED_PREFIXES)]
+        if not wanted:
+            return []
+        indexed = await asyncio.to_thread(self._index.file_digests, anima)
+        texts = await asyncio.gather(*(self._memory.read(anima, path) for path in wanted))
+        updates = []
+        for path, text in zip(wanted, texts, strict=True):
+            if text is None:  # deleted, or moved to the archive
+                self._cache.forget(anima, path)
+                await asyncio.to_thread(self._index.delete_file, anima, path)
+            elif indexed.get(path) != file_digest(text):
+                updates.append(self._plan(anima, path, text))
+        return updates
+
+    def _plan(self, anima: str, path: str, text: str) -> _FileUpdate:
+        chunks = chunk_file(anima, path, text)
+        keys = [text_digest(c.text) for c in chunks]
+        known = self._cache.lookup(anima, path)
+        vectors: list[Vector | list[float] | None] = [known.get(key) for key in keys]
+        return _FileUpdate(anima, path, file_digest(text), chunks, keys, vectors)
+
+    async def _write(self, updates: Sequence[_FileUpdate]) -> None:
+        """Embed every unknown chunk of the updates in one call, then write each file."""
+        missing = [(u, i) for u in updates for i, v in enumerate(u.vectors) if v is None]
+        if missing:
+            texts = [u.chunks[i].text for u, i in missing]
+            async with self._embedding:
+                fresh = await asyncio.to_thread(self._embedder.embed_passages, texts)
+            for (update, i), vector in zip(missing, fresh, strict=True):
+                update.vectors[i] = vector
+        for u in updates:
+            vectors = [v for v in u.vectors if v is not None]
+            await asyncio.to_thread(self._index.upsert_file, u.anima, u.path, u.digest, u.chunks, vectors)
+            self._cache.remember(u.anima, u.path, u.keys, vectors)
+
+
+def _applied(deliveries: Iterable[Delivery]) -> list[MemoryOpApplied]:
+    events = (decode_delivered(d.subject, d.data) for d in deliveries)
+    return [e for e in events if isinstance(e, MemoryOpApplied) and e.paths]
