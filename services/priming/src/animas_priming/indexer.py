@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 import msgspec
 from nats.aio.msg import Msg
@@ -22,7 +23,6 @@ from nats.aio.msg import Msg
 from animas_contracts import MemoryOpApplied, ReindexReply, ReindexRequest, validate_anima_name
 from animas_contracts.names import InvalidAnimaName
 from animas_core.memory_client import MemoryClient
-from animas_core.policy import Delivery
 from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
 from animas_priming.ports import MEMORY_TYPES, Chunk, Embedder, MemoryIndex
@@ -30,6 +30,15 @@ from animas_priming.vector_cache import Vector, VectorCache, text_digest
 
 _log = logging.getLogger(__name__)
 INDEXED_PREFIXES = tuple(f"{t}/" for t in MEMORY_TYPES)
+
+
+class Delivered(Protocol):
+    """What the indexer reads of a delivered message (any :class:`~animas_core.policy.Delivery`)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
 
 
 def coalesce(events: Iterable[MemoryOpApplied]) -> dict[str, list[str]]:
@@ -78,11 +87,11 @@ class Indexer:
         self._embedding = asyncio.Lock()
         """Embedding is CPU-bound: partitions take turns at it and overlap only their I/O."""
 
-    async def on_applied(self, delivery: Delivery) -> None:
+    async def on_applied(self, delivery: Delivered) -> None:
         """One ``memory.op.applied`` alone (when its batch failed): re-index the paths it touched."""
         await self.index_changes(coalesce(_applied([delivery])))
 
-    async def on_applied_batch(self, deliveries: Sequence[Delivery]) -> None:
+    async def on_applied_batch(self, deliveries: Sequence[Delivered]) -> None:
         """A batch of ``memory.op.applied``: every file they touched, once."""
         await self.index_changes(coalesce(_applied(deliveries)))
 
@@ -179,6 +188,6 @@ class Indexer:
             self._cache.remember(u.anima, u.path, u.keys, vectors)
 
 
-def _applied(deliveries: Iterable[Delivery]) -> list[MemoryOpApplied]:
+def _applied(deliveries: Iterable[Delivered]) -> list[MemoryOpApplied]:
     events = (decode_delivered(d.subject, d.data) for d in deliveries)
     return [e for e in events if isinstance(e, MemoryOpApplied) and e.paths]
