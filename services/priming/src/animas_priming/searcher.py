@@ -10,7 +10,7 @@ from animas_core.broker import EventSink
 from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_priming.domain.ranking import MemoryStats, rank
-from animas_priming.ports import MEMORY_TYPES, Embedder, MemoryIndex
+from animas_priming.ports import MEMORY_TYPES, Embedder, Hit, MemoryIndex
 from animas_priming.primer import report_access
 
 SCOPES = (*MEMORY_TYPES, "activity", "all")
@@ -58,14 +58,12 @@ class Searcher:
             ][:limit]
             return SearchReply(hits=hits, error=reply.error)
         types = list(MEMORY_TYPES) if request.scope == "all" else [request.scope]
-        vector = await asyncio.to_thread(self._embedder.embed_query, request.query)
-        found = await asyncio.to_thread(
-            self._index.search, anima, request.query, vector, limit=limit * 2, memory_types=types
+        # The query's embedding and the index search share one worker-thread hop; the statistics
+        # arrive meanwhile.
+        found, records = await asyncio.gather(
+            asyncio.to_thread(self._find, anima, request.query, types, limit * 2), self._memory.stats(anima)
         )
-        stats = {
-            m.path: MemoryStats(access_count=m.access_count, importance=m.importance)
-            for m in await self._memory.stats(anima)
-        }
+        stats = {m.path: MemoryStats(access_count=m.access_count, importance=m.importance) for m in records}
         ranked = rank(
             found, now=time.time(), stats=stats, half_life_days=self._config.get().rag.recency_half_life_days
         )
@@ -81,3 +79,7 @@ class Searcher:
         ]
         await report_access(self._publisher, anima, sorted({h.path for h in hits}), "search")
         return SearchReply(hits=hits)
+
+    def _find(self, anima: str, query: str, types: list[str], limit: int) -> list[Hit]:
+        vector = self._embedder.embed_query(query)
+        return self._index.search(anima, query, vector, limit=limit, memory_types=types)

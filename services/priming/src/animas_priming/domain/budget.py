@@ -142,3 +142,26 @@ def fit(items: Sequence[str], budget: int, counter: TokenCounter) -> tuple[list[
                 used = cut_tokens
         break
     return kept, used
+
+
+class CountCache:
+    """A :class:`TokenCounter` that counts each distinct text once (for the life of one prime).
+
+    Channels meet the same lines (a memory in two searches, a line kept and then its section
+    totalled); a real tokenizer costs tens of microseconds per line, so a prime counts each once.
+    """
+
+    def __init__(self, counter: TokenCounter) -> None:
+        self._counter = counter
+        self._counts: dict[str, int] = {}
+
+    def count(self, text: str) -> int:
+        """Tokens in ``text``, from the cache when it was counted before."""
+        tokens = self._counts.get(text)
+        if tokens is None:
+            tokens = self._counts[text] = self._counter.count(text)
+        return tokens
+
+    def truncate(self, text: str, tokens: int) -> str:
+        """As the wrapped counter cuts it."""
+        return self._counter.truncate(text, tokens)
