@@ -234,4 +234,3 @@ def viewer_of(request: PrimeRequest) -> Viewer:
     """Who the cycle is with, for privacy: the sender, unless it is the anima's own clock."""
     peer = request.sender if request.sender not in OWN_CLOCK else None
     return Viewer(peer=peer, share_across_people=request.share_across_people)
-
