@@ -358,3 +358,26 @@ async def test_a_model_that_fails_to_load_is_reported() -> None:
     assert "no weights" in health.json()["error"]
     assert response.status_code == 503
     assert "no weights" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_reply_ends_before_the_model_writes_the_next_turn_and_the_model_stops(stream: bool) -> None:
+    model = FakeModel("Teal is your colour.\nUser: and what is mine? The model goes on and on")
+    async with serving(_engine(model)) as client:
+        response = await chat(client, stream=stream)
+    if stream:
+        chunks = [json.loads(e) for e in sse_events(response.text)[:-1]]
+        text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    else:
+        text = response.json()["choices"][0]["message"]["content"]
+    assert text == "Teal is your colour."
+    assert model.closed_early == 1  # the words after the stop were never generated
+
+
+async def test_a_requests_own_stop_sequences_add_to_the_servers() -> None:
+    model = FakeModel("Teal. END and more")
+    async with serving(_engine(model)) as client:
+        response = await chat(client, stop=["END"])
+        plain = await chat(client)
+    assert response.json()["choices"][0]["message"]["content"] == "Teal. "
+    assert plain.json()["choices"][0]["message"]["content"] == "Teal. END and more"

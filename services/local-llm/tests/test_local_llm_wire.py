@@ -28,6 +28,8 @@ QUESTION = [{"role": "user", "content": "hi"}]
         ({"messages": QUESTION, "temperature": 3}, "temperature"),
         ({"messages": QUESTION, "stream": "yes"}, "stream"),
         ({"messages": QUESTION, "stream_options": "usage"}, "stream_options"),
+        ({"messages": QUESTION, "stop": 5}, "stop"),
+        ({"messages": QUESTION, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
         ([1, 2], None),
     ],
 )
@@ -61,3 +63,9 @@ def test_frames_share_one_identity_and_sse_ends_with_a_blank_line() -> None:
     assert sse(first).startswith(b"data: {") and sse(first).endswith(b"}\n\n")
     assert json.loads(sse(first)[6:]) == first
     assert sse("[DONE]") == b"data: [DONE]\n\n"
+
+
+def test_stop_is_one_string_or_a_list() -> None:
+    assert parse_request({"messages": QUESTION, "stop": "END"}).stop == ("END",)
+    assert parse_request({"messages": QUESTION, "stop": ["A", "", "B"]}).stop == ("A", "B")
+    assert parse_request({"messages": QUESTION}).stop == ()

@@ -29,10 +29,14 @@ def build_engine(settings: LocalLlmSettings) -> Engine:
 
         threads = configure_threads(settings.threads)
         _log.info("loading the model", extra={"model": MODEL_NAME, "threads": threads})
-        return SmolLM2.load(settings.gguf_file or bundled_gguf(), settings.model_cache)
+        return SmolLM2.load(settings.gguf_file or bundled_gguf(), settings.model_cache, settings.decoding)
 
     return Engine(
-        load, name=MODEL_NAME, max_new_tokens=settings.max_new_tokens, load_wait_s=settings.load_wait_s
+        load,
+        name=MODEL_NAME,
+        max_new_tokens=settings.max_new_tokens,
+        load_wait_s=settings.load_wait_s,
+        stop=tuple(settings.stop),
     )
 
 

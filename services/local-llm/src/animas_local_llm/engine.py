@@ -18,6 +18,7 @@ from typing import Any
 import anyio.to_thread
 from anyio import CancelScope
 
+from animas_local_llm.decoding import DEFAULT_STOP, cut_at_stop
 from animas_local_llm.ports import ChatMessage, LocalModel
 from animas_local_llm.wire import ApiError
 
@@ -34,15 +35,24 @@ class Job:
     max_new_tokens: int
     temperature: float
     prompt_tokens: int
+    stop: tuple[str, ...] = ()
+    """The reply ends before the first of these texts."""
 
 
 class Engine:
     """Owns the model: loads it once in a background thread and serialises its generations."""
 
     def __init__(
-        self, loader: Callable[[], LocalModel], *, name: str, max_new_tokens: int, load_wait_s: float
+        self,
+        loader: Callable[[], LocalModel],
+        *,
+        name: str,
+        max_new_tokens: int,
+        load_wait_s: float,
+        stop: tuple[str, ...] = DEFAULT_STOP,
     ):
         self.name = name
+        self._stop = stop
         self._loader = loader
         self._max_new_tokens = max_new_tokens
         self._load_wait_s = load_wait_s
@@ -91,8 +101,17 @@ class Engine:
             "waiting": self._waiting,
         }
 
-    async def prepare(self, messages: list[ChatMessage], max_tokens: int | None, temperature: float) -> Job:
-        """Wait for the model, count the prompt and fix the reply's token budget."""
+    async def prepare(
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int | None,
+        temperature: float,
+        stop: tuple[str, ...] = (),
+    ) -> Job:
+        """Wait for the model, count the prompt and fix the reply's token budget and stop sequences.
+
+        ``stop`` (the request's own) comes on top of the server's.
+        """
         try:
             await asyncio.wait_for(self._settled.wait(), self._load_wait_s)
         except TimeoutError:
@@ -112,7 +131,8 @@ class Engine:
                 code="context_length_exceeded",
             )
         budget = min(max_tokens or self._max_new_tokens, self._max_new_tokens, room)
-        return Job(model, messages, budget, temperature, prompt_tokens)
+        stops = tuple(dict.fromkeys([*self._stop, *stop]))
+        return Job(model, messages, budget, temperature, prompt_tokens, stops)
 
     async def pieces(self, job: Job) -> AsyncGenerator[str]:
         """Generate, after every generation queued before this one; yield the reply's text pieces.
@@ -127,7 +147,9 @@ class Engine:
         self._busy = True
         try:
             iterator: Iterator[str] = await anyio.to_thread.run_sync(
-                lambda: iter(job.model.generate(job.messages, job.max_new_tokens, job.temperature))
+                lambda: cut_at_stop(
+                    job.model.generate(job.messages, job.max_new_tokens, job.temperature), job.stop
+                )
             )
             try:
                 while (piece := await anyio.to_thread.run_sync(next, iterator, _DONE)) is not _DONE:

@@ -15,13 +15,17 @@ import torch
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    LogitsProcessor,
+    LogitsProcessorList,
     PreTrainedModel,
+    RepetitionPenaltyLogitsProcessor,
     StoppingCriteria,
     StoppingCriteriaList,
     TextIteratorStreamer,
 )
 
 from animas_local_llm.cache import ensure_cache
+from animas_local_llm.decoding import Decoding, banned_next_tokens
 from animas_local_llm.ports import MODEL_NAME, ChatMessage
 
 _log = logging.getLogger(__name__)
@@ -38,6 +42,38 @@ class _StopFlag(StoppingCriteria):
     ) -> torch.BoolTensor:
         stop = torch.full((input_ids.shape[0],), self._event.is_set(), dtype=torch.bool)
         return stop  # type: ignore[return-value]
+
+
+class _NoRepeatInReply(LogitsProcessor):
+    """Forbids the token that would repeat an n-gram of the reply; the prompt's n-grams stay allowed.
+
+    transformers' own ``no_repeat_ngram_size`` counts the prompt too, which would forbid copying a
+    code or a name from the memories in the prompt: exactly the answers a tiny model is for.
+    """
+
+    def __init__(self, size: int, prompt_length: int) -> None:
+        self._size = size
+        self._prompt_length = prompt_length
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        for row in range(input_ids.shape[0]):
+            reply = input_ids[row, self._prompt_length :].tolist()
+            banned = banned_next_tokens(reply, self._size)
+            if banned:
+                scores[row, sorted(banned)] = -float("inf")
+        return scores
+
+
+def loop_guards(decoding: Decoding, prompt_length: int) -> LogitsProcessorList:
+    """The logits processors that keep a reply out of loops, counting the reply's tokens only."""
+    guards = LogitsProcessorList()
+    if decoding.repetition_penalty != 1.0:
+        guards.append(
+            RepetitionPenaltyLogitsProcessor(decoding.repetition_penalty, prompt_ignore_length=prompt_length)
+        )
+    if decoding.no_repeat_ngram_size > 0:
+        guards.append(_NoRepeatInReply(decoding.no_repeat_ngram_size, prompt_length))
+    return guards
 
 
 def configure_threads(threads: int) -> int:
@@ -58,14 +94,22 @@ def configure_threads(threads: int) -> int:
 class SmolLM2:
     """The model, loaded from the converted cache; generations are serialised by a lock."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: Any, *, from_cache: bool) -> None:
+    def __init__(
+        self, model: PreTrainedModel, tokenizer: Any, *, from_cache: bool, decoding: Decoding | None = None
+    ) -> None:
         self._model = model
         self._tokenizer = tokenizer
         self._from_cache = from_cache
+        self._decoding = decoding or Decoding()
         self._lock = threading.Lock()
+        # The chat template's end of turn, and the start of a new one: a tiny model sometimes skips
+        # the first and writes the next (user) turn itself.
+        markers = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_start|>")]
+        unknown = tokenizer.unk_token_id
+        self._end_ids = [i for i in dict.fromkeys(markers) if isinstance(i, int) and i != unknown]
 
     @classmethod
-    def load(cls, gguf: Path, cache: Path) -> SmolLM2:
+    def load(cls, gguf: Path, cache: Path, decoding: Decoding | None = None) -> SmolLM2:
         """Convert ``gguf`` into ``cache`` unless done before, then load from the cache."""
         started = time.monotonic()
         from_cache = ensure_cache(gguf, cache)
@@ -80,7 +124,7 @@ class SmolLM2:
                 "seconds": round(time.monotonic() - started, 2),
             },
         )
-        return cls(model, tokenizer, from_cache=from_cache)
+        return cls(model, tokenizer, from_cache=from_cache, decoding=decoding)
 
     @property
     def name(self) -> str:
@@ -110,6 +154,7 @@ class SmolLM2:
         self, messages: Sequence[ChatMessage], max_new_tokens: int, temperature: float
     ) -> Iterator[str]:
         inputs = self._encode(messages)
+        guards = loop_guards(self._decoding, int(inputs["input_ids"].shape[1]))
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         stop = threading.Event()
         failure: list[BaseException] = []
@@ -125,7 +170,9 @@ class SmolLM2:
                         **sampling,
                         max_new_tokens=max_new_tokens,
                         streamer=streamer,
+                        logits_processor=guards,
                         stopping_criteria=StoppingCriteriaList([_StopFlag(stop)]),
+                        eos_token_id=self._end_ids,
                         pad_token_id=self._tokenizer.eos_token_id,
                     )
             except BaseException as exc:  # reported to the reader, who would otherwise wait forever

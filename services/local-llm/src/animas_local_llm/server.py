@@ -77,7 +77,7 @@ def create_app(engine: Engine) -> Starlette:
             return _error(ApiError(400, f"the body is not valid JSON: {exc}"))
         try:
             chat = parse_request(body)
-            job = await engine.prepare(chat.messages, chat.max_tokens, chat.temperature)
+            job = await engine.prepare(chat.messages, chat.max_tokens, chat.temperature, chat.stop)
         except ApiError as error:
             return _error(error)
         if chat.stream:

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from animas_core.home import default_home
+from animas_local_llm.decoding import DEFAULT_STOP, Decoding
 from animas_local_llm.ports import MODEL_NAME
 
 
@@ -22,9 +23,16 @@ class LocalLlmSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 18511
     """0 picks a free port; the chosen URL is logged (``local-llm listening``)."""
-    max_new_tokens: int = Field(default=512, ge=1)
+    max_new_tokens: int = Field(default=160, ge=1)
     """Most tokens one reply may generate: a request's ``max_tokens`` is capped by it, and it is the
-    default when a request names none (~20-30 tokens/s on two CPU cores)."""
+    default when a request names none. Short: ~15 tokens/s on two idle CPU cores makes 160 tokens
+    about 10 s, and what a 135M model says past a few sentences is rarely worth reading."""
+    repetition_penalty: float = Field(default=1.1, ge=1.0)
+    """Penalty on tokens the reply already produced (the prompt's are exempt); 1.0 turns it off."""
+    no_repeat_ngram_size: int = Field(default=4, ge=0)
+    """No run of this many tokens appears twice in one reply (the prompt's are exempt); 0: off."""
+    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
+    """The reply ends before the first of these texts; a request's ``stop`` adds to them (JSON list)."""
     load_wait_s: float = 300.0
     """How long a request that arrives while the model loads waits before a 503."""
     threads: int = 0
@@ -38,6 +46,11 @@ class LocalLlmSettings(BaseSettings):
         default="INFO",
         validation_alias=AliasChoices("ANIMAWORKS_LOCAL_LLM_LOG_LEVEL", "ANIMAWORKS_LOG_LEVEL"),
     )
+
+    @property
+    def decoding(self) -> Decoding:
+        """The loop guards every generation gets."""
+        return Decoding(self.repetition_penalty, self.no_repeat_ngram_size)
 
     @property
     def model_cache(self) -> Path:

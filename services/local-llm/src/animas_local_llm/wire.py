@@ -1,8 +1,8 @@
 """The OpenAI chat-completions wire format: request validation and the response bodies. Pure.
 
 Only what a chat client needs is read: ``messages``, ``max_tokens`` (or ``max_completion_tokens``),
-``temperature``, ``stream`` and ``stream_options.include_usage``. Everything else (``tools``,
-``tool_choice``, ``response_format``, ``stop``, ``top_p``…) is accepted and ignored: the tiny model
+``temperature``, ``stop``, ``stream`` and ``stream_options.include_usage``. Everything else
+(``tools``, ``tool_choice``, ``response_format``, ``top_p``…) is accepted and ignored: the tiny model
 cannot follow tool schemas, and agent-runner drives it in assisted mode without them.
 """
 
@@ -53,6 +53,7 @@ class ChatRequest:
     temperature: float
     stream: bool
     include_usage: bool
+    stop: tuple[str, ...] = ()
 
 
 def _content(value: object, index: int) -> str:
@@ -89,6 +90,16 @@ def _positive_int(body: dict[str, Any], key: str) -> int | None:
     return value
 
 
+def _stop(value: object) -> tuple[str, ...]:
+    """OpenAI's ``stop``: one string or a list of up to four."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or len(items) > 4 or not all(isinstance(s, str) for s in items):
+        raise ApiError(400, "stop must be a string or a list of up to 4 strings", param="stop")
+    return tuple(s for s in items if s)
+
+
 def parse_request(body: object) -> ChatRequest:
     """Validate a decoded JSON body; raise :class:`ApiError` (400) naming the bad field."""
     if not isinstance(body, dict):
@@ -110,6 +121,7 @@ def parse_request(body: object) -> ChatRequest:
         temperature=float(temperature),
         stream=stream,
         include_usage=bool(options.get("include_usage", False)),
+        stop=_stop(body.get("stop")),
     )
 
 
