@@ -18,6 +18,7 @@ from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import (
+    AssistantTurn,
     BoardChange,
     JournalAttempt,
     ModelCallFailed,
@@ -787,6 +788,43 @@ async def test_without_a_configured_model_the_bundled_local_model_answers_plainl
     assert reply.text == "The wifi password is BLUE-42." and reply.outcome is ResponseOutcome.REPLY
     assert reply.notice is not None and "bundled local model smollm2-135m-instruct" in reply.notice
     assert "config.json" in reply.notice
+
+
+async def test_the_local_model_hears_what_was_just_said_and_answers_short(tmp_path: Path) -> None:
+    said = Conversation(
+        peer="tanaka",
+        turns=(
+            ConversationTurn(
+                id="t0",
+                role=TurnRole.USER,
+                text="My favourite colour is teal.",
+                ts=datetime(2026, 11, 25, tzinfo=UTC),
+            ),
+            ConversationTurn(
+                id="t1", role=TurnRole.ASSISTANT, text="Noted: teal.", ts=datetime(2026, 11, 25, tzinfo=UTC)
+            ),
+        ),
+    )
+    files = {
+        "status.json": '{"enabled": true}',
+        conversation_path("tanaka"): msgspec.json.encode(said).decode(),
+    }
+    model = FakeModel(_completion("Teal."))
+    local = domain.LocalModel(base_url="http://127.0.0.1:9/v1")
+    handler, _, _ = _handler(
+        _configured(tmp_path, model=None), model, memory=FakeMemory(files), local_model=local
+    )
+
+    await handler(encode_event(_message()), FakeDelivery())
+
+    request = model.calls[0][1]
+    assert request.conversation == (
+        UserTurn("My favourite colour is teal."),
+        AssistantTurn("Noted: teal."),
+        UserTurn("hi"),
+    )
+    # The local model's short cap, not the anima's (4096 by default): a loop cannot run on for long.
+    assert request.max_tokens == local.max_tokens
 
 
 async def test_a_configured_model_is_used_even_when_the_local_model_runs(tmp_path: Path) -> None:

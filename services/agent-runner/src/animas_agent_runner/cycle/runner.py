@@ -23,6 +23,7 @@ from animas_agent_runner.cycle.inputs import gather_inputs, trigger_of
 from animas_agent_runner.cycle.recipe import CycleRecipe, PlanRecord, TinyInputs
 from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef, StreamedTools
 from animas_agent_runner.cycle.thinking import think
+from animas_agent_runner.cycle.tiny_history import tiny_history
 from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.modes.calls import Candidate, ModelChain
 from animas_agent_runner.modes.tool_loop import StopReason
@@ -205,7 +206,9 @@ class CycleRunner:
             tiny=plan.tiny,
             window=window,
             max_turns=settings.max_turns,
-            max_tokens=settings.max_tokens,
+            # A tiny model's cap is the local model's short one, not the anima's (which is sized for
+            # a hosted model and let a looping 135M model run on to the server's limit).
+            max_tokens=plan.primary.max_tokens if plan.tiny else settings.max_tokens,
             context_threshold=settings.context_threshold,
             max_chains=settings.max_chains,
         )
@@ -217,6 +220,7 @@ class CycleRunner:
                 tiny_inputs=TinyInputs(
                     anima=event.anima, identity=identity, recalled=tiny_recall(primed.sections)
                 ),
+                history=await tiny_history(memory, event) if history else (),
             )
         inputs = await gather_inputs(
             memory,
