@@ -6,8 +6,10 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tools.bench.underdog.chats import MESSAGES, have_three_chats
 from tools.bench.underdog.distractors import distractors
 from tools.bench.underdog.facts import Fact, is_correct, load_facts
 from tools.bench.underdog.memory import build_memory
@@ -149,3 +151,36 @@ def test_a_wrong_reply_is_told_borrowed_or_made_up() -> None:
     assert not borrowed_value(
         "The backup server is called Sabir.", system, "What is the backup server called?"
     )
+
+
+class EchoingSystem:
+    """The system as the three chats reach it: replies from a script, the CLI calls recorded."""
+
+    def __init__(self, replies: list[str]) -> None:
+        self.replies = replies
+        self.sent: list[tuple[str, str, str, str]] = []
+        self.commands: list[tuple[str, ...]] = []
+
+    def chat(self, anima: str, message: str, sender: str, thread_id: str) -> dict[str, Any]:
+        self.sent.append((anima, message, sender, thread_id))
+        return {"reply": self.replies.pop(0), "outcome": "reply"}
+
+    def cli(self, *args: str) -> str:
+        self.commands.append(args)
+        return ""
+
+
+def test_three_chats_in_one_thread_are_checked_for_loops_and_recall() -> None:
+    loop = "I'm designed to be helpful, and I'm designed to be helpful. " * 3
+    system = EchoingSystem(["Hi, I am Aoi.", loop, "Your favourite colour is teal."])
+    chats = have_three_chats(system, up_s=12.5)
+    assert system.commands == [("create", "aoi", "--template", "general")]
+    assert [m for _, m, _, _ in system.sent] == list(MESSAGES) and len({t for *_, t in system.sent}) == 1
+    assert [c.degenerate for c in chats.chats] == [False, True, False]
+    assert chats.degenerate == 1 and chats.recalled
+
+    run = UnderdogRun(started=datetime(2026, 11, 25, tzinfo=UTC), model="m", base_url="http://x/v1")
+    run.chats = chats
+    section = render(run, ["cmd"])
+    assert "**degenerate replies: 1/3**" in section and "the last reply holds what the second" in section
+    assert "| What is my favourite colour? | Your favourite colour is teal. |" in section

@@ -15,15 +15,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import shlex
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from animas_agent_runner.prompt.tiny import TINY_PROMPT_BUDGET
 from animas_tools.bench_report import machine, percentile
 
+from .chats import ChatSystem, ThreeChats, have_three_chats
 from .facts import load_facts
 from .model import LOCAL_MODEL, OpenAIChat, local_llm_server
 from .report import render, write_section
@@ -32,6 +36,7 @@ from .run import UnderdogRun, run_underdog
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 DEFAULT_LOG = Path(tempfile.gettempdir()) / "underdog-local-llm.log"
+DEFAULT_SYSTEM_LOG = Path(tempfile.gettempdir()) / "underdog-anima-up.log"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,12 +61,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the Markdown file to update")
     parser.add_argument("--no-write", action="store_true", help="print the summary only")
+    parser.add_argument(
+        "--no-chats", action="store_true", help="skip the three chats through `anima up` (acceptance 5)"
+    )
+    parser.add_argument(
+        "--system-log", type=Path, default=DEFAULT_SYSTEM_LOG, help="where `anima up`'s output goes"
+    )
     return parser
 
 
 def summary(run: UnderdogRun) -> str:
     """A few lines for the terminal."""
     total = len(run.results)
+    chats = run.chats
+    chat_lines = (
+        [
+            f"  three chats through `anima up` (up in {chats.up_s:.1f} s): degenerate {chats.degenerate}/3,"
+            f" recalled {chats.recalled}",
+            *(f"    {c.seconds:5.1f} s {c.message!r} -> {c.reply!r}" for c in chats.chats),
+        ]
+        if chats
+        else []
+    )
     on_s = [r.primed.seconds for r in run.results]
     off_s = [r.unprimed.seconds for r in run.results]
     prime_ms = [r.prime_ms for r in run.results]
@@ -71,6 +92,8 @@ def summary(run: UnderdogRun) -> str:
             f"underdog: {run.model} at {run.base_url}, {total} questions",
             f"  correct with priming:    {run.correct(True)}/{total}",
             f"  correct without priming: {run.correct(False)}/{total}",
+            f"  degenerate replies: primed {run.degenerate(True)}/{total},"
+            f" unprimed {run.degenerate(False)}/{total}",
             f"  fact reached the primed prompt: {sum(r.fact_in_prompt for r in run.results)}/{total};"
             f" wrong primed replies with another memory's value: {borrowed}",
             f"  model call p50/p95: primed {percentile(on_s, 50):.2f}/{percentile(on_s, 95):.2f} s,"
@@ -78,6 +101,7 @@ def summary(run: UnderdogRun) -> str:
             f"  priming p50/p95: {percentile(prime_ms, 50):.1f}/{percentile(prime_ms, 95):.1f} ms",
             f"  wall time {run.seconds + (run.server_ready_s or 0.0):.0f} s; machine: {machine()};"
             f" load average {run.load_start} at the start",
+            *chat_lines,
         ]
     )
 
@@ -100,7 +124,32 @@ async def _main(args: argparse.Namespace) -> UnderdogRun:
             facts, model, base_url=base_url, distractor_count=args.distractors, tiny_budget=args.tiny_budget
         )
         run.server_ready_s, run.server_from_cache = ready_s, from_cache
+    if not args.no_chats:
+        # After the benchmark's own server has stopped: the system starts its own local-llm.
+        run.chats = _three_chats(args.home, args.system_log)
     return run
+
+
+def _three_chats(weights_home: Path | None, log: Path) -> ThreeChats:
+    """`anima up` in a temporary home with no model configured, then the three chats.
+
+    With ``weights_home`` its converted weights are reused, so the chats time the model, not the
+    one-off conversion. ``LocalSystem`` is the learning benchmark's (tools/bench is on the path).
+    """
+    system_module = importlib.import_module("learning.system")
+    with tempfile.TemporaryDirectory(prefix="underdog-chats-") as tmp:
+        home = Path(tmp) / "home"
+        if weights_home is not None and (weights_home / "models").is_dir():
+            home.mkdir()
+            (home / "models").symlink_to((weights_home / "models").resolve(), target_is_directory=True)
+        system = system_module.LocalSystem(home, log)
+        print(f"three chats: starting anima up in {home}, its log: {log}", flush=True)
+        started = time.perf_counter()
+        system.start()
+        try:
+            return have_three_chats(cast(ChatSystem, system), time.perf_counter() - started)
+        finally:
+            system.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

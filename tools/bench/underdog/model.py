@@ -34,6 +34,8 @@ class ModelReply:
     seconds: float
     prompt_tokens: int | None
     completion_tokens: int | None
+    finish_reason: str | None = None
+    """``length`` when the reply was cut at ``max_tokens``."""
 
 
 class OpenAIChat:
@@ -64,11 +66,13 @@ class OpenAIChat:
         response.raise_for_status()
         data = response.json()
         usage = data.get("usage") or {}
+        choice = data["choices"][0]
         return ModelReply(
-            text=str(data["choices"][0]["message"].get("content") or ""),
+            text=str(choice["message"].get("content") or ""),
             seconds=seconds,
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
+            finish_reason=choice.get("finish_reason"),
         )
 
     def close(self) -> None:

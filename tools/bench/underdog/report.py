@@ -13,6 +13,7 @@ from animas_agent_runner.prompt.tiny import TINY_PROMPT_BUDGET
 from animas_tools.bench_report import load_average, machine, percentile
 from animas_tools.bench_report import write_section as write_report_section
 
+from .chats import ThreeChats
 from .run import QuestionResult, UnderdogRun
 
 HEADING = "## Underdog: a 135M local model with and without memory"
@@ -37,6 +38,28 @@ def _row(r: QuestionResult) -> str:
         f"| {r.fact.key} | {'yes' if r.fact_in_prompt else 'no'} | {marks} | {_cell(r.primed.reply)}"
         f" | {_cell(r.unprimed.reply)} |"
     )
+
+
+def _chats(chats: ThreeChats | None) -> list[str]:
+    """The three chats through `anima up`: each reply, its latency and whether it loops."""
+    if chats is None:
+        return []
+    recalled = "holds" if chats.recalled else "does **not** hold"
+    return [
+        "",
+        "**Three chats through the whole system** (acceptance 5): `anima up` with no model configured"
+        " (the bundled model, weights already converted), a new anima from the `general` template, three"
+        " messages in one thread."
+        f" The system took {chats.up_s:.1f} s to start; **degenerate replies: {chats.degenerate}/"
+        f"{len(chats.chats)}**; the last reply {recalled} what the second message said.",
+        "",
+        "| message | reply | seconds | loops |",
+        "|---|---|---|---|",
+        *(
+            f"| {_cell(c.message)} | {_cell(c.reply)} | {c.seconds:.1f} | {'yes' if c.degenerate else 'no'} |"
+            for c in chats.chats
+        ),
+    ]
 
 
 def render(run: UnderdogRun, commands: Sequence[str]) -> str:
@@ -76,6 +99,9 @@ def render(run: UnderdogRun, commands: Sequence[str]) -> str:
         + budget,
         "",
         f"- **Correct answers with priming: {_pct(on, total)}; without priming: {_pct(off, total)}.**",
+        f"- **Degenerate replies (repetition loops): {run.degenerate(True)}/{total} primed,"
+        f" {run.degenerate(False)}/{total} unprimed** (a run of 6 words said 3 times, or twice in a reply"
+        " cut at its token cap: `animas_local_llm.degenerate`).",
         f"- The answer reached the primed prompt for {_pct(reached, total)} questions; the model missed it"
         f" in {missed} of those. Right in both conditions: {both}; right only without priming: {lost}.",
         f"- Model call p50 / p95: {_p50_p95(on_s)} s primed (system prompt {on_tokens:.0f} tokens on"
@@ -90,6 +116,7 @@ def render(run: UnderdogRun, commands: Sequence[str]) -> str:
         f" Wall time {(run.seconds + (run.server_ready_s or 0.0)) / 60:.1f} min"
         f" (local-llm start {run.server_ready_s or 0.0:.1f} s, embedder load {run.embedder_load_s:.1f} s,"
         f" indexing {run.index_s:.1f} s, first model call {run.warmup_s:.1f} s).",
+        *_chats(run.chats),
         "",
         f"**Setup.** {total} questions about made-up facts of a small company (server names, door codes,"
         " account numbers, people, dates; `tools/bench/underdog/facts.json`), answerable only from memory."

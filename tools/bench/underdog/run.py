@@ -18,9 +18,11 @@ from typing import Protocol
 
 from animas_agent_runner.prompt.tiny import TINY_PROMPT_BUDGET, build_tiny_prompt
 from animas_core.config import AnimaWorksConfig
+from animas_local_llm.degenerate import is_degenerate
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_tools.bench_report import load_average
 
+from .chats import ThreeChats
 from .facts import Fact, is_correct
 from .memory import ANIMA, IDENTITY, build_memory
 from .model import ModelReply
@@ -52,6 +54,8 @@ class Condition:
     """Tokens of the system prompt as ``build_tiny_prompt`` counts them (cl100k)."""
     borrowed: bool
     """A wrong reply that repeats a name, number or code from elsewhere in its system prompt."""
+    degenerate: bool = False
+    """The reply is a repetition loop (``animas_local_llm.degenerate``), not an answer."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +91,16 @@ class UnderdogRun:
     load_start: str = ""
     tiny_budget: int = TINY_PROMPT_BUDGET
 
+    chats: ThreeChats | None = None
+    """The bundled model through the whole system, when the run had it do that."""
+
     def correct(self, primed: bool) -> int:
         """Questions answered with the right fact in one condition."""
         return sum((r.primed if primed else r.unprimed).correct for r in self.results)
+
+    def degenerate(self, primed: bool) -> int:
+        """Replies in one condition that are repetition loops."""
+        return sum((r.primed if primed else r.unprimed).degenerate for r in self.results)
 
 
 _VALUE = re.compile(r"[\w.:#-]*\d[\w.:#-]*|[\w-]*[A-Z][\w-]*")
@@ -121,6 +132,7 @@ def _ask(
         seconds=reply.seconds,
         prompt_tokens=prompt.tokens,
         borrowed=not correct and borrowed_value(reply.text, prompt.text, fact.question),
+        degenerate=is_degenerate(reply.text, truncated=reply.finish_reason == "length"),
     )
     return condition, prompt.memories_kept, is_correct(prompt.text, fact.answers)
 
