@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--drain-timeout", type=float, default=d.drain_timeout_s, help="longest wait for the index"
     )
+    parser.add_argument(
+        "--backlog", type=int, default=d.backlog, help="changes of the catch-up phase (0: none)"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the home and logs here (default: temp, removed)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the Markdown file to update")
     parser.add_argument("--no-write", action="store_true", help="print the summary only")
@@ -44,7 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; exit status 1 when a chat failed, the index did not catch up or the fact was not found."""
     args = _parser().parse_args(argv)
     params = Params(
-        animas=args.animas, chats=args.chats, clients=args.clients, drain_timeout_s=args.drain_timeout
+        animas=args.animas,
+        chats=args.chats,
+        clients=args.clients,
+        drain_timeout_s=args.drain_timeout,
+        backlog=args.backlog,
     )
     shown = list(sys.argv[1:] if argv is None else argv)
     command = shlex.join(["python", "tools/bench/indexing_bench.py", *shown])
@@ -55,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_write:
         write_section(args.output, render(run, [command]))
         print(f"written to {args.output}", flush=True)
-    failed = any(not c.ok for c in run.chats) or run.drained is None or not run.fact_found
+    caught_up = run.drained is not None and (run.backlog is None or run.backlog.settled is not None)
+    failed = any(not c.ok for c in run.chats) or not caught_up or not run.fact_found
     return 1 if failed else 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from animas_tools.bench_report import cpus, machine, percentile
+from animas_tools.bench_report import machine, percentile
 from animas_tools.bench_report import write_section as write_report_section
 
 from .run import FACT, FACT_QUERY, IndexingRun
@@ -40,6 +40,15 @@ def numbers(run: IndexingRun) -> dict[str, str]:
             f"{drained_events} events ({_rate(drained_events, run.drain_s)} events/s)"
         )
     figures["last chat's fact found by `anima search`"] = "yes" if run.fact_found else "NO"
+    backlog = run.backlog
+    if backlog is not None:
+        figures["catch-up: changes stored at once"] = f"{backlog.changes} in {backlog.publish_s:.1f} s"
+        figures["catch-up: all indexed after"] = (
+            f"{backlog.seconds:.1f} s ({_rate(backlog.indexed, backlog.seconds)} events/s, index lag peak"
+            f" {backlog.peak_lag})"
+            if backlog.seconds is not None
+            else f"not within {run.params.drain_timeout_s:g} s"
+        )
     return figures
 
 
@@ -51,7 +60,7 @@ def render(run: IndexingRun, commands: list[str]) -> str:
     lines = [
         HEADING,
         "",
-        f"Run {run.started:%Y-%m-%d %H:%M} UTC on {machine()} ({cpus()} CPUs); load average"
+        f"Run {run.started:%Y-%m-%d %H:%M} UTC on {machine()}; load average"
         f" {run.load_start} at the start, {run.load_end} at the end; CPU busy during the burst:"
         f" {f'{run.busy:.0f} %' if run.busy is not None else 'n/a'}. `anima up --no-local-model` in a"
         f" fresh home with the scripted LLM (instant replies), {p.animas} animas, {p.chats} chats from"
@@ -72,7 +81,12 @@ def render(run: IndexingRun, commands: list[str]) -> str:
         "",
         "Lag is the sum of `num_pending` and unacknowledged messages over priming's partition durables"
         ' (`anima status` prints it as `index lag:`); "lag zero" also waits until agent-runner and'
-        " memory-writer have nothing left that could still produce a change.",
+        " memory-writer have nothing left that could still produce a change. Chats arrive slower"
+        " than the index works, so the burst's events/s is the rate changes came in; the catch-up"
+        " phase (the operator stores `episode.append` operations for every anima as fast as"
+        " JetStream takes them; memory-writer applies them, priming indexes the results) shows how"
+        " fast a backlog is worked off, memory-writer's share included: when the index lag peak"
+        " stays small, memory-writer was the slower of the two.",
         "",
         "Commands:",
         "",

@@ -3,7 +3,8 @@
 Every anima gets chats in turn from ``clients`` concurrent HTTP clients; the burst's last chat
 states a fact (a code no other chat contains). The burst ends with its last reply; from then on
 the run waits until nothing is left to index and nothing is on its way (see :mod:`.lag`), then
-asks ``anima search`` (the real CLI, its own process) for the fact.
+asks ``anima search`` (the real CLI, its own process) for the fact. Last, the catch-up phase
+(:mod:`.backlog`) measures how fast the index works off a backlog.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tools.bench.overhead.system import (
     wait_listed,
 )
 
+from .backlog import Backlog, run_backlog
 from .lag import LagRecorder, LagSample
 
 FACT_CODE = "QX-4471"
@@ -50,6 +52,8 @@ class Params:
     chats: int = 450
     clients: int = 20
     drain_timeout_s: float = 300.0
+    backlog: int = 450
+    """Changes stored at once after the burst (the catch-up phase; 0: none)."""
 
 
 @dataclasses.dataclass
@@ -69,6 +73,7 @@ class IndexingRun:
     busy: float | None
     fact_anima: str
     search_output: str
+    backlog: Backlog | None = None
     load_end: str = ""
     seconds: float = 0.0
 
@@ -146,6 +151,10 @@ async def _measure(system: BenchSystem, params: Params, say: Callable[[str], Non
         fact_anima = names[(params.chats - 1) % len(names)]
         say(f"searching {fact_anima}'s memory for {FACT_QUERY!r} with `anima search`")
         output = await asyncio.to_thread(search, system, fact_anima, FACT_QUERY)
+        backlog = None
+        if params.backlog:
+            say(f"catch-up: {params.backlog} episode changes stored at once")
+            backlog = await run_backlog(nc, recorder, names, params.backlog, params.drain_timeout_s)
     finally:
         if sampling is not None:
             sampling.cancel()
@@ -164,6 +173,7 @@ async def _measure(system: BenchSystem, params: Params, say: Callable[[str], Non
         busy=busy,
         fact_anima=fact_anima,
         search_output=output,
+        backlog=backlog,
         load_end=load_average(),
         seconds=time.perf_counter() - t0,
     )
