@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from animas_priming.chunking import chunk_file
-from animas_priming.ports import Chunk, Embedder, Hit, MemoryIndex
+from animas_priming.ports import Chunk, Embedder, Hit, MemoryIndex, SearchScope
 
 IndexFactory = Callable[[str, int], MemoryIndex]
 
@@ -183,6 +183,33 @@ class IndexContract:
         put_corpus(index, embedder)
         hits = find(index, embedder, "alice", "invoices accounting portal", important_only=True, limit=10)
         assert [h.chunk.heading for h in hits] == ["Communication Rules"]
+
+    def test_search_scopes_answer_as_separate_searches(self, index: MemoryIndex, embedder: Embedder) -> None:
+        put_corpus(index, embedder)
+        query = "invoices for the office cat"
+        vector = embedder.embed_query(query)
+        scopes = [
+            SearchScope(limit=5),
+            SearchScope(limit=3, memory_types=("episodes",)),
+            SearchScope(limit=5, memory_types=("knowledge",), important_only=True, keywords="formal"),
+            SearchScope(limit=5, memory_types=("skills",)),
+            SearchScope(limit=0),
+        ]
+        together = index.search_scopes("alice", query, vector, scopes)
+        apart = [
+            index.search(
+                "alice",
+                query if scope.keywords is None else scope.keywords,
+                vector,
+                limit=scope.limit,
+                memory_types=scope.memory_types,
+                important_only=scope.important_only,
+            )
+            for scope in scopes
+        ]
+        assert together == apart
+        assert [len(hits) > 0 for hits in together] == [True, True, True, False, False]
+        assert index.search_scopes("nobody", query, vector, scopes) == [[], [], [], [], []]
 
     def test_japanese_text_is_found_by_a_japanese_query(self, index: MemoryIndex, embedder: Embedder) -> None:
         put_corpus(index, embedder)
