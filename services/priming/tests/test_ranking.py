@@ -1,7 +1,8 @@
-"""Ranking: relevance blended with recency, frequency and importance boosts, and the relevance cut."""
+"""Ranking: relevance first, small recency/frequency/importance/graph additions, and the relevance cut."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime
 
@@ -18,6 +19,8 @@ from animas_priming.domain.ranking import (
 from animas_priming.ports import Chunk, Hit
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
+PRIOR = RankWeights().recency
+"""The recency prior of a memory of today (or of unknown age)."""
 
 
 def hit(
@@ -65,7 +68,7 @@ def test_best_hit_is_normalised_to_one() -> None:
         [hit("knowledge/a.md", 0.02, date="2026-03-01"), hit("knowledge/b.md", 0.01, date="2026-03-01")],
         now=NOW,
     )
-    assert [round(s, 6) for _, s in ranked] == [1.0, 0.5]
+    assert [round(s - PRIOR, 6) for _, s in ranked] == [1.0, 0.5]
 
 
 @pytest.mark.parametrize("age_days", [0, 30, 90, 365, 3650])
@@ -75,6 +78,25 @@ def test_an_old_relevant_memory_beats_a_new_irrelevant_one(age_days: int, ratio:
     old = hit("knowledge/old.md", 1.0, date=old_date)
     new = hit("knowledge/new.md", ratio, date="2026-03-01")
     assert paths(rank([new, old], now=NOW)) == ["knowledge/old.md", "knowledge/new.md"]
+
+
+def test_recency_only_breaks_near_ties() -> None:
+    a_year_old = hit("episodes/2025-03-01.md", 1.0, date="2025-03-01")
+    today_but_less_apt = hit("episodes/2026-03-01.md", 0.95, date="2026-03-01")
+    today_and_as_apt = hit("episodes/2026-02-28.md", 0.995, date="2026-02-28")
+    ranked = paths(rank([today_but_less_apt, a_year_old, today_and_as_apt], now=NOW))
+    assert ranked == ["episodes/2026-02-28.md", "episodes/2025-03-01.md", "episodes/2026-03-01.md"]
+
+
+def test_recency_as_a_multiplier_is_the_ranking_before() -> None:
+    weights = RankWeights(recency=0.3, recency_multiplies=True)
+    old = hit("episodes/2026-01-30.md", 1.0, date="2026-01-30")  # one half-life: decay 0.5
+    new = hit("episodes/2026-03-01.md", 0.9, date="2026-03-01")
+    scores = {h.chunk.path: s for h, s in rank([old, new], now=NOW, weights=weights)}
+    assert scores == {
+        "episodes/2026-03-01.md": pytest.approx(0.9),
+        "episodes/2026-01-30.md": pytest.approx(0.85),
+    }
 
 
 def test_between_equally_relevant_memories_the_recent_one_wins() -> None:
@@ -94,10 +116,10 @@ def test_frequency_boost_is_logarithmic_and_capped() -> None:
     hits = [hit(f"knowledge/{n}.md", 1.0) for n in (0, 1, 10, 10_000)]
     stats = {f"knowledge/{n}.md": MemoryStats(access_count=n) for n in (0, 1, 10, 10_000)}
     scores = {h.chunk.path: s for h, s in rank(hits, now=NOW, stats=stats)}
-    assert scores["knowledge/0.md"] == pytest.approx(1.0)
-    assert scores["knowledge/1.md"] == pytest.approx(1.0 + weights.frequency * math.log1p(1))
-    assert scores["knowledge/10.md"] == pytest.approx(1.0 + weights.frequency * math.log1p(10))
-    assert scores["knowledge/10000.md"] == pytest.approx(1.0 + weights.frequency_cap)
+    assert scores["knowledge/0.md"] == pytest.approx(1.0 + PRIOR)
+    assert scores["knowledge/1.md"] == pytest.approx(1.0 + PRIOR + weights.frequency * math.log1p(1))
+    assert scores["knowledge/10.md"] == pytest.approx(1.0 + PRIOR + weights.frequency * math.log1p(10))
+    assert scores["knowledge/10000.md"] == pytest.approx(1.0 + PRIOR + weights.frequency_cap)
 
 
 def test_frequency_cannot_make_an_irrelevant_memory_win() -> None:
@@ -114,15 +136,27 @@ def test_important_boost_from_chunk_or_stats() -> None:
     ]
     stats = {"knowledge/stat.md": MemoryStats(importance="important")}
     scores = {h.chunk.path: s for h, s in rank(hits, now=NOW, stats=stats)}
-    assert scores["knowledge/chunk.md"] == scores["knowledge/stat.md"] == pytest.approx(1.1)
-    assert scores["knowledge/plain.md"] == pytest.approx(1.0)
+    assert scores["knowledge/chunk.md"] == scores["knowledge/stat.md"] == pytest.approx(1.1 + PRIOR)
+    assert scores["knowledge/plain.md"] == pytest.approx(1.0 + PRIOR)
 
 
 def test_graph_activation_is_added_for_the_path() -> None:
     hits = [hit("knowledge/a.md", 1.0), hit("knowledge/b.md", 1.0)]
     ranked = rank(hits, now=NOW, activation={"knowledge/b.md": 1.0, "knowledge/a.md": 5.0})
     scores = {h.chunk.path: s for h, s in ranked}
-    assert scores["knowledge/b.md"] == scores["knowledge/a.md"] == pytest.approx(1.15)  # clamped to 1
+    expected = 1.0 + PRIOR + RankWeights().graph  # activation clamped to 1
+    assert scores["knowledge/b.md"] == scores["knowledge/a.md"] == pytest.approx(expected)
+
+
+def test_graph_activation_skips_episode_days_unless_asked() -> None:
+    hits = [hit("episodes/2026-03-01.md", 1.0), hit("knowledge/topic.md", 1.0)]
+    activation = {"episodes/2026-03-01.md": 1.0, "knowledge/topic.md": 1.0}
+    scores = {h.chunk.path: s for h, s in rank(hits, now=NOW, activation=activation)}
+    assert scores["episodes/2026-03-01.md"] == pytest.approx(1.0 + PRIOR)
+    assert scores["knowledge/topic.md"] == pytest.approx(1.0 + PRIOR + RankWeights().graph)
+    both = RankWeights(graph_types=("knowledge", "episodes"))
+    scores = {h.chunk.path: s for h, s in rank(hits, now=NOW, activation=activation, weights=both)}
+    assert scores["episodes/2026-03-01.md"] == pytest.approx(scores["knowledge/topic.md"])
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
@@ -131,6 +165,10 @@ def test_each_component_can_be_switched_off(component: str) -> None:
         hit("knowledge/kw.md", 0.9, keyword=10.0, dense=None, date="2020-01-01"),
         hit("knowledge/dense.md", 0.8, keyword=None, dense=0.9, importance="important"),
     ]
+    next_to_kw = hits[0].chunk.path + "#1"  # the entry after kw.md's: context lends it relevance
+    hits.append(
+        dataclasses.replace(hits[0], chunk=dataclasses.replace(hits[0].chunk, chunk_id=next_to_kw), score=0.5)
+    )
     stats = {"knowledge/dense.md": MemoryStats(access_count=50)}
     activation = {"knowledge/kw.md": 1.0}
     on = dict(rank(hits, now=NOW, stats=stats, activation=activation))
@@ -138,10 +176,11 @@ def test_each_component_can_be_switched_off(component: str) -> None:
         rank(hits, now=NOW, stats=stats, activation=activation, weights=RankWeights().without(component))
     )
     assert on != off
-    if component == "keyword":
-        assert off[hits[0]] == pytest.approx(RankWeights().graph)  # found only by keyword: relevance 0
+    old_prior = PRIOR * recency_decay("2020-01-01", now=NOW)
+    if component == "keyword":  # found only by keyword: relevance 0
+        assert off[hits[0]] == pytest.approx(RankWeights().graph + old_prior)
     if component == "dense":
-        assert off[hits[1]] == pytest.approx(0.1 + RankWeights().frequency_cap)
+        assert off[hits[1]] == pytest.approx(0.1 + RankWeights().frequency_cap + PRIOR)
 
 
 def test_unknown_component_is_an_error() -> None:
@@ -161,10 +200,8 @@ def test_ranking_with_every_signal_off_keeps_search_order() -> None:
 
 def test_empty_and_zero_scores() -> None:
     assert rank([], now=NOW) == []
-    assert [s for _, s in rank([hit("knowledge/a.md", 0.0), hit("knowledge/b.md", -1.0)], now=NOW)] == [
-        0.0,
-        0.0,
-    ]
+    zero_and_negative = [hit("knowledge/a.md", 0.0), hit("knowledge/b.md", -1.0)]
+    assert [s for _, s in rank(zero_and_negative, now=NOW)] == [PRIOR, PRIOR]
 
 
 def test_relevant_cuts_below_a_fraction_of_the_best() -> None:
@@ -184,3 +221,21 @@ def test_relevant_always_keeps_the_best_unless_it_is_below_the_floor(scores: lis
     kept = relevant(ranked)
     assert kept[0] == ranked[0]
     assert kept == ranked[: len(kept)]
+
+
+def test_an_entry_next_to_a_relevant_one_takes_a_share_of_its_relevance() -> None:
+    question = hit("episodes/2026-02-01.md", 1.0)  # "what breed is your new puppy?"
+    answer = dataclasses.replace(
+        question, chunk=dataclasses.replace(question.chunk, chunk_id="episodes/2026-02-01.md#1"), score=0.5
+    )
+    unrelated = hit("episodes/2026-01-05.md", 0.6)
+    far = dataclasses.replace(
+        answer, chunk=dataclasses.replace(answer.chunk, chunk_id="episodes/2026-02-01.md#7")
+    )
+    scores = {h.chunk.chunk_id: s for h, s in rank([question, unrelated, answer], now=NOW)}
+    context = RankWeights().context
+    assert scores["episodes/2026-02-01.md#1"] == pytest.approx(0.5 + context * 1.0 + PRIOR)
+    assert scores["episodes/2026-02-01.md#0"] == pytest.approx(1.0 + context * 0.5 + PRIOR)
+    assert scores["episodes/2026-02-01.md#1"] > scores["episodes/2026-01-05.md#0"]
+    apart = {h.chunk.chunk_id: s for h, s in rank([question, unrelated, far], now=NOW)}
+    assert apart["episodes/2026-02-01.md#7"] < apart["episodes/2026-01-05.md#0"]  # not adjacent: no share

@@ -1,27 +1,27 @@
-"""Recall benchmark: LoCoMo evidence recall per retriever and ranking component, priming latency.
+"""Recall benchmark: LoCoMo evidence recall per retriever and ranking component, on two halves.
 
 Run from the repository root::
 
-    python tools/bench/recall_bench.py            # everything (100k-chunk latency included)
-    python tools/bench/recall_bench.py --quick    # latency at 1k and 10k chunks only
+    python tools/bench/recall_bench.py             # writes docs/benchmarks.md
+    python tools/bench/recall_bench.py --output /tmp/recall.md
 
-It prints a Markdown report and writes it to ``docs/benchmarks.md``.
+It prints a Markdown report and writes it to ``docs/benchmarks.md`` (keeping the sections other
+benchmarks wrote there).
 
-Recall: every turn of each LoCoMo conversation becomes one episode entry of an anima (one
+Every turn of each LoCoMo conversation becomes one episode entry of an anima (one
 ``episodes/<session date>.md`` file per day, one ``## HH:MM <speaker>`` section per turn), indexed
 with the product's chunker, embedder and embedded index, so each indexed chunk is one turn and the
 evidence ids of a question map one to one onto chunks. The data (CC BY-NC 4.0) is read from
 ``../shared/bench/locomo10.json`` at run time and never copied into the repository.
 
-Latency: one anima with 1k, 10k and 100k chunks made from LoCoMo turns (each mixed with a piece of
-another turn, so no two are the same), primed end to end by the product's ``Primer`` (all six
-channels, query embedding included) with an in-process memory client and a no-op event sink.
+The conversations are split in two: the ranking's choices are made on the development half
+(conversations 0–4) and the report judges them on the held-back half (5–9). Embeddings are cached
+under ``.cache/bench/`` (by model and text), so a rerun takes seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
@@ -33,9 +33,8 @@ from pathlib import Path
 from animas_core.config import AnimaWorksConfig
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 
-from .corpus import embed_corpus, synthetic_sections
-from .latency import LatencyRow, time_priming
-from .locomo import load_locomo
+from .embedding_cache import CachedEmbedder
+from .locomo import DEV, HELD_BACK, load_locomo
 from .report import Run, render
 from .retrievers import bench_recall
 from .throughput import bench_throughput
@@ -43,8 +42,7 @@ from .throughput import bench_throughput
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_DATA = REPO.parent / "shared" / "bench" / "locomo10.json"
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
-LATENCY_SIZES = (1_000, 10_000, 100_000)
-QUICK_SIZES = (1_000, 10_000)
+CACHE = REPO / ".cache" / "bench"
 
 
 def _load() -> str:
@@ -78,46 +76,41 @@ def keep_other_sections(report: str, output: Path) -> str:
     return report.rstrip("\n") + "\n" + "".join("\n" + body.rstrip("\n") + "\n" for body in theirs)
 
 
-async def run_bench(quick: bool, data: Path, output: Path) -> Run:
+def run_bench(data: Path, throughput: bool) -> Run:
     """Run every part of the benchmark and return what the report needs."""
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     load_start = _load()
     print(f"loading {data}", flush=True)
     conversations = load_locomo(data)
-    embedder = SentenceTransformerEmbedder()
+    model = SentenceTransformerEmbedder()
+    embedder = CachedEmbedder(model, CACHE)
     settings = AnimaWorksConfig()  # the defaults: graph threshold, hops and half-life as shipped
-    with tempfile.TemporaryDirectory(prefix="recall-bench-") as tmp:
-        workdir = Path(tmp)
-        print("recall: indexing and querying the 10 conversations", flush=True)
-        recall = bench_recall(
-            conversations,
-            embedder,
-            workdir,
-            threshold=settings.rag.implicit_link_threshold,
-            hops=settings.rag.max_graph_hops,
-            half_life_days=settings.rag.recency_half_life_days,
-            spreading_types=list(settings.rag.spreading_memory_types),
-        )
-        turns = [turn for conversation in conversations for turn in conversation.turns]
+    halves = {"dev": DEV, "held-back": HELD_BACK}
+    results = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="recall-bench-") as tmp:
+            for half, numbers in halves.items():
+                print(
+                    f"recall, {half} half: indexing and querying conversations {sorted(numbers)}", flush=True
+                )
+                results[half] = bench_recall(
+                    [c for c in conversations if c.number in numbers],
+                    embedder,
+                    Path(tmp),
+                    threshold=settings.rag.implicit_link_threshold,
+                    hops=settings.rag.max_graph_hops,
+                    half_life_days=settings.rag.recency_half_life_days,
+                    spreading_types=list(settings.rag.spreading_memory_types),
+                )
+    finally:
+        embedder.close()
+    turns = [turn for conversation in conversations for turn in conversation.turns]
+    speeds = []
+    if throughput:
         print("embedding throughput", flush=True)
-        throughput = bench_throughput(embedder, turns)
-        sizes = QUICK_SIZES if quick else LATENCY_SIZES
-        sections = synthetic_sections(turns, max(sizes))
-        begin = time.perf_counter()
-        vectors = embed_corpus(embedder, sections)
-        corpus_embed_s = time.perf_counter() - begin
-        latency: list[LatencyRow] = []
-        for size in sizes:
-            print(f"priming latency at {size:,} chunks", flush=True)
-            row = await time_priming(embedder, sections, vectors, size, conversations, workdir)
-            print(
-                f"  {size:,} chunks: prime p50/p95 {row.prime[0]:.1f}/{row.prime[1]:.1f} ms,"
-                f" search {row.search[0]:.1f}/{row.search[1]:.1f} ms",
-                flush=True,
-            )
-            latency.append(row)
-    run = Run(quick, started_at, load_start, recall, latency, throughput, corpus_embed_s)
+        speeds = bench_throughput(model, turns)
+    run = Run(started_at, load_start, results["dev"], results["held-back"], speeds)
     run.seconds = time.perf_counter() - started
     run.load_end = _load()
     return run
@@ -126,14 +119,16 @@ async def run_bench(quick: bool, data: Path, output: Path) -> Run:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="priming latency at 1k and 10k chunks only")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="path of locomo10.json")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the report")
+    parser.add_argument(
+        "--no-throughput", action="store_true", help="skip the embedding-throughput section (saves ~30 s)"
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"LoCoMo data not found at {args.data} (see ../shared/bench/README.md)", file=sys.stderr)
         return 2
-    run = asyncio.run(run_bench(args.quick, args.data, args.output))
+    run = run_bench(args.data, throughput=not args.no_throughput)
     report = render(run)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

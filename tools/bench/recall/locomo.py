@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 KS = (5, 10, 25)
+DEV = frozenset(range(5))
+"""Conversations 0–4: every choice of the ranking is made on these."""
+HELD_BACK = frozenset(range(5, 10))
+"""Conversations 5–9: the ranking is judged on these, never tuned on them."""
 HIT_KS = (5, 10, 25)
+DEV = frozenset(range(5))
+"""Conversations 0–4: every choice of the ranking is made on these."""
+HELD_BACK = frozenset(range(5, 10))
+"""Conversations 5–9: the ranking is judged on these, never tuned on them."""
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 _EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
 _SESSION = re.compile(r"^session_(\d+)$")

@@ -31,10 +31,10 @@ from animas_contracts import (
 from animas_core.episodes import episode_entry
 from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
+from animas_priming.domain.fusion import dense_only_score
 from animas_priming.ports import Chunk, Embedder, Hit
 
 _log = logging.getLogger(__name__)
-RRF_K = 60
 
 
 def pending_text(op: object) -> tuple[str, str] | None:
@@ -94,8 +94,9 @@ class PendingOverlay:
                 if memory_types is not None and chunk.memory_type not in memory_types:
                     continue
                 dense = _cosine(vector, chunk_vector)
-                better = sum(1 for h in found if (h.dense or -1.0) > dense)
-                extra.append(Hit(chunk=chunk, score=1.0 / (RRF_K + better + 1), dense=dense))
+                # On the search's own scale: what its fusion gives a match by meaning alone.
+                score = dense_only_score(dense, [h.dense for h in found if h.dense is not None])
+                extra.append(Hit(chunk=chunk, score=score, dense=dense))
         return extra
 
     def size(self, anima: str) -> int:
