@@ -226,6 +226,11 @@ def test_a_new_memory_is_found_right_after_it_is_written(system: RunningSystem) 
     answer = system.admin(lambda nc: publish_change(nc, write))
     assert isinstance(answer, MemoryOpApplied)
     _wait_indexed(system, "clerk", "level B2", "knowledge", timeout_s=30)
+    # Indexed means acknowledged: `anima status` sums priming's partition durables to zero.
+    deadline = time.monotonic() + 30
+    while "index lag: 0 (caught up;" not in (status := system.anima("status").stdout):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.5)
 
 
 def test_a_pending_write_is_recalled_before_memory_writer_applies_it(system: RunningSystem) -> None:
