@@ -31,6 +31,7 @@ from animas_priming.adapters.weaviate_index import (
     search_filters,
     tenant_for,
 )
+from animas_priming.domain.fusion import KEYWORD_SHARE
 from animas_priming.ports import MEMORY_TYPES, Chunk, MemoryIndex
 
 from .index_contract import IndexContract, IndexFactory
@@ -138,10 +139,10 @@ def test_search_filters() -> None:
 
 
 def test_hybrid_arguments() -> None:
-    args = hybrid_arguments("Slackの設定 deploy!", (0.25, -0.5), 7, ["knowledge"], True)
+    args = hybrid_arguments("Where is the Slackの設定 to deploy!", (0.25, -0.5), 7, ["knowledge"], True)
     assert args.query == "Slack の設 設定 deploy"  # the same terms the embedded index matches
     assert args.vector == [0.25, -0.5]
-    assert (args.alpha, args.limit) == (0.5, 7)
+    assert (args.alpha, args.limit) == (pytest.approx(1.0 - KEYWORD_SHARE), 7)
     assert args.query_properties == ["heading", "text", "cjk"]
     assert args.fusion_type == HybridFusion.RELATIVE_SCORE
     assert args.return_metadata.score and args.return_metadata.explain_score

@@ -33,12 +33,15 @@ from weaviate.exceptions import WeaviateBaseError
 from weaviate.util import generate_uuid5
 
 from animas_priming.chunking import cjk_terms, search_terms
+from animas_priming.domain.fusion import KEYWORD_SHARE
+from animas_priming.domain.query_terms import content_terms
 from animas_priming.ports import MEMORY_TYPES, Chunk, Hit, SearchScope
 
 FILE_MARKER = "_file"
 """``memory_type`` of the one vector-less object per file that records its digest."""
-ALPHA = 0.5
-"""Hybrid weight: 0 is pure BM25, 1 pure vector; equal say, as in the embedded index's fusion."""
+ALPHA = 1.0 - KEYWORD_SHARE
+"""Hybrid weight: 0 is pure BM25, 1 pure vector; Weaviate's relative-score fusion is the embedded
+index's (min-max normalised convex mix), so the same share gives both the same order."""
 QUERY_PROPERTIES = ("heading", "text", "cjk")
 _EXACT_PROPERTIES = {
     "chunk_id": DataType.TEXT,
@@ -167,10 +170,10 @@ def hybrid_arguments(
 ) -> HybridArguments:
     """The hybrid query: BM25 over heading, text and CJK bigrams fused with our query vector.
 
-    The keyword side gets the query's search terms (words and CJK bigrams), the same terms the
-    embedded index matches, ORed by BM25.
+    The keyword side gets the query's search terms (words and CJK bigrams) less English function
+    words, the same terms the embedded index matches, ORed by BM25.
     """
-    terms = search_terms(query)
+    terms = content_terms(search_terms(query))
     return HybridArguments(
         query=" ".join(terms) if terms else None,
         vector=list(vector) if len(vector) else None,
