@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from animas_contracts import MemoryOpApplied, encode_event
 from animas_core.memory_client import MemoryClient
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
+from animas_priming.embed_batcher import EmbeddingBatcher
 from animas_priming.indexer import Indexer, coalesce
 
 EPISODE = "episodes/2026-12-07.md"
@@ -148,3 +150,19 @@ async def test_a_batch_reads_each_touched_file_once_and_embeds_in_one_call(
     assert index.count("tanaka") == 2 and index.count("suzuki") == 1
     assert "jams on A3" in found(index, embedder, "suzuki", "printer jams")[0]
     assert not any("printer" in text for text in found(index, embedder, "tanaka", "printer jams"))
+
+
+async def test_partitions_embedding_at_once_share_one_model_call(embedder: CountingEmbedder) -> None:
+    batcher = EmbeddingBatcher(embedder)
+    requests = [["printer jams"], ["locker 7", "locker 14"], ["team lunch on Friday"]]
+    vectors = await asyncio.gather(*(batcher.embed_passages(texts) for texts in requests))
+    assert embedder.calls == [["printer jams", "locker 7", "locker 14", "team lunch on Friday"]]
+    alone = [embedder.embed_passages(texts) for texts in requests]  # each caller got its own
+    pairs = [
+        (x, y)
+        for got, own in zip(vectors, alone, strict=True)
+        for v, w in zip(got, own, strict=True)
+        for x, y in zip(v, w, strict=True)
+    ]
+    assert len(pairs) == 4 * embedder.dimensions
+    assert max(abs(x - y) for x, y in pairs) < 1e-4

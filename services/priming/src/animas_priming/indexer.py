@@ -3,7 +3,8 @@
 Changes arrive in batches (each activity partition's ready events at once, see ``app.py``). A
 batch is coalesced to the files it touched, each read once; a file whose content the index
 already holds is skipped, and of the others only chunks whose text is new are embedded, every
-file's in one call (:mod:`animas_priming.vector_cache` keeps the rest). The work per chat is then
+file's in one call, shared with the other partitions' (:mod:`animas_priming.embed_batcher`);
+:mod:`animas_priming.vector_cache` keeps the vectors of the rest. The work per chat is then
 the chat's own entry, not its whole day.
 """
 
@@ -25,6 +26,7 @@ from animas_contracts.names import InvalidAnimaName
 from animas_core.memory_client import MemoryClient
 from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
+from animas_priming.embed_batcher import EmbeddingBatcher
 from animas_priming.ports import MEMORY_TYPES, Chunk, Embedder, MemoryIndex
 from animas_priming.vector_cache import Vector, VectorCache, text_digest
 
@@ -79,13 +81,11 @@ class Indexer:
         cache: VectorCache | None = None,
     ) -> None:
         self._index = index
-        self._embedder = embedder
+        self._embedder = EmbeddingBatcher(embedder)
         self._memory = memory
         self._cache = cache or VectorCache()
         self._locks: dict[str, asyncio.Lock] = {}
         """Per anima: a batch and a reindex of the same anima never interleave."""
-        self._embedding = asyncio.Lock()
-        """Embedding is CPU-bound: partitions take turns at it and overlap only their I/O."""
 
     async def on_applied(self, delivery: Delivered) -> None:
         """One ``memory.op.applied`` alone (when its batch failed): re-index the paths it touched."""
@@ -178,8 +178,7 @@ class Indexer:
         missing = [(u, i) for u in updates for i, v in enumerate(u.vectors) if v is None]
         if missing:
             texts = [u.chunks[i].text for u, i in missing]
-            async with self._embedding:
-                fresh = await asyncio.to_thread(self._embedder.embed_passages, texts)
+            fresh = await self._embedder.embed_passages(texts)  # with other partitions' texts
             for (update, i), vector in zip(missing, fresh, strict=True):
                 update.vectors[i] = vector
         for u in updates:
