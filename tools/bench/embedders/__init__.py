@@ -1,0 +1,1 @@
+"""Embedders and Japanese recall: each bundled-weight embedder and keyword tokenizer, measured."""
