@@ -60,7 +60,15 @@ VARIANT_NOTES = {
         "`rank` with recency multiplying relevance (0.7 + 0.3 × decay, half-life 30 days): the ranking before"
     ),
     "variant: graph into episodes too": "`rank` with graph activation applied to episode files as well",
+    "variant: the ranking before": (
+        "hybrid RRF of all query words → `rank` as it was: recency as a multiplier, no context, graph"
+        " weight 0.15 into every file"
+    ),
 }
+BEFORE = RankWeights(
+    recency=0.3, recency_multiplies=True, use_context=False, graph=0.15, graph_types=("knowledge", "episodes")
+)
+"""The ranking's weights before this change (for the row that shows where it started)."""
 
 
 def without_stop_words(query: str) -> str:
@@ -218,9 +226,14 @@ def _rows(
     sides: _Sides, graph: MemoryGraph, now: float, *, hops: int, half_life: float
 ) -> dict[str, list[Hit]]:
     """Hits, best first, of every row for one question."""
-    activation = spread([(hit.chunk.path, hit.score) for hit in sides.search[:GRAPH_SEEDS]], graph, hops=hops)
+    spread_from: dict[tuple[tuple[str, float], ...], dict[str, float]] = {}
 
     def ranked(hits: Sequence[Hit], weights: RankWeights = DEFAULT_WEIGHTS) -> list[Hit]:
+        # Activation spreads from the files of the hits being ranked, as the search would seed it.
+        seeds = tuple((hit.chunk.path, hit.score) for hit in hits[:GRAPH_SEEDS])
+        if seeds not in spread_from:
+            spread_from[seeds] = spread(seeds, graph, hops=hops)
+        activation = spread_from[seeds]
         scored = rank(hits, now=now, half_life_days=half_life, weights=weights, activation=activation)
         return [hit for hit, _ in scored]
 
@@ -255,10 +268,11 @@ def _rows(
         sides.search, dataclasses.replace(DEFAULT_WEIGHTS, recency=4 * DEFAULT_WEIGHTS.recency)
     )
     found["variant: recency as a multiplier"] = ranked(
-        sides.search, dataclasses.replace(DEFAULT_WEIGHTS, recency_multiplies=True)
+        sides.search, dataclasses.replace(DEFAULT_WEIGHTS, recency=BEFORE.recency, recency_multiplies=True)
     )
     found["variant: graph into episodes too"] = ranked(
         sides.search,
         dataclasses.replace(DEFAULT_WEIGHTS, graph_types=(*DEFAULT_WEIGHTS.graph_types, "episodes")),
     )
+    found["variant: the ranking before"] = ranked(found["hybrid RRF, all query words"], BEFORE)
     return found
