@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from animas_priming.adapters import sqlite_schema as schema
+from animas_priming.adapters.keyword_side import KeywordPart, keyword_sides
 from animas_priming.adapters.sqlite_anima import AnimaFile, Closed
 from animas_priming.adapters.vector_matrix import VectorFilter
 from animas_priming.chunking import search_terms
@@ -147,34 +148,31 @@ class SqliteMemoryIndex:
     def _search(
         self, file: AnimaFile, query: str, vector: np.ndarray[Any, Any], scopes: Sequence[SearchScope]
     ) -> list[list[Hit]]:
-        parts = [
-            (scope, tuple(MEMORY_TYPES if scope.memory_types is None else scope.memory_types))
-            for scope in scopes
-        ]
+        types = [tuple(MEMORY_TYPES if s.memory_types is None else s.memory_types) for s in scopes]
         # Each side looks deeper than the limit, so fusion has candidates the other side ranks low.
+        depth = [max(s.limit * 4, 50) if s.limit > 0 else 0 for s in scopes]
+        vectors = file.vectors()
         filters = [
-            VectorFilter(frozenset(types), s.important_only, max(s.limit * 4, 50)) for s, types in parts
+            VectorFilter(frozenset(t), s.important_only, k)
+            for s, t, k in zip(scopes, types, depth, strict=True)
         ]
-        live = [s.limit > 0 and bool(types) for s, types in parts]
-        dense = file.vectors().top(vector, filters) if len(vector) else [{} for _ in scopes]
+        dense = vectors.top(vector, filters) if len(vector) else [{} for _ in scopes]
         matches: dict[str, str | None] = {}
-        fused: list[dict[int, float]] = []
-        keyword: list[dict[int, float]] = []
+        parts: list[KeywordPart] = []
         with file.reading() as db:
-            for (scope, types), wanted, alive, dense_side in zip(parts, filters, live, dense, strict=True):
+            for scope, scope_types, wanted in zip(scopes, types, depth, strict=True):
                 text = query if scope.keywords is None else scope.keywords
                 if text not in matches:
                     matches[text] = fts_query(text, self._keyword_terms)
-                words = matches[text]
-                side = (
-                    schema.keyword_side(db, words, types, scope.important_only, wanted.k)
-                    if alive and words is not None
-                    else {}
-                )
-                keyword.append(side)
-                fused.append(dict(fuse(side, dense_side, limit=scope.limit)) if alive else {})
-            rowids = sorted({rowid for part in fused for rowid in part})
-            found = schema.chunks_by_rowid(db, file.anima, rowids)
+                parts.append(KeywordPart(matches[text], scope_types, scope.important_only, wanted))
+            keyword = keyword_sides(db, parts, vectors)
+            fused = [
+                dict(fuse(side, dense_side, limit=scope.limit)) if scope.limit > 0 else {}
+                for scope, side, dense_side in zip(scopes, keyword, dense, strict=True)
+            ]
+            found = schema.chunks_by_rowid(
+                db, file.anima, sorted({rowid for part in fused for rowid in part})
+            )
         return [
             [
                 Hit(chunk=found[rowid], score=score, keyword=side.get(rowid), dense=dense_side.get(rowid))

@@ -17,11 +17,13 @@ import sqlean
 
 from animas_priming.ports import Chunk
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 """Bump on any change to the tables below: every existing index is then rebuilt from the files.
 
 2: vectors in ``chunks.embedding`` (searched in memory, no sqlite-vec table); the FTS5 ``kind``
 column (memory type, ``important``) so the keyword side filters inside the full-text index.
+3: the ``cjk`` column holds Japanese words (``chunking.cjk_terms``: MeCab + UniDic-lite), no
+longer character bigrams, which the queries no longer send.
 """
 
 CHUNK_FIELDS = ("chunk_id", "path", "memory_type", "heading", "text", "date", "importance", "trust")
@@ -96,21 +98,28 @@ def kind_terms(chunk: Chunk) -> str:
 
 
 def kind_filter(memory_types: Sequence[str], important_only: bool) -> str:
-    """The FTS5 expression that keeps rows of these memory types (and importance)."""
+    """The FTS5 filter for these memory types (any when none) and importance; "" for no filter."""
     types = " OR ".join('"{}"'.format(t.replace('"', '""')) for t in memory_types)
-    return f"kind : ({types})" + (' AND kind : "important"' if important_only else "")
+    filters = ([f"kind : ({types})"] if types else []) + (['kind : "important"'] if important_only else [])
+    return " AND ".join(filters)
 
 
-def keyword_side(
-    db: Any, words: str, memory_types: Sequence[str], important_only: bool, wanted: int
-) -> dict[int, float]:
-    """Rowids by BM25 for a MATCH expression of words, best first, relevance as a positive number."""
-    match = f"{TEXT_COLUMNS} : ({words}) AND {kind_filter(memory_types, important_only)}"
-    rows = db.execute(
+def keyword_rows(
+    db: Any, words: str, memory_types: Sequence[str] | None, important_only: bool, limit: int
+) -> list[tuple[int, float]]:
+    """``(rowid, BM25 relevance as a positive number)`` for an FTS5 expression of words, best first.
+
+    ``memory_types`` None searches every type (no filter: the cheapest query).
+    """
+    match = f"{TEXT_COLUMNS} : ({words})"
+    kinds = kind_filter(memory_types or (), important_only)
+    if kinds:
+        match += f" AND {kinds}"
+    rows: list[tuple[int, float]] = db.execute(
         f"SELECT rowid, -{BM25} FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY {BM25} LIMIT ?",
-        (match, wanted),
+        (match, limit),
     ).fetchall()
-    return {int(rowid): float(relevance) for rowid, relevance in rows}
+    return rows
 
 
 def chunks_by_rowid(db: Any, anima: str, rowids: Sequence[int]) -> dict[int, Chunk]:
