@@ -170,13 +170,23 @@ def test_every_memory_folder_is_indexed() -> None:
         assert chunk_file("a", f"{folder}/x.md", "text")[0].memory_type == folder
 
 
-def test_search_terms_split_words_and_cjk_bigrams() -> None:
+def test_search_terms_split_words_and_japanese_words() -> None:
     assert search_terms("Deploy the deploy_script v2!") == ["Deploy", "the", "deploy", "script", "v2"]
-    assert search_terms("田中さんに連絡") == ["田中", "中さ", "さん", "んに", "に連", "連絡"]
-    assert search_terms("猫 と Slackの設定") == ["猫", "と", "Slack", "の設", "設定"]
+    assert search_terms("田中さんに連絡") == ["田中", "さん", "連絡"]
+    assert search_terms("猫 と Slackの設定") == ["猫", "と", "Slack", "設定"]
     assert search_terms("") == []
 
 
+def test_japanese_queries_leave_particles_out_unless_nothing_else_is_left() -> None:
+    assert search_terms("経理の担当者の内線番号は?") == ["経理", "担当", "者", "内線", "番号"]
+    assert search_terms("の") == ["の"]
+
+
+def test_hangul_is_still_cut_into_bigrams() -> None:
+    assert search_terms("검색어") == ["검색", "색어"]
+
+
 def test_cjk_terms_cover_only_tokens_with_cjk() -> None:
-    assert cjk_terms("Deploy on Monday. Slackの設定を変更") == "Slack の設 設定 定を を変 変更"
+    assert cjk_terms("Deploy on Monday. Slackの設定を変更") == "Slack の 設定 を 変更"
+    assert cjk_terms("MX-200の価格は380万円") == "200 の 価格 は 380 万 円"
     assert cjk_terms("plain English only") == ""

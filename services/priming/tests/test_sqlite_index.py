@@ -120,9 +120,9 @@ def test_vectors_of_the_wrong_length_are_refused(
     [
         ("deploy the service", '"deploy" OR "the" OR "service"'),
         ('say "hi" NEAR(x) -y*', '"say" OR "hi" OR "NEAR" OR "x" OR "y"'),
-        ("田中さん", '"田中" OR "中さ" OR "さん"'),
+        ("田中さん", '"田中" OR "さん"'),
         ("猫", '"猫"*'),
-        ("Slackの設定", '"Slack" OR "の設" OR "設定"'),
+        ("Slackの設定", '"Slack" OR "設定"'),
         ("  !? ", None),
     ],
 )

@@ -5,9 +5,12 @@ Pure functions, no I/O: the caller reads the file and hands over its text.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import posixpath
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from animas_priming.ports import MEMORY_TYPES, Chunk
 
@@ -22,11 +25,16 @@ _MD_LINK = re.compile(r"""\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+(?:"[^"]*"|'[^']*')
 _WIKI_LINK = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|[^\]]*)?\]\]")
 _IMPORTANT = "[IMPORTANT]"
 
-# Scripts written without spaces between words: FTS tokenizers see a whole run as one token,
-# so such runs are searched by overlapping character bigrams instead.
+# Scripts written without spaces between words: FTS tokenizers see a whole run as one token.
+# Japanese runs are cut into words by a morphological analyser (MeCab with the UniDic-lite
+# dictionary, both in their wheels); Hangul runs, which it has no dictionary for, into
+# overlapping character bigrams.
 _CJK = r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\uac00-\ud7af]"
 _CJK_RUN = re.compile(f"{_CJK}+")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7af]+")
 _TERM = re.compile(rf"{_CJK}+|(?:(?!{_CJK})[^\W_])+")
+_FUNCTION_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空白"})
+"""UniDic parts of speech that carry no subject (particles, auxiliaries, symbols): not queried."""
 _RAW_TOKEN = re.compile(r"[^\W_]+")
 
 
@@ -180,28 +188,57 @@ def _links(path: str, section: str) -> tuple[str, ...]:
 
 
 def search_terms(text: str) -> list[str]:
-    """The terms a keyword index matches ``text`` by: words, and bigrams of CJK runs.
+    """The terms a keyword index matches the query ``text`` by: words, Japanese words, Hangul bigrams.
 
-    A lone CJK character stays a one-character term. Terms keep their first-seen order, no
-    repeats; case is left to the index's tokenizer.
+    Japanese keeps its content words: particles and auxiliaries (の, は, を, です) are left out
+    unless nothing else is left. Terms keep their first-seen order, no repeats; case is left to
+    the index's tokenizer.
     """
     terms: list[str] = []
     for token in _TERM.findall(text):
-        terms.extend(_bigrams(token) if _CJK_RUN.fullmatch(token) else [token])
+        if not _CJK_RUN.fullmatch(token):
+            terms.append(token)
+        elif _HANGUL_RUN.fullmatch(token):
+            terms.extend(_bigrams(token))
+        else:
+            words = _japanese_words(token)
+            content = [surface for surface, pos in words if pos not in _FUNCTION_POS]
+            terms.extend(content or [surface for surface, _ in words])
     return list(dict.fromkeys(terms))
 
 
 def cjk_terms(text: str) -> str:
     """Space-separated terms of every token of ``text`` that holds CJK characters.
 
-    A word-tokenizer sees ``Slackの設定`` as one token; this yields ``Slack の設 設定`` for a
-    second index column, so both the English word and the Japanese bigrams can match.
+    A word tokenizer sees ``Slackの設定を変更`` as one token; this yields ``Slack の 設定 を 変更``
+    for a second index column, so the English word and the Japanese words can each match (every
+    word is indexed; queries leave particles out).
     """
     terms: list[str] = []
     for token in _RAW_TOKEN.findall(text):
-        if _CJK_RUN.search(token):
-            terms.extend(search_terms(token))
+        if not _CJK_RUN.search(token):
+            continue
+        for piece in _TERM.findall(token):
+            if not _CJK_RUN.fullmatch(piece):
+                terms.append(piece)
+            elif _HANGUL_RUN.fullmatch(piece):
+                terms.extend(_bigrams(piece))
+            else:
+                terms.extend(surface for surface, _ in _japanese_words(piece))
     return " ".join(terms)
+
+
+def _japanese_words(run: str) -> list[tuple[str, str]]:
+    """``(surface, part of speech)`` of each word of a run of Japanese text."""
+    return [(word.surface, word.feature.pos1) for word in _tagger()(run)]
+
+
+@functools.cache
+def _tagger() -> Any:
+    """The MeCab tagger over UniDic-lite, loaded once (tens of milliseconds) on first use."""
+    # Untyped package, so reached through importlib; loaded on first use, not at import.
+    fugashi: Any = importlib.import_module("fugashi")
+    return fugashi.Tagger()  # finds the unidic-lite dictionary inside its package
 
 
 def _bigrams(run: str) -> list[str]:
