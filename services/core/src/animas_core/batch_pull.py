@@ -118,12 +118,17 @@ class BatchPuller:
             except TimeoutError:
                 return []
 
-        while True:
-            try:
-                deliveries = await next_batch(fetch, batch_size)
-            except nats.errors.Error as exc:  # reconnecting: what was not acked comes back
-                _log.warning("batch pull failed: %r", exc, extra={"durable": durable})
-                await asyncio.sleep(1.0)
-                continue
-            if deliveries:
-                await settle(deliveries)
+        try:
+            while True:
+                try:
+                    deliveries = await next_batch(fetch, batch_size)
+                except nats.errors.Error as exc:  # reconnecting: what was not acked comes back
+                    _log.warning("batch pull failed: %r", exc, extra={"durable": durable})
+                    await asyncio.sleep(1.0)
+                    continue
+                if deliveries:
+                    await settle(deliveries)
+        finally:
+            # Stopped: a subscription left behind would hold the connection's drain for its timeout.
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
