@@ -106,8 +106,8 @@ async def test_provisioning_upgrades_what_an_earlier_build_left(bare: Bare) -> N
         old.allow_direct = False
         await js.add_stream(old)
         await js.publish("activity.alice.message.received", b"{}", stream=ACTIVITY_STREAM)
-        retired = ConsumerConfig(name="agent-runner-messages-p0", durable_name="agent-runner-messages-p0")
-        await js.add_consumer(ACTIVITY_STREAM, retired)
+        for name in ("agent-runner-messages-p0", "priming-memory-applied"):  # retired names
+            await js.add_consumer(ACTIVITY_STREAM, ConsumerConfig(name=name, durable_name=name))
         kept = ConsumerConfig(name="memory-writer-activity", durable_name="memory-writer-activity")
         await js.add_consumer(ACTIVITY_STREAM, kept)
         assert _provision(url, users).returncode == 0
