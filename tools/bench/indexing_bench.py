@@ -19,6 +19,4 @@ if __name__ == "__main__":
     # ``python -m indexing`` would need tools/bench as the working directory; put it on the path
     # instead so the script runs from the repository root (``just bench-indexing``).
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    # The system under test is the overhead benchmark's, imported as tools.bench.overhead.
-    sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
     runpy.run_module("indexing", run_name="__main__")

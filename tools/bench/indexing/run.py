@@ -21,11 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-
-# By its full name (the entry script puts the repository root on the path): type-checked as such.
-from tools.bench.overhead.machine import busy_share, cpu_times, load_average
-from tools.bench.overhead.measure import ChatSample, chat
-from tools.bench.overhead.system import (
+from overhead.machine import busy_share, cpu_times, load_average
+from overhead.measure import ChatSample, chat
+from overhead.system import (
     SCRIPTED_REPLY,
     BenchSystem,
     anima_names,
