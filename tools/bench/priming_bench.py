@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__":
-    # The package imports the LoCoMo loader as ``tools.bench.recall`` (one name for mypy and for
-    # Python): the repository root goes on the path.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    runpy.run_module("tools.bench.priming", run_name="__main__")
+    # ``python -m priming`` would need tools/bench as the working directory; put it on the path
+    # instead so the script runs from the repository root (the package reuses ``recall``'s loader).
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    runpy.run_module("priming", run_name="__main__")

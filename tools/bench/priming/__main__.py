@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tools.bench.recall.locomo import load_locomo
+from recall.locomo import load_locomo
 
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_tools.bench_report import load_average, machine, write_section

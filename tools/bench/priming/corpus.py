@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from tools.bench.recall.locomo import Turn, section_body
+from recall.locomo import Turn, section_body
 
 
 @dataclasses.dataclass(frozen=True)

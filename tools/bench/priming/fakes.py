@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tools.bench.recall.locomo import digest
+from recall.locomo import digest
 
 from animas_contracts import AnimaSummary, Event, MetaRecord
 from animas_core.memory_client import MemoryClient

