@@ -18,7 +18,6 @@ from animas_agent_runner.cycle.runner import CycleRunner
 from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import (
-    AssistantTurn,
     BoardChange,
     JournalAttempt,
     ModelCallFailed,
@@ -818,11 +817,8 @@ async def test_the_local_model_hears_what_was_just_said_and_answers_short(tmp_pa
     await handler(encode_event(_message()), FakeDelivery())
 
     request = model.calls[0][1]
-    assert request.conversation == (
-        UserTurn("My favourite colour is teal."),
-        AssistantTurn("Noted: teal."),
-        UserTurn("hi"),
-    )
+    # The peer's earlier message and this one as one user message; the anima's reply is left out.
+    assert request.conversation == (UserTurn("My favourite colour is teal.\n\nhi"),)
     # The local model's short cap, not the anima's (4096 by default): a loop cannot run on for long.
     assert request.max_tokens == local.max_tokens
 

@@ -23,7 +23,7 @@ from animas_agent_runner.cycle.inputs import gather_inputs, trigger_of
 from animas_agent_runner.cycle.recipe import CycleRecipe, PlanRecord, TinyInputs
 from animas_agent_runner.cycle.recorder import CycleRecorder, CycleRef, StreamedTools
 from animas_agent_runner.cycle.thinking import think
-from animas_agent_runner.cycle.tiny_history import tiny_history
+from animas_agent_runner.cycle.tiny_history import tiny_history, with_recent
 from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.modes.calls import Candidate, ModelChain
 from animas_agent_runner.modes.tool_loop import StopReason
@@ -214,13 +214,13 @@ class CycleRunner:
         )
         if plan.tiny:
             identity = await memory.read(event.anima, "identity.md") or ""
+            recent = await tiny_history(memory, event) if history else ()
             return CycleRecipe(
                 plan=record,
-                user_text=event.text,
+                user_text=with_recent(recent, event.text),
                 tiny_inputs=TinyInputs(
                     anima=event.anima, identity=identity, recalled=tiny_recall(primed.sections)
                 ),
-                history=await tiny_history(memory, event) if history else (),
             )
         inputs = await gather_inputs(
             memory,
