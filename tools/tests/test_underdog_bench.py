@@ -178,6 +178,10 @@ def test_three_chats_in_one_thread_are_checked_for_loops_and_recall() -> None:
     assert [m for _, m, _, _ in system.sent] == list(MESSAGES) and len({t for *_, t in system.sent}) == 1
     assert [c.degenerate for c in chats.chats] == [False, True, False]
     assert chats.degenerate == 1 and chats.recalled
+    # The same paragraph again in the next chat is an echo, though neither reply loops within itself.
+    said = "Hello! I'm a friendly AI assistant, and I'm here to help with any questions or problems you face."
+    echoed = have_three_chats(EchoingSystem([said, f"I'm glad to hear that. {said}", "Teal."]), up_s=1.0)
+    assert [c.degenerate for c in echoed.chats] == [False, True, False]
 
     run = UnderdogRun(started=datetime(2026, 11, 25, tzinfo=UTC), model="m", base_url="http://x/v1")
     run.chats = chats

@@ -9,6 +9,7 @@ recent turns reaching the tiny prompt, not priming (the index may not have the w
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -21,6 +22,8 @@ THREAD = "first-steps"
 MESSAGES = ("Hello! Who are you?", "My favourite colour is teal.", "What is my favourite colour?")
 RECALL_WORD = "teal"
 """What the last reply should contain."""
+ECHO_SPAN_WORDS = 12
+"""A reply that shares a run of this many words with an earlier one is an echo, not an answer."""
 
 
 class ChatSystem(Protocol):
@@ -43,6 +46,8 @@ class Chat:
     reply: str
     seconds: float
     degenerate: bool
+    """The reply loops within itself, or echoes an earlier reply (what a tiny model shown its own
+    replies did: the same paragraph three times, one per chat)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +69,18 @@ class ThreeChats:
         return RECALL_WORD in self.chats[-1].reply.casefold()
 
 
+def _runs(text: str) -> set[tuple[str, ...]]:
+    """Every run of :data:`ECHO_SPAN_WORDS` words in ``text`` (case and punctuation ignored)."""
+    words = [w.casefold() for w in re.findall(r"\w+", text)]
+    return {tuple(words[i : i + ECHO_SPAN_WORDS]) for i in range(len(words) - ECHO_SPAN_WORDS + 1)}
+
+
 def have_three_chats(
     system: ChatSystem, up_s: float, messages: Sequence[str] = MESSAGES, anima: str = ANIMA
 ) -> ThreeChats:
     """Create an anima from the general template and send it ``messages`` in one thread."""
     system.cli("create", anima, "--template", "general")
-    chats = []
+    chats: list[Chat] = []
     for message in messages:
         started = time.perf_counter()
         body = system.chat(anima, message, SENDER, THREAD)
@@ -77,5 +88,6 @@ def have_three_chats(
         reply = str(body.get("reply") or "")
         # The gateway does not say whether the model hit its token cap, so only a loop that came
         # back LOOP_REPEATS times counts (the stricter of the two rules).
-        chats.append(Chat(message, reply, seconds, is_degenerate(reply)))
+        echoes = any(_runs(reply) & _runs(earlier.reply) for earlier in chats)
+        chats.append(Chat(message, reply, seconds, is_degenerate(reply) or echoes))
     return ThreeChats(tuple(chats), up_s)

@@ -53,7 +53,7 @@ def _chats(chats: ThreeChats | None) -> list[str]:
         f" The system took {chats.up_s:.1f} s to start; **degenerate replies: {chats.degenerate}/"
         f"{len(chats.chats)}**; the last reply {recalled} what the second message said.",
         "",
-        "| message | reply | seconds | loops |",
+        "| message | reply | seconds | loops or echoes an earlier reply |",
         "|---|---|---|---|",
         *(
             f"| {_cell(c.message)} | {_cell(c.reply)} | {c.seconds:.1f} | {'yes' if c.degenerate else 'no'} |"
