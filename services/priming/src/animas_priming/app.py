@@ -17,7 +17,7 @@ from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.rpc_tracing import Responder, traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
-from animas_priming.adapters.embedder import SentenceTransformerEmbedder
+from animas_priming.adapters.embedder import load_embedder as load_configured_embedder
 from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
 from animas_priming.adapters.tokens import ModelTokenCounter
 from animas_priming.handlers import RecallEndpoints
@@ -55,7 +55,7 @@ def applied_consumers(partitions: int) -> list[ConsumerSpec]:
 
 def load_embedder(config: CachedConfig) -> Embedder:
     """The configured embedding model, loaded once per process (at start-up, never per request)."""
-    return SentenceTransformerEmbedder(config.get().rag.embedding_model)
+    return load_configured_embedder(config.get().rag.embedding_model)
 
 
 def open_index(settings: PrimingSettings, embedder: Embedder) -> MemoryIndex:
