@@ -16,6 +16,7 @@ from weaviate.collections.classes.filters import _FilterAnd, _Filters, _FilterVa
 
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_priming.adapters.weaviate_index import (
+    ALPHA,
     FILE_MARKER,
     WeaviateMemoryIndex,
     chunk_from_properties,
@@ -31,7 +32,9 @@ from animas_priming.adapters.weaviate_index import (
     search_filters,
     tenant_for,
 )
+from animas_priming.chunking import search_terms
 from animas_priming.domain.fusion import KEYWORD_SHARE
+from animas_priming.domain.query_terms import content_terms
 from animas_priming.ports import MEMORY_TYPES, Chunk, MemoryIndex
 
 from .index_contract import IndexContract, IndexFactory
@@ -139,8 +142,10 @@ def test_search_filters() -> None:
 
 
 def test_hybrid_arguments() -> None:
-    args = hybrid_arguments("Where is the Slackの設定 to deploy!", (0.25, -0.5), 7, ["knowledge"], True)
-    assert args.query == "Slack の設 設定 deploy"  # the same terms the embedded index matches
+    text = "Where is the Slackの設定 to deploy!"
+    args = hybrid_arguments(text, (0.25, -0.5), 7, ["knowledge"], True)
+    assert args.query == " ".join(content_terms(search_terms(text)))  # the embedded index's terms
+    assert args.query is not None and args.query.startswith("Slack ") and args.query.endswith(" deploy")
     assert args.vector == [0.25, -0.5]
     assert (args.alpha, args.limit) == (pytest.approx(1.0 - KEYWORD_SHARE), 7)
     assert args.query_properties == ["heading", "text", "cjk"]
@@ -237,7 +242,7 @@ def test_the_adapter_wires_the_client_calls() -> None:
     assert (hit.chunk, hit.score, hit.keyword, hit.dense) == (CHUNK, 0.75, None, 0.6)
     called = tenant.query.hybrid.call_args
     assert called.args == ("token",)
-    assert (called.kwargs["alpha"], called.kwargs["limit"], called.kwargs["vector"]) == (0.5, 3, [0.5, 0.5])
+    assert (called.kwargs["alpha"], called.kwargs["limit"], called.kwargs["vector"]) == (ALPHA, 3, [0.5, 0.5])
     assert index.search("alice", "token", [0.5, 0.5], limit=3, memory_types=[]) == []
 
     index.drop_anima("alice")

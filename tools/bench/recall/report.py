@@ -109,7 +109,9 @@ def where_we_stand(run: Run) -> list[str]:
         f" {_pair(held, 'BM25 alone')} without function words; dense alone {_pair(held, 'dense alone')};"
         f" hybrid RRF {_pair(held, 'hybrid RRF, all query words')} (the search order before) and"
         f" {_pair(held, 'hybrid RRF')} without function words; the shipped fusion before `rank`"
-        f" {_pair(held, 'hybrid search order')}. On the development half (conversations {_span(DEV)}) the"
+        f" {_pair(held, 'hybrid search order')}; the ranking as it was before (RRF → recency multiplier,"
+        f" graph into every day file) {_pair(held, 'variant: the ranking before')}. On the development"
+        f" half (conversations {_span(DEV)}) the"
         f" default reaches {_pair(dev, DEFAULT_ROW)} and is {_verdict(dev)}.",
     ]
     effects = sorted(
