@@ -147,7 +147,8 @@ def test_hybrid_arguments() -> None:
     assert args.query == " ".join(content_terms(search_terms(text)))  # the embedded index's terms
     assert args.query is not None and args.query.startswith("Slack ") and args.query.endswith(" deploy")
     assert args.vector == [0.25, -0.5]
-    assert (args.alpha, args.limit) == (pytest.approx(1.0 - KEYWORD_SHARE), 7)
+    assert args.alpha == ALPHA == pytest.approx(1.0 - KEYWORD_SHARE)
+    assert args.limit == 7
     assert args.query_properties == ["heading", "text", "cjk"]
     assert args.fusion_type == HybridFusion.RELATIVE_SCORE
     assert args.return_metadata.score and args.return_metadata.explain_score
