@@ -37,9 +37,11 @@ def test_the_peers_last_messages_come_before_the_current_one_and_the_replies_sta
     assert with_recent((), "hi") == "hi"
 
 
-def test_only_the_newest_messages_are_kept() -> None:
+def test_only_the_newest_statements_are_kept_and_answered_questions_are_not_asked_again() -> None:
     recent = recent_messages(_exchange(10))
     assert len(recent) == TINY_HISTORY_MESSAGES and recent == ("question 7", "question 8", "question 9")
+    asked = [_turn(0, TurnRole.USER, "Who are you?"), _turn(1, TurnRole.USER, "I like teal.")]
+    assert recent_messages(asked) == ("I like teal.",)
 
 
 def test_the_token_budget_stops_at_a_long_message() -> None:
