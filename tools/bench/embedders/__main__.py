@@ -72,8 +72,9 @@ def run_bench(data: Path | None, *, with_speed: bool = True, only: frozenset[int
                 )
                 locomo = None
                 if conversations:
+                    numbers = ", ".join(str(c.number) for c in conversations)
                     print(
-                        f"{candidate.name}: LoCoMo conversations 5-9 (first run embeds ~3,100 turns)",
+                        f"{candidate.name}: LoCoMo conversations {numbers} (a first run embeds them)",
                         flush=True,
                     )
                     locomo = locomo_rows(cached, conversations, Path(tmp) / f"locomo-{number}")
