@@ -254,5 +254,5 @@ def test_the_adapter_wires_the_client_calls() -> None:
 
 
 def test_each_embedding_model_gets_its_own_collection() -> None:
-    assert collection_for("all-MiniLM-L6-v2") == "AnimaMemory_all_MiniLM_L6_v2"
+    assert collection_for("all-MiniLM-L6-v2") == "AnimaMemory_all_MiniLM_L6_v2_t2"
     assert collection_for("intfloat/multilingual-e5-small") != collection_for("all-MiniLM-L6-v2")

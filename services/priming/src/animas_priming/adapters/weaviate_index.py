@@ -85,7 +85,7 @@ def collection_config(name: str) -> CollectionConfig:
     """The collection: one property per Chunk field plus ``digest`` and ``cjk``, our own vectors.
 
     Exact-match fields use ``FIELD`` tokenization and are not BM25-searchable; ``cjk`` holds the
-    CJK bigrams of heading and text (see :func:`animas_priming.chunking.cjk_terms`), so Japanese
+    Japanese words of heading and text (see :func:`animas_priming.chunking.cjk_terms`), so Japanese
     matches without a server-side Japanese tokenizer.
     """
     exact = [
@@ -168,9 +168,9 @@ def hybrid_arguments(
     memory_types: Sequence[str] | None = None,
     important_only: bool = False,
 ) -> HybridArguments:
-    """The hybrid query: BM25 over heading, text and CJK bigrams fused with our query vector.
+    """The hybrid query: BM25 over heading, text and Japanese words fused with our query vector.
 
-    The keyword side gets the query's search terms (words and CJK bigrams) less English function
+    The keyword side gets the query's search terms (words, Japanese words) less English function
     words, the same terms the embedded index matches, ORed by BM25.
     """
     terms = content_terms(search_terms(query))
@@ -213,10 +213,14 @@ def connect(url: str, grpc_port: int = 50051) -> weaviate.WeaviateClient:
     )
 
 
+_TERMS_VERSION = "2"
+"""Bump when what the ``cjk`` property holds changes (2: Japanese words, not bigrams)."""
+
+
 def collection_for(model_name: str) -> str:
-    """One collection per embedding model, so a model change starts from an empty index."""
+    """One collection per embedding model and term layout, so either change starts from empty."""
     slug = "".join(ch if ch.isalnum() else "_" for ch in model_name).strip("_")
-    return f"AnimaMemory_{slug}"
+    return f"AnimaMemory_{slug}_t{_TERMS_VERSION}"
 
 
 class WeaviateMemoryIndex:
