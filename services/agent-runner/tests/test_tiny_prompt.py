@@ -48,7 +48,7 @@ def test_primed_items_become_one_plain_line_each() -> None:
     prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled=recalled)
     assert prompt.text.startswith(
         "What you remember:\n- Backup server: The backup server is called KESTREL-7\n"
-        "- Worked on the invoice: Decision: sent the invoice to Sato-san\n"
+        "- Worked on the invoice: Trigger: Heartbeat; Decision: sent the invoice to Sato-san\n"
     )
     assert "**" not in prompt.text and "knowledge/infra.md" not in prompt.text and "11:29" not in prompt.text
 

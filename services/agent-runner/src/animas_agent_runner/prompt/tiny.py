@@ -56,9 +56,7 @@ def _identity(identity: str, anima: str) -> str:
 
 _SOURCE = re.compile(r"\s*\((?:knowledge|episodes|procedures|skills|shared|activity|state)[^()]*\)\s*$")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}\s+")
-_EPISODE_FIELD = re.compile(r"^(trigger:.*|(decision|result|lesson):\s*(none)?\s*)$", re.IGNORECASE)
-"""Episode fields that say nothing a question asks about: an empty one, or what woke the anima (a
-tiny model copied "Trigger: Heartbeat" as the answer to a question about a codename)."""
+_EPISODE_FIELD = re.compile(r"^(trigger|decision|result|lesson):\s*(none)?\s*$", re.IGNORECASE)
 
 
 def _plain(text: str) -> str:
