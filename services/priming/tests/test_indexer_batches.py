@@ -10,12 +10,12 @@ from typing import Any, cast
 
 import pytest
 
-from animas_contracts import MemoryOpApplied, encode_event
+from animas_contracts import AnimaSummary, MemoryOpApplied, encode_event
 from animas_core.memory_client import MemoryClient
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
 from animas_priming.embed_batcher import EmbeddingBatcher
-from animas_priming.indexer import Indexer, coalesce
+from animas_priming.indexer import Indexer, coalesce, file_digest
 
 EPISODE = "episodes/2026-12-07.md"
 KNOWLEDGE = "knowledge/printer.md"
@@ -58,6 +58,12 @@ class AnimaFiles:
     async def read(self, anima: str, path: str) -> str | None:
         self.reads.append((anima, path))
         return self.files.get((anima, path))
+
+    async def tree(self, anima: str) -> dict[str, str]:
+        return {path: file_digest(text) for (owner, path), text in self.files.items() if owner == anima}
+
+    async def animas(self) -> list[AnimaSummary]:
+        return [AnimaSummary(name=name, enabled=True) for name in sorted({owner for owner, _ in self.files})]
 
 
 @dataclasses.dataclass
@@ -166,3 +172,34 @@ async def test_partitions_embedding_at_once_share_one_model_call(embedder: Count
     ]
     assert len(pairs) == 4 * embedder.dimensions
     assert max(abs(x - y) for x, y in pairs) < 1e-4
+
+
+async def test_catching_up_refills_an_index_emptied_by_a_model_change_and_reads_only_stale_files(
+    tmp_path: Path, embedder: CountingEmbedder
+) -> None:
+    files = AnimaFiles()
+    files.files[("tanaka", EPISODE)] = entry(1) + entry(2)
+    files.files[("tanaka", KNOWLEDGE)] = "# Printer\n\nThe printer on floor 3 jams on A3 paper.\n"
+    files.files[("tanaka", "state/current_task.md")] = "# Now\n\nnothing\n"
+    before = SqliteMemoryIndex(tmp_path / "index", embedder.dimensions, "an-older-model")
+    await Indexer(before, embedder, cast(MemoryClient, files)).index_paths("tanaka", [EPISODE, KNOWLEDGE])
+    before.close()
+
+    # Opened for the configured model, the old index is empty; start-up catches up from the files.
+    index = SqliteMemoryIndex(tmp_path / "index", embedder.dimensions, embedder.model_name)
+    indexer = Indexer(index, embedder, cast(MemoryClient, files))
+    assert index.count("tanaka") == 0
+    await indexer.catch_up_all()
+    assert index.count("tanaka") == 3
+    assert set(index.file_digests("tanaka")) == {EPISODE, KNOWLEDGE}
+    assert "jams on A3" in found(index, embedder, "tanaka", "printer jams")[0]
+
+    # Caught up, only what changed since is read again; a file memory-writer no longer has leaves.
+    files.reads.clear()
+    files.files[("tanaka", EPISODE)] += entry(3)
+    index.upsert_file("tanaka", "knowledge/gone.md", "sha256:old", [], [])
+    assert await indexer.catch_up("tanaka") == 2
+    assert sorted(files.reads) == [("tanaka", EPISODE), ("tanaka", "knowledge/gone.md")]
+    assert set(index.file_digests("tanaka")) == {EPISODE, KNOWLEDGE}
+    assert await indexer.catch_up("tanaka") == 0
+    index.close()

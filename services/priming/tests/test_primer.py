@@ -177,3 +177,15 @@ async def test_recent_activity_reads_the_animas_own_days(
     assert "sent the signed contract" in recent
     assert "asked about the invoice" in recent
     assert recent.index("sent the signed contract") < recent.index("asked about the invoice")  # newest first
+
+
+def test_a_keyword_only_hit_passes_the_similarity_floor_and_a_distant_one_does_not(
+    index: CountingIndex, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    found = index.search("alice", "invoices", embedder.embed_query("invoices"), limit=5)
+    bob = next(h for h in found if h.chunk.path == "knowledge/bob.md")
+    by_keyword = Hit(chunk=bob.chunk, score=0.6, keyword=3.0, dense=None)
+    distant = Hit(chunk=found[-1].chunk, score=0.5, keyword=None, dense=0.05)
+    now = datetime(2026, 2, 12, 15, 0, tzinfo=UTC)
+    kept = primer(index, embedder, {}, now, tmp_path)._ranked("invoices for Bob", [by_keyword, distant], {})
+    assert kept == [by_keyword]

