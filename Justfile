@@ -62,10 +62,25 @@ ci: lint schemas-check test test-shifted
 up *args:
     {{bin}}/anima up {{args}}
 
-# Recall benchmark on LoCoMo (../shared/bench): recall by ranking component, priming latency (writes docs/benchmarks.md)
+# Recall benchmark on LoCoMo (../shared/bench): choices made on conversations 0-4, recall reported on 5-9 by retriever and ranking component (~4 min once .cache/bench holds the embeddings; writes its section of docs/benchmarks.md)
 [group('bench')]
 bench-recall *args:
     {{bin}}/python tools/bench/recall_bench.py {{args}}
+
+# Priming latency: one prime against its raw floor (embed + numpy dot + one FTS5 query) at 1k/10k/100k chunks (minutes once .cache/bench holds the corpus vectors; the first run embeds 100k chunks, ~20 min; writes its section of docs/benchmarks.md)
+[group('bench')]
+bench-priming *args:
+    {{bin}}/python tools/bench/priming_bench.py {{args}}
+
+# Embedders and Japanese recall: per embedder and keyword tokenizer, recall on our Japanese set and LoCoMo's held-back half, embedding speed (the first run embeds ~30 min on 2 CPUs, then cached in .cache/bench; writes its section of docs/benchmarks.md)
+[group('bench')]
+bench-embedders *args:
+    {{bin}}/python tools/bench/embedders_bench.py {{args}}
+
+# Index throughput: a 450-chat burst over 20 animas, seconds from the last reply to index lag zero, a 450-change catch-up, the last chat's fact found by `anima search` (~5 min; writes its section of docs/benchmarks.md)
+[group('bench')]
+bench-indexing *args:
+    {{bin}}/python tools/bench/indexing_bench.py {{args}}
 
 # Underdog benchmark: the local 135M model answers 36 questions from memory, priming on and off (~5 min; writes its section of docs/benchmarks.md)
 [group('bench')]
@@ -82,6 +97,6 @@ bench-overhead *args:
 bench-learning *args:
     {{bin}}/python tools/bench/learning_bench.py {{args}}
 
-# Every benchmark (recall first: it rewrites docs/benchmarks.md, the other runs put their sections back)
+# Every benchmark (each writes its own section of docs/benchmarks.md)
 [group('bench')]
-bench: bench-recall bench-underdog bench-overhead bench-learning
+bench: bench-recall bench-priming bench-embedders bench-indexing bench-underdog bench-overhead bench-learning
