@@ -33,7 +33,7 @@ from animas_contracts import (
     WriteProcedure,
 )
 from animas_core.anima_files import AnimaSpec, template_files
-from animas_core.config import CachedConfig
+from animas_core.config import AnimaWorksConfig, CachedConfig, write_config
 from animas_core.home import Home
 from animas_memory_writer import reads
 from animas_memory_writer.applier import MemoryApplier, Outcome
@@ -314,3 +314,14 @@ def test_a_time_zone_change_applies_to_the_next_entries(applier: MemoryApplier) 
     _apply(applier, AnimaStatusChanged(id="tz", changes={"timezone": "Asia/Tokyo"}, **ENV))
     _apply(applier, _op(AppendEpisode(title="Later", at=late, trigger="t", decision="d", result="r"), "e2"))
     assert "08:30 Later" in (read(applier, "episodes/2026-02-13.md") or "")
+
+
+def test_the_zone_config_gives_an_anima_dates_its_day_files(applier: MemoryApplier, tmp_path: Path) -> None:
+    # The scheduler and priming read an anima's zone from config's `animas` too (anima_zone):
+    # memory-writer must date its day files the same way, or "today" means two different files.
+    config = AnimaWorksConfig.model_validate({"animas": {"tanaka": {"timezone": "Asia/Tokyo"}}})
+    write_config(tmp_path / "config.json", config)
+    late = AT.replace(hour=23, minute=30)
+    _apply(applier, _op(AppendEpisode(title="Late", at=late, trigger="t", decision="d", result="r"), "e1"))
+    assert "08:30 Late" in (read(applier, "episodes/2026-02-13.md") or "")
+    assert applier.timezone("tanaka") == "Asia/Tokyo"

@@ -42,8 +42,9 @@ from animas_contracts import (
     WriteProcedure,
 )
 from animas_core.anima_files import ANIMA_DIRECTORIES
-from animas_core.config import CachedConfig, ConfigError
+from animas_core.config import AnimaWorksConfig, CachedConfig, ConfigError
 from animas_core.home import Home
+from animas_core.schedules.anima_zone import anima_zone
 from animas_memory_writer.adapters import low_marks, procedure_versions, retention, task_store
 from animas_memory_writer.adapters.anima_db import AnimaDb
 from animas_memory_writer.adapters.anima_dir import AnimaDir, digest
@@ -94,7 +95,8 @@ class MemoryApplier:
         self._dbs: dict[str, AnimaDb] = {}
         # Every event needs its anima's time zone (day files); status.json is read again only
         # after memory-writer itself rewrote it.
-        self._timezones: dict[str, str] = {}
+        self._statuses: dict[str, dict[str, Any]] = {}
+        """status.json by anima, read once (dropped when it is written or the anima removed)."""
         self.boards = BoardStore(home.root / "boards" / "boards.db")
         """The boards projection (shared by every anima; reset only by a full rebuild)."""
 
@@ -114,7 +116,7 @@ class MemoryApplier:
 
     def reset(self, anima: str) -> None:
         """Forget an anima's directory entirely (the first step of a rebuild)."""
-        self._timezones.pop(anima, None)
+        self._statuses.pop(anima, None)
         db = self._dbs.pop(anima, None)
         if db is not None:
             db.close()
@@ -128,17 +130,19 @@ class MemoryApplier:
         self.boards.close()
 
     def timezone(self, anima: str) -> str:
-        """The anima's time zone: its status.json, else the system's (config.json, re-read on change)."""
-        if anima not in self._timezones:
-            status = self._status(anima)
-            configured = status.get("timezone") if status else None
-            self._timezones[anima] = configured if isinstance(configured, str) else ""
-        if self._timezones[anima]:
-            return self._timezones[anima]
+        """The anima's time zone, as the scheduler and priming read it (``anima_zone``).
+
+        Config's ``animas`` over status.json over ``anima_defaults``, else the system's (config
+        re-read on change), so its day files, activity log and schedules agree on "today".
+        """
+        if anima not in self._statuses:
+            self._statuses[anima] = self._status(anima) or {}
         try:
-            return self._config.get().system.timezone
+            config = self._config.get()
         except ConfigError:
-            return "UTC"
+            config = AnimaWorksConfig()
+        zone, _ = anima_zone(anima, self._statuses[anima], config)
+        return zone.key
 
     def apply(self, event: Event, blobs: Mapping[str, bytes] | None = None) -> Outcome | None:
         """Apply a change event once; None for events that change nothing on disk."""
@@ -337,7 +341,7 @@ class MemoryApplier:
 
     def _write(self, directory: AnimaDir, db: AnimaDb, path: str, data: bytes) -> str:
         if path == "status.json":
-            self._timezones.pop(directory.root.name, None)
+            self._statuses.pop(directory.root.name, None)
         directory.write(path, data)
         db.set_file(path, digest(data))
         return path
