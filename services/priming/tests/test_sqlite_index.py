@@ -1,4 +1,4 @@
-"""The embedded index (SQLite + FTS5 + sqlite-vec) against the contract, with the real MiniLM model."""
+"""The embedded index (SQLite + FTS5, vectors in memory) against the contract, with the real MiniLM model."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The embedded :class:`~animas_priming.ports.MemoryIndex`: one SQLite file per anima, vectors in memory.
 
 Each ``<index_dir>/<anima>.db`` holds the chunks with their vectors and an FTS5 index (BM25;
-Japanese through CJK bigrams in a second column); see :mod:`.sqlite_schema`. The dense side runs
+Japanese as MeCab words in a second column); see :mod:`.sqlite_schema`. The dense side runs
 over the anima's vectors held in memory (:mod:`.vector_matrix`): one matrix-vector product per
 search, exact. It is derived data: deleting the folder loses nothing that a reindex cannot rebuild.
 
@@ -213,7 +213,7 @@ def fts_query(text: str, keyword_terms: KeywordTerms = list) -> str | None:
     """A safe FTS5 MATCH expression for user text: every kept term quoted, ORed; None if no terms.
 
     ``keyword_terms`` picks the terms to keep (all by default). A lone CJK character becomes a
-    prefix query, so it matches the bigrams that start with it.
+    prefix query, so it matches the words (or Hangul bigrams) that start with it.
     """
     terms = keyword_terms(search_terms(text))
     if not terms:

@@ -4,7 +4,7 @@ A question is mostly function words ("when did she go to the ..."). BM25 gives e
 real weight, because in conversational memory they are not rare enough to be ignored: a turn
 that shares "did", "the" and "to" with the question outranks the one that shares its subject.
 Leaving them out of the keyword query leaves the content words to decide. Only English words
-are dropped; CJK terms (bigrams) and words of other scripts pass untouched.
+are dropped; CJK terms (Japanese words, Hangul bigrams) and words of other scripts pass untouched.
 """
 
 from __future__ import annotations
