@@ -134,4 +134,3 @@ def test_a_message_whose_cycle_fails_is_still_in_the_conversation(
     _wait(lambda: len(_conversation(system, "kato")["turns"]) == 1)
     turn = _conversation(system, "kato")["turns"][0]
     assert (turn["role"], turn["text"]) == ("user", "Please remember I asked this.")
-
