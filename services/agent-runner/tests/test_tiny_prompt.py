@@ -64,3 +64,19 @@ def test_related_knowledge_comes_before_recent_activity_in_a_tiny_prompt() -> No
 
     prompt = build_tiny_prompt(anima="clerk", identity="", recalled=recalled)
     assert "Warehouse 7" in prompt.text and "item 79" not in prompt.text
+
+
+def test_the_animas_own_earlier_replies_stay_out_and_the_persons_words_stay_in() -> None:
+    recalled = (
+        "## Similar past episodes\n"
+        "- **10:02 Reply to human**\n"
+        "  - Said: My favourite colour is teal.\n"
+        "  - Result: Replied: Hello! I'm a friendly AI assistant, here to help. (episodes/2026-12-07.md)\n"
+        "\n## Recent activity\n"
+        "- 10:02 response_sent human: Hello! I'm a friendly AI assistant, here to help.\n"
+        "- 10:01 message_received human: Hello! Who are you?\n"
+    )
+    prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled=recalled)
+    assert "Reply to human: Said: My favourite colour is teal." in prompt.text
+    assert "message_received human: Hello! Who are you?" in prompt.text
+    assert "friendly AI assistant" not in prompt.text

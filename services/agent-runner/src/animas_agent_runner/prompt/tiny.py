@@ -57,6 +57,10 @@ def _identity(identity: str, anima: str) -> str:
 _SOURCE = re.compile(r"\s*\((?:knowledge|episodes|procedures|skills|shared|activity|state)[^()]*\)\s*$")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}\s+")
 _EPISODE_FIELD = re.compile(r"^(trigger|decision|result|lesson):\s*(none)?\s*$", re.IGNORECASE)
+_OWN_REPLY = re.compile(r"^(result:\s*replied:|response_sent\b)", re.IGNORECASE)
+"""What the anima itself said before (an episode's "Result: Replied: …", recent activity's
+``response_sent``): a tiny model copies it as its next answer (the underdog benchmark's three chats
+repeated the first reply's self-introduction), while the person's words stay (``Said:``)."""
 
 
 def _plain(text: str) -> str:
@@ -74,12 +78,15 @@ def _memory_lines(recalled: str) -> list[str]:
     content and the source, emphasis and clock times are dropped.
     """
     items: list[list[str]] = []
+    own_reply = False
     for raw in recalled.splitlines():
         if not raw.strip() or raw.lstrip().startswith("#") or raw.strip() == "---":
             continue
         starts_item = raw.startswith(("- ", "* ")) or not items
         fragment = _plain(raw)
-        if not fragment or _EPISODE_FIELD.match(fragment):
+        if starts_item:
+            own_reply = bool(_OWN_REPLY.match(fragment))  # an item that is all its own reply
+        if not fragment or own_reply or _EPISODE_FIELD.match(fragment) or _OWN_REPLY.match(fragment):
             continue
         if starts_item:
             items.append([fragment])
