@@ -48,6 +48,11 @@ test-unit:
 test *args:
     {{bin}}/python -m pytest -q {{args}}
 
+# The chaos suite: every process SIGKILLed in turn under chats, nats-server killed, sends under restarts (~6 min; left out of `just test` to keep CI within its time)
+[group('test')]
+test-chaos *args:
+    {{bin}}/python -m pytest -q -m chaos {{args}}
+
 # In-process tests again with the wall clock a year ahead: a test that passes only on the day it was written fails here
 [group('test')]
 test-shifted days="365":

@@ -35,7 +35,7 @@ from tests.conftest import RunningSystem
 from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.supervisor import NATS_SERVER
 
-pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow, pytest.mark.chaos]
 
 ANIMAS = tuple(f"crew{n:02d}" for n in range(20))
 CLIENTS = 6

@@ -25,7 +25,7 @@ from animas_contracts import MessageReceived, ResponseSent
 from animas_tools.scripted_llm import ScriptedLLM
 from animas_tools.supervisor import NATS_SERVER
 
-pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow, pytest.mark.chaos]
 
 ANIMAS = tuple(f"steady{n}" for n in range(4))
 """One client per anima, so no chat waits for another anima's cycle."""

@@ -28,7 +28,7 @@ from tests.conftest import RunningSystem
 
 from animas_tools.scripted_llm import ScriptedLLM
 
-pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow, pytest.mark.chaos]
 
 CHATS = int(os.environ.get("ANIMAWORKS_CHAOS_CHATS", "300"))
 CLIENTS = 12
