@@ -176,3 +176,29 @@ def test_concurrent_writers_and_readers_from_threads(
     assert index.count("bob") == 12
     assert find(index, embedder, "bob", "kitten sparrows")[0].chunk.heading == "14:30 Fed the office cat"
     index.close()
+
+
+def test_dropping_an_anima_waits_for_a_search_still_reading_its_file(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    # Deleting the file (and its -shm) under a running reader made it fail with "disk I/O error".
+    index = SqliteMemoryIndex(tmp_path, embedder.dimensions, embedder.model_name)
+    put(index, embedder, "carol", "episodes/2026-02-10.md", EPISODE)
+    opened = index._open["carol"]  # pyright: ignore[reportPrivateUsage]
+    dropped = threading.Event()
+
+    def drop() -> None:
+        index.drop_anima("carol")
+        dropped.set()
+
+    with opened.reading() as db:
+        dropper = threading.Thread(target=drop)
+        dropper.start()
+        assert not dropped.wait(0.3)
+        assert (tmp_path / "carol.db").exists()
+        assert db.execute("SELECT count(*) FROM chunks").fetchone()[0] > 0
+    dropper.join()
+    assert dropped.is_set()
+    assert not (tmp_path / "carol.db").exists()
+    assert index.count("carol") == 0
+    index.close()

@@ -37,6 +37,8 @@ class AnimaFile:
         self._dimensions = dimensions
         self._write_lock = threading.Lock()
         self._pool_lock = threading.Lock()
+        self._readers_done = threading.Condition(self._pool_lock)
+        self._reading = 0
         self._idle: list[Any] = []
         self._closed = False
         self._vectors: VectorMatrix | None = None
@@ -47,10 +49,11 @@ class AnimaFile:
         with self._pool_lock:
             if self._closed:
                 raise Closed
+            self._reading += 1
             db = self._idle.pop() if self._idle else None
-        if db is None:
-            db = schema.connect(self._file)
         try:
+            if db is None:
+                db = schema.connect(self._file)
             db.execute("BEGIN")
             try:
                 yield db
@@ -58,10 +61,12 @@ class AnimaFile:
                 db.execute("COMMIT")  # nothing was written: ends the snapshot
         finally:
             with self._pool_lock:
-                if self._closed:
+                self._reading -= 1
+                if db is not None and self._closed:
                     db.close()
-                else:
+                elif db is not None:
                     self._idle.append(db)
+                self._readers_done.notify_all()
 
     @contextmanager
     def _writing(self) -> Iterator[Any]:
@@ -132,7 +137,11 @@ class AnimaFile:
                 self._vectors.remove(removed)
 
     def close(self) -> None:
-        """Close every connection; readers still running close theirs when they finish."""
+        """Close every connection, after the readers still running have finished.
+
+        Waiting matters to :meth:`SqliteMemoryIndex.drop_anima`: a reader whose file (and its
+        ``-shm``) is deleted under it fails with "disk I/O error".
+        """
         with self._write_lock, self._pool_lock:
             if self._closed:
                 return
@@ -142,6 +151,7 @@ class AnimaFile:
             self._idle.clear()
             self._writer.close()
             self._vectors = None
+            self._readers_done.wait_for(lambda: self._reading == 0)
 
 
 def _delete_path(db: Any, path: str) -> list[int]:
