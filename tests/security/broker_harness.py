@@ -12,7 +12,15 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from tests.conftest import connect_as
 from tests.security.broker_rows import ANIMA
 
-from animas_contracts.subjects import ACTIVITY_STREAM, BODIES_BUCKET, DELTAS_STREAM, SERVICES_BUCKET
+from animas_contracts.subjects import (
+    ACTIVITY_STREAM,
+    BODIES_BUCKET,
+    DEADLETTER_STREAM,
+    DELTAS_STREAM,
+    SCHEDULES_BUCKET,
+    SERVICES_BUCKET,
+    deadletter_subject,
+)
 from animas_tools.authority import AUTHORITY, Durable
 from animas_tools.nats_server import NatsUser
 
@@ -55,6 +63,8 @@ async def seed(nc: Client) -> None:
     js = nc.jetstream()
     await js.publish("activity.seed.message.received", b"{}", stream=ACTIVITY_STREAM)
     await js.publish(f"delta.{ANIMA}", b"{}", stream=DELTAS_STREAM)
+    await js.publish(deadletter_subject("seed"), b"{}", stream=DEADLETTER_STREAM)
+    await (await js.key_value(SCHEDULES_BUCKET)).put("seed", b"seed")
     for grant in AUTHORITY.values():
         for durable in grant.durables:
             await js.add_consumer(durable.stream, matrix_consumer(durable))

@@ -199,3 +199,5 @@ RPC_PRIMING_PRIME_ALL = "rpc.priming.prime.*"
 RPC_PRIMING_SEARCH_ALL = "rpc.priming.search.*"
 RPC_PRIMING_REINDEX = rpc_subject("priming", "reindex")
 RPC_MEMORY_SYNC_ALL = "rpc.memory.sync.*"
+RPC_AGENT_REPLAY = rpc_subject("agent", "replay")
+"""Ask agent-runner to replay one recorded cycle offline (its events in, the diff out)."""

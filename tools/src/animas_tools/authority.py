@@ -37,6 +37,7 @@ from animas_contracts.subjects import (
     DELTAS_STREAM,
     GUARDS_BUCKET,
     NOTIFICATIONS_BUCKET,
+    RPC_AGENT_REPLAY,
     RPC_MEMORY_ANIMAS,
     RPC_MEMORY_BOARD,
     RPC_MEMORY_READ_ALL,
@@ -138,13 +139,23 @@ it also matches ``requested``, which the services that listen to it publish or r
 
 AUTHORITY: dict[str, Authority] = {
     "gateway": Authority(
-        # Messages from outside, the admin API's anima events and human identity edits.
-        events=("message.received", "anima.>", "identity.>"),
-        calls=(RPC_MEMORY_ANIMAS,),
+        # Messages from outside, the admin API's anima events and human identity edits, a
+        # person's "trigger now" of a schedule, and other applications' events kept as memories.
+        events=("message.received", "anima.>", "identity.>", "heartbeat.due", "cron.due", "memory.extracted"),
+        anima_files="the HTTP API's memory browser and the web UI show an anima's files to an admin",
+        # Boards, memory search and the priming an answer used; a cycle replayed offline.
+        calls=(
+            RPC_MEMORY_ANIMAS,
+            RPC_MEMORY_BOARD,
+            RPC_PRIMING_SEARCH_ALL,
+            RPC_PRIMING_PRIME_ALL,
+            RPC_AGENT_REPLAY,
+        ),
         # Replies to chats, outcomes of admin changes, and a chat's streamed output.
         listens=("activity.*.response.sent", MEMORY_OUTCOMES, "delta.*"),
-        # A chat retried with its Idempotency-Key: was the message stored already, and its reply?
-        reads=(ACTIVITY_STREAM,),
+        # Retried chats (was the message stored already?), the timeline and live feed, dead
+        # letters, services' health and the schedules' next fires.
+        reads=(ACTIVITY_STREAM, DEADLETTER_STREAM, kv_stream(SERVICES_BUCKET), kv_stream(SCHEDULES_BUCKET)),
     ),
     "agent-runner": Authority(
         events=(
@@ -179,6 +190,7 @@ AUTHORITY: dict[str, Authority] = {
             RPC_PRIMING_PRIME_ALL,
             RPC_PRIMING_SEARCH_ALL,
         ),
+        serves=(RPC_AGENT_REPLAY,),  # the web UI's "replay this cycle", offline
         # memory-writer's answers, outbound's verdicts on what a tool sent, and the reports a
         # waiting delegate_task expects.
         listens=(MEMORY_OUTCOMES, "activity.*.outbound.*", "activity.*.message.received"),
