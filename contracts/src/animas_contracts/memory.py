@@ -269,6 +269,24 @@ class MemoryEdited(Event, frozen=True, kw_only=True, tag="memory.edited"):
     digest_before: Annotated[str | None, Meta(description="sha256 of what memory-writer had written.")]
 
 
+class MemoryExtracted(Event, frozen=True, kw_only=True, tag="memory.extracted"):
+    """Something another application told an anima to remember (seed 002's ``extract``).
+
+    Published by the gateway (``POST /api/memory/{anima}/events``); memory-writer appends it as
+    one entry to the episode file of the day it happened (``at``, in the anima's time zone) and
+    answers like a memory operation, so priming indexes it. No cycle runs for it. The id is
+    derived from the application's own event id when it sends one, so a repeat is applied once.
+    """
+
+    kind: Annotated[str, Meta(description="The application's type of event: message_in, message_out, fact…")]
+    content: Annotated[str, Meta(description="What happened or was said, in the application's words.")]
+    at: Annotated[datetime, Meta(description="When it happened (its day file is this day's).")]
+    session_id: Annotated[str | None, Meta(description="The application's session, if any.")] = None
+    author: Annotated[
+        str | None, Meta(description="Who said or did it, as the application names them (not an authority).")
+    ] = None
+
+
 class MemoryOpApplied(Event, frozen=True, kw_only=True, tag="memory.op.applied"):
     """memory-writer applied an operation (or a creation, identity revision, status change, write)."""
 

@@ -32,6 +32,7 @@ from animas_contracts import (
     MarkImportant,
     MemoryAccessed,
     MemoryEdited,
+    MemoryExtracted,
     MemoryOpRequested,
     RecordOutcome,
     RestoreMemory,
@@ -60,6 +61,7 @@ CHANGE_EVENTS = (
     IdentityRevised,
     MemoryOpRequested,
     MemoryEdited,
+    MemoryExtracted,
 )
 """Events answered with memory.op.applied or memory.op.rejected."""
 
@@ -220,6 +222,8 @@ class MemoryApplier:
                 return Outcome(kind, (self._write(directory, db, path, event.content.encode()),))
             case MemoryOpRequested():
                 return self._op(event, kind, directory, db)
+            case MemoryExtracted():
+                return self._episode(event, kind, directory, db, ops.extracted_episode(event))
         raise Rejected(f"{kind} is not a memory change")
 
     def _created(
@@ -257,12 +261,7 @@ class MemoryApplier:
         at = event.ts
         match op:
             case AppendEpisode():
-                local = op.at.astimezone(ZoneInfo(self.timezone(event.anima)))
-                path = ops.episode_path(local)
-                existing = directory.read_text(path)
-                text = ops.append_episode(existing, op, local)
-                rules.require_size(text)
-                return Outcome(kind, (self._write_once(event.id, kind, directory, db, path, existing, text),))
+                return self._episode(event, kind, directory, db, op)
             case WriteKnowledge():
                 path, _ = directory.resolve(op.path)
                 rules.require_under(path, (rules.KNOWLEDGE,), "knowledge")
@@ -338,6 +337,17 @@ class MemoryApplier:
                 task_store.transition(op, db, at)
                 return Outcome(kind, tuple(self._render_tasks(directory, db)))
         raise Rejected(f"unknown memory operation {kind}")
+
+    def _episode(
+        self, event: Event, kind: str, directory: AnimaDir, db: AnimaDb, op: AppendEpisode
+    ) -> Outcome:
+        """Append an entry to the day file of ``op.at`` in the anima's time zone (once)."""
+        local = op.at.astimezone(ZoneInfo(self.timezone(event.anima)))
+        path = ops.episode_path(local)
+        existing = directory.read_text(path)
+        text = ops.append_episode(existing, op, local)
+        rules.require_size(text)
+        return Outcome(kind, (self._write_once(event.id, kind, directory, db, path, existing, text),))
 
     def _write(self, directory: AnimaDir, db: AnimaDb, path: str, data: bytes) -> str:
         if path == "status.json":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from animas_contracts import AppendEpisode, MarkImportant, WriteKnowledge, WriteProcedure
+from animas_contracts import AppendEpisode, MarkImportant, MemoryExtracted, WriteKnowledge, WriteProcedure
 from animas_core.episodes import episode_entry
 from animas_memory_writer.memory import frontmatter
 from animas_memory_writer.memory.rules import Rejected
@@ -23,6 +23,25 @@ def append_episode(existing: str | None, op: AppendEpisode, local_time: datetime
     if not text.endswith("\n"):
         text += "\n"
     return text + "\n" + episode_entry(op, local_time.strftime("%H:%M"))
+
+
+def extracted_episode(event: MemoryExtracted) -> AppendEpisode:
+    """The episode entry an application's extracted event becomes.
+
+    The application's words are kept whole (on one line) as what was said; the trigger names the
+    kind of event and its session (``(session <id>)``), which is how a session's memories are
+    found again.
+    """
+    who = f" by {event.author}" if event.author else ""
+    session = f" (session {event.session_id})" if event.session_id else ""
+    return AppendEpisode(
+        title=f"{event.kind}{who}",
+        at=event.at,
+        trigger=f"extracted {event.kind}{session}",
+        decision="Kept as a memory",
+        result="Stored",
+        said=event.content,
+    )
 
 
 def write_knowledge(existing: str | None, op: WriteKnowledge, at: datetime) -> str:
