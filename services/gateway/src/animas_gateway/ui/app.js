@@ -1,0 +1,79 @@
+// The AnimaWorks web UI: hash routes, one live feed shared by the views.
+
+import { LiveFeed, setToken, token } from "./api.js";
+import { clear, failure } from "./dom.js";
+import { renderOrg } from "./org.js";
+import { renderChat } from "./chat.js";
+import { renderCycle, renderTimeline } from "./timeline.js";
+import { renderMemory } from "./memory.js";
+import { renderDeadLetters, renderSchedules, renderTasks } from "./work.js";
+
+const VIEWS = {
+  org: renderOrg,
+  chat: renderChat,
+  timeline: renderTimeline,
+  cycle: renderCycle,
+  memory: renderMemory,
+  tasks: renderTasks,
+  schedules: renderSchedules,
+  deadletters: renderDeadLetters,
+};
+const NAV_OF = { cycle: "timeline" };
+
+const live = document.getElementById("live");
+const feed = new LiveFeed((status, text) => {
+  live.className = `live ${status}`;
+  live.textContent = status === "on" ? "live" : status === "unavailable" ? "no live feed" : "reconnecting";
+  live.title = text;
+  live.dataset.status = status;
+});
+
+let cleanup = null;
+let generation = 0;
+
+/** "#/memory/alice?path=x" → {view: "memory", args: ["alice"], query: URLSearchParams} */
+export function parseRoute(hash) {
+  const text = (hash || "").replace(/^#\/?/, "");
+  const [pathPart, queryPart = ""] = text.split("?", 2);
+  const [view = "org", ...args] = pathPart.split("/").filter(Boolean).map(decodeURIComponent);
+  return { view: VIEWS[view] ? view : "org", args, query: new URLSearchParams(queryPart) };
+}
+
+async function show() {
+  const route = parseRoute(location.hash);
+  const root = document.getElementById("view");
+  const mine = ++generation;
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (err) {
+      console.error(err);
+    }
+    cleanup = null;
+  }
+  clear(root);
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (a.dataset.view === (NAV_OF[route.view] || route.view)) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  root.dataset.view = route.view;
+  try {
+    const done = await VIEWS[route.view](root, { ...route, feed, isCurrent: () => mine === generation });
+    if (mine === generation) cleanup = typeof done === "function" ? done : null;
+    else if (typeof done === "function") done();
+  } catch (err) {
+    if (mine === generation) root.append(failure(err));
+  }
+}
+
+document.getElementById("token-button").addEventListener("click", () => {
+  const value = prompt("API token (leave empty on this machine: loopback needs none)", token());
+  if (value !== null) {
+    setToken(value.trim());
+    location.reload();
+  }
+});
+
+window.addEventListener("hashchange", show);
+show();
+feed.start();
