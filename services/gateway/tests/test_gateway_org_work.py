@@ -119,7 +119,7 @@ def test_thread_cursor_pages_through_threads_in_order() -> None:
     with pytest.raises(ValueError):
         threads_after(summaries, "not-a-cursor")
     with pytest.raises(ValueError):
-        threads_after(summaries, "2026-03-01T09:00:00~3")  # no zone
+        threads_after(summaries, "2026-03-01T09:00:00+00:00.3")
 
 
 def link(outcome: ReportOutcome | None = None) -> TaskLink:

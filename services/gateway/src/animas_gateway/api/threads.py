@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from animas_contracts import MessageReceived, OutboundDelivered, OutboundKind, ResponseSent
 from animas_gateway.api.stored_reads import Stored
 
 IN = "in"
 OUT = "out"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MESSAGE_TYPES = ("message.received", "response.sent", "outbound.delivered")
 """The stored event types a conversation is made of."""
 
@@ -102,20 +103,23 @@ def thread_summaries(messages: Iterable[ThreadMessage]) -> list[ThreadSummary]:
 
 
 def thread_cursor(summary: ThreadSummary) -> str:
-    """The cursor after ``summary`` in :func:`thread_summaries`' order."""
-    return f"{summary.last_time.isoformat()}~{summary.last_seq}"
+    """The cursor after ``summary`` in :func:`thread_summaries`' order (URL-safe: digits and a dot)."""
+    return f"{_micros(summary.last_time)}.{summary.last_seq}"
 
 
 def threads_after(summaries: list[ThreadSummary], cursor: str | None) -> list[ThreadSummary]:
     """The summaries after ``cursor`` (all when None). Raises ValueError for a malformed cursor."""
     if cursor is None:
         return summaries
-    time_text, _, seq_text = cursor.rpartition("~")
-    after = datetime.fromisoformat(time_text)
-    if after.tzinfo is None:
-        raise ValueError("a thread cursor's time has a zone")
-    key = (after, int(seq_text))
-    return [s for s in summaries if (s.last_time, s.last_seq) < key]
+    micros, dot, seq = cursor.partition(".")
+    if not (dot and micros.isdigit() and seq.isdigit()):
+        raise ValueError(f"not a thread cursor: {cursor!r}")
+    key = (int(micros), int(seq))
+    return [s for s in summaries if (_micros(s.last_time), s.last_seq) < key]
+
+
+def _micros(time: datetime) -> int:
+    return (time - _EPOCH) // timedelta(microseconds=1)
 
 
 def thread_messages(messages: Iterable[ThreadMessage], thread_id: str) -> list[ThreadMessage]:
