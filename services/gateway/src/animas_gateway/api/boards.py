@@ -37,7 +37,7 @@ MAX_PAGE = 200
 """The most posts memory-writer answers in one read."""
 
 
-class BoardItem(msgspec.Struct, frozen=True, kw_only=True):
+class BoardSummary(msgspec.Struct, frozen=True, kw_only=True):
     """A board: who is on it and how many posts it holds."""
 
     board: str
@@ -49,13 +49,13 @@ class BoardItem(msgspec.Struct, frozen=True, kw_only=True):
     posts: Annotated[int, Meta(description="How many posts it holds.")]
 
 
-class BoardList(msgspec.Struct, frozen=True, kw_only=True):
+class BoardSummaryList(msgspec.Struct, frozen=True, kw_only=True):
     """Every board, general first, then by name."""
 
-    items: list[BoardItem]
+    items: list[BoardSummary]
 
 
-class PostItem(msgspec.Struct, frozen=True, kw_only=True):
+class BoardPostItem(msgspec.Struct, frozen=True, kw_only=True):
     """One post."""
 
     seq: Annotated[int, Meta(description="Its number on the board, from 1.")]
@@ -66,20 +66,20 @@ class PostItem(msgspec.Struct, frozen=True, kw_only=True):
     thread_id: str
 
 
-class PostPage(msgspec.Struct, frozen=True, kw_only=True):
+class BoardPostPage(msgspec.Struct, frozen=True, kw_only=True):
     """A page of posts, oldest first; ``next_cursor`` pages back to older ones."""
 
     board: str
     total: Annotated[int, Meta(description="How many posts the board holds.")]
-    items: list[PostItem]
+    items: list[BoardPostItem]
     next_cursor: Annotated[
         str | None, Meta(description="Pass as `cursor` for the older posts; null at the first.")
     ]
 
 
-def board_item(reply: BoardReply) -> BoardItem:
+def board_item(reply: BoardReply) -> BoardSummary:
     """The API's view of a board read."""
-    return BoardItem(
+    return BoardSummary(
         board=reply.board,
         description=reply.description,
         posting=reply.posting.value,
@@ -114,7 +114,7 @@ def operations(nc: Client, *, timeout_s: float = 5.0) -> list[Operation]:
             reply = await read(name)
             if reply.exists:
                 items.append(board_item(reply))
-        return json_response(BoardList(items=items))
+        return json_response(BoardSummaryList(items=items))
 
     async def posts(request: Request) -> Response:
         name = request.path_params["board"]
@@ -125,12 +125,12 @@ def operations(nc: Client, *, timeout_s: float = 5.0) -> list[Operation]:
         if not reply.exists:
             raise Problem(404, f"there is no board #{name}")
         items = [
-            PostItem(seq=p.seq, id=p.id, anima=p.anima, text=p.text, time=p.ts, thread_id=p.thread_id)
+            BoardPostItem(seq=p.seq, id=p.id, anima=p.anima, text=p.text, time=p.ts, thread_id=p.thread_id)
             for p in reply.posts
         ]
         next_cursor = None if reply.next_before is None else str(reply.next_before)
         return json_response(
-            PostPage(board=reply.board, total=reply.total, items=items, next_cursor=next_cursor)
+            BoardPostPage(board=reply.board, total=reply.total, items=items, next_cursor=next_cursor)
         )
 
     return [
@@ -141,7 +141,7 @@ def operations(nc: Client, *, timeout_s: float = 5.0) -> list[Operation]:
             "Every board with its members and how many posts it holds",
             TAG,
             "admin",
-            response=BoardList,
+            response=BoardSummaryList,
             errors=(502, 503),
         ),
         Operation(
@@ -151,7 +151,7 @@ def operations(nc: Client, *, timeout_s: float = 5.0) -> list[Operation]:
             "A page of a board's posts, oldest first; the cursor pages back",
             TAG,
             "admin",
-            response=PostPage,
+            response=BoardPostPage,
             params=(BOARD, CURSOR_PARAM, LIMIT_PARAM),
             errors=(400, 404, 502, 503),
         ),

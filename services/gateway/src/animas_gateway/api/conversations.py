@@ -43,7 +43,7 @@ NAME = Param("name", "path", "The anima.")
 THREAD = Param("thread_id", "path", "The thread.")
 
 
-class ThreadItem(msgspec.Struct, frozen=True, kw_only=True):
+class ConversationThread(msgspec.Struct, frozen=True, kw_only=True):
     """One thread of an anima's conversations."""
 
     thread_id: str
@@ -52,14 +52,14 @@ class ThreadItem(msgspec.Struct, frozen=True, kw_only=True):
     messages: Annotated[int, Meta(description="How many messages it holds.")]
 
 
-class ThreadList(msgspec.Struct, frozen=True, kw_only=True):
+class ConversationThreadPage(msgspec.Struct, frozen=True, kw_only=True):
     """A page of threads, the most recently active first."""
 
-    items: list[ThreadItem]
+    items: list[ConversationThread]
     next_cursor: str | None
 
 
-class MessageItem(msgspec.Struct, frozen=True, kw_only=True):
+class ConversationMessage(msgspec.Struct, frozen=True, kw_only=True):
     """One message of a thread."""
 
     seq: Annotated[int, Meta(description="Its stream sequence.")]
@@ -74,19 +74,19 @@ class MessageItem(msgspec.Struct, frozen=True, kw_only=True):
     id: Annotated[str, Meta(description="Id of the event that recorded it.")]
 
 
-class ThreadDetail(msgspec.Struct, frozen=True, kw_only=True):
+class ConversationThreadDetail(msgspec.Struct, frozen=True, kw_only=True):
     """A page of one thread's messages, oldest first."""
 
     thread_id: str
-    messages: list[MessageItem]
+    messages: list[ConversationMessage]
     next_cursor: Annotated[
         str | None, Meta(description="Pass as `cursor` for the messages after these; null at the end.")
     ]
 
 
-def _item(anima: str, message: ThreadMessage) -> MessageItem:
+def _item(anima: str, message: ThreadMessage) -> ConversationMessage:
     inbound = message.direction == "in"
-    return MessageItem(
+    return ConversationMessage(
         seq=message.seq,
         time=message.time.isoformat(),
         direction=message.direction,
@@ -122,13 +122,15 @@ def operations(nc: Client, directory: AnimaDirectory) -> list[Operation]:
             raise Problem(400, "'cursor' must be a next_cursor from an earlier page") from None
         page = rest[:limit]
         items = [
-            ThreadItem(
+            ConversationThread(
                 thread_id=s.thread_id, peer=s.peer, last_time=s.last_time.isoformat(), messages=s.messages
             )
             for s in page
         ]
         more = len(rest) > limit
-        return json_response(ThreadList(items=items, next_cursor=thread_cursor(page[-1]) if more else None))
+        return json_response(
+            ConversationThreadPage(items=items, next_cursor=thread_cursor(page[-1]) if more else None)
+        )
 
     async def one_thread(request: Request) -> Response:
         limit, after = query_limit(request), seq_cursor(request)
@@ -141,7 +143,7 @@ def operations(nc: Client, directory: AnimaDirectory) -> list[Operation]:
         page = rest[:limit]
         more = len(rest) > limit
         return json_response(
-            ThreadDetail(
+            ConversationThreadDetail(
                 thread_id=thread_id,
                 messages=[_item(anima, m) for m in page],
                 next_cursor=str(page[-1].seq) if more else None,
@@ -156,7 +158,7 @@ def operations(nc: Client, directory: AnimaDirectory) -> list[Operation]:
             "An anima's conversation threads, the most recently active first",
             TAG,
             "admin",
-            response=ThreadList,
+            response=ConversationThreadPage,
             params=(NAME, CURSOR_PARAM, LIMIT_PARAM),
             errors=(400, 404, 503),
         ),
@@ -167,7 +169,7 @@ def operations(nc: Client, directory: AnimaDirectory) -> list[Operation]:
             "The messages of one thread, in and out, oldest first",
             TAG,
             "admin",
-            response=ThreadDetail,
+            response=ConversationThreadDetail,
             params=(NAME, THREAD, CURSOR_PARAM, LIMIT_PARAM),
             errors=(400, 404, 503),
         ),

@@ -44,7 +44,7 @@ ANIMA = Param("anima", "query", "Only those of this anima (either side of a dele
 STATE = Param("state", "query", "Only tasks in this state.", {"type": "string", "enum": list(TASK_STATES)})
 
 
-class ReportItem(msgspec.Struct, frozen=True, kw_only=True):
+class DelegationReport(msgspec.Struct, frozen=True, kw_only=True):
     """The assignee's latest report on a task."""
 
     outcome: Annotated[str, Meta(description="done, failed or blocked.")]
@@ -53,7 +53,7 @@ class ReportItem(msgspec.Struct, frozen=True, kw_only=True):
     taken: Annotated[bool, Meta(description="The supervisor read it inside the cycle waiting for it.")]
 
 
-class TaskItem(msgspec.Struct, frozen=True, kw_only=True):
+class DelegatedTask(msgspec.Struct, frozen=True, kw_only=True):
     """A task one anima delegated to another."""
 
     task_id: Annotated[str, Meta(description="The task in the supervisor's store.")]
@@ -66,17 +66,17 @@ class TaskItem(msgspec.Struct, frozen=True, kw_only=True):
     assignee_task_id: Annotated[str | None, Meta(description="The task in the subordinate's store.")]
     thread_id: str | None
     deadline: str | None
-    report: ReportItem | None
+    report: DelegationReport | None
 
 
-class TaskList(msgspec.Struct, frozen=True, kw_only=True):
+class DelegatedTaskPage(msgspec.Struct, frozen=True, kw_only=True):
     """A page of delegations, the most recently delegated first."""
 
-    items: list[TaskItem]
+    items: list[DelegatedTask]
     next_cursor: str | None
 
 
-class ConsolidationItem(msgspec.Struct, frozen=True, kw_only=True):
+class ConsolidationRun(msgspec.Struct, frozen=True, kw_only=True):
     """One consolidation run."""
 
     run_id: str
@@ -95,17 +95,17 @@ class ConsolidationItem(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None
 
 
-class ConsolidationList(msgspec.Struct, frozen=True, kw_only=True):
+class ConsolidationRunPage(msgspec.Struct, frozen=True, kw_only=True):
     """A page of consolidation runs, the most recently started first."""
 
-    items: list[ConsolidationItem]
+    items: list[ConsolidationRun]
     next_cursor: str | None
 
 
-def task_item(d: Delegation) -> TaskItem:
+def task_item(d: Delegation) -> DelegatedTask:
     """The API's view of a delegation."""
     report = d.report
-    return TaskItem(
+    return DelegatedTask(
         task_id=d.task_id,
         from_=d.supervisor,
         to=d.assignee,
@@ -118,15 +118,15 @@ def task_item(d: Delegation) -> TaskItem:
         deadline=d.deadline,
         report=None
         if report is None
-        else ReportItem(
+        else DelegationReport(
             outcome=report.outcome, summary=report.summary, time=report.time.isoformat(), taken=report.taken
         ),
     )
 
 
-def run_item(run: Run) -> ConsolidationItem:
+def run_item(run: Run) -> ConsolidationRun:
     """The API's view of a consolidation run."""
-    return ConsolidationItem(
+    return ConsolidationRun(
         run_id=run.run_id,
         anima=run.anima,
         kind=run.kind,
@@ -154,7 +154,7 @@ def operations(nc: Client) -> list[Operation]:
         stored = await stored_events(nc, stored_activity_filter(event_type="task.>"))
         found = involving(delegations(stored), anima, state)
         page, next_cursor = page_before(found, lambda d: d.first_seq, cursor, limit)
-        return json_response(TaskList(items=[task_item(d) for d in page], next_cursor=next_cursor))
+        return json_response(DelegatedTaskPage(items=[task_item(d) for d in page], next_cursor=next_cursor))
 
     async def consolidations(request: Request) -> Response:
         anima = anima_param(request, "anima", where="query")
@@ -162,7 +162,7 @@ def operations(nc: Client) -> list[Operation]:
         subject = stored_activity_filter(anima=anima or "*", event_type="consolidation.>")
         runs = consolidation_runs(await stored_events(nc, subject))
         page, next_cursor = page_before(runs, lambda r: r.first_seq, cursor, limit)
-        return json_response(ConsolidationList(items=[run_item(r) for r in page], next_cursor=next_cursor))
+        return json_response(ConsolidationRunPage(items=[run_item(r) for r in page], next_cursor=next_cursor))
 
     return [
         Operation(
@@ -172,7 +172,7 @@ def operations(nc: Client) -> list[Operation]:
             "Tasks delegated between animas, with their state and report, newest first",
             TAG,
             "admin",
-            response=TaskList,
+            response=DelegatedTaskPage,
             params=(ANIMA, STATE, CURSOR_PARAM, LIMIT_PARAM),
             errors=(400, 503),
         ),
@@ -183,7 +183,7 @@ def operations(nc: Client) -> list[Operation]:
             "Memory consolidation runs with their outcome and a summary, newest first",
             TAG,
             "admin",
-            response=ConsolidationList,
+            response=ConsolidationRunPage,
             params=(ANIMA, CURSOR_PARAM, LIMIT_PARAM),
             errors=(400, 503),
         ),
