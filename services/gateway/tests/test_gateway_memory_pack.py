@@ -54,14 +54,15 @@ def test_events_are_validated() -> None:
     assert (
         msgspec.json.decode(msgspec.json.encode(good), type=mp.EventsRequest).events[0].type == "message_in"
     )
-    for bad in (
+    bad_bodies: list[dict[str, object]] = [
         {"events": []},
         {"events": [{"type": "Bad Type", "content": "x"}]},
         {"events": [{"type": "fact", "content": ""}]},
         {"events": [{"type": "fact", "content": "x" * (mp.MAX_CONTENT_CHARS + 1)}]},
         {"events": [{"type": "fact", "content": "x"}] * (mp.MAX_EVENTS + 1)},
         {"events": [{"type": "fact", "content": "x", "anima": "other"}]},
-    ):
+    ]
+    for bad in bad_bodies:
         with pytest.raises(msgspec.ValidationError):
             msgspec.json.decode(msgspec.json.encode(bad), type=mp.EventsRequest)
 
