@@ -452,3 +452,20 @@ async def test_consolidation_runs_are_listed_newest_first(client: httpx.AsyncCli
     assert alice[0]["summary"] == "daily 2026-02-28: 2 created, 1 skipped (model)"
     assert alice[0]["started"] == "2026-03-01T09:30:00+00:00" and alice[0]["counts"]["created"] == 2
     await _get(client, "/api/consolidations?anima=Not.Valid", 400)
+
+
+async def test_without_memory_writer_boards_answer_503_and_the_rest_still_reads(
+    secured_nats: tuple[str, dict[str, NatsUser]],
+) -> None:
+    url, users = secured_nats
+    gateway = await connect_as(url, users["gateway"])
+    try:
+        ops = [*work.operations(gateway), *boards.operations(gateway, timeout_s=0.5)]
+        app = Starlette(routes=routes(ops), middleware=[Middleware(Authentication, api_config=ApiConfig)])
+        guard_broker_outages(app)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+            response = await http.get("/api/boards/general/posts")
+            assert response.status_code == 503 and response.headers["retry-after"]
+            assert (await _get(http, "/api/tasks")) == {"items": [], "next_cursor": None}
+    finally:
+        await gateway.close()
