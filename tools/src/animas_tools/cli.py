@@ -16,6 +16,7 @@ from animas_tools import (
     animas_cli,
     consolidate_cli,
     consolidation_replay,
+    demo_cli,
     restore_cli,
     schedule_cli,
     status_cli,
@@ -45,6 +46,7 @@ schedule_cli.register(app)
 consolidate_cli.register(app)
 restore_cli.register(app)
 tasks_cli.register(app)
+demo_cli.register(app)
 
 HomeOption = Annotated[
     Path | None, typer.Option("--home", help="AnimaWorks home (default: $ANIMAWORKS_HOME or ~/.animaworks)")
