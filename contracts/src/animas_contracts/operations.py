@@ -106,3 +106,35 @@ class SyncReply(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     edits: list[str] = []
     error: str | None = None
+
+
+class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Replay one recorded cycle offline (``rpc.agent.replay``): its events in, the comparison out."""
+
+    cycle_id: Annotated[str, Meta(description="The cycle: the id of its cycle.started.")]
+    events: Annotated[
+        list[dict[str, Any]],
+        Meta(
+            description="The stored JSON of the cycle's events, oldest first (its cycle.started, model "
+            "calls, tool calls and reply at least); bodies kept in the object store are inlined by "
+            "the replayer when it may read them."
+        ),
+    ]
+
+
+class ReplayReply(msgspec.Struct, frozen=True, kw_only=True):
+    """How the replay compares with the recording; ``error`` says why it could not run."""
+
+    ok: Annotated[bool, Meta(description="False when the cycle could not be replayed (see error).")]
+    matches: Annotated[
+        bool, Meta(description="Same prompt, every recorded model call replayed, and the same reply.")
+    ] = False
+    diff: Annotated[str, Meta(description="Unified diff of the recorded prompt against this build's.")] = ""
+    report: Annotated[str, Meta(description="The report `anima replay cycle` prints.")] = ""
+    prompt_identical: bool = False
+    calls_recorded: int = 0
+    calls_replayed: int = 0
+    divergence: Annotated[str | None, Meta(description="Where the replay left the recording.")] = None
+    recorded_reply: str | None = None
+    replayed_reply: str | None = None
+    error: str | None = None

@@ -34,6 +34,7 @@ from animas_contracts import (
     type_tag,
 )
 from animas_contracts.names import ANIMA_NAME_PATTERN
+from animas_contracts.operations import ReplayReply, ReplayRequest
 from animas_contracts.subjects import RPC_MEMORY_REBUILD
 
 OPERATION_TYPES: tuple[type[msgspec.Struct], ...] = (
@@ -52,6 +53,8 @@ OPERATION_TYPES: tuple[type[msgspec.Struct], ...] = (
     SearchReply,
     ReindexRequest,
     ReindexReply,
+    ReplayRequest,
+    ReplayReply,
 )
 """Request/reply payloads (not events): their schemas are published too."""
 

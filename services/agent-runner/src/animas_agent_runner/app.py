@@ -23,12 +23,14 @@ from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel
+from animas_agent_runner.replay import on_replay
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_agent_runner.toolbox.delegation_tools import report_key_of
 from animas_agent_runner.toolbox.effects import EffectRetry
-from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
+from animas_contracts.subjects import ACTIVITY_STREAM, RPC_AGENT_REPLAY, stored_activity_filter
 from animas_core.bodies import ObjectStoreBodies
 from animas_core.memory_client import MemoryClient
+from animas_core.rpc_tracing import traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.streams import event_stored_after
 from animas_core.waiter import OUTCOME_SUBJECT, EventWaiter, outcome_key
@@ -185,3 +187,9 @@ async def setup(
         runtime.consume(spec, handler)
     for spec in task_consumers(runtime.partitions):
         runtime.consume(spec, tasks)
+    # The HTTP API's "replay this cycle": offline, against the recordings the request carries.
+    await nc.subscribe(
+        RPC_AGENT_REPLAY,
+        queue=SERVICE,
+        cb=traced_responder(on_replay, tracer_provider=runtime.tracer_provider),
+    )

@@ -6,7 +6,8 @@ recorded, with the code running now, and diffed against the recorded prompt; the
 execution mode runs again against the recorded model responses and tool results, with no model,
 no broker and no anima files, and the replayed reply is compared with the recorded one.
 
-Run as ``python -m animas_agent_runner.replay <cycle-id> < events.jsonl``.
+Run as ``python -m animas_agent_runner.replay <cycle-id> < events.jsonl``; agent-runner also
+serves it on ``rpc.agent.replay`` (:func:`on_replay`, the HTTP API's "replay this cycle").
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import difflib
+import logging
 import sys
 from collections.abc import Iterable, Sequence
+
+import msgspec
+from nats.aio.msg import Msg
 
 from animas_agent_runner.cycle.recipe import CycleRecipe
 from animas_agent_runner.cycle.thinking import think
@@ -33,7 +38,19 @@ from animas_agent_runner.ports import (
     TurnResult,
 )
 from animas_agent_runner.prompt import count_tokens
-from animas_contracts import CycleStarted, Event, LlmCalled, ResponseSent, ToolStatus, ToolUsed, decode_event
+from animas_contracts import (
+    ContractError,
+    CycleStarted,
+    Event,
+    LlmCalled,
+    ResponseSent,
+    ToolStatus,
+    ToolUsed,
+    decode_event,
+)
+from animas_contracts.operations import ReplayReply, ReplayRequest
+
+_log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,6 +246,47 @@ def render(report: ReplayReport) -> str:
 def _same_reply(recorded: str, replayed: str | None) -> bool:
     """Equal, allowing the note the cycle adds after the model's words (e.g. the turn limit)."""
     return bool(replayed) and (recorded == replayed or recorded.startswith(f"{replayed}\n\n("))
+
+
+def matches(report: ReplayReport) -> bool:
+    """Same prompt, every recorded call replayed, no divergence, and the recorded reply again."""
+    recorded = report.cycle.reply.text if report.cycle.reply else None
+    same_reply = recorded is None or _same_reply(recorded, report.replayed_reply)
+    return not report.prompt_diff and report.divergence is None and same_reply
+
+
+async def replay_request(request: ReplayRequest) -> ReplayReply:
+    """Replay the cycle of ``request`` and compare it with its recording."""
+    try:
+        events = [decode_event(msgspec.json.encode(raw)) for raw in request.events]
+        cycle = recorded_cycle(events, request.cycle_id)
+    except (ValueError, ContractError, msgspec.DecodeError) as exc:
+        return ReplayReply(ok=False, error=str(exc))
+    report = await replay_cycle(cycle)
+    return ReplayReply(
+        ok=True,
+        matches=matches(report),
+        diff="\n".join(report.prompt_diff),
+        report=render(report),
+        prompt_identical=not report.prompt_diff,
+        calls_recorded=len(cycle.calls),
+        calls_replayed=report.calls_replayed,
+        divergence=report.divergence,
+        recorded_reply=cycle.reply.text if cycle.reply else None,
+        replayed_reply=report.replayed_reply,
+    )
+
+
+async def on_replay(msg: Msg) -> None:
+    """``rpc.agent.replay``: a :class:`ReplayRequest` in, a :class:`ReplayReply` out (offline, no events)."""
+    try:
+        reply = await replay_request(msgspec.json.decode(msg.data, type=ReplayRequest))
+    except msgspec.DecodeError as exc:
+        reply = ReplayReply(ok=False, error=f"bad replay request: {exc}")
+    except Exception as exc:
+        _log.exception("replay failed")
+        reply = ReplayReply(ok=False, error=f"replay failed: {exc!r}")
+    await msg.respond(msgspec.json.encode(reply))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
