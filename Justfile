@@ -17,10 +17,10 @@ sync:
 [group('check')]
 lint:
     {{bin}}/ruff check .
-    {{bin}}/ruff format --check contracts services tools tests
+    {{bin}}/ruff format --check contracts services tools clients tests
     {{bin}}/lint-imports
-    {{bin}}/mypy contracts/src services/*/src tools/src tools/bench
-    {{bin}}/mypy contracts/tests services/*/tests tools/tests tests
+    {{bin}}/mypy contracts/src services/*/src tools/src tools/bench clients/python/src
+    {{bin}}/mypy contracts/tests services/*/tests tools/tests clients/python/tests tests
 
 # Regenerate the committed event schemas and AsyncAPI document
 [group('contracts')]
