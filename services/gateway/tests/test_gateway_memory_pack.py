@@ -61,6 +61,7 @@ def test_events_are_validated() -> None:
         {"events": [{"type": "fact", "content": "x" * (mp.MAX_CONTENT_CHARS + 1)}]},
         {"events": [{"type": "fact", "content": "x"}] * (mp.MAX_EVENTS + 1)},
         {"events": [{"type": "fact", "content": "x", "anima": "other"}]},
+        {"events": [{"type": "fact", "content": "x", "session_id": "two words"}]},
     ]
     for bad in bad_bodies:
         with pytest.raises(msgspec.ValidationError):

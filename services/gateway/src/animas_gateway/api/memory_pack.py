@@ -31,6 +31,12 @@ ExternalId = Annotated[
     str, Meta(min_length=1, max_length=200, description="The application's id for this memory space.")
 ]
 ShortText = Annotated[str, Meta(min_length=1, max_length=128)]
+SessionId = Annotated[
+    str,
+    Meta(
+        min_length=1, max_length=128, pattern=r"^\S+$", description="The application's session (no spaces)."
+    ),
+]
 
 
 def external_anima_name(external_id: str) -> str:
@@ -75,7 +81,7 @@ class ExtractedEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     type: Annotated[str, Meta(max_length=64, pattern=_KIND, description="message_in, message_out, fact…")]
     content: Annotated[str, Meta(min_length=1, max_length=MAX_CONTENT_CHARS)]
-    session_id: ShortText | None = None
+    session_id: SessionId | None = None
     author: ShortText | None = None
     time: Annotated[
         datetime | None, Meta(description="When it happened, with its offset (default: now).")
