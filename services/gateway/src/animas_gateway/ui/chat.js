@@ -4,6 +4,7 @@ import { ApiError, chatStream, get } from "./api.js";
 import { enc, failure, h, link, stateBadge } from "./dom.js";
 
 const logs = new Map(); // anima → the bubbles of this page's session, kept across view changes
+const toolLists = new Map(); // correlation id → the tool-call list of the reply it belongs to
 
 async function animaList() {
   try {
@@ -41,7 +42,7 @@ function toolLine(item) {
   const args = event.arguments ? JSON.stringify(event.arguments) : "";
   return h(
     "li",
-    { "data-tool": tool, title: event.result || "" },
+    { "data-tool": tool, "data-seq": item.seq, title: event.result || "" },
     h("span", { class: "mono" }, tool),
     status ? ` (${status})` : "",
     args ? h("span", { class: "muted mono" }, " ", args.length > 160 ? `${args.slice(0, 160)}…` : args) : "",
@@ -78,10 +79,14 @@ export async function renderChat(root, { args, feed }) {
   });
 
   let pending = null; // {bubble, tools, correlationId}
+  // A tool call is recorded when it returns, and the feed may bring it after the reply itself:
+  // it goes to the reply of its conversation, whenever it comes.
   const unsubscribe = feed.subscribe((item) => {
-    if (!pending || item.anima !== name || item.type !== "tool.used") return;
-    if (pending.correlationId && item.correlation_id && item.correlation_id !== pending.correlationId) return;
-    pending.tools.append(toolLine(item));
+    if (item.anima !== name || item.type !== "tool.used") return;
+    let tools = toolLists.get(item.correlation_id);
+    if (!tools && pending && !pending.correlationId) tools = pending.tools;
+    if (!tools || tools.querySelector(`li[data-seq="${CSS.escape(String(item.seq))}"]`)) return;
+    tools.append(toolLine(item));
   });
 
   form.addEventListener("submit", async (e) => {
@@ -136,6 +141,7 @@ export async function renderChat(root, { args, feed }) {
         (opened) => {
           pending.correlationId = opened.correlationId;
           bubble.dataset.correlationId = opened.correlationId || "";
+          if (opened.correlationId) toolLists.set(opened.correlationId, tools);
         },
       );
       if (bubble.dataset.state === "streaming") {

@@ -26,7 +26,7 @@ function cycleOf(items) {
 function eventLine(item) {
   return h(
     "li",
-    { "data-seq": item.seq, "data-type": item.type },
+    { "data-seq": item.seq, "data-type": item.type, "data-id": item.id },
     when(item.time),
     " ",
     h("span", { class: "type" }, item.type),

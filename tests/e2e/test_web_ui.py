@@ -1,0 +1,211 @@
+"""The web UI in a real browser, against the system `anima demo` starts (issue #16).
+
+One system for the module: ``anima demo`` (``anima up`` with the demo organization on its scripted
+model: ``lead`` manages ``ren`` and ``yui``; asked for the onboarding brief, ``lead`` delegates to
+``ren``, who writes a memory file and reports). Debian's chromium, driven by Playwright
+(``executable_path``; no browser download), then: the chart shows the tree; a chat streams its
+reply in and shows the delegation tool call from the live feed; a heartbeat fired from the CLI
+appears in the open timeline without a reload; the chat's cycle opens and replays with no diff.
+
+Screenshots go to ``$ANIMAWORKS_TEST_ARTIFACTS/web-ui/`` when that is set, else to pytest's
+temporary folder (``.../web-ui-artifacts0``); the path is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import RunningSystem, wait_until
+
+from animas_tools.demo_cli import DEMO_TASK, MANAGER, RESEARCHER
+
+pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("needs Debian's chromium (apt-get install -y chromium)", allow_module_level=True)
+
+TIMEOUT_MS = 60_000
+_SCRIPT_ERRORS: list[str] = []
+"""Uncaught errors of the page's scripts (each test asserts there were none)."""
+_FIRED = re.compile(r"heartbeat\.due (\S+)")
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = os.environ.get("ANIMAWORKS_TEST_ARTIFACTS")
+    folder = Path(base) / "web-ui" if base else tmp_path_factory.mktemp("web-ui-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"web UI screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """`anima demo` in a fresh home, once its request has been answered and its heartbeat fired."""
+    home = tmp_path_factory.mktemp("web-ui") / "home"
+    output = home.parent / "demo.log"
+    with open(output, "w") as handle:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "animas_tools.cli",
+                "demo",
+                "--no-open",
+                "--home",
+                str(home),
+                "--port",
+                "0",
+            ],
+            env={**os.environ, "ANIMAWORKS_HOME": str(home), "ANIMAWORKS_SCHEDULER_PAUSED": "true"},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    running = RunningSystem(home, process, output)
+    try:
+        running.wait_ready()
+        wait_until(
+            lambda: "demo is ready" in output.read_text() or process.poll() is not None,
+            120,
+            "the demo's organization, request and heartbeat",
+        )
+        assert process.poll() is None, output.read_text()
+        assert f"From {RESEARCHER}:" in output.read_text(), output.read_text()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, system: RunningSystem) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+    opened = context.new_page()
+    opened.set_default_timeout(TIMEOUT_MS)
+    opened.on("pageerror", lambda exc: _SCRIPT_ERRORS.append(str(exc)))
+    opened.goto(system.url + "/#/org")
+    yield opened
+    context.close()
+
+
+def _no_script_errors(page: Any) -> None:
+    assert _SCRIPT_ERRORS == [], _SCRIPT_ERRORS
+
+
+def test_the_chart_shows_the_organization_with_live_states(
+    page: Any, system: RunningSystem, artifacts: Path, browser: Any
+) -> None:
+    page.goto(system.url + "/#/org")
+    lead = page.locator(f'.org li[data-anima="{MANAGER}"]')
+    lead.locator(f'li[data-anima="{RESEARCHER}"]').wait_for()  # ren sits under lead
+    assert lead.locator('li[data-anima="yui"]').count() == 1
+    assert lead.locator(".state").first.get_attribute("data-state") in {
+        "idle",
+        "thinking",
+        "in_tool",
+        "resting",
+        "unknown",
+    }
+    page.locator("#live.on").wait_for()  # the live feed is connected
+    page.screenshot(path=artifacts / "01-org.png", full_page=True)
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        small = phone.new_page()
+        small.goto(system.url + "/#/org")
+        small.locator(f'.org li[data-anima="{RESEARCHER}"]').wait_for(timeout=TIMEOUT_MS)
+        overflow = small.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        small.screenshot(path=artifacts / "01-org-phone.png", full_page=True)
+        assert overflow <= 1, f"the chart is {overflow}px wider than a phone's screen"
+    finally:
+        phone.close()
+    _no_script_errors(page)
+
+
+def test_a_chat_reply_streams_in_with_its_tool_calls(
+    page: Any, system: RunningSystem, artifacts: Path
+) -> None:
+    page.goto(system.url + f"/#/chat/{MANAGER}")
+    box = page.locator("#chat-input")
+    box.wait_for()
+    # Count the reply's text changes as they happen: a streamed reply changes more than once.
+    page.evaluate(
+        """() => {
+        window.__replyChanges = 0;
+        new MutationObserver((records) => {
+          for (const r of records) {
+            const bubble = r.target.closest && r.target.closest('.bubble.reply');
+            if (bubble && bubble.dataset.state === 'streaming') window.__replyChanges += 1;
+          }
+        }).observe(
+          document.getElementById('chat-log'), {subtree: true, childList: true, characterData: true}
+        );
+      }"""
+    )
+    box.fill(DEMO_TASK)
+    box.press("Enter")
+    reply = page.locator(".bubble.reply").last
+    page.wait_for_function(
+        "() => { const b = [...document.querySelectorAll('.bubble.reply')].pop();"
+        " return b && b.dataset.state !== 'streaming'; }"
+    )
+    page.screenshot(path=artifacts / "02-chat.png", full_page=True)
+    assert reply.get_attribute("data-state") == "replied", reply.inner_text()
+    assert f"From {RESEARCHER}: Customers like the guided first chat" in reply.locator(".text").inner_text()
+    assert page.evaluate("window.__replyChanges") >= 2, "the reply did not stream in"
+    # The delegation, as the live feed reported it while the cycle ran.
+    reply.locator('.tools li[data-tool="delegate_task"]').wait_for()
+    _no_script_errors(page)
+
+
+def test_a_heartbeat_shows_in_the_open_timeline_without_a_reload(
+    page: Any, system: RunningSystem, artifacts: Path
+) -> None:
+    page.goto(system.url + "/#/timeline")
+    page.locator("#timeline .group-item").first.wait_for()
+    page.evaluate("window.__sameDocument = true")
+    fired = system.anima("trigger", MANAGER, "heartbeat").stdout
+    found = _FIRED.search(fired)
+    assert found, fired
+    group = page.locator(f'details.group[data-correlation-id="{found.group(1)}"]')
+    group.wait_for()
+    assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+    group.locator(":scope > summary").click()
+    group.locator('li[data-type="heartbeat.due"]').wait_for()
+    page.screenshot(path=artifacts / "03-timeline.png", full_page=True)
+    _no_script_errors(page)
+
+
+def test_a_cycle_opens_and_its_replay_matches(page: Any, system: RunningSystem, artifacts: Path) -> None:
+    page.goto(system.url + f"/#/timeline?anima={MANAGER}&type=cycle.started")
+    opener = page.locator("#timeline .group-item[data-cycle] a", has_text="Open cycle").first
+    opener.wait_for(state="attached")
+    cycle_id = opener.evaluate("a => a.closest('[data-cycle]').dataset.cycle")
+    page.goto(system.url + f"/#/cycle/{cycle_id}")
+    page.locator(f'#cycle-events li[data-type="cycle.started"][data-id="{cycle_id}"]').wait_for()
+    page.locator("button.replay").click()
+    verdict = page.locator("#replay-out .verdict")
+    verdict.wait_for()
+    page.screenshot(path=artifacts / "04-cycle-replay.png", full_page=True)
+    assert verdict.get_attribute("data-matches") == "true", page.locator("#replay-out").inner_text()
+    _no_script_errors(page)
