@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from animas_contracts import validate_anima_name
+from animas_core.schedules.plan import anima_schedules
 from animas_gateway.api import memory_pack as mp
 from animas_gateway.api.memory_browser import cycle_priming, knowledge_path, memory_type
 from animas_gateway.api.memory_service import external_files
@@ -47,6 +48,7 @@ def test_the_external_id_is_recorded_in_the_files() -> None:
     assert '"external_id": "u1"' in files["status.json"]
     assert files["identity.md"].startswith("# Identity: ext-u1-12345678\n")
     assert "`u1`" in files["identity.md"]
+    assert anima_schedules(files["heartbeat.md"], files["cron.md"], consolidation=None) == []
 
 
 def test_events_are_validated() -> None:

@@ -2,8 +2,9 @@
 
 - ``POST /api/memory/animas`` gets or creates the anima bound to an application's id: its name is
   derived from the id (:func:`~animas_gateway.api.memory_pack.external_anima_name`), it is created
-  blank like ``POST /api/animas`` with the id recorded in status.json and identity.md, and the
-  creating event's id is derived from the id too, so a repeated or concurrent call is one creation.
+  blank like ``POST /api/animas`` with the id recorded in status.json and identity.md and no
+  heartbeat (the application calls its model itself), and the creating event's id is derived from
+  the id too, so a repeated or concurrent call is one creation.
 - ``POST /api/memory/{anima}/events`` stores each event as one ``memory.extracted`` event;
   memory-writer appends it to the episode file of the day it happened, no cycle runs, and priming
   indexes it. An event's own id makes a repeat a no-op.
@@ -64,6 +65,11 @@ def external_files(name: str, external_id: str, display: str | None) -> dict[str
     about = f"\nMemory of {display!r}; external id `{external_id}`.\n" if display else ""
     about = about or f"\nMemory for the external id `{external_id}`.\n"
     files["identity.md"] = f"{heading}\n{about}{rest}"
+    # No heartbeat: the application calls the model itself; the anima's memory still consolidates.
+    files["heartbeat.md"] = (
+        f"# Heartbeat: {name}\n\nNo heartbeat: this anima keeps the memory of another application "
+        "and wakes only when asked. Add an `## Execution Interval` section to give it one.\n"
+    )
     return files
 
 
