@@ -6,19 +6,30 @@ decisions at once (the run is not worth holding a day's consolidation for).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
+from types import ModuleType
 from typing import Any
-
-# litellm fetches a price list from the internet at import unless told to use its local copy.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-import litellm
 
 from animas_consolidator.domain.model_choice import ModelTarget
 from animas_consolidator.ports import ModelAnswer, ModelCallFailed
 from animas_contracts import TokenUsage
 
-litellm.suppress_debug_info = True  # its hints go to stdout, outside our structured logs
+
+@functools.cache
+def _litellm() -> ModuleType:
+    """litellm, imported on the first decision call rather than at start.
+
+    Importing it costs ~3 s of CPU and its objects ~1.5 s more when the process exits; most
+    starts of consolidator (every ``anima up``, every e2e test's system) never make a call.
+    """
+    # litellm fetches a price list from the internet at import unless told to use its local copy.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True  # its hints go to stdout, outside our structured logs
+    return litellm
 
 
 class LiteLLMDecisionModel:
@@ -29,6 +40,8 @@ class LiteLLMDecisionModel:
 
     async def ask(self, target: ModelTarget, messages: list[dict[str, str]]) -> ModelAnswer:
         body: dict[str, Any] = {"model": target.model, "messages": messages, "max_tokens": target.max_tokens}
+        # In a thread: the import takes seconds, and the event loop keeps acking meanwhile.
+        litellm = await asyncio.to_thread(_litellm)
         try:
             response = await litellm.acompletion(
                 **body,
