@@ -2,8 +2,8 @@
 
 :func:`record_cycle` runs one message through :class:`MessageHandler` and :class:`CycleRunner`
 (the model asks for ``remember``, then answers), and returns the trigger and every event the
-cycle recorded, as the activity stream would hold them. Bodies stay inline (a high inline limit),
-so a replay needs no object store.
+cycle recorded, as the activity stream would hold them. Bodies stay inline unless a low
+``inline_limit`` sends them to the object store (returned by digest).
 """
 
 from __future__ import annotations
@@ -65,8 +65,11 @@ class _Model:
 
 
 class _Bodies:
+    def __init__(self) -> None:
+        self.stored: dict[str, bytes] = {}
+
     async def put(self, digest: str, data: bytes) -> None:
-        return None
+        self.stored[digest] = data
 
 
 class _Memory:
@@ -154,8 +157,16 @@ def _turn(text: str, calls: tuple[ToolCall, ...] = ()) -> TurnResult:
     )
 
 
-async def record_cycle(tmp_path: Path) -> list[Event]:
-    """The trigger and the events of one recorded cycle of anima ``sample`` (correlation ``corr``)."""
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """The trigger and the events of one cycle, and the bodies it kept by reference (by digest)."""
+
+    events: list[Event]
+    bodies: dict[str, bytes]
+
+
+async def record_cycle(tmp_path: Path, *, inline_limit: int = 10_000_000) -> Recorded:
+    """One recorded cycle of anima ``sample`` (correlation ``corr``); bodies over ``inline_limit`` stored."""
     config = tmp_path / "config.json"
     write_config(
         config,
@@ -164,7 +175,7 @@ async def record_cycle(tmp_path: Path) -> list[Event]:
             anima_defaults=AnimaModelConfig(model="openai/scripted", credential="scripted"),
         ),
     )
-    sink = _Sink()
+    sink, bodies = _Sink(), _Bodies()
     model = _Model(
         _turn(
             "Let me note that.", (ToolCall("call-1", "remember", {"topic": "Tanaka", "fact": "Likes tea"}),)
@@ -174,7 +185,7 @@ async def record_cycle(tmp_path: Path) -> list[Event]:
     runner = CycleRunner(
         CyclePorts(
             publisher=sink,
-            bodies=_Bodies(),
+            bodies=bodies,
             memory=_Memory(),
             priming=_Priming(),
             search=_Search(),
@@ -185,7 +196,7 @@ async def record_cycle(tmp_path: Path) -> list[Event]:
             faults=FaultPoints(""),
             journal=_Journal(),
         ),
-        CycleSettings(config_path=config, max_deliveries=3, body_inline_limit=10_000_000, workspace=None),
+        CycleSettings(config_path=config, max_deliveries=3, body_inline_limit=inline_limit, workspace=None),
     )
     handler = MessageHandler(publisher=sink, ledger=_Ledger(), runner=runner)
     trigger = MessageReceived(
@@ -197,4 +208,4 @@ async def record_cycle(tmp_path: Path) -> list[Event]:
         thread_id="t",
     )
     await handler(encode_event(trigger), _Delivery())
-    return [trigger, *sink.events]
+    return Recorded([trigger, *sink.events], bodies.stored)

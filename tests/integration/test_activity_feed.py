@@ -30,7 +30,8 @@ from starlette.middleware import Middleware
 from tests.conftest import connect_as
 from tests.recorded_cycle import record_cycle
 
-from animas_agent_runner.replay import on_replay
+from animas_agent_runner.adapters.stored_bodies import stored_body
+from animas_agent_runner.replay import replay_responder
 from animas_contracts import (
     AnimaListReply,
     AnimaSummary,
@@ -40,7 +41,13 @@ from animas_contracts import (
     Trigger,
     encode_event,
 )
-from animas_contracts.subjects import HEADER_MSG_ID, RPC_AGENT_REPLAY, RPC_MEMORY_ANIMAS, activity_subject
+from animas_contracts.subjects import (
+    BODIES_BUCKET,
+    HEADER_MSG_ID,
+    RPC_AGENT_REPLAY,
+    RPC_MEMORY_ANIMAS,
+    activity_subject,
+)
 from animas_core.api_config import ApiConfig
 from animas_core.streams import read_stored
 from animas_gateway.api import cycles, feed, org, timeline
@@ -94,7 +101,11 @@ async def gateway(secured_nats: tuple[str, dict[str, NatsUser]]) -> AsyncIterato
         await msg.respond(msgspec.json.encode(AnimaListReply(animas=animas)))
 
     await writer.subscribe(RPC_MEMORY_ANIMAS, cb=directory)
-    await runner.subscribe(RPC_AGENT_REPLAY, queue="agent-runner", cb=on_replay)
+
+    async def body(digest: str) -> bytes | None:  # as agent-runner's own user reads it
+        return await stored_body(runner.jetstream(), digest)
+
+    await runner.subscribe(RPC_AGENT_REPLAY, queue="agent-runner", cb=replay_responder(body))
     js = nc.jetstream()
     tailer = Tailer(js, poll_s=0.05, queue_size=50)
     ops = [
@@ -394,24 +405,27 @@ async def test_the_org_chart_shows_each_animas_state_from_its_latest_events(gate
 async def test_a_recorded_cycle_is_shown_and_replayed_by_agent_runner(
     gateway: Gateway, tmp_path: Path
 ) -> None:
-    events = await record_cycle(tmp_path)
+    # The recipe and prompt are over the inline limit: agent-runner reads them from the object store.
+    recorded = await record_cycle(tmp_path, inline_limit=64)
+    store = await gateway.admin.jetstream().object_store(BODIES_BUCKET)
+    for digest, data in recorded.bodies.items():
+        await store.put(digest.replace(":", "-"), data)
     await gateway.publish(message("bob", 0))  # another anima's event in between
-    for event in events:
+    for event in recorded.events:
         await gateway.publish(event)
+    events = recorded.events
     cycle_id = next(e.id for e in events if isinstance(e, CycleStarted))
     async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as client:
         shown = (await client.get(f"/api/cycles/{cycle_id}")).json()
         assert shown["cycle_id"] == cycle_id and shown["anima"] == "sample" and shown["trigger"] == "message"
         finished = next(n for n, e in enumerate(events) if e.event_type == "cycle.finished")
         assert [i["type"] for i in shown["events"]] == [e.event_type for e in events[: finished + 1]]
+        assert shown["events"][1]["event"]["inputs"]["stored"] is True
         replayed = await client.post(f"/api/cycles/{cycle_id}/replay?anima=sample")
         assert replayed.status_code == 200, replayed.text
         body = replayed.json()
-        assert (
-            body["matches"] is True
-            and body["diff"] == ""
-            and body["calls_replayed"] == body["calls_recorded"] == 2
-        )
+        assert body["matches"] is True and body["diff"] == ""
+        assert body["calls_replayed"] == body["calls_recorded"] == 2
         assert "reply: identical to the recorded reply" in body["report"]
-        missing = await client.post("/api/cycles/no-such-cycle/replay")
-        assert missing.status_code == 404
+        assert (await client.post("/api/cycles/no-such-cycle/replay")).status_code == 404
+        assert (await client.get("/api/cycles/no-such-cycle?anima=sample")).status_code == 404

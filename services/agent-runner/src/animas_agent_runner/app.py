@@ -14,6 +14,7 @@ from animas_agent_runner.adapters.model_info import context_window
 from animas_agent_runner.adapters.op_answers import StreamAnswers
 from animas_agent_runner.adapters.outbound_verdicts import VERDICT_SUBJECT, BusOutboundSender, verdict_key
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
+from animas_agent_runner.adapters.stored_bodies import stored_body
 from animas_agent_runner.adapters.traced_model import traced_models
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
 from animas_agent_runner.cycle.reports import ReportInbox
@@ -23,7 +24,7 @@ from animas_agent_runner.cycle.wiring import CyclePorts, CycleSettings
 from animas_agent_runner.domain import LocalModel
 from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel
-from animas_agent_runner.replay import on_replay
+from animas_agent_runner.replay import replay_responder
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_agent_runner.toolbox.delegation_tools import report_key_of
 from animas_agent_runner.toolbox.effects import EffectRetry
@@ -187,9 +188,12 @@ async def setup(
         runtime.consume(spec, handler)
     for spec in task_consumers(runtime.partitions):
         runtime.consume(spec, tasks)
+
     # The HTTP API's "replay this cycle": offline, against the recordings the request carries.
+    async def body(digest: str) -> bytes | None:
+        return await stored_body(runtime.js, digest)
+
+    replay = replay_responder(body)
     await nc.subscribe(
-        RPC_AGENT_REPLAY,
-        queue=SERVICE,
-        cb=traced_responder(on_replay, tracer_provider=runtime.tracer_provider),
+        RPC_AGENT_REPLAY, queue=SERVICE, cb=traced_responder(replay, tracer_provider=runtime.tracer_provider)
     )

@@ -7,7 +7,7 @@ execution mode runs again against the recorded model responses and tool results,
 no broker and no anima files, and the replayed reply is compared with the recorded one.
 
 Run as ``python -m animas_agent_runner.replay <cycle-id> < events.jsonl``; agent-runner also
-serves it on ``rpc.agent.replay`` (:func:`on_replay`, the HTTP API's "replay this cycle").
+serves it on ``rpc.agent.replay`` (:func:`replay_responder`, the HTTP API's "replay this cycle").
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import dataclasses
 import difflib
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 import msgspec
 from nats.aio.msg import Msg
@@ -255,10 +256,39 @@ def matches(report: ReplayReport) -> bool:
     return not report.prompt_diff and report.divergence is None and same_reply
 
 
-async def replay_request(request: ReplayRequest) -> ReplayReply:
-    """Replay the cycle of ``request`` and compare it with its recording."""
+BodyFetch = Callable[[str], Awaitable[bytes | None]]
+"""Reads a body kept in the object store by digest (None when it is gone)."""
+_BODY_FIELDS = ("inputs", "prompt")
+
+
+async def inlined(events: Sequence[dict[str, Any]], fetch: BodyFetch | None) -> list[dict[str, Any]]:
+    """``events`` with the bodies ``cycle.started`` keeps in the object store put back inline.
+
+    Raises:
+        ValueError: a body is stored by reference and cannot be read.
+    """
+    out = []
+    for raw in events:
+        if raw.get("type") == "cycle.started":
+            raw = dict(raw)
+            for field in _BODY_FIELDS:
+                body = raw.get(field)
+                if isinstance(body, dict) and body.get("stored") and body.get("inline") is None:
+                    data = await fetch(str(body.get("digest"))) if fetch is not None else None
+                    if data is None:
+                        raise ValueError(
+                            f"the cycle's {field} body {body.get('digest')} is not in the object store"
+                        )
+                    raw[field] = {**body, "inline": msgspec.json.decode(data)}
+        out.append(raw)
+    return out
+
+
+async def replay_request(request: ReplayRequest, fetch: BodyFetch | None = None) -> ReplayReply:
+    """Replay the cycle of ``request`` and compare it with its recording (bodies read with ``fetch``)."""
     try:
-        events = [decode_event(msgspec.json.encode(raw)) for raw in request.events]
+        raws = await inlined(request.events, fetch)
+        events = [decode_event(msgspec.json.encode(raw)) for raw in raws]
         cycle = recorded_cycle(events, request.cycle_id)
     except (ValueError, ContractError, msgspec.DecodeError) as exc:
         return ReplayReply(ok=False, error=str(exc))
@@ -277,16 +307,24 @@ async def replay_request(request: ReplayRequest) -> ReplayReply:
     )
 
 
-async def on_replay(msg: Msg) -> None:
-    """``rpc.agent.replay``: a :class:`ReplayRequest` in, a :class:`ReplayReply` out (offline, no events)."""
-    try:
-        reply = await replay_request(msgspec.json.decode(msg.data, type=ReplayRequest))
-    except msgspec.DecodeError as exc:
-        reply = ReplayReply(ok=False, error=f"bad replay request: {exc}")
-    except Exception as exc:
-        _log.exception("replay failed")
-        reply = ReplayReply(ok=False, error=f"replay failed: {exc!r}")
-    await msg.respond(msgspec.json.encode(reply))
+def replay_responder(fetch: BodyFetch | None) -> Callable[[Msg], Awaitable[None]]:
+    """The ``rpc.agent.replay`` responder: a :class:`ReplayRequest` in, a :class:`ReplayReply` out.
+
+    Offline: no model is called and no event is recorded; bodies the cycle kept in the object
+    store are read with ``fetch``.
+    """
+
+    async def on_replay(msg: Msg) -> None:
+        try:
+            reply = await replay_request(msgspec.json.decode(msg.data, type=ReplayRequest), fetch)
+        except msgspec.DecodeError as exc:
+            reply = ReplayReply(ok=False, error=f"bad replay request: {exc}")
+        except Exception as exc:
+            _log.exception("replay failed")
+            reply = ReplayReply(ok=False, error=f"replay failed: {exc!r}")
+        await msg.respond(msgspec.json.encode(reply))
+
+    return on_replay
 
 
 def main(argv: Sequence[str] | None = None) -> int:

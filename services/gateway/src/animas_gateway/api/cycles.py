@@ -6,9 +6,8 @@ cycle's ``cycle.finished`` (:func:`animas_gateway.api.activity_reads.cycle_items
 replay hands them to agent-runner on ``rpc.agent.replay``, which re-runs the cycle against its
 recordings (as ``anima replay cycle`` does) and answers how the replay compares.
 
-A recipe too large to travel inline is kept in the ``BODIES`` object store, which neither the
-gateway nor agent-runner may read: such a cycle is answered 409, pointing at the CLI (which
-reads the object store as the operator).
+A recipe too large to travel inline is kept in the ``BODIES`` object store: agent-runner reads it
+back there (direct gets on the store's stream); the gateway never reads the object store.
 """
 
 from __future__ import annotations
@@ -83,14 +82,6 @@ def operations(nc: Client, *, replay_timeout_s: float = REPLAY_TIMEOUT_S) -> lis
 
     async def replay(request: Request) -> Response:
         cycle = await load(request)
-        inputs = cycle.started["event"].get("inputs") or {}
-        if inputs.get("stored") and inputs.get("inline") is None:
-            raise Problem(
-                409,
-                f"cycle {cycle.started['id']}'s recipe ({inputs.get('size', '?')} bytes) is kept in "
-                "the object store, which the API may not read: replay it with `anima replay cycle "
-                f"{cycle.started['id']} --anima {cycle.started['anima']}`",
-            )
         events = [i["event"] for i in cycle.items if i["type"] in REPLAYED_TYPES]
         payload = msgspec.json.encode(ReplayRequest(cycle_id=cycle.started["id"], events=events))
         if len(payload) > nc.max_payload:
@@ -129,6 +120,6 @@ def operations(nc: Client, *, replay_timeout_s: float = REPLAY_TIMEOUT_S) -> lis
             "admin",
             response=ReplayReply,
             params=(cycle_param, anima_param),
-            errors=(404, 409, 413, 422, 503),
+            errors=(404, 413, 422, 503),
         ),
     ]
