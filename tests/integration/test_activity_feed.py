@@ -246,10 +246,15 @@ class WebSocketClient:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def connect(cls, port: int, target: str) -> AsyncIterator[WebSocketClient]:
+    async def connect(
+        cls, port: int, target: str, origin: str | None = None
+    ) -> AsyncIterator[WebSocketClient]:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
-        writer.write(ws.send(wsproto.events.Request(host="127.0.0.1", target=target)))
+        headers = [(b"origin", origin.encode())] if origin else []
+        writer.write(
+            ws.send(wsproto.events.Request(host=f"127.0.0.1:{port}", target=target, extra_headers=headers))
+        )
         client = cls(reader, writer, ws)
         try:
             event = await client._next()
@@ -304,6 +309,12 @@ async def test_the_websocket_feed_resumes_after_a_drop_with_no_gap_and_no_duplic
     assert "anima_state" in second[0]
     async with WebSocketClient.connect(gateway.port, "/api/events/ws?after=nope") as ws:
         assert await ws.text() == 4422
+    # A page of this gateway may open it; a page of another site may not (loopback needs no token).
+    async with WebSocketClient.connect(gateway.port, "/api/events/ws", f"http://127.0.0.1:{gateway.port}"):
+        pass
+    with pytest.raises(ConnectionRefusedError, match="403"):
+        async with WebSocketClient.connect(gateway.port, "/api/events/ws", "http://evil.example"):
+            pass
 
 
 async def test_a_client_that_does_not_read_is_dropped_and_the_others_go_on(gateway: Gateway) -> None:

@@ -36,6 +36,7 @@ from animas_gateway.api.activity import (
     summary,
 )
 from animas_gateway.api.activity_reads import _uuid7_time
+from animas_gateway.api.feed import same_origin
 from animas_gateway.api.tailer import _offer, _Subscriber
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -193,3 +194,13 @@ async def test_a_full_queue_drops_its_subscriber_with_a_final_end() -> None:
     assert subscriber.dropped
     got = [subscriber.queue.get_nowait() for _ in range(subscriber.queue.qsize())]
     assert got == [{"seq": 1}, {"seq": 2}, None]
+
+
+def test_a_websocket_from_another_origin_is_refused() -> None:
+    assert same_origin(None, "127.0.0.1:18500")  # not a browser
+    assert same_origin("http://127.0.0.1:18500", "127.0.0.1:18500")
+    assert same_origin("https://Gateway.example", "gateway.example")
+    assert not same_origin("http://evil.example", "127.0.0.1:18500")
+    assert not same_origin("http://127.0.0.1:9999", "127.0.0.1:18500")
+    assert not same_origin("null", "127.0.0.1:18500")
+    assert not same_origin("http://127.0.0.1:18500", None)

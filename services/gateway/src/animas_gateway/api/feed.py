@@ -147,14 +147,30 @@ def operations(tailer: Tailer, *, keep_alive_s: float = KEEP_ALIVE_S) -> list[Op
     ]
 
 
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """Whether a WebSocket handshake comes from the gateway's own pages (or not from a browser).
+
+    Browsers always send ``Origin`` on a WebSocket handshake; other clients need not.
+    """
+    if origin is None:
+        return True
+    scheme, _, rest = origin.partition("://")
+    return scheme in ("http", "https") and host is not None and rest.rstrip("/").lower() == host.lower()
+
+
 def websocket_routes(tailer: Tailer, api_config: Callable[[], ApiConfig]) -> list[WebSocketRoute]:
     """``GET /api/events/ws``: the live feed over a WebSocket (admin scope, checked here).
 
     The Authentication middleware passes WebSockets through untouched, so the caller is checked
     here with the same rules: a token in ``Authorization``, or loopback without one when allowed.
+    A browser's handshake from another origin is refused: WebSockets have no CORS, and without
+    this any page a person on this machine opens could read the feed through loopback.
     """
 
     async def feed(websocket: WebSocket) -> None:
+        if not same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
+            await websocket.close(code=4403)  # before accepting: the handshake is refused (403)
+            return
         try:
             principal = authenticate(
                 api_config(),
