@@ -54,7 +54,7 @@ def test_the_external_id_is_recorded_in_the_files() -> None:
 def test_events_are_validated() -> None:
     good = {"events": [{"type": "message_in", "content": "hi", "time": "2025-01-01T09:00:00Z"}]}
     assert (
-        msgspec.json.decode(msgspec.json.encode(good), type=mp.EventsRequest).events[0].type == "message_in"
+        msgspec.json.decode(msgspec.json.encode(good), type=mp.ExtractedEvents).events[0].type == "message_in"
     )
     bad_bodies: list[dict[str, object]] = [
         {"events": []},
@@ -67,7 +67,7 @@ def test_events_are_validated() -> None:
     ]
     for bad in bad_bodies:
         with pytest.raises(msgspec.ValidationError):
-            msgspec.json.decode(msgspec.json.encode(bad), type=mp.EventsRequest)
+            msgspec.json.decode(msgspec.json.encode(bad), type=mp.ExtractedEvents)
 
 
 DAY = (
@@ -85,9 +85,9 @@ def test_session_entries_are_the_sessions_own() -> None:
     assert "my cat is Miso" in found[0].text
 
 
-def _items(prefix: str, n: int, words: int = 40) -> list[mp.PackItem]:
+def _items(prefix: str, n: int, words: int = 40) -> list[mp.PackedMemory]:
     return [
-        mp.PackItem(path=f"{prefix}/{i}.md", heading=f"{prefix} {i}", text=" ".join(["word"] * words))
+        mp.PackedMemory(path=f"{prefix}/{i}.md", heading=f"{prefix} {i}", text=" ".join(["word"] * words))
         for i in range(n)
     ]
 

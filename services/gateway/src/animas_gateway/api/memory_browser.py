@@ -39,8 +39,8 @@ from animas_core.rpc_tracing import traced_request
 from animas_core.streams import read_stored
 from animas_gateway.api.memory_common import (
     NAME,
-    ChangeAnswer,
     Changes,
+    MemoryChange,
     existing,
     handled,
     int_param,
@@ -60,20 +60,20 @@ _KNOWLEDGE_PATH = re.compile(
 )
 
 
-class Entry(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     """A file or folder of the anima's directory."""
 
     path: Annotated[str, Meta(description="Relative to the anima's directory.")]
     kind: Literal["file", "dir"]
 
 
-class Listing(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryListing(msgspec.Struct, frozen=True, kw_only=True):
     """A folder's entries, folders and files by name."""
 
-    items: list[Entry]
+    items: list[MemoryEntry]
 
 
-class FileText(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryFile(msgspec.Struct, frozen=True, kw_only=True):
     """A file's text (the first 256 KiB; ``truncated`` says there is more)."""
 
     path: str
@@ -88,7 +88,7 @@ class KnowledgeEdit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     text: str
 
 
-class SearchItem(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryHit(msgspec.Struct, frozen=True, kw_only=True):
     """One search hit."""
 
     path: str
@@ -99,10 +99,10 @@ class SearchItem(msgspec.Struct, frozen=True, kw_only=True):
     date: str | None = None
 
 
-class SearchItems(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryHits(msgspec.Struct, frozen=True, kw_only=True):
     """Search hits, best first."""
 
-    items: list[SearchItem]
+    items: list[MemoryHit]
 
 
 class CyclePriming(msgspec.Struct, frozen=True, kw_only=True):
@@ -190,10 +190,10 @@ class MemoryBrowser:
             raise Problem(404, reply.error or f"{folder or '.'} is not a folder", title="Not found")
         prefix = f"{folder}/" if folder else ""
         items = [
-            Entry(path=prefix + e.rstrip("/"), kind="dir" if e.endswith("/") else "file")
+            MemoryEntry(path=prefix + e.rstrip("/"), kind="dir" if e.endswith("/") else "file")
             for e in reply.entries
         ]
-        return json_response(Listing(items=items))
+        return json_response(MemoryListing(items=items))
 
     async def read(self, request: Request) -> Response:
         name = await existing(self._directory, request.path_params["name"])
@@ -203,7 +203,7 @@ class MemoryBrowser:
         reply = await self._memory.request(name, _read("read", path))
         if not reply.ok:
             raise Problem(404, reply.error or f"{path} is not a file", title="Not found")
-        return json_response(FileText(path=path, text=reply.content or "", truncated=reply.truncated))
+        return json_response(MemoryFile(path=path, text=reply.content or "", truncated=reply.truncated))
 
     async def write(self, request: Request) -> Response:
         """A person's knowledge edit: the author is the caller, never the body."""
@@ -239,7 +239,7 @@ class MemoryBrowser:
             self._nc, name, SearchRequest(query=query, scope=scope, limit=limit), self._timeout_s
         )
         items = [
-            SearchItem(
+            MemoryHit(
                 path=h.path,
                 heading=h.heading,
                 text=h.snippet,
@@ -249,7 +249,7 @@ class MemoryBrowser:
             )
             for h in reply.hits
         ]
-        return json_response(SearchItems(items=items))
+        return json_response(MemoryHits(items=items))
 
     async def priming(self, request: Request) -> Response:
         name = await existing(self._directory, request.path_params["name"])
@@ -279,7 +279,7 @@ class MemoryBrowser:
                 "List a folder of the anima's directory",
                 TAG,
                 "admin",
-                response=Listing,
+                response=MemoryListing,
                 params=(NAME, Param("dir", "query", "The folder ('' for the directory itself).")),
                 errors=(404, 503),
             ),
@@ -290,7 +290,7 @@ class MemoryBrowser:
                 "Read one of the anima's files",
                 TAG,
                 "admin",
-                response=FileText,
+                response=MemoryFile,
                 params=(NAME, Param("path", "query", "The file, relative to the directory.", required=True)),
                 errors=(404, 503),
             ),
@@ -302,7 +302,7 @@ class MemoryBrowser:
                 TAG,
                 "admin",
                 body=KnowledgeEdit,
-                response=ChangeAnswer,
+                response=MemoryChange,
                 params=(NAME,),
                 errors=(404, 409, 503),
             ),
@@ -313,7 +313,7 @@ class MemoryBrowser:
                 "Search the anima's memory",
                 TAG,
                 "admin",
-                response=SearchItems,
+                response=MemoryHits,
                 params=(
                     NAME,
                     Param("q", "query", "What to look for.", required=True),

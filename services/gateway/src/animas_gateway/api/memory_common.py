@@ -28,7 +28,7 @@ from animas_gateway.replies import EventWaiter
 NAME = Param("name", "path", "The anima.")
 
 
-class ChangeAnswer(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryChange(msgspec.Struct, frozen=True, kw_only=True):
     """memory-writer's verdict on a change: applied (with the files written) or still pending."""
 
     status: Annotated[
@@ -97,7 +97,7 @@ class Changes:
         self._outcomes = outcomes
         self._timeout_s = timeout_s
 
-    async def submit(self, event: Event) -> tuple[int, ChangeAnswer]:
+    async def submit(self, event: Event) -> tuple[int, MemoryChange]:
         """The HTTP status and answer; a refusal is a :class:`Problem` (409) with memory-writer's reason."""
         answer = self._outcomes.expect(event.id)
         try:
@@ -105,11 +105,11 @@ class Changes:
             outcome = await asyncio.wait_for(answer, self._timeout_s)
         except TimeoutError:
             self._outcomes.forget(event.id)
-            return 202, ChangeAnswer(status="accepted", op_id=event.id)
+            return 202, MemoryChange(status="accepted", op_id=event.id)
         except Exception as exc:
             self._outcomes.forget(event.id)
             raise Problem(503, f"the change could not be stored: {exc}") from None
         if isinstance(outcome, MemoryOpRejected):
             raise Problem(409, outcome.reason, title="Conflict", op_id=event.id)
         paths = outcome.paths if isinstance(outcome, MemoryOpApplied) else []
-        return 200, ChangeAnswer(status="applied", op_id=event.id, paths=list(paths))
+        return 200, MemoryChange(status="applied", op_id=event.id, paths=list(paths))

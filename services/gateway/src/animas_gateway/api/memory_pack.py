@@ -59,7 +59,7 @@ def extracted_id(anima: str, client_id: str | None, fresh: Callable[[], str]) ->
     return derive_id(_EXTERNAL_NAMESPACE, "event", anima, client_id) if client_id else fresh()
 
 
-class AnimaRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ExternalAnimaRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``POST /api/memory/animas``: the application's id, and a display name for a new anima."""
 
     external_id: ExternalId
@@ -68,7 +68,7 @@ class AnimaRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     )
 
 
-class AnimaAnswer(msgspec.Struct, frozen=True, kw_only=True):
+class ExternalAnima(msgspec.Struct, frozen=True, kw_only=True):
     """The anima bound to an external id."""
 
     anima: str
@@ -91,20 +91,20 @@ class ExtractedEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     ] = None
 
 
-class EventsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ExtractedEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``POST /api/memory/{anima}/events``."""
 
     events: Annotated[list[ExtractedEvent], Meta(min_length=1, max_length=MAX_EVENTS)]
 
 
-class EventsAnswer(msgspec.Struct, frozen=True, kw_only=True):
+class ExtractedAccepted(msgspec.Struct, frozen=True, kw_only=True):
     """The events were stored; memory-writer applies them in order."""
 
     accepted: int
     event_ids: list[str]
 
 
-class PackItem(msgspec.Struct, frozen=True, kw_only=True):
+class PackedMemory(msgspec.Struct, frozen=True, kw_only=True):
     """One memory in a pack: where it is, its heading, its day and its text."""
 
     path: str
@@ -114,7 +114,7 @@ class PackItem(msgspec.Struct, frozen=True, kw_only=True):
     score: float | None = None
 
 
-class Temporal(msgspec.Struct, frozen=True, kw_only=True):
+class PackTemporal(msgspec.Struct, frozen=True, kw_only=True):
     """The present, as the anima lives it."""
 
     now: Annotated[str, Meta(description="ISO 8601, in the anima's time zone.")]
@@ -123,21 +123,21 @@ class Temporal(msgspec.Struct, frozen=True, kw_only=True):
     weekday: str
 
 
-class Pack(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryPack(msgspec.Struct, frozen=True, kw_only=True):
     """What to put in a prompt about this anima, within ``max_tokens``."""
 
     identity: str
-    session: list[PackItem]
-    knowledge: list[PackItem]
-    long_term: list[PackItem]
-    temporal: Temporal
+    session: list[PackedMemory]
+    knowledge: list[PackedMemory]
+    long_term: list[PackedMemory]
+    temporal: PackTemporal
     tokens: Annotated[int, Meta(description="Tokens of everything above (cl100k_base).")]
 
 
-def temporal(now: datetime) -> Temporal:
+def temporal(now: datetime) -> PackTemporal:
     """``now`` (aware, in the anima's zone) as a pack says it."""
     zone = getattr(now.tzinfo, "key", None) or now.strftime("%z")
-    return Temporal(
+    return PackTemporal(
         now=now.isoformat(timespec="seconds"),
         time_zone=str(zone),
         date=now.date().isoformat(),
@@ -150,16 +150,16 @@ def session_marker(session_id: str) -> str:
     return f"(session {session_id})"
 
 
-def session_entries(days: Mapping[str, str], session_id: str) -> list[PackItem]:
+def session_entries(days: Mapping[str, str], session_id: str) -> list[PackedMemory]:
     """The entries of ``session_id`` in these day files, oldest first."""
     marker = session_marker(session_id)
-    found: list[PackItem] = []
+    found: list[PackedMemory] = []
     for path in sorted(days):
         for block in days[path].split("\n## ")[1:]:
             heading, _, body = block.partition("\n")
             if any(line.startswith("- Trigger:") and line.endswith(marker) for line in body.splitlines()):
                 found.append(
-                    PackItem(path=path, heading=heading.strip(), text=body.strip(), date=path[-13:-3])
+                    PackedMemory(path=path, heading=heading.strip(), text=body.strip(), date=path[-13:-3])
                 )
     return found
 
@@ -167,14 +167,14 @@ def session_entries(days: Mapping[str, str], session_id: str) -> list[PackItem]:
 def build_pack(
     *,
     identity: str,
-    session: Sequence[PackItem],
-    knowledge: Sequence[PackItem],
-    long_term: Sequence[PackItem],
-    now: Temporal,
+    session: Sequence[PackedMemory],
+    knowledge: Sequence[PackedMemory],
+    long_term: Sequence[PackedMemory],
+    now: PackTemporal,
     max_tokens: int,
     count: Callable[[str], int],
     truncate: Callable[[str, int], str],
-) -> Pack:
+) -> MemoryPack:
     """The pack within ``max_tokens``, every part measured with ``count``.
 
     The present always comes; identity takes at most a quarter of the budget (cut at a token
@@ -189,7 +189,7 @@ def build_pack(
     newest_first, left = _fill(list(reversed(session)), share, left, count)
     kept_knowledge, left = _fill(list(knowledge), share, left, count)
     kept_long, left = _fill(list(long_term), left, left, count)
-    return Pack(
+    return MemoryPack(
         identity=kept_identity,
         session=list(reversed(newest_first)),
         knowledge=kept_knowledge,
@@ -200,10 +200,10 @@ def build_pack(
 
 
 def _fill(
-    items: list[PackItem], cap: int, left: int, count: Callable[[str], int]
-) -> tuple[list[PackItem], int]:
+    items: list[PackedMemory], cap: int, left: int, count: Callable[[str], int]
+) -> tuple[list[PackedMemory], int]:
     """Items in order while they fit within ``cap`` (and what is ``left``); the budget left after."""
-    kept: list[PackItem] = []
+    kept: list[PackedMemory] = []
     used = 0
     for item in items:
         cost = count(f"{item.heading}\n{item.text}")

@@ -98,12 +98,12 @@ class MemoryService:
 
     async def anima(self, request: Request) -> Response:
         """Get or create the anima bound to an external id."""
-        body = decode_body(await request.body(), mp.AnimaRequest)
+        body = decode_body(await request.body(), mp.ExternalAnimaRequest)
         if any(ord(c) < 32 for c in body.external_id + (body.name or "")):
             raise Problem(422, "'external_id' and 'name' must not contain control characters")
         name = mp.external_anima_name(body.external_id)
         if await self._bound(name, body.external_id):
-            return json_response(mp.AnimaAnswer(anima=name, external_id=body.external_id, created=False))
+            return json_response(mp.ExternalAnima(anima=name, external_id=body.external_id, created=False))
         event_id = mp.creation_id(body.external_id)
         event = AnimaCreated(
             id=event_id,
@@ -118,9 +118,11 @@ class MemoryService:
         except Problem as exc:
             # Another call created it a moment ago (its own event, or this one already applied).
             if exc.status == 409 and await self._bound(name, body.external_id, fresh=True):
-                return json_response(mp.AnimaAnswer(anima=name, external_id=body.external_id, created=False))
+                return json_response(
+                    mp.ExternalAnima(anima=name, external_id=body.external_id, created=False)
+                )
             raise
-        answer = mp.AnimaAnswer(anima=name, external_id=body.external_id, created=True)
+        answer = mp.ExternalAnima(anima=name, external_id=body.external_id, created=True)
         return json_response(answer, 201 if status == 200 else status)
 
     async def _bound(self, name: str, external_id: str, *, fresh: bool = False) -> bool:
@@ -136,7 +138,7 @@ class MemoryService:
     async def events(self, request: Request) -> Response:
         """Store each event as one ``memory.extracted`` event, in order."""
         name = await existing(self._directory, request.path_params["anima"])
-        body = decode_body(await request.body(), mp.EventsRequest)
+        body = decode_body(await request.body(), mp.ExtractedEvents)
         now = self._clock()
         extracted: list[MemoryExtracted] = []
         for index, item in enumerate(body.events):
@@ -159,7 +161,7 @@ class MemoryService:
             )
         for event in extracted:  # one at a time: the day files get them in this order
             await self._publisher.publish(event)
-        answer = mp.EventsAnswer(accepted=len(extracted), event_ids=[e.id for e in extracted])
+        answer = mp.ExtractedAccepted(accepted=len(extracted), event_ids=[e.id for e in extracted])
         return json_response(answer, 202)
 
     async def pack(self, request: Request) -> Response:
@@ -191,7 +193,7 @@ class MemoryService:
         )
         return json_response(pack)
 
-    async def _session(self, name: str, session_id: str) -> list[mp.PackItem]:
+    async def _session(self, name: str, session_id: str) -> list[mp.PackedMemory]:
         if not session_id:
             return []
         reply = await self._memory.request(
@@ -201,23 +203,23 @@ class MemoryService:
         texts = await asyncio.gather(*(self._memory.read(name, p) for p in paths))
         return mp.session_entries({p: t for p, t in zip(paths, texts, strict=True) if t}, session_id)
 
-    async def _search(self, name: str, query: str, scope: str) -> list[mp.PackItem]:
+    async def _search(self, name: str, query: str, scope: str) -> list[mp.PackedMemory]:
         if not query:
             return []
         reply = await search(
             self._nc, name, SearchRequest(query=query, scope=scope, limit=SEARCH_LIMIT), self._timeout_s
         )
         return [
-            mp.PackItem(path=h.path, heading=h.heading, text=h.snippet, date=h.date, score=h.score)
+            mp.PackedMemory(path=h.path, heading=h.heading, text=h.snippet, date=h.date, score=h.score)
             for h in reply.hits
         ]
 
-    async def _knowledge_files(self, name: str) -> list[mp.PackItem]:
+    async def _knowledge_files(self, name: str) -> list[mp.PackedMemory]:
         """Without a query: the knowledge files themselves, in name order."""
         names = [e for e in await self._memory.listing(name, "knowledge") if e.endswith(".md")][:SEARCH_LIMIT]
         texts = await asyncio.gather(*(self._memory.read(name, f"knowledge/{n}") for n in names))
         return [
-            mp.PackItem(path=f"knowledge/{n}", heading=n.removesuffix(".md"), text=t.strip())
+            mp.PackedMemory(path=f"knowledge/{n}", heading=n.removesuffix(".md"), text=t.strip())
             for n, t in zip(names, texts, strict=True)
             if t and t.strip()
         ]
@@ -237,8 +239,8 @@ class MemoryService:
                 "Get or create the anima bound to an application's id",
                 TAG,
                 "admin",
-                body=mp.AnimaRequest,
-                response=mp.AnimaAnswer,
+                body=mp.ExternalAnimaRequest,
+                response=mp.ExternalAnima,
                 status=201,
                 errors=(409, 503),
             ),
@@ -249,8 +251,8 @@ class MemoryService:
                 "Store events as the anima's memories (one episode entry each; no cycle runs)",
                 TAG,
                 "admin",
-                body=mp.EventsRequest,
-                response=mp.EventsAnswer,
+                body=mp.ExtractedEvents,
+                response=mp.ExtractedAccepted,
                 status=202,
                 params=(ANIMA,),
                 errors=(404, 503),
@@ -262,7 +264,7 @@ class MemoryService:
                 "A memory pack for a prompt: identity, session, knowledge, long-term, the present",
                 TAG,
                 "admin",
-                response=mp.Pack,
+                response=mp.MemoryPack,
                 params=(
                     ANIMA,
                     Param("query", "query", "What the prompt is about (long-term memories and knowledge)."),
