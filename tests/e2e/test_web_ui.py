@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from tests.conftest import RunningSystem, wait_until
 
-from animas_tools.demo_cli import DEMO_TASK, MANAGER, RESEARCHER
+from animas_tools.demo_cli import DEMO_TASK, MANAGER, MEMORY_PATH, RESEARCHER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
@@ -209,3 +209,75 @@ def test_a_cycle_opens_and_its_replay_matches(page: Any, system: RunningSystem, 
     page.screenshot(path=artifacts / "04-cycle-replay.png", full_page=True)
     assert verdict.get_attribute("data-matches") == "true", page.locator("#replay-out").inner_text()
     _no_script_errors(page)
+
+
+def _view(page: Any, url: str, ready: str, artifacts: Path, shot: str) -> None:
+    page.goto(url)
+    page.locator(ready).first.wait_for()
+    page.screenshot(path=artifacts / shot, full_page=True)
+    problems = page.locator("main .notice.error")
+    assert problems.count() == 0, problems.all_inner_texts()
+
+
+def test_memory_tasks_schedules_and_dead_letters_render(
+    page: Any, system: RunningSystem, artifacts: Path
+) -> None:
+    base = system.url
+    _view(
+        page, f"{base}/#/memory/{RESEARCHER}?path={MEMORY_PATH}", "#memory-file", artifacts, "05-memory.png"
+    )
+    assert "日本語のお客様" in page.locator("#memory-file").inner_text()  # Japanese, in the system's fonts
+    page.locator('button[data-dir="knowledge"]').click()
+    page.locator(f'a[data-path="{MEMORY_PATH}"]').wait_for()
+    _view(
+        page,
+        f"{base}/#/memory/{RESEARCHER}?q=onboarding",
+        "#memory-results, section p.muted",
+        artifacts,
+        "06-search.png",
+    )
+    correlation = page.evaluate(
+        "() => fetch('/api/events?type=response.sent&anima=lead&order=desc&limit=1')"
+        ".then(r => r.json()).then(b => b.items[0].correlation_id)"
+    )
+    _view(
+        page,
+        f"{base}/#/memory/{MANAGER}?priming={correlation}",
+        "#priming article, #priming p.muted",
+        artifacts,
+        "07-priming.png",
+    )
+    _view(page, f"{base}/#/tasks", "#tasks tr[data-task]", artifacts, "08-tasks.png")
+    assert RESEARCHER in page.locator("#tasks").inner_text()
+    _view(
+        page,
+        f"{base}/#/schedules",
+        f'section[data-anima="{MANAGER}"] p.next',
+        artifacts,
+        "09-schedules.png",
+    )
+    lead = page.locator(f'section[data-anima="{MANAGER}"]')
+    lead.locator(f'button[data-trigger="{MANAGER}:heartbeat"]').click()  # "trigger now", through the API
+    lead.locator('[data-event-id]:not([data-event-id=""])').wait_for()
+    _view(page, f"{base}/#/deadletters", "#deadletters tbody tr", artifacts, "10-deadletters.png")
+    _no_script_errors(page)
+
+
+def test_the_page_reads_server_sent_events_split_anywhere(page: Any, system: RunningSystem) -> None:
+    frames = page.evaluate(
+        """async () => {
+        const { SseParser } = await import('/ui/api.js');
+        const seen = [];
+        const parser = new SseParser((f) => seen.push(f));
+        const text = ': keep-alive\\n\\nid: 7\\nevent: activity\\ndata: {"seq": 7, "summary": "日本語"}\\n\\n'
+          + 'event: delta\\r\\ndata: {"text": "a"}\\r\\n\\r\\n';
+        const bytes = new TextEncoder().encode(text);
+        // Five bytes at a time: frames, lines and a character of 日本語 all split across chunks.
+        for (let i = 0; i < bytes.length; i += 5) parser.push(bytes.slice(i, i + 5));
+        return seen;
+      }"""
+    )
+    assert frames == [
+        {"event": "activity", "data": {"seq": 7, "summary": "日本語"}, "id": "7"},
+        {"event": "delta", "data": {"text": "a"}, "id": None},
+    ]

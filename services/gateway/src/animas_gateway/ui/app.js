@@ -39,7 +39,7 @@ export function parseRoute(hash) {
   return { view: VIEWS[view] ? view : "org", args, query: new URLSearchParams(queryPart) };
 }
 
-async function show() {
+async function show(event) {
   const route = parseRoute(location.hash);
   const root = document.getElementById("view");
   const mine = ++generation;
@@ -57,6 +57,7 @@ async function show() {
     else a.removeAttribute("aria-current");
   }
   root.dataset.view = route.view;
+  if (event) root.focus({ preventScroll: true }); // keyboard and screen-reader users land on the new view
   try {
     const done = await VIEWS[route.view](root, { ...route, feed, isCurrent: () => mine === generation });
     if (mine === generation) cleanup = typeof done === "function" ? done : null;
@@ -75,5 +76,5 @@ document.getElementById("token-button").addEventListener("click", () => {
 });
 
 window.addEventListener("hashchange", show);
-show();
+show(null);
 feed.start();

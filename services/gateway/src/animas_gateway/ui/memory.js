@@ -1,7 +1,7 @@
 // The memory browser: an anima's files as a tree, one file's text, search, and the priming an answer used.
 
 import { get, withQuery } from "./api.js";
-import { enc, failure, h, json, link } from "./dom.js";
+import { enc, failure, h, json, link, when } from "./dom.js";
 
 async function picker(root, target) {
   root.append(h("h1", {}, "Memory"));
@@ -58,6 +58,7 @@ async function fileView(name, path) {
   try {
     const file = await get(withQuery(`/api/animas/${enc(name)}/memory/file`, { path }));
     box.append(h("pre", { id: "memory-file" }, file.text ?? ""));
+    if (file.truncated) box.append(h("p", { class: "muted" }, "Only the beginning of this file is shown."));
   } catch (err) {
     box.append(failure(err));
   }
@@ -96,17 +97,20 @@ async function primingView(name, correlationId) {
   box.append(h("p", { class: "muted" }, "Conversation ", link(`#/timeline?correlation_id=${enc(correlationId)}`, correlationId)));
   try {
     const priming = await get(withQuery(`/api/animas/${enc(name)}/priming`, { correlation_id: correlationId }));
-    const sections = priming && typeof priming === "object" ? Object.entries(priming) : [];
-    for (const [key, value] of sections) {
-      if (typeof value === "string") box.append(h("h3", {}, key), h("pre", {}, value));
-      else if (Array.isArray(value)) {
-        box.append(
-          h("h3", {}, key),
-          value.length
-            ? h("ul", { class: "results" }, value.map((v) => h("li", { class: "card" }, typeof v === "object" ? json(v) : String(v))))
-            : h("p", { class: "muted" }, "(none)"),
-        );
-      } else box.append(h("h3", {}, key), json(value));
+    const cycles = Array.isArray(priming.items) ? priming.items : null;
+    if (!cycles) box.append(json(priming));
+    else if (!cycles.length) box.append(h("p", { class: "muted" }, "No cycle of this conversation recorded its priming."));
+    for (const cycle of cycles || []) {
+      const part = h(
+        "article",
+        { class: "card", "data-cycle": cycle.cycle_id },
+        h("h3", {}, link(`#/cycle/${enc(cycle.cycle_id)}`, `Cycle ${cycle.cycle_id}`), h("span", { class: "muted" }, ` ${cycle.trigger || ""} `), when(cycle.time)),
+      );
+      const sections = [["Priming", cycle.priming], ["Recent activity", cycle.recent_activity], ["Recalled", cycle.recalled]];
+      for (const [title, text] of sections) if (text) part.append(h("h4", {}, title), h("pre", {}, text));
+      if (cycle.stored) part.append(h("p", { class: "muted" }, `The inputs were large and are kept in the object store (${cycle.digest || "digest unknown"}).`));
+      if (!sections.some(([, text]) => text) && !cycle.stored) part.append(h("p", { class: "muted" }, "Nothing was primed."));
+      box.append(part);
     }
   } catch (err) {
     box.append(failure(err));

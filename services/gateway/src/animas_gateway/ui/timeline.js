@@ -4,6 +4,7 @@ import { get, post, withQuery } from "./api.js";
 import { enc, failure, h, json, link, more, when } from "./dom.js";
 
 const FILTERS = ["anima", "type", "correlation_id"];
+const CYCLE_EVENTS = new Set(["cycle.finished", "llm.called", "tool.used"]);
 
 /** Group items by correlation id, keeping the groups in the order their first item came. */
 export function groupItems(items) {
@@ -19,7 +20,8 @@ export function groupItems(items) {
 function cycleOf(items) {
   const started = items.find((i) => i.type === "cycle.started");
   if (started) return started.id;
-  const withCycle = items.find((i) => i.event && i.event.cycle_id);
+  // Events a cycle made name it; a heartbeat that found nothing names one that never ran.
+  const withCycle = items.find((i) => CYCLE_EVENTS.has(i.type) && i.event && i.event.cycle_id);
   return withCycle ? withCycle.event.cycle_id : null;
 }
 

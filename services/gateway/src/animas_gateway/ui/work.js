@@ -109,14 +109,14 @@ export async function renderSchedules(root) {
   root.append(h("h1", {}, "Schedules"));
   const animas = (await get("/api/org")).animas || [];
   if (!animas.length) root.append(h("p", { class: "muted" }, "No animas."));
-  for (const anima of animas) {
-    await section(root, anima.name, async (box) => {
+  await Promise.all(animas.map((anima) =>
+    section(root, anima.name, async (box) => {
       box.dataset.anima = anima.name;
       box.append(h("div", { class: "row" }, triggerButton(anima.name, { kind: "heartbeat" }, "Trigger heartbeat now")));
       const schedule = await get(withQuery(`/api/animas/${enc(anima.name)}/schedule`, { count: 5 }));
       const beats = (schedule.heartbeat && schedule.heartbeat.next) || [];
       box.append(
-        h("p", {}, "Heartbeat next: ", beats.length ? beats.map((t, i) => [i ? ", " : "", when(t)]) : h("span", { class: "muted" }, "none")),
+        h("p", { class: "next" }, "Heartbeat next: ", beats.length ? beats.map((t, i) => [i ? ", " : "", when(t)]) : h("span", { class: "muted" }, "none")),
       );
       const cron = schedule.cron || [];
       if (cron.length) {
@@ -130,8 +130,8 @@ export async function renderSchedules(root) {
           ),
         );
       }
-    });
-  }
+    }),
+  ));
 }
 
 export async function renderDeadLetters(root) {
