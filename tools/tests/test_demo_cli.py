@@ -91,3 +91,10 @@ def test_a_home_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="not a fresh home"):
         asyncio.run(demo_cli.run_demo(Home(tmp_path), port=0, open_browser=False, say=said.append))
     assert said == []
+
+
+def test_a_browser_opens_only_where_there_is_a_display() -> None:
+    assert demo_cli.can_open_browser(":0", "linux")
+    assert demo_cli.can_open_browser(None, "darwin")
+    assert not demo_cli.can_open_browser(None, "linux")  # a server's terminal: print the address only
+    assert not demo_cli.can_open_browser("", "linux")

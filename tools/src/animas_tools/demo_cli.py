@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
 import webbrowser
 from collections.abc import Callable, Mapping
@@ -201,8 +202,17 @@ async def stage(home: Home, up: asyncio.Task[int], say: Callable[[str], None], *
     say(f"(home: {home.root}; e.g. `anima events --home {home.root}`; Ctrl-C stops the demo)")
     if open_browser:
         with contextlib.suppress(webbrowser.Error):
-            webbrowser.open(url)
+            await asyncio.to_thread(webbrowser.open, url)
     return url
+
+
+def can_open_browser(display: str | None, platform: str) -> bool:
+    """Whether a graphical browser can open.
+
+    Without a display, Python's ``webbrowser`` would start a text browser (lynx, w3m) in this
+    terminal, over the demo's output; there the address is printed only.
+    """
+    return platform in ("darwin", "win32") or bool(display)
 
 
 async def run_demo(home: Home, *, port: int, open_browser: bool, say: Callable[[str], None]) -> int:
@@ -254,15 +264,27 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--home", help="An empty folder for the demo (default: a new temporary one)"),
         ] = None,
-        port: Annotated[int, typer.Option(help="Gateway port (0 picks a free one)")] = 18500,
+        port: Annotated[int, typer.Option(help="Gateway port (0, the default, picks a free one)")] = 0,
         open_browser: Annotated[
-            bool, typer.Option("--open/--no-open", help="Open the web UI in a browser")
+            bool,
+            typer.Option("--open/--no-open", help="Open the web UI in a browser (when there is a display)"),
         ] = True,
+        display: Annotated[
+            str | None,
+            typer.Option(envvar=["DISPLAY", "WAYLAND_DISPLAY"], hidden=True, help="The X or Wayland display"),
+        ] = None,
     ) -> None:
         """Start a demo organization (a manager and two specialists on a scripted model) and open the UI."""
         root = home.expanduser() if home else Path(tempfile.mkdtemp(prefix="animaworks-demo-"))
         try:
-            code = asyncio.run(run_demo(Home(root), port=port, open_browser=open_browser, say=typer.echo))
+            code = asyncio.run(
+                run_demo(
+                    Home(root),
+                    port=port,
+                    open_browser=open_browser and can_open_browser(display, sys.platform),
+                    say=typer.echo,
+                )
+            )
         except (AlreadyRunning, ConfigError, NatsServerError) as exc:
             raise fail(str(exc)) from None
         raise typer.Exit(code)
