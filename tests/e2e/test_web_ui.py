@@ -129,6 +129,22 @@ def test_the_chart_shows_the_organization_with_live_states(
     page.locator("#live.on").wait_for()  # the live feed is connected
     page.screenshot(path=artifacts / "01-org.png", full_page=True)
 
+    # A cycle of yui's shows on its card as it happens: the states the feed brought, in order.
+    page.evaluate(
+        """() => {
+        window.__yuiStates = [];
+        new MutationObserver(() => {
+          const badge = document.querySelector('li[data-anima="yui"] > .anima .state');
+          const state = badge && badge.dataset.state;
+          if (state && window.__yuiStates.at(-1) !== state) window.__yuiStates.push(state);
+        }).observe(document.querySelector('.org'), {subtree: true, childList: true});
+      }"""
+    )
+    assert "I am yui" in system.chat("yui", "hello").json()["reply"]
+    page.wait_for_function(
+        "() => window.__yuiStates.includes('thinking') && window.__yuiStates.at(-1) === 'idle'"
+    )
+
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         small = phone.new_page()

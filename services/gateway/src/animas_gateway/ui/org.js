@@ -49,25 +49,48 @@ function node(anima, children, seen) {
   return item;
 }
 
-export async function renderOrg(root, { feed }) {
-  root.append(h("h1", {}, "Organization"));
-  const data = await get("/api/org");
-  const animas = data.animas || [];
+const RESHAPING = new Set(["anima.created", "anima.status.changed"]);
+const RELOAD_AFTER_MS = 1000; // memory-writer applies a creation a moment after it is stored
+
+async function chart() {
+  const animas = (await get("/api/org")).animas || [];
   if (!animas.length) {
-    root.append(h("p", { class: "muted" }, "No animas yet. Create one with `anima create NAME --template general`."));
-    return undefined;
+    return h("p", { class: "muted" }, "No animas yet. Create one with `anima create NAME --template general`, or try `anima demo`.");
   }
   const { roots, children } = forest(animas);
   const seen = new Set();
-  const tree = h("ul", { class: "org", "aria-label": "Organization chart" }, roots.map((a) => node(a, children, seen)));
+  return h("ul", { class: "org", "aria-label": "Organization chart" }, roots.map((a) => node(a, children, seen)));
+}
+
+export async function renderOrg(root, { feed }) {
+  root.append(h("h1", {}, "Organization"));
+  let tree = await chart();
   root.append(tree);
-  return feed.subscribe((item) => {
+  let reload = null;
+  const unsubscribe = feed.subscribe((item) => {
+    if (RESHAPING.has(item.type)) {
+      // A new anima or one enabled or disabled: draw the chart again, once, a moment later.
+      clearTimeout(reload);
+      reload = setTimeout(async () => {
+        try {
+          const fresh = await chart();
+          tree.replaceWith(fresh);
+          tree = fresh;
+        } catch (err) {
+          console.warn("the chart could not be reloaded", err);
+        }
+      }, RELOAD_AFTER_MS);
+      return;
+    }
     if (!item.anima || !item.anima_state) return;
-    const li = tree.querySelector(`li[data-anima="${CSS.escape(item.anima)}"]`);
+    const li = tree.querySelector && tree.querySelector(`li[data-anima="${CSS.escape(item.anima)}"]`);
     if (!li) return;
     const card = li.querySelector(":scope > .anima");
     card.querySelector(".state").replaceWith(stateBadge(item.anima_state));
-    const since = card.querySelector(".since");
-    since.replaceChildren(when(item.time));
+    card.querySelector(".since").replaceChildren(when(item.time));
   });
+  return () => {
+    clearTimeout(reload);
+    unsubscribe();
+  };
 }
