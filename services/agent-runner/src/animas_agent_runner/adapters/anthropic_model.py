@@ -9,10 +9,11 @@ a failed message is redelivered, and the fallback model is the cycle's choice.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-from typing import Any
-
-import anthropic
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from animas_agent_runner.ports import (
     AssistantTurn,
@@ -26,14 +27,31 @@ from animas_agent_runner.ports import (
     UserTurn,
 )
 
-# Failures where the same request cannot succeed later: report them to the sender at once.
-_PERMANENT: tuple[type[Exception], ...] = (
-    anthropic.AuthenticationError,
-    anthropic.PermissionDeniedError,
-    anthropic.NotFoundError,
-    anthropic.BadRequestError,
-    anthropic.UnprocessableEntityError,
-)
+if TYPE_CHECKING:
+    import anthropic
+
+
+@functools.cache
+def _sdk() -> ModuleType:
+    """The anthropic SDK, imported on the first Claude turn rather than when agent-runner starts.
+
+    Its import costs ~1.5 s of CPU, and most systems (every e2e test's but one) never call Claude.
+    """
+    import anthropic
+
+    return anthropic
+
+
+def _permanent() -> tuple[type[Exception], ...]:
+    """Failures where the same request cannot succeed later: reported to the sender at once."""
+    sdk = _sdk()
+    return (
+        sdk.AuthenticationError,
+        sdk.PermissionDeniedError,
+        sdk.NotFoundError,
+        sdk.BadRequestError,
+        sdk.UnprocessableEntityError,
+    )
 
 
 class AnthropicTurnModel:
@@ -48,7 +66,7 @@ class AnthropicTurnModel:
         key = (target.api_base, target.api_key)
         client = self._clients.get(key)
         if client is None:
-            client = anthropic.AsyncAnthropic(
+            client = _sdk().AsyncAnthropic(
                 api_key=target.api_key, base_url=target.api_base, max_retries=0, timeout=self._timeout_s
             )
             self._clients[key] = client
@@ -62,17 +80,19 @@ class AnthropicTurnModel:
 
     async def turn(self, target: ModelTarget, request: TurnRequest, on_text: TextSink) -> TurnResult:
         body = anthropic_body(target.model, request)
+        # In a thread the first time: the import takes a second or two of CPU.
+        sdk = await asyncio.to_thread(_sdk)
         try:
             stream = await self._client(target).messages.create(
                 model=body["model"],
                 max_tokens=body["max_tokens"],
                 messages=body["messages"],
-                system=body.get("system", anthropic.omit),
-                tools=body.get("tools", anthropic.omit),
+                system=body.get("system", sdk.omit),
+                tools=body.get("tools", sdk.omit),
                 stream=True,
             )
         except Exception as exc:
-            raise ModelCallFailed(_short(exc), transient=not isinstance(exc, _PERMANENT)) from exc
+            raise ModelCallFailed(_short(exc), transient=not isinstance(exc, _permanent())) from exc
         assembly = _Assembly(body["model"])
         async with stream:
             events = aiter(stream)

@@ -7,22 +7,11 @@ off everywhere: a failed message is redelivered, and the fallback model is the c
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 from typing import Any
 
-# litellm fetches a price list from the internet at import unless told to use its local copy.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-import litellm
-from litellm.exceptions import (
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    UnprocessableEntityError,
-)
-
+from animas_agent_runner.adapters.model_info import litellm_module
 from animas_agent_runner.ports import (
     AssistantTurn,
     ModelCallFailed,
@@ -35,17 +24,6 @@ from animas_agent_runner.ports import (
     UserTurn,
 )
 
-litellm.suppress_debug_info = True  # its hints go to stdout, outside our structured logs
-
-# Failures where the same request cannot succeed later: report them to the sender at once.
-_PERMANENT: tuple[type[Exception], ...] = (
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    UnprocessableEntityError,
-)
-
 
 class LiteLLMTurnModel:
     """One streamed model turn through ``litellm.acompletion`` (the :class:`TurnModel` port)."""
@@ -55,6 +33,8 @@ class LiteLLMTurnModel:
 
     async def turn(self, target: ModelTarget, request: TurnRequest, on_text: TextSink) -> TurnResult:
         body = openai_body(target.model, request)
+        # litellm is imported on the first turn, in a thread (seconds of CPU; see model_info).
+        litellm = await asyncio.to_thread(litellm_module)
         try:
             stream = await litellm.acompletion(
                 **body,
@@ -195,7 +175,16 @@ def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
 
 
 def _failed(exc: Exception) -> ModelCallFailed:
-    return ModelCallFailed(_short(exc), transient=not isinstance(exc, _PERMANENT))
+    errors = litellm_module().exceptions
+    # Failures where the same request cannot succeed later: report them to the sender at once.
+    permanent: tuple[type[Exception], ...] = (
+        errors.AuthenticationError,
+        errors.BadRequestError,
+        errors.NotFoundError,
+        errors.PermissionDeniedError,
+        errors.UnprocessableEntityError,
+    )
+    return ModelCallFailed(_short(exc), transient=not isinstance(exc, permanent))
 
 
 def _short(exc: Exception) -> str:
