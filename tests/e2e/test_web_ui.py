@@ -264,7 +264,10 @@ def test_memory_tasks_schedules_and_dead_letters_render(
         "07-priming.png",
     )
     _view(page, f"{base}/#/tasks", "#tasks tr[data-task]", artifacts, "08-tasks.png")
-    assert RESEARCHER in page.locator("#tasks").inner_text()
+    tasks = page.locator("#tasks").inner_text()
+    assert RESEARCHER in tasks and "done: Customers like the guided first chat" in tasks, tasks
+    page.locator('button[data-board="general"]').click()  # every organization has the general board
+    page.locator("h3", has_text="general").wait_for()
     _view(
         page,
         f"{base}/#/schedules",

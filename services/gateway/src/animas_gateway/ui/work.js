@@ -7,7 +7,7 @@ function table(headers, rows, attrs = {}) {
   return h(
     "div",
     { class: "table-wrap" },
-    h("table", attrs, h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))), h("tbody", {}, rows)),
+    h("table", attrs, h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))), rows instanceof HTMLTableSectionElement ? rows : h("tbody", {}, rows)),
   );
 }
 
@@ -21,47 +21,85 @@ async function section(root, title, build) {
   }
 }
 
+function reportText(report) {
+  if (!report) return "";
+  if (typeof report === "string") return report;
+  return `${report.outcome ? `${report.outcome}: ` : ""}${report.summary || ""}`;
+}
+
+/** A paged table: rows from `path` (cursor-paged), `row(item)` each; a "Load more" while there are more. */
+async function pagedTable(box, path, params, headers, row, empty, attrs = {}) {
+  const body = h("tbody", {});
+  let cursor = null;
+  const load = async () => {
+    const page = await get(withQuery(path, { ...params, cursor }));
+    for (const item of page.items || []) body.append(row(item));
+    cursor = page.next_cursor;
+    return Boolean(cursor);
+  };
+  const again = await load();
+  if (!body.children.length) {
+    box.append(h("p", { class: "muted" }, empty));
+    return;
+  }
+  box.append(table(headers, body, attrs));
+  if (again) box.append(more(() => load().catch((err) => (box.append(failure(err)), false))));
+}
+
 export async function renderTasks(root, { query }) {
   root.append(h("h1", {}, "Tasks & boards"));
   const anima = query.get("anima") || "";
   const state = query.get("state") || "";
   const who = h("input", { name: "anima", value: anima, placeholder: "anima", "aria-label": "anima" });
-  const what = h("input", { name: "state", value: state, placeholder: "state", "aria-label": "state" });
+  const what = h("input", { name: "state", value: state, placeholder: "state (delegated, done, failed, blocked)", "aria-label": "state" });
   const form = h("form", { class: "row", role: "search" }, who, what, h("button", { type: "submit" }, "Filter"));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     location.hash = withQuery("#/tasks", { anima: who.value.trim(), state: what.value.trim() });
   });
   root.append(form);
-  await section(root, "Tasks", async (box) => {
-    const items = (await get(withQuery("/api/tasks", { anima, state }))).items || [];
-    if (!items.length) return box.append(h("p", { class: "muted" }, "No delegated tasks."));
-    box.append(
-      table(
-        ["Task", "From", "To", "Title", "State", "When", "Report"],
-        items.map((t) =>
-          h("tr", { "data-task": t.task_id },
-            h("td", { class: "mono" }, t.task_id), h("td", {}, t.from), h("td", {}, t.to), h("td", {}, t.title),
-            h("td", {}, h("span", { class: "state" }, t.state)), h("td", {}, when(t.time)), h("td", {}, t.report || "")),
-        ),
-        { id: "tasks" },
-      ),
-    );
-  });
+  await section(root, "Delegated tasks", (box) =>
+    pagedTable(
+      box,
+      "/api/tasks",
+      { anima, state },
+      ["Task", "From", "To", "Title", "State", "Delegated", "Report"],
+      (t) =>
+        h("tr", { "data-task": t.task_id },
+          h("td", { class: "mono" }, t.task_id), h("td", {}, t.from), h("td", {}, t.to), h("td", {}, t.title),
+          h("td", {}, h("span", { class: "state" }, t.state)), h("td", {}, when(t.time)), h("td", {}, reportText(t.report))),
+      "No delegated tasks.",
+      { id: "tasks" },
+    ),
+  );
   await section(root, "Boards", async (box) => {
     const boards = (await get("/api/boards")).items || [];
     if (!boards.length) return box.append(h("p", { class: "muted" }, "No boards."));
     const posts = h("div", {});
     box.append(
       h("ul", { class: "results" }, boards.map((b) => {
-        const open = h("button", { type: "button", class: "quiet" }, b.board);
+        const open = h("button", { type: "button", class: "quiet", "data-board": b.board }, b.board);
         open.addEventListener("click", () => showBoard(posts, b.board));
-        const members = Array.isArray(b.members) ? b.members.join(", ") : b.members;
-        return h("li", {}, open, h("span", { class: "muted" }, ` ${members || ""} · ${b.posts ?? 0} posts`));
+        const members = b.everyone ? "everyone" : (b.members || []).join(", ");
+        return h("li", {}, open, h("span", { class: "muted" }, ` ${b.description || ""} · ${members || "no members"} · ${b.posts ?? 0} posts`));
       })),
       posts,
     );
   });
+  await section(root, "Consolidation runs", (box) =>
+    pagedTable(
+      box,
+      "/api/consolidations",
+      { anima },
+      ["Anima", "Kind", "Day", "Started", "Finished", "Outcome", "Summary"],
+      (r) =>
+        h("tr", { "data-run": r.run_id },
+          h("td", {}, r.anima), h("td", {}, r.kind), h("td", {}, r.date || ""), h("td", {}, when(r.started)),
+          h("td", {}, when(r.finished)), h("td", {}, h("span", { class: "state" }, r.outcome)),
+          h("td", {}, r.summary || "", r.error ? h("span", { class: "notice error" }, r.error) : "")),
+      "No consolidation runs yet.",
+    ),
+  );
 }
 
 async function showBoard(box, board) {
@@ -73,7 +111,7 @@ async function showBoard(box, board) {
     try {
       const page = await get(withQuery(`/api/boards/${enc(board)}/posts`, { cursor }));
       for (const p of page.items || []) {
-        const author = p.author || p.from || p.anima || "";
+        const author = p.anima || p.author || p.from || "";
         list.append(h("li", { class: "card" }, when(p.time), " ", h("strong", {}, author), h("div", {}, p.text ?? JSON.stringify(p))));
       }
       cursor = page.next_cursor;
