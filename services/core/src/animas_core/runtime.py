@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -326,6 +327,10 @@ async def serve_until_signalled(
         await setup(runtime)
     await runtime.start()
     _log.info("service ready", extra={"instance": runtime.instance, "partitions": runtime.partitions})
+    # What start-up loaded (modules, models, clients) lives as long as the process: the collector
+    # need not walk it again, at each full collection or at exit. Tearing down torch's objects
+    # took priming ~2.4 s of CPU at every stop; frozen, its exit takes ~0.5 s.
+    gc.freeze()
     await stop.wait()
     _log.info("service stopping")
     await runtime.stop()
