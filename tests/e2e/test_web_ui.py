@@ -133,17 +133,26 @@ def test_the_chart_shows_the_organization_with_live_states(
     page.evaluate(
         """() => {
         window.__yuiStates = [];
-        new MutationObserver(() => {
-          const badge = document.querySelector('li[data-anima="yui"] > .anima .state');
-          const state = badge && badge.dataset.state;
-          if (state && window.__yuiStates.at(-1) !== state) window.__yuiStates.push(state);
-        }).observe(document.querySelector('.org'), {subtree: true, childList: true});
+        // Every badge put on yui's card, even when several came in one batch of the feed.
+        new MutationObserver((records) => {
+          for (const record of records) {
+            if (!record.target.closest || !record.target.closest('li[data-anima="yui"]')) continue;
+            for (const node of record.addedNodes) {
+              const state = node.dataset && node.dataset.state;
+              if (state && window.__yuiStates.at(-1) !== state) window.__yuiStates.push(state);
+            }
+          }
+        }).observe(document.getElementById('view'), {subtree: true, childList: true});
       }"""
     )
     assert "I am yui" in system.chat("yui", "hello").json()["reply"]
-    page.wait_for_function(
-        "() => window.__yuiStates.includes('thinking') && window.__yuiStates.at(-1) === 'idle'"
-    )
+    try:
+        page.wait_for_function(
+            "() => window.__yuiStates.includes('thinking') && window.__yuiStates.at(-1) === 'idle'"
+        )
+    except playwright_api.TimeoutError:
+        seen = page.evaluate("[window.__yuiStates, document.getElementById('live').title]")
+        raise AssertionError(f"yui's card showed {seen[0]} (live feed: {seen[1]})") from None
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
