@@ -170,9 +170,12 @@ def test_the_chart_shows_the_organization_with_live_states(
 def test_a_chat_reply_streams_in_with_its_tool_calls(
     page: Any, system: RunningSystem, artifacts: Path
 ) -> None:
-    page.goto(system.url + f"/#/chat/{MANAGER}")
+    page.goto(system.url + "/#/org")
+    page.locator(f'a[aria-label="Chat with {MANAGER}"]').focus()  # by keyboard, from the chart
+    page.keyboard.press("Enter")
     box = page.locator("#chat-input")
     box.wait_for()
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'chat-input'")
     # Count the reply's text changes as they happen: a streamed reply changes more than once.
     page.evaluate(
         """() => {
@@ -187,8 +190,8 @@ def test_a_chat_reply_streams_in_with_its_tool_calls(
         );
       }"""
     )
-    box.fill(DEMO_TASK)
-    box.press("Enter")
+    page.keyboard.type(DEMO_TASK)
+    page.keyboard.press("Enter")
     reply = page.locator(".bubble.reply").last
     page.wait_for_function(
         "() => { const b = [...document.querySelectorAll('.bubble.reply')].pop();"

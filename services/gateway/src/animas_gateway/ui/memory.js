@@ -17,7 +17,7 @@ function route(name, params) {
 }
 
 async function branch(name, dir) {
-  const list = h("ul", { role: dir ? "group" : "tree", "aria-label": dir ? undefined : "Memory files" });
+  const list = h("ul", { "aria-label": dir ? `Files in ${dir}` : "Memory files" });
   let items;
   try {
     items = (await get(withQuery(`/api/animas/${enc(name)}/memory`, { dir }))).items || [];
@@ -30,7 +30,7 @@ async function branch(name, dir) {
     const label = item.path.split("/").filter(Boolean).pop() || item.path;
     if (item.kind === "dir") {
       const toggle = h("button", { type: "button", "aria-expanded": "false", "data-dir": item.path }, `▸ ${label}/`);
-      const li = h("li", { role: "treeitem" }, toggle);
+      const li = h("li", {}, toggle);
       toggle.addEventListener("click", async () => {
         const open = toggle.getAttribute("aria-expanded") === "true";
         if (open) {
@@ -46,7 +46,7 @@ async function branch(name, dir) {
       list.append(li);
     } else {
       const size = item.size !== undefined && item.size !== null ? ` (${item.size} B)` : "";
-      list.append(h("li", { role: "treeitem" }, link(route(name, { path: item.path }), label, { "data-path": item.path }), h("span", { class: "muted" }, size)));
+      list.append(h("li", {}, link(route(name, { path: item.path }), label, { "data-path": item.path }), h("span", { class: "muted" }, size)));
     }
   }
   if (!sorted.length) list.append(h("li", { class: "muted" }, "(empty)"));
