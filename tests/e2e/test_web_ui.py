@@ -81,7 +81,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
             "the demo's organization, request and heartbeat",
         )
         assert process.poll() is None, output.read_text()
-        assert f"From {RESEARCHER}:" in output.read_text(), output.read_text()
+        said = output.read_text()
+        assert f"From {RESEARCHER}:" in said, said
+        assert "/api/animas/sample/" not in said, said  # the demo has no sample anima to suggest
         yield running
     finally:
         running.stop()

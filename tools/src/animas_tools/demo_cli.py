@@ -75,6 +75,8 @@ FINDINGS = "Customers like the guided first chat; the model-key step is where mo
 GREETING = "Hello! I am {name}. Ask me for the onboarding brief and I will get my team on it."
 HEARTBEAT_NOTE = "Heartbeat: the team is on track; nothing needs me right now."
 
+SAMPLE_HINT = "try: curl"
+"""How ``anima up`` starts its hint to chat with the sample anima, which the demo does not create."""
 _NAME = re.compile(r"You are ([a-z][a-z0-9_-]*), an anima")
 SCRIPTED_MODEL = "openai/scripted"
 CREDENTIAL = "scripted"
@@ -235,7 +237,7 @@ async def run_demo(home: Home, *, port: int, open_browser: bool, say: Callable[[
                 gateway_host="127.0.0.1",
                 gateway_port=port,
                 ready_timeout_s=120.0,
-                say=say,
+                say=lambda line: None if line.startswith(SAMPLE_HINT) else say(line),
                 local_model=False,
             )
         )
