@@ -314,3 +314,18 @@ def test_the_page_reads_server_sent_events_split_anywhere(page: Any, system: Run
         {"event": "activity", "data": {"seq": 7, "summary": "日本語"}, "id": "7"},
         {"event": "delta", "data": {"text": "a"}, "id": None},
     ]
+
+
+def test_a_route_this_gateway_lacks_is_said_plainly(page: Any, system: RunningSystem) -> None:
+    # As a gateway without the dead-letter route would answer (Starlette's plain 404).
+    page.route("**/api/deadletters*", lambda route: route.fulfill(status=404, body="Not Found"))
+    try:
+        page.goto(system.url + "/#/deadletters")
+        notice = page.locator("main .notice.error")
+        notice.wait_for()
+        text = notice.inner_text()
+        assert "GET /api/deadletters" in text and "answered 404" in text, text
+        assert "does not offer this part of the API" in text, text
+    finally:
+        page.unroute("**/api/deadletters*")
+    _no_script_errors(page)
