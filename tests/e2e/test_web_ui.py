@@ -320,6 +320,9 @@ def test_a_route_this_gateway_lacks_is_said_plainly(page: Any, system: RunningSy
     # As a gateway without the dead-letter route would answer (Starlette's plain 404).
     page.route("**/api/deadletters*", lambda route: route.fulfill(status=404, body="Not Found"))
     try:
+        page.goto(
+            system.url + "/#/org"
+        )  # from elsewhere: going to the very same address renders nothing anew
         page.goto(system.url + "/#/deadletters")
         notice = page.locator("main .notice.error")
         notice.wait_for()
