@@ -332,3 +332,31 @@ def test_a_route_this_gateway_lacks_is_said_plainly(page: Any, system: RunningSy
     finally:
         page.unroute("**/api/deadletters*")
     _no_script_errors(page)
+
+
+def test_the_chart_and_the_timeline_shape_their_data(page: Any, system: RunningSystem) -> None:
+    shaped = page.evaluate(
+        """async () => {
+        const { forest } = await import('/ui/org.js');
+        const { groupItems } = await import('/ui/timeline.js');
+        const names = (list) => list.map((a) => a.name);
+        const org = forest([
+          {name: 'mgr', supervisor: null}, {name: 'b', supervisor: 'mgr'}, {name: 'a', supervisor: 'mgr'},
+          {name: 'lost', supervisor: 'gone'}, {name: 'x', supervisor: 'y'}, {name: 'y', supervisor: 'x'},
+        ]);
+        const groups = groupItems([
+          {seq: 1, correlation_id: 'c1'}, {seq: 2, correlation_id: 'c2'}, {seq: 3, correlation_id: 'c1'},
+        ]);
+        return {
+          roots: names(org.roots),
+          under: names(org.children.get('mgr')),
+          groups: [...groups].map(([key, items]) => [key, items.map((i) => i.seq)]),
+        };
+      }"""
+    )
+    # An unknown supervisor makes a root; a loop of supervisors is shown from its first name.
+    assert shaped == {
+        "roots": ["lost", "mgr", "x"],
+        "under": ["a", "b"],
+        "groups": [["c1", [1, 3]], ["c2", [2]]],
+    }

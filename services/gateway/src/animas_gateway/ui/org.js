@@ -16,6 +16,20 @@ export function forest(animas) {
       roots.push(anima);
     }
   }
+  // Animas whose supervisors form a loop hang under no root: show them at the top rather than not at all.
+  const reached = new Set();
+  const visit = (anima) => {
+    if (reached.has(anima.name)) return;
+    reached.add(anima.name);
+    for (const child of children.get(anima.name) || []) visit(child);
+  };
+  roots.forEach(visit);
+  for (const anima of [...animas].sort((x, y) => x.name.localeCompare(y.name))) {
+    if (!reached.has(anima.name)) {
+      roots.push(anima);
+      visit(anima);
+    }
+  }
   return { roots, children };
 }
 
