@@ -131,6 +131,8 @@ async def test_a_remote_request_without_a_token_is_401_and_says_how_to_get_one(c
 @pytest.mark.parametrize(
     "authorization",
     [f"Bearer {CHAT_TOKEN}x", "Bearer ", f"Basic {CHAT_TOKEN}", CHAT_TOKEN, "Bearer awt_forged"],
+    # Named, not shown: the token is random, and pytest-xdist's workers must collect the same ids.
+    ids=["longer", "empty", "basic-scheme", "no-scheme", "forged"],
 )
 async def test_a_bad_token_is_401_from_anywhere_and_never_echoed(
     call: MakeClient, authorization: str
