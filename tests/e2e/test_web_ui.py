@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.conftest import RunningSystem, wait_until
 
@@ -34,7 +35,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip("needs Debian's chromium (apt-get install -y chromium)", allow_module_level=True)
 
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 30_000
 _SCRIPT_ERRORS: list[str] = []
 """Uncaught errors of the page's scripts (each test asserts there were none)."""
 _FIRED = re.compile(r"heartbeat\.due (\S+)")
@@ -101,6 +102,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def page(browser: Any, system: RunningSystem) -> Iterator[Any]:
+    served = httpx.get(system.url + "/", timeout=10)
+    if served.status_code != 200 or not served.headers["content-type"].startswith("text/html"):
+        pytest.fail(
+            f"the gateway does not serve the web UI at / ({served.status_code}): "
+            "is animas_gateway.api.ui.operations() in app.py?"
+        )
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
     opened = context.new_page()
     opened.set_default_timeout(TIMEOUT_MS)
