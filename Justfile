@@ -4,6 +4,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 bin := justfile_directory() / ".venv/bin"
 
+# Test processes for `just test`, `test-unit` and `test-shifted` (pytest-xdist; a test file stays in one
+# worker, so a module's system fixture is started once). CI's 2 CPUs: e2e systems wait as much as they compute.
+workers := env("ANIMAWORKS_TEST_WORKERS", "2")
+xdist := "-n " + workers + " --dist loadfile"
+
 [private]
 default:
     @just --list
@@ -41,12 +46,12 @@ infra:
 # Fast tests: no nats-server, no processes
 [group('test')]
 test-unit:
-    {{bin}}/python -m pytest -m "not nats and not e2e" -q
+    {{bin}}/python -m pytest {{xdist}} -m "not nats and not e2e" -q
 
 # Every test, real nats-server and `anima up` included
 [group('test')]
 test *args:
-    {{bin}}/python -m pytest -q {{args}}
+    {{bin}}/python -m pytest -q {{xdist}} {{args}}
 
 # The chaos suite: every process SIGKILLed in turn under chats, nats-server killed, sends under restarts (~6 min; left out of `just test` to keep CI within its time)
 [group('test')]
@@ -56,7 +61,7 @@ test-chaos *args:
 # In-process tests again with the wall clock a year ahead: a test that passes only on the day it was written fails here
 [group('test')]
 test-shifted days="365":
-    ANIMAWORKS_TEST_CLOCK_SHIFT_DAYS={{days}} {{bin}}/python -m pytest -m "not nats and not e2e" -q
+    ANIMAWORKS_TEST_CLOCK_SHIFT_DAYS={{days}} {{bin}}/python -m pytest {{xdist}} -m "not nats and not e2e" -q
 
 # What CI runs
 [group('check')]
