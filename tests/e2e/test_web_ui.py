@@ -367,3 +367,26 @@ def test_the_chart_and_the_timeline_shape_their_data(page: Any, system: RunningS
         "under": ["a", "b"],
         "groups": [["c1", [1, 3]], ["c2", [2]]],
     }
+
+
+def test_a_view_left_while_loading_does_not_draw_over_the_next(page: Any, system: RunningSystem) -> None:
+    held: list[Any] = []
+    page.route("**/api/org", lambda route: held.append(route))  # the chart's data waits until released
+    try:
+        page.goto(system.url + "/#/deadletters")
+        page.goto(system.url + "/#/org")
+        for _ in range(100):  # Playwright hands the route over while it waits, not while Python sleeps
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the chart asked for no data"
+        page.goto(system.url + "/#/deadletters")
+        page.locator("#deadletters tbody tr").first.wait_for()
+        with page.expect_response("**/api/org"):
+            held[0].continue_()
+        page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 200))")  # the chart would draw now
+        assert page.locator("main .org").count() == 0, "the chart drew over the dead letters"
+        assert page.locator("main .view-body").count() == 1
+    finally:
+        page.unroute("**/api/org")
+    _no_script_errors(page)

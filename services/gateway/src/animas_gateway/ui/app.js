@@ -58,12 +58,17 @@ async function show(event) {
   }
   root.dataset.view = route.view;
   if (event) root.focus({ preventScroll: true }); // keyboard and screen-reader users land on the new view
+  // Each render draws into its own element: a view still loading when the reader moves on draws
+  // into an element no longer on the page, never over the next view.
+  const body = document.createElement("div");
+  body.className = "view-body";
+  root.append(body);
   try {
-    const done = await VIEWS[route.view](root, { ...route, feed, isCurrent: () => mine === generation });
+    const done = await VIEWS[route.view](body, { ...route, feed, isCurrent: () => mine === generation });
     if (mine === generation) cleanup = typeof done === "function" ? done : null;
     else if (typeof done === "function") done();
   } catch (err) {
-    if (mine === generation) root.append(failure(err));
+    if (mine === generation) body.append(failure(err));
   }
 }
 
