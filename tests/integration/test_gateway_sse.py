@@ -291,7 +291,7 @@ async def test_a_client_that_goes_away_leaves_no_subscription_behind(start_gatew
         ("resting", {"message": "hi"}, 409, "is disabled"),
     ],
 )
-async def test_both_endpoints_refuse_a_bad_request_alike_with_plain_json(
+async def test_both_endpoints_refuse_a_bad_request_alike_with_problem_details(
     start_gateway: StartGateway, endpoint: str, name: str, body: dict[str, str], status: int, says: str
 ) -> None:
     async with start_gateway(30.0, 15.0) as (base, app, _), httpx.AsyncClient(timeout=30) as client:
@@ -299,5 +299,6 @@ async def test_both_endpoints_refuse_a_bad_request_alike_with_plain_json(
         assert app.state.chat.open_streams == 0
         assert app.state.replies.pending == 0
     assert response.status_code == status
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/problem+json"
     assert says in response.json()["error"]
+    assert response.json()["status"] == status and response.json()["detail"] == response.json()["error"]

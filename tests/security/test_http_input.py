@@ -222,7 +222,7 @@ def test_the_hostile_corpus_gets_4xx_and_changes_no_file(system: RunningSystem) 
                 headers={"content-type": "application/json", **case.headers},
             )
             outcomes.append((case.name, response.status_code, response.text))
-            assert response.headers["content-type"] == "application/json", case.name
+            assert response.headers["content-type"] == "application/problem+json", case.name
             if case.status == 404:
                 # Which animas exist is not the caller's business.
                 assert "sample" not in response.text and "tanaka" not in response.text, case.name

@@ -7,8 +7,6 @@ or ``cron.due`` event on the activity stream, published as the operator.
 
 from __future__ import annotations
 
-import enum
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +16,22 @@ from zoneinfo import ZoneInfo
 import typer
 from nats.aio.client import Client
 
-from animas_contracts import CronDue, Event, HeartbeatDue, ScheduledBy, encode_event, uuid7
+from animas_contracts import Event, encode_event
 from animas_contracts.subjects import ACTIVITY_STREAM, HEADER_EVENT_TYPE, HEADER_MSG_ID, activity_subject
 from animas_core.config import AnimaWorksConfig, ConfigError, load_config
 from animas_core.memory_client import MemoryClient
-from animas_core.schedules import HEARTBEAT, NamedSchedule, anima_schedules, next_fires, parse_cron
-from animas_core.schedules.anima_zone import anima_zone as shared_anima_zone
+from animas_core.schedules import HEARTBEAT, NamedSchedule, anima_schedules, next_fires
+from animas_core.schedules.manual import (
+    TriggerKind as TriggerKind,
+)
+from animas_core.schedules.manual import (
+    TriggerRefused,
+    cron_task,
+    status_zone,
+)
+from animas_core.schedules.manual import (
+    due_event as due_event,
+)
 from animas_tools.animas_cli import NameArgument
 from animas_tools.cli_support import fail, home_of, with_nats
 
@@ -35,26 +43,9 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 """Fixed English day names: the output does not depend on the machine's locale."""
 
 
-class TriggerKind(enum.StrEnum):
-    """What ``anima trigger`` fires."""
-
-    HEARTBEAT = "heartbeat"
-    CRON = "cron"
-
-
 def anima_zone(config: AnimaWorksConfig, name: str, status_json: str | None) -> ZoneInfo:
-    """The anima's zone: its own ``timezone`` (status.json or config.json), else ``system.timezone``.
-
-    Raises:
-        ConfigError: status.json is not a JSON object or has a wrong value.
-    """
-    status = json.loads(status_json) if status_json else {}
-    if not isinstance(status, dict):
-        raise ConfigError(f"animas/{name}/status.json: the top level must be a JSON object")
-    zone, problem = shared_anima_zone(name, status, config)
-    if problem is not None:
-        raise ConfigError(f"animas/{name}/status.json timezone: {problem}")
-    return zone
+    """The anima's zone (:func:`animas_core.schedules.manual.status_zone`)."""
+    return status_zone(config, name, status_json)
 
 
 def when(instant: datetime, tz: ZoneInfo) -> str:
@@ -96,30 +87,6 @@ def render_plan(
         fires = next_fires(named, now, tz, count)
         lines += [f"  {when(fire, tz)}" for fire in fires] or ["  (no fire time within a year)"]
     return lines
-
-
-def due_event(anima: str, kind: TriggerKind, task: str | None, now: datetime) -> HeartbeatDue | CronDue:
-    """The event a manual trigger publishes (``scheduled_by=manual``, fired now)."""
-    event_id, fire_at, by = uuid7(), now.astimezone(UTC), ScheduledBy.MANUAL
-    if kind is TriggerKind.HEARTBEAT:
-        return HeartbeatDue(
-            id=event_id,
-            anima=anima,
-            correlation_id=event_id,
-            producer="cli",
-            fire_at=fire_at,
-            scheduled_by=by,
-        )
-    assert task is not None
-    return CronDue(
-        id=event_id,
-        anima=anima,
-        correlation_id=event_id,
-        producer="cli",
-        task=task,
-        fire_at=fire_at,
-        scheduled_by=by,
-    )
 
 
 async def publish_event(nc: Client, event: Event) -> None:
@@ -189,14 +156,10 @@ def register(app: typer.Typer) -> None:
             title = None
             if kind is TriggerKind.CRON:
                 assert task is not None
-                spec = parse_cron(await files.read(name, "cron.md") or "")
-                found = spec.task(task)
-                if found is None:
-                    known = ", ".join(repr(t.title) for t in spec.tasks) or "none"
-                    raise fail(f"{name}'s cron.md has no task {task!r} (tasks: {known})")
-                if found.error is not None:
-                    # agent-runner refuses a task that cannot run as written: say so now instead.
-                    raise fail(f'cron.md "{found.heading}": {found.error}')
+                try:
+                    found = cron_task(name, await files.read(name, "cron.md"), task)
+                except TriggerRefused as exc:
+                    raise fail(str(exc)) from None
                 if not found.enabled:
                     typer.echo(f"note: {found.title!r} is disabled; firing it by hand anyway", err=True)
                 title = found.title

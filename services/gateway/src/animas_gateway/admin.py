@@ -1,4 +1,4 @@
-"""People's changes through the API: create an anima, enable or disable it, revise its identity.
+"""People's changes through the API: create an anima, enable or disable it, edit identity or injection.
 
 The gateway publishes them as events (its NATS user may publish ``anima.*`` and
 ``identity.*``) and answers with memory-writer's verdict. Every value that would land in an
@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 
 from animas_contracts import (
     AnimaCreated,
+    AnimaFileWritten,
     AnimaStatusChanged,
     Event,
     IdentityRevised,
@@ -32,10 +33,17 @@ from animas_core.character_sheet import CharacterSheetError
 from animas_core.config import AnimaWorksConfig
 from animas_gateway import admin_checks as check
 from animas_gateway import fields
-from animas_gateway.admin_checks import CreateRequest, IdentityRequest, Refused, StatusRequest
+from animas_gateway.admin_checks import (
+    CreateRequest,
+    IdentityRequest,
+    InjectionRequest,
+    Refused,
+    StatusRequest,
+)
 from animas_gateway.auth import principal_of
 from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
-from animas_gateway.domain import PRODUCER, error_body
+from animas_gateway.domain import PRODUCER
+from animas_gateway.problems import problem
 from animas_gateway.replies import EventWaiter
 
 
@@ -61,9 +69,9 @@ class AdminApi:
         try:
             event = await self._created(await request.body())
         except Refused as exc:
-            return JSONResponse(error_body(str(exc)), status_code=exc.status)
+            return problem(exc.status, str(exc))
         except DirectoryUnavailable as exc:
-            return JSONResponse(error_body(str(exc)), status_code=503)
+            return problem(503, str(exc))
         return await self._change(event, success=201)
 
     async def identity(self, request: Request) -> JSONResponse:
@@ -78,9 +86,9 @@ class AdminApi:
             check.field_value(lambda: fields.one_line("reason", body.reason, fields.MAX_REASON_CHARS))
             await self._existing(name)
         except Refused as exc:
-            return JSONResponse(error_body(str(exc)), status_code=exc.status)
+            return problem(exc.status, str(exc))
         except DirectoryUnavailable as exc:
-            return JSONResponse(error_body(str(exc)), status_code=503)
+            return problem(503, str(exc))
         event_id = uuid7()
         event = IdentityRevised(
             id=event_id,
@@ -90,6 +98,31 @@ class AdminApi:
             content=body.content,
             author=principal_of(request).name,
             reason=body.reason,
+        )
+        return await self._change(event)
+
+    async def injection(self, request: Request) -> JSONResponse:
+        """Replace injection.md (a person's edit, recorded as ``anima.file.written`` by the caller)."""
+        try:
+            name = check.anima_name(request.path_params["name"])
+            body = check.decode(await request.body(), InjectionRequest)
+            limit = self._config().api.max_document_bytes
+            if body.content:  # an empty injection.md is allowed: it injects nothing
+                check.field_value(lambda: fields.text("content", body.content, max_bytes=limit))
+            await self._existing(name)
+        except Refused as exc:
+            return problem(exc.status, str(exc))
+        except DirectoryUnavailable as exc:
+            return problem(503, str(exc))
+        event_id = uuid7()
+        event = AnimaFileWritten(
+            id=event_id,
+            anima=name,
+            correlation_id=event_id,
+            producer=PRODUCER,
+            path="injection.md",
+            content=body.content,
+            author=principal_of(request).name,
         )
         return await self._change(event)
 
@@ -109,9 +142,9 @@ class AdminApi:
             if body.supervisor is not None:
                 check.supervisor(body.supervisor, name, animas)
         except Refused as exc:
-            return JSONResponse(error_body(str(exc)), status_code=exc.status)
+            return problem(exc.status, str(exc))
         except DirectoryUnavailable as exc:
-            return JSONResponse(error_body(str(exc)), status_code=503)
+            return problem(503, str(exc))
         event_id = uuid7()
         event = AnimaStatusChanged(
             id=event_id, anima=name, correlation_id=event_id, producer=PRODUCER, changes=changes
@@ -165,9 +198,9 @@ class AdminApi:
             return JSONResponse({"status": "accepted", "op_id": event.id}, status_code=202)
         except Exception as exc:
             self._outcomes.forget(event.id)
-            return JSONResponse(error_body(f"the change could not be stored: {exc}"), status_code=503)
+            return problem(503, f"the change could not be stored: {exc}")
         if isinstance(outcome, MemoryOpRejected):
-            return JSONResponse(error_body(outcome.reason, op_id=event.id), status_code=409)
+            return problem(409, outcome.reason, op_id=event.id)
         paths = outcome.paths if isinstance(outcome, MemoryOpApplied) else []
         return JSONResponse({"status": "applied", "op_id": event.id, "paths": paths}, status_code=success)
 

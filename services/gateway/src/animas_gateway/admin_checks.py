@@ -48,6 +48,12 @@ class IdentityRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     author: str | None = None
 
 
+class InjectionRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``PUT /api/animas/{name}/injection``: the whole new injection.md (the author is who is calling)."""
+
+    content: str
+
+
 class StatusRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``PATCH /api/animas/{name}/status``: the fields people may change here."""
 

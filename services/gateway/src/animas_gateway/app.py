@@ -1,34 +1,44 @@
 """The gateway's composition root: HTTP in, ``message.received`` onto the bus, replies back out.
 
+Every route is an :class:`~animas_gateway.operations.Operation` from a module of
+:mod:`animas_gateway.api`; ``/openapi.json`` is made from the same list, so it describes every
+route the app serves. Every error is a problem-details body (RFC 9457), Starlette's own 404 and
+405 included.
+
 ``app.state.chat`` and ``app.state.replies`` expose the chat handlers and the reply waiter, so a
-test can see that a finished or abandoned stream leaves nothing behind.
+test can see that a finished or abandoned stream leaves nothing behind; ``app.state.operations``
+is the list the app was made from.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
 from animas_core.api_config import ApiConfig
 from animas_core.config import CachedConfig
 from animas_core.runtime import ServiceRuntime
 from animas_gateway.admin import AdminApi
-from animas_gateway.auth import Authentication, requires
+from animas_gateway.api import animas, config_routes, operational, reference, schedules
+from animas_gateway.auth import Authentication
 from animas_gateway.chat import ChatApi
-from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
-from animas_gateway.domain import error_body
+from animas_gateway.directory import AnimaDirectory
 from animas_gateway.http_input import CheckedBodies
 from animas_gateway.ingress import Clock, StoredMessages
+from animas_gateway.operations import Handler, Operation, openapi_document, routes
 from animas_gateway.outage import guard_broker_outages
+from animas_gateway.problems import problem
 from animas_gateway.replies import (
     OUTCOME_SUBJECT,
     REPLY_SUBJECT,
@@ -40,14 +50,18 @@ from animas_gateway.replies import (
 from animas_gateway.settings import GatewaySettings
 
 SERVICE = "gateway"
-CHAT_ROUTE = "/api/animas/{name}/chat"
-STREAM_ROUTE = "/api/animas/{name}/chat/stream"
-
-Handler = Callable[[Request], Awaitable[Response]]
+API_TITLE = "AnimaWorks API"
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("animaworks-gateway")
+    except metadata.PackageNotFoundError:
+        return "0"
 
 
 def create_app(
@@ -63,35 +77,15 @@ def create_app(
     changes, so a token created or revoked applies to the next request.
     """
     config = CachedConfig(settings.config_path)
+    nc = runtime.broker.connection
     waiter = EventWaiter(REPLY_SUBJECT, reply_key)
     replies = SharedReplies(waiter)
     outcomes = EventWaiter(OUTCOME_SUBJECT, outcome_key)
-    directory = AnimaDirectory(runtime.broker.connection)
+    directory = AnimaDirectory(nc)
     admin = AdminApi(runtime.publisher, outcomes, directory, config.get)
-    stored = StoredMessages(runtime.broker.connection.jetstream(), clock)
-    chat = ChatApi(
-        runtime.broker.connection,
-        runtime.publisher,
-        directory,
-        replies,
-        settings,
-        config=config.get,
-        stored=stored,
-    )
+    stored = StoredMessages(nc.jetstream(), clock)
+    chat = ChatApi(nc, runtime.publisher, directory, replies, settings, config=config.get, stored=stored)
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("animaworks.gateway")
-
-    async def health(_: Request) -> JSONResponse:
-        connected = runtime.broker.connection is not None and runtime.broker.connection.is_connected
-        return JSONResponse({"ok": connected, "service": SERVICE}, status_code=200 if connected else 503)
-
-    async def list_animas(_: Request) -> JSONResponse:
-        try:
-            animas = await directory.animas()
-        except DirectoryUnavailable as exc:
-            return JSONResponse(error_body(str(exc)), status_code=503)
-        return JSONResponse(
-            {"animas": [{"name": a.name, "enabled": a.enabled, "role": a.role} for a in animas.values()]}
-        )
 
     def traced(route: str, handler: Handler) -> Handler:
         """The handler inside a server span that continues the caller's trace (if it sent one)."""
@@ -115,10 +109,30 @@ def create_app(
 
         return endpoint
 
+    def connected() -> bool:
+        connection = runtime.broker.connection
+        return connection is not None and connection.is_connected
+
+    ops: list[Operation] = [
+        operational.health_operation(SERVICE, connected),
+        *animas.operations(admin, chat, directory, nc, config.get, traced=traced),
+        *operational.operations(nc),
+        *config_routes.operations(settings.config_path, config.get),
+        *schedules.operations(nc, runtime.publisher, config.get, clock),
+    ]
+    document: dict[str, Any] = {}
+
+    def described() -> dict[str, Any]:
+        if not document:
+            document.update(openapi_document(ops, title=API_TITLE, version=_version()))
+        return document
+
+    ops += reference.operations(described)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await waiter.start(runtime.broker.connection)
-        await outcomes.start(runtime.broker.connection)
+        await waiter.start(nc)
+        await outcomes.start(nc)
         yield
         await outcomes.stop()
         await waiter.stop()
@@ -127,23 +141,29 @@ def create_app(
         return config.get().api
 
     app = Starlette(
-        routes=[
-            Route("/api/health", health, methods=["GET"]),
-            Route("/api/animas", requires("admin", list_animas), methods=["GET"]),
-            Route("/api/animas", requires("admin", admin.create), methods=["POST"]),
-            Route("/api/animas/{name}/identity", requires("admin", admin.identity), methods=["PUT"]),
-            Route("/api/animas/{name}/status", requires("admin", admin.status), methods=["PATCH"]),
-            Route(CHAT_ROUTE, traced(CHAT_ROUTE, requires("chat", chat.chat)), methods=["POST"]),
-            Route(STREAM_ROUTE, traced(STREAM_ROUTE, requires("chat", chat.stream)), methods=["POST"]),
-        ],
+        routes=routes(ops),
         # Outermost first: who is calling before anything is read, then the body's size and encoding.
         middleware=[
             Middleware(Authentication, api_config=api_config),
             Middleware(CheckedBodies, max_body_bytes=lambda: api_config().max_body_bytes),
         ],
+        exception_handlers={HTTPException: _http_problem},
         lifespan=lifespan,
     )
     guard_broker_outages(app)  # a broker outage is a 503 with Retry-After, never a 500
     app.state.chat = chat
     app.state.replies = replies
+    app.state.operations = tuple(ops)
     return app
+
+
+async def _http_problem(_: Request, exc: Exception) -> Response:
+    """Starlette's own errors (no such route: 404, a method the route lacks: 405) as problems."""
+    assert isinstance(exc, HTTPException)
+    return problem(exc.status_code, str(exc.detail), headers=dict(exc.headers) if exc.headers else None)
+
+
+def operations_of(app: Starlette) -> tuple[Operation, ...]:
+    """The operations ``app`` was made from (for tests and tools)."""
+    ops: tuple[Operation, ...] = app.state.operations
+    return ops

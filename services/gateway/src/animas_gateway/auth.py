@@ -16,15 +16,24 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from animas_core.api_config import LOCAL_AUTHOR, ApiConfig, ApiScope, match_token
 from animas_core.config import ConfigError
-from animas_gateway.domain import error_body
+from animas_gateway.problems import problem
 
-PUBLIC_PATHS = frozenset({"/api/health"})
-"""Answered to anyone: a liveness probe from another machine carries no token."""
+PUBLIC_PATHS = frozenset({"/", "/api/health", "/openapi.json", "/api/reference"})
+"""Answered to anyone: a liveness probe from another machine carries no token, and neither does a
+browser opening the web UI or the API's description (they hold no data of the system)."""
+PUBLIC_PREFIXES = ("/ui/",)
+"""The web UI's files."""
+
+
+def is_public(path: str) -> bool:
+    """Whether anyone may call ``path`` without a token."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
 
 _STATE_KEY = "principal"
 
@@ -93,8 +102,8 @@ class Authentication:
             api = self._api_config()
         except ConfigError as exc:
             # Fail closed: without a readable config nobody can be told apart from anybody.
-            body = error_body(f"the gateway cannot read its config.json: {exc}")
-            await JSONResponse(body, status_code=503)(scope, receive, send)
+            detail = f"the gateway cannot read its config.json: {exc}"
+            await problem(503, detail)(scope, receive, send)
             return
         try:
             principal = authenticate(
@@ -103,7 +112,7 @@ class Authentication:
         except Unauthorized as exc:
             await _unauthorized(str(exc))(scope, receive, send)
             return
-        if principal is None and scope["path"] not in PUBLIC_PATHS:
+        if principal is None and not is_public(scope["path"]):
             why = (
                 "an API token is required (Authorization: Bearer <token>; create one with "
                 "`anima token create NAME --scope chat|admin`)"
@@ -115,9 +124,7 @@ class Authentication:
 
 
 def _unauthorized(message: str) -> Response:
-    return JSONResponse(
-        error_body(message), status_code=401, headers={"WWW-Authenticate": 'Bearer realm="animaworks"'}
-    )
+    return problem(401, message, headers={"WWW-Authenticate": 'Bearer realm="animaworks"'})
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -138,12 +145,10 @@ def requires(needed: ApiScope, handler: Handler) -> Handler:
         principal = principal_of(request)
         if not principal.may(needed):
             message = f"the token {principal.name!r} has scope {principal.scope!r}; this needs {needed!r}"
-            return JSONResponse(error_body(message), status_code=403)
+            return problem(403, message)
         try:
             return await handler(request)
         except ConfigError as exc:  # config.json turned invalid since the caller was let in
-            return JSONResponse(
-                error_body(f"the gateway cannot read its config.json: {exc}"), status_code=503
-            )
+            return problem(503, f"the gateway cannot read its config.json: {exc}")
 
     return guarded

@@ -23,7 +23,6 @@ from animas_core.config import AnimaWorksConfig
 from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
 from animas_gateway.domain import (
     BadRequest,
-    error_body,
     idempotency_key,
     message_event,
     message_ids,
@@ -33,6 +32,7 @@ from animas_gateway.domain import (
     same_message,
 )
 from animas_gateway.ingress import StoredMessages, deliver_once
+from animas_gateway.problems import problem
 from animas_gateway.replies import SharedReplies
 from animas_gateway.settings import GatewaySettings
 from animas_gateway.streaming import ChatStream, EventStreamResponse
@@ -111,7 +111,7 @@ class ChatApi:
             detail = not_ready_detail(event, self._settings.chat_timeout_s)
             return JSONResponse({**message_ids(event), "status": "accepted", "detail": detail}, 202, headers)
         if not isinstance(answer, ResponseSent):
-            return JSONResponse(error_body("unexpected answer"), status_code=500)
+            return problem(500, "unexpected answer")
         return JSONResponse(reply_body(event, answer), headers=headers)
 
     async def stream(self, request: Request) -> Response:
@@ -147,23 +147,21 @@ class ChatApi:
         try:
             validate_anima_name(name)
         except InvalidAnimaName as exc:
-            return JSONResponse(error_body(str(exc)), status_code=400)
+            return problem(400, str(exc))
         try:
             body = parse_chat_request(await request.body(), self._config().api)
             key = idempotency_key(request.headers.get("idempotency-key"), body)
         except BadRequest as exc:
-            return JSONResponse(error_body(str(exc)), status_code=422)
+            return problem(422, str(exc))
         try:
             animas = await self._directory.including(name)
         except DirectoryUnavailable as exc:
-            return JSONResponse(error_body(str(exc)), status_code=503)
+            return problem(503, str(exc))
         if name not in animas:
             # Only the name asked for: which other animas exist is not the caller's business.
-            return JSONResponse(error_body(f"no anima named {name!r}"), status_code=404)
+            return problem(404, f"no anima named {name!r}")
         if not animas[name].enabled:
-            return JSONResponse(
-                error_body(f"anima {name!r} is disabled (`anima enable {name}`)"), status_code=409
-            )
+            return problem(409, f"anima {name!r} is disabled (`anima enable {name}`)")
         return Admitted(message_event(name, body, key), keyed=key is not None)
 
     async def store(self, admitted: Admitted) -> InStream | Response:
@@ -179,20 +177,16 @@ class ChatApi:
         except Exception as exc:
             _log.exception("could not store message.received")
             # Whether it was stored is unknown: a retry with the same Idempotency-Key is safe.
-            return JSONResponse(
-                error_body(f"the message could not be stored: {exc}"),
-                status_code=503,
-                headers={"Retry-After": RETRY_AFTER_S},
+            return problem(
+                503, f"the message could not be stored: {exc}", headers={"Retry-After": RETRY_AFTER_S}
             )
         if delivered.earlier is None:
             return InStream()
         if delivered.earlier.message is not None and not same_message(delivered.earlier.message, event):
-            return JSONResponse(
-                error_body(
-                    "this Idempotency-Key was used for another message (other text, sender or thread); "
-                    "use a new key for a new message",
-                    **message_ids(event),
-                ),
-                status_code=422,
+            return problem(
+                422,
+                "this Idempotency-Key was used for another message (other text, sender or thread); "
+                "use a new key for a new message",
+                **message_ids(event),
             )
         return InStream(earlier=True, reply=delivered.reply)

@@ -134,8 +134,3 @@ def not_ready_detail(event: MessageReceived, timeout_s: float) -> str:
         "the message is stored and will be answered; the reply was not ready "
         f"within {timeout_s:g}s (see `anima events --correlation-id {event.correlation_id}`)"
     )
-
-
-def error_body(message: str, **extra: Any) -> dict[str, Any]:
-    """The JSON body of an error response."""
-    return {"error": message, **extra}

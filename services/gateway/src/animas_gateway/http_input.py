@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from animas_gateway.domain import error_body
+from animas_gateway.problems import problem
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _DRAIN_BYTES = 32 * 1024 * 1024
@@ -51,7 +50,7 @@ class CheckedBodies:
             body.decode("utf-8")
         except UnicodeDecodeError as exc:
             message = f"the request body is not valid UTF-8 (byte {exc.start}); send JSON in UTF-8"
-            await JSONResponse(error_body(message), status_code=400)(scope, receive, send)
+            await problem(400, message)(scope, receive, send)
             return
         await self._app(scope, _replay(body, receive), send)
 
@@ -96,7 +95,7 @@ async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> 
             break
     text = f"the request body is larger than {limit} bytes (the limit: api.max_body_bytes in config.json)"
     # Close the connection: a body not read to its end cannot be followed by another request.
-    response = JSONResponse(error_body(text), status_code=413, headers={"Connection": "close"})
+    response = problem(413, text, headers={"Connection": "close"})
     await response(scope, receive, send)
 
 

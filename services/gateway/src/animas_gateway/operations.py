@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
 import msgspec
@@ -69,6 +70,8 @@ class Operation:
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     """Error statuses it answers (with a problem body) beyond 401/403/422 for scoped routes."""
+    also: tuple[tuple[int, type | None], ...] = ()
+    """Other successes, each with its JSON body's type (a chat not answered in time is 202)."""
     in_schema: bool = True
 
     @property
@@ -87,11 +90,25 @@ def decode_body(body: bytes, model: type[_T]) -> _T:
         raise Problem(400, f"the body is not valid JSON: {exc}", title="Bad request") from None
 
 
+def answering_problems(handler: Handler) -> Handler:
+    """``handler``, with a :class:`Problem` it raises turned into its response."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Problem as exc:
+            return exc.response()
+
+    return endpoint
+
+
 def routes(operations: Sequence[Operation]) -> list[Route]:
-    """Starlette routes, each guarded by its scope."""
+    """Starlette routes, each guarded by its scope; a :class:`Problem` raised is its response."""
     out: list[Route] = []
     for op in operations:
-        endpoint = op.endpoint if op.scope is None else requires(op.scope, op.endpoint)
+        endpoint = answering_problems(op.endpoint)
+        if op.scope is not None:
+            endpoint = requires(op.scope, endpoint)
         out.append(Route(op.path, endpoint, methods=[op.method]))
     return out
 
@@ -99,7 +116,13 @@ def routes(operations: Sequence[Operation]) -> list[Route]:
 def openapi_document(operations: Sequence[Operation], *, title: str, version: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``operations``."""
     models = sorted(
-        {t for op in operations if op.in_schema for t in (op.body, op.response) if t is not None},
+        {
+            t
+            for op in operations
+            if op.in_schema
+            for t in (op.body, op.response, *(kind for _, kind in op.also))
+            if t is not None
+        },
         key=lambda t: t.__name__,
     )
     schemas, components = msgspec.json.schema_components(models, ref_template="#/components/schemas/{name}")
@@ -147,12 +170,17 @@ def openapi_document(operations: Sequence[Operation], *, title: str, version: st
 
 def _responses(op: Operation, ref: dict[type, Any]) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    success: dict[str, Any] = {"description": "OK"}
+    success: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
     if op.media_type == "application/json" and op.response is not None:
         success["content"] = {"application/json": {"schema": ref[op.response]}}
     elif op.media_type != "application/json":
         success["content"] = {op.media_type: {"schema": {"type": "string"}}}
     out: dict[str, Any] = {str(op.status): success}
+    for status, kind in op.also:
+        other: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+        if kind is not None:
+            other["content"] = {"application/json": {"schema": ref[kind]}}
+        out[str(status)] = other
     statuses = set(op.errors) | ({401, 403} if op.scope is not None else set())
     if op.body is not None:
         statuses |= {400, 413, 415, 422}

@@ -14,11 +14,11 @@ import logging
 import nats.errors
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from animas_core.errors import RetryableError
-from animas_gateway.domain import error_body
+from animas_gateway.problems import problem
 
 _log = logging.getLogger(__name__)
 
@@ -32,9 +32,9 @@ BROKER_ERRORS: tuple[type[Exception], ...] = (nats.errors.Error, RetryableError,
 async def broker_unavailable(request: Request, exc: Exception) -> Response:
     """The response to a broker error a handler let through."""
     _log.warning("broker unavailable for %s %s: %r", request.method, request.url.path, exc)
-    return JSONResponse(
-        error_body(f"the message broker is unavailable, try again shortly ({type(exc).__name__})"),
-        status_code=503,
+    return problem(
+        503,
+        f"the message broker is unavailable, try again shortly ({type(exc).__name__})",
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 

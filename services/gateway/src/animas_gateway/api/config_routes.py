@@ -1,0 +1,114 @@
+"""``GET /api/config`` and ``PUT /api/config``: config.json with every secret masked, and a checked write.
+
+A secret (a credential's ``api_key``, an API token's digest) is shown as ``"***"``, never as
+itself; a write that sends ``"***"`` back keeps the stored value. A write is validated with the
+same model every service reads config.json with (:func:`animas_core.config.parse_config`): an
+invalid one is 422 with the model's message and leaves the file as it was; a valid one replaces
+the file atomically, owner-only (:func:`animas_core.config.write_config`). Services re-read the
+file when it changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from animas_core.config import (
+    AnimaWorksConfig,
+    ConfigError,
+    load_config,
+    masked_view,
+    parse_config,
+    write_config,
+)
+from animas_gateway.operations import Operation, decode_body
+from animas_gateway.problems import Problem
+
+MASK = "***"
+
+ConfigDocument = dict[str, Any]
+"""config.json as JSON (see the README's configuration section for its sections)."""
+
+
+def masked(config: AnimaWorksConfig) -> dict[str, Any]:
+    """The config as JSON with every secret ``"***"`` (unset ones stay null)."""
+    view = masked_view(config)
+    for token in (view.get("api") or {}).get("tokens", {}).values():
+        if isinstance(token, dict) and token.get("sha256"):
+            token["sha256"] = MASK
+    return view
+
+
+def restore_secrets(sent: dict[str, Any], stored: AnimaWorksConfig | None) -> dict[str, Any]:
+    """``sent`` with each ``"***"`` secret replaced by the stored value it stands for.
+
+    Raises:
+        Problem: 422 when ``"***"`` stands for a secret that is not stored.
+    """
+    data = copy.deepcopy(sent)
+
+    def stored_key(name: str) -> str | None:
+        credential = stored.credentials.get(name) if stored else None
+        key = credential.api_key if credential else None
+        return key.get_secret_value() if key is not None else None
+
+    def stored_digest(name: str) -> str | None:
+        token = stored.api.tokens.get(name) if stored else None
+        return token.sha256 if token else None
+
+    places = (
+        (data.get("credentials"), "api_key", "credentials", stored_key),
+        ((data.get("api") or {}).get("tokens") if isinstance(data.get("api"), dict) else None, "sha256",
+         "api.tokens", stored_digest),
+    )  # fmt: skip
+    for section, field, where, lookup in places:
+        if not isinstance(section, dict):
+            continue
+        for name, entry in section.items():
+            if isinstance(entry, dict) and entry.get(field) == MASK:
+                value = lookup(name)
+                if value is None:
+                    raise Problem(
+                        422,
+                        f"{where}.{name}.{field}: {MASK!r} stands for the stored value, and none is stored; "
+                        "send the value itself (or null)",
+                    )
+                entry[field] = value
+    return data
+
+
+def operations(config_path: Path, current: Callable[[], AnimaWorksConfig]) -> list[Operation]:
+    """The two routes over ``config_path``; ``current`` is the gateway's cached read of it."""
+
+    async def get_config(_: Request) -> Response:
+        try:
+            config = current()
+        except ConfigError as exc:
+            raise Problem(503, f"config.json cannot be read: {exc}") from None
+        return JSONResponse(masked(config))
+
+    async def put_config(request: Request) -> Response:
+        sent = decode_body(await request.body(), ConfigDocument)
+        try:
+            stored: AnimaWorksConfig | None = load_config(config_path)
+        except ConfigError:
+            stored = None  # an unreadable file can still be replaced, but its secrets cannot be kept
+        try:
+            parsed = parse_config(restore_secrets(sent, stored))
+        except ConfigError as exc:
+            raise Problem(422, str(exc), title="Invalid config", problems=exc.problems) from None
+        write_config(config_path, parsed)
+        return JSONResponse(masked(parsed))
+
+    return [
+        Operation("GET", "/api/config", get_config, "config.json, every secret masked as \"***\"", "config",
+                  "admin", response=ConfigDocument, errors=(503,)),
+        Operation("PUT", "/api/config", put_config,
+                  "Replace config.json (validated; \"***\" keeps a stored secret; written atomically, 0600)",
+                  "config", "admin", body=ConfigDocument, response=ConfigDocument),
+    ]  # fmt: skip
