@@ -185,6 +185,9 @@ def test_a_chat_reply_streams_in_with_its_tool_calls(
     box = page.locator("#chat-input")
     box.wait_for()
     page.wait_for_function("() => document.activeElement && document.activeElement.id === 'chat-input'")
+    # The conversation so far (the demo asked lead once already), from the thread's stored messages.
+    page.locator(".bubble.past.mine", has_text=DEMO_TASK).first.wait_for()
+    page.locator(".bubble.past:not(.mine)", has_text=f"From {RESEARCHER}:").first.wait_for()
     # Count the reply's text changes as they happen: a streamed reply changes more than once.
     page.evaluate(
         """() => {

@@ -1,7 +1,11 @@
 // Chat with an anima: the reply streams in piece by piece; its tool calls show as the live feed reports them.
 
-import { ApiError, chatStream, get } from "./api.js";
-import { enc, failure, h, link, stateBadge } from "./dom.js";
+import { ApiError, chatStream, get, withQuery } from "./api.js";
+import { enc, failure, h, link, stateBadge, when } from "./dom.js";
+
+const THREAD = "dm:human"; // the gateway's thread for a person who names none (sender "human")
+const HISTORY = 20; // earlier messages shown when a chat opens
+const HISTORY_PAGES = 4;
 
 const logs = new Map(); // anima → the bubbles of this page's session, kept across view changes
 const toolLists = new Map(); // correlation id → the tool-call list of the reply it belongs to
@@ -35,6 +39,40 @@ async function renderPicker(root) {
   );
 }
 
+/** The thread's last messages, oldest first (pages run forward, so read a few and keep the tail). */
+async function history(name) {
+  let kept = [];
+  let cursor = null;
+  for (let page = 0; page < HISTORY_PAGES; page++) {
+    const path = withQuery(`/api/animas/${enc(name)}/conversations/${enc(THREAD)}`, { limit: 500, cursor });
+    const answer = await get(path);
+    kept = kept.concat(answer.messages || []).slice(-HISTORY);
+    cursor = answer.next_cursor;
+    if (!cursor) break;
+  }
+  return kept;
+}
+
+async function showHistory(name, log) {
+  let messages;
+  try {
+    messages = await history(name);
+  } catch (err) {
+    // No conversation yet (404), or a gateway without the route: the chat works without it.
+    if (!(err instanceof ApiError && err.status === 404)) log.prepend(failure(err));
+    return;
+  }
+  const past = messages.map((m) =>
+    h(
+      "div",
+      { class: `bubble past${m.direction === "in" ? " mine" : ""}`, "data-seq": m.seq },
+      m.text,
+      h("span", { class: "meta" }, m.direction === "in" ? `${m.from} · ` : "", when(m.time)),
+    ),
+  );
+  if (past.length) log.prepend(...past, h("p", { class: "muted past-end" }, "earlier in this conversation ↑"));
+}
+
 function toolLine(item) {
   const event = item.event || {};
   const tool = event.tool || "tool";
@@ -56,7 +94,11 @@ export async function renderChat(root, { args, feed }) {
     return undefined;
   }
   root.append(h("h1", {}, "Chat with ", h("span", { class: "mono" }, name)));
-  if (!logs.has(name)) logs.set(name, h("div", { class: "chat-log", "aria-live": "polite", id: "chat-log" }));
+  if (!logs.has(name)) {
+    const fresh = h("div", { class: "chat-log", "aria-live": "polite", id: "chat-log" });
+    logs.set(name, fresh);
+    showHistory(name, fresh); // not awaited: the form is usable at once
+  }
   const log = logs.get(name);
   root.append(log);
 
