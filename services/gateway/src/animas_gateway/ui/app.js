@@ -31,11 +31,19 @@ const feed = new LiveFeed((status, text) => {
 let cleanup = null;
 let generation = 0;
 
+function decoded(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part; // a stray "%" in an address typed by hand
+  }
+}
+
 /** "#/memory/alice?path=x" → {view: "memory", args: ["alice"], query: URLSearchParams} */
 export function parseRoute(hash) {
   const text = (hash || "").replace(/^#\/?/, "");
   const [pathPart, queryPart = ""] = text.split("?", 2);
-  const [view = "org", ...args] = pathPart.split("/").filter(Boolean).map(decodeURIComponent);
+  const [view = "org", ...args] = pathPart.split("/").filter(Boolean).map(decoded);
   return { view: VIEWS[view] ? view : "org", args, query: new URLSearchParams(queryPart) };
 }
 
