@@ -30,7 +30,24 @@ from animas_core.api_config import ApiConfig
 from animas_core.config import CachedConfig
 from animas_core.runtime import ServiceRuntime
 from animas_gateway.admin import AdminApi
-from animas_gateway.api import animas, config_routes, operational, reference, schedules
+from animas_gateway.api import (
+    animas,
+    boards,
+    config_routes,
+    conversations,
+    cycles,
+    feed,
+    memory_browser,
+    memory_service,
+    operational,
+    org,
+    reference,
+    schedules,
+    timeline,
+    ui,
+    work,
+)
+from animas_gateway.api.tailer import Tailer
 from animas_gateway.auth import Authentication
 from animas_gateway.chat import ChatApi
 from animas_gateway.directory import AnimaDirectory
@@ -113,12 +130,24 @@ def create_app(
         connection = runtime.broker.connection
         return connection is not None and connection.is_connected
 
+    js = nc.jetstream()
+    tailer = Tailer(js)  # the live feed's one reader of the activity stream
     ops: list[Operation] = [
         operational.health_operation(SERVICE, connected),
         *animas.operations(admin, chat, directory, nc, config.get, traced=traced),
+        *memory_browser.operations(nc, runtime.publisher, outcomes, directory, config.get),
+        *conversations.operations(nc, directory),
+        *schedules.operations(nc, runtime.publisher, config.get, clock),
+        *timeline.operations(js),
+        *feed.operations(tailer),
+        *cycles.operations(nc),
+        *org.operations(js, directory),
+        *work.operations(nc),
+        *boards.operations(nc),
+        *memory_service.operations(nc, runtime.publisher, outcomes, directory, config.get, clock),
         *operational.operations(nc),
         *config_routes.operations(settings.config_path, config.get),
-        *schedules.operations(nc, runtime.publisher, config.get, clock),
+        *ui.operations(),
     ]
     document: dict[str, Any] = {}
 
@@ -134,6 +163,7 @@ def create_app(
         await waiter.start(nc)
         await outcomes.start(nc)
         yield
+        await tailer.stop()
         await outcomes.stop()
         await waiter.stop()
 
@@ -141,7 +171,7 @@ def create_app(
         return config.get().api
 
     app = Starlette(
-        routes=routes(ops),
+        routes=[*routes(ops), *feed.websocket_routes(tailer, api_config)],
         # Outermost first: who is calling before anything is read, then the body's size and encoding.
         middleware=[
             Middleware(Authentication, api_config=api_config),

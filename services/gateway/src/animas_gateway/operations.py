@@ -184,6 +184,8 @@ def _responses(op: Operation, ref: dict[type, Any]) -> dict[str, Any]:
     statuses = set(op.errors) | ({401, 403} if op.scope is not None else set())
     if op.body is not None:
         statuses |= {400, 413, 415, 422}
+    if op.params:
+        statuses.add(422)  # a parameter's value the route cannot use
     for status in sorted(statuses):
         out[str(status)] = {"description": "An error", "content": problem}
     return out
