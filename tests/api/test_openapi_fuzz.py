@@ -7,7 +7,8 @@ few examples per operation, derandomized), so it runs the same in CI every time.
 
 Left out: the routes that start an anima's cycle (chat, a manual trigger, a cycle replay), the
 live feeds (server-sent events and WebSockets never end), and ``PUT /api/config`` (a valid
-random config would replace this system's, scripted LLM included).
+random config would replace this system's, scripted LLM included). A person's injection edit
+and a manual trigger are checked once, directly, on the same system.
 """
 
 from __future__ import annotations
@@ -59,6 +60,24 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
             yield running
         finally:
             running.stop()
+
+
+def test_a_persons_injection_edit_and_a_manual_trigger_reach_the_system(system: RunningSystem) -> None:
+    edited = httpx.put(
+        f"{system.url}/api/animas/sample/injection", json={"content": "# Injection\nBe brief.\n"}, timeout=60
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["status"] == "applied" and edited.json()["paths"] == ["injection.md"]
+    assert (system.home / "animas" / "sample" / "injection.md").read_text() == "# Injection\nBe brief.\n"
+    anima = httpx.get(f"{system.url}/api/animas/sample", timeout=30).json()
+    assert anima["injection"] == "# Injection\nBe brief.\n" and anima["name"] == "sample"
+    [written] = system.events("sample", "anima.file.written")
+    assert written["author"] == "local" and written["path"] == "injection.md"
+
+    fired = httpx.post(f"{system.url}/api/animas/sample/trigger", json={"kind": "heartbeat"}, timeout=30)
+    assert fired.status_code == 202, fired.text
+    [due] = system.events("sample", "heartbeat.due")
+    assert due["id"] == fired.json()["event_id"] and due["scheduled_by"] == "manual"
 
 
 def test_every_operation_answers_as_its_document_says(system: RunningSystem) -> None:
