@@ -24,6 +24,9 @@ import uvicorn
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from tests.conftest import connect_as
 
 from animas_contracts import (
@@ -161,7 +164,7 @@ async def test_the_document_describes_every_route_and_every_body(api: Any) -> No
     assert "<script" not in page.text and "src=" not in page.text  # nothing loaded from elsewhere
 
 
-async def test_every_error_is_a_problem(api: Any, tmp_path: Path) -> None:
+async def test_every_error_is_a_problem(api: Any) -> None:
     client, app, _, _ = api
     _is_problem(await client.get("/api/nothing-here"), 404)
     _is_problem(await client.delete("/api/animas"), 405)
@@ -171,6 +174,13 @@ async def test_every_error_is_a_problem(api: Any, tmp_path: Path) -> None:
     _is_problem(await client.get("/api/deadletters?cursor=-1"), 422)
     body = _is_problem(await client.put("/api/config", content=b"\xff\xfe"), 400)
     assert "UTF-8" in body["detail"]
+
+    async def broken(_: Request) -> Response:
+        raise RuntimeError("a bug with a secret in its message")
+
+    app.router.routes.append(Route("/api/broken", broken))
+    body = _is_problem(await client.get("/api/broken"), 500)
+    assert "secret" not in body["detail"]
     elsewhere = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=("192.0.2.7", 1)), base_url="http://g"
     )

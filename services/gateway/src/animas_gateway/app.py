@@ -177,7 +177,7 @@ def create_app(
             Middleware(Authentication, api_config=api_config),
             Middleware(CheckedBodies, max_body_bytes=lambda: api_config().max_body_bytes),
         ],
-        exception_handlers={HTTPException: _http_problem},
+        exception_handlers={HTTPException: _http_problem, Exception: _internal_problem},
         lifespan=lifespan,
     )
     guard_broker_outages(app)  # a broker outage is a 503 with Retry-After, never a 500
@@ -191,6 +191,11 @@ async def _http_problem(_: Request, exc: Exception) -> Response:
     """Starlette's own errors (no such route: 404, a method the route lacks: 405) as problems."""
     assert isinstance(exc, HTTPException)
     return problem(exc.status_code, str(exc.detail), headers=dict(exc.headers) if exc.headers else None)
+
+
+async def _internal_problem(_: Request, __: Exception) -> Response:
+    """A bug, as a problem too (Starlette logs the exception; the body names nothing of it)."""
+    return problem(500, "the gateway failed to answer this request (its log says why)")
 
 
 def operations_of(app: Starlette) -> tuple[Operation, ...]:
