@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,11 @@ async def gateway(secured_nats: tuple[str, dict[str, NatsUser]]) -> AsyncIterato
         routes=[*routes(ops), *feed.websocket_routes(tailer, ApiConfig)],
         middleware=[Middleware(Authentication, api_config=ApiConfig)],
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, ws="wsproto"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_config=None, ws="wsproto", timeout_graceful_shutdown=2
+        )
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
@@ -151,19 +155,37 @@ async def sse_items(response: httpx.Response) -> AsyncIterator[tuple[int | None,
 
 
 async def read_sse(
-    client: httpx.AsyncClient, count: int, headers: dict[str, str], query: str = ""
+    client: httpx.AsyncClient,
+    count: int,
+    headers: dict[str, str],
+    query: str = "",
+    on_connected: Callable[[], Awaitable[None]] | None = None,
 ) -> list[dict[str, Any]]:
+    """The first ``count`` items of a feed; ``on_connected`` runs once the stream is open."""
     got: list[dict[str, Any]] = []
-    async with client.stream("GET", f"/api/events/stream{query}", headers=headers) as response:
+    async with (
+        asyncio.timeout(30),
+        client.stream("GET", f"/api/events/stream{query}", headers=headers) as response,
+    ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        async for seq, data, _ in sse_items(response):
+        async for seq, data, comment in sse_items(response):
+            if comment == "connected" and on_connected is not None:
+                await on_connected()
             if data is not None:
                 assert seq == data["seq"]
                 got.append(data)
                 if len(got) == count:
                     break
     return got
+
+
+async def gone_from_the_tailer(gw: Gateway) -> None:
+    for _ in range(100):
+        if gw.tailer.subscribers == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{gw.tailer.subscribers} subscribers left behind")
 
 
 async def keep_publishing(gw: Gateway, start: int, count: int) -> None:
@@ -188,6 +210,7 @@ async def test_the_feed_resumes_after_a_dropped_connection_with_no_gap_and_no_du
         await publishing
     seen = [i["seq"] for i in first + second]
     assert seen == await gateway.stored_seqs() == list(range(1, 41))
+    await gone_from_the_tailer(gateway)  # a closed stream leaves no subscriber behind
     assert [i["event"]["text"] for i in first + second] == [f"m{n}" for n in range(40)]
 
 
@@ -204,16 +227,13 @@ async def test_without_a_cursor_the_feed_starts_at_the_end_and_filters_by_anima_
         model=None,
     )
 
-    async def later() -> None:
-        await asyncio.sleep(0.3)
+    async def later() -> None:  # once the feed is open (it starts at the stream's end then)
         await gateway.publish(message("bob", 1))
         await gateway.publish(message("alice", 2))
         await gateway.publish(started)
 
     async with httpx.AsyncClient(base_url=gateway.url, timeout=20) as client:
-        task = asyncio.create_task(later())
-        got = await read_sse(client, 1, {}, "?anima=alice&type=cycle.")
-        await task
+        got = await read_sse(client, 1, {}, "?anima=alice&type=cycle.", on_connected=later)
         assert [(i["seq"], i["type"], i["anima_state"]) for i in got] == [(4, "cycle.started", "thinking")]
         again = await read_sse(client, 2, {}, "?anima=alice&last_event_id=0")
         assert [i["seq"] for i in again] == [1, 3]
@@ -223,6 +243,7 @@ async def test_without_a_cursor_the_feed_starts_at_the_end_and_filters_by_anima_
 
 async def test_an_idle_feed_sends_keep_alive_comments(gateway: Gateway) -> None:
     async with (
+        asyncio.timeout(30),
         httpx.AsyncClient(base_url=gateway.url, timeout=20) as client,
         client.stream("GET", "/api/events/stream") as response,
     ):
@@ -306,6 +327,7 @@ async def test_the_websocket_feed_resumes_after_a_drop_with_no_gap_and_no_duplic
             second.append(json.loads(text))
     await publishing
     assert [i["seq"] for i in first + second] == await gateway.stored_seqs() == list(range(1, 27))
+    await gone_from_the_tailer(gateway)
     assert "anima_state" in second[0]
     async with WebSocketClient.connect(gateway.port, "/api/events/ws?after=nope") as ws:
         assert await ws.text() == 4422
