@@ -157,12 +157,26 @@ async def last_state(js: JetStreamContext, anima: str) -> tuple[AnimaState | Non
     return latest[1], latest[2]
 
 
-async def find_cycle_start(js: JetStreamContext, cycle_id: str, anima: str | None) -> dict[str, Any] | None:
-    """The item of ``cycle.started`` with id ``cycle_id`` (the first, when it was retried)."""
-    subject = stored_activity_filter(anima=anima or "*", event_type="cycle.started")
-    async for item in stored_items(js, subject):
-        if item["id"] == cycle_id:
-            return item
+async def find_cycle_start(
+    js: JetStreamContext, cycle_id: str, anima: str | None, *, max_scan: int = 100_000
+) -> dict[str, Any] | None:
+    """The item of ``cycle.started`` with id ``cycle_id`` (its latest attempt, when it was retried).
+
+    Only ``cycle.started`` events are read (one anima's when ``anima`` is given), newest first,
+    since the cycles people open are mostly recent ones; at most ``max_scan`` of them.
+    """
+    filters = Filters(anima=anima, event_type="cycle.started")
+    cursor: int | None = None
+    scanned = 0
+    while scanned < max_scan:
+        found = await page(js, filters, cursor=cursor, limit=200, order="desc")
+        scanned += len(found.items)
+        for item in found.items:
+            if item["id"] == cycle_id:
+                return item
+        if found.next_cursor is None:
+            return None
+        cursor = found.next_cursor
     return None
 
 
