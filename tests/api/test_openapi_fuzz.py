@@ -1,9 +1,10 @@
 """The gateway's own OpenAPI document, fuzzed against the gateway `anima up` runs (schemathesis).
 
 For every operation the document describes, schemathesis generates requests from its parameters
-and bodies and checks each answer: never a server error, a status and a content type the
-document lists for it, a body that matches the documented schema. Bounded and deterministic (a
-few examples per operation, derandomized), so it runs the same in CI every time.
+and bodies, valid ones and invalid ones, and checks each answer: never a server error, a status
+and a content type the document lists for it, a body that matches the documented schema.
+Bounded and deterministic (a few examples per operation, derandomized), so it runs the same in
+CI every time.
 
 Left out: the routes that start an anima's cycle (chat, a manual trigger, a cycle replay), the
 live feeds (server-sent events and WebSockets never end), and ``PUT /api/config`` (a valid
@@ -13,6 +14,7 @@ and a manual trigger are checked once, directly, on the same system.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +24,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -33,8 +36,8 @@ from animas_tools.scripted_llm import ScriptedLLM
 
 pytestmark = [pytest.mark.e2e]
 
-EXAMPLES = 8
-"""Generated requests per operation."""
+EXAMPLES = 6
+"""Generated requests per operation, of valid data and again of invalid data."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -96,7 +99,10 @@ def test_every_operation_answers_as_its_document_says(system: RunningSystem) -> 
     assert len(chosen) >= 10, chosen
     seen: set[tuple[str, str, int]] = set()
     failures: list[str] = []
-    for method, path in chosen:
+    for (method, path), mode in itertools.product(chosen, (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
+        described = document["paths"][path][method]
+        if mode is GenerationMode.NEGATIVE and not (described["parameters"] or "requestBody" in described):
+            continue  # nothing it takes can be wrong
         operation = schema[path][method.upper()]
 
         @settings(
@@ -107,7 +113,7 @@ def test_every_operation_answers_as_its_document_says(system: RunningSystem) -> 
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=operation.as_strategy(), existing=st.booleans())
+        @given(case=operation.as_strategy(generation_mode=mode), existing=st.booleans())
         def answers_as_documented(case: Any, existing: bool) -> None:
             # Half the time about an anima that exists: a random name is only ever a 404.
             for param in ("name", "anima"):
@@ -119,8 +125,8 @@ def test_every_operation_answers_as_its_document_says(system: RunningSystem) -> 
 
         try:
             answers_as_documented()
-        except Exception as exc:  # every operation is fuzzed; all their failures are reported together
-            failures.append(f"{method.upper()} {path}: {exc}")
+        except (Exception, BaseExceptionGroup) as exc:  # every operation's failures are reported together
+            failures.append(f"{method.upper()} {path} ({mode.value} data): {exc!r}")
     assert not failures, "\n\n".join(failures)
     # The token let the requests through: the read routes answered with their documented bodies.
     answered = {(m, p) for m, p, status in seen if status < 300}

@@ -242,6 +242,8 @@ class MemoryService:
                 body=mp.ExternalAnimaRequest,
                 response=mp.ExternalAnima,
                 status=201,
+                # 200: it existed already (created false); 202: memory-writer had not answered yet.
+                also=((200, mp.ExternalAnima), (202, mp.ExternalAnima)),
                 errors=(409, 503),
             ),
             Operation(

@@ -19,6 +19,7 @@ from nats.aio.client import Client
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from animas_contracts import InvalidAnimaName, validate_anima_name
 from animas_core.broker import EventSink
 from animas_core.config import AnimaWorksConfig, ConfigError
 from animas_core.errors import RetryableError
@@ -103,6 +104,10 @@ def operations(
     files = MemoryClient(nc)
 
     async def status_of(name: str) -> str:
+        try:
+            validate_anima_name(name)
+        except InvalidAnimaName as exc:
+            raise Problem(422, str(exc)) from None
         try:
             status = await files.read(name, "status.json")
         except RetryableError as exc:
