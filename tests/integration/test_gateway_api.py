@@ -283,6 +283,7 @@ async def test_schedule_and_a_manual_trigger(api: Any) -> None:
     assert broken["error"] and broken["next"] == []
     _is_problem(await client.get("/api/animas/sample/schedule?count=0"), 422)
     _is_problem(await client.get("/api/animas/nobody/schedule"), 404)
+    _is_problem(await client.get("/api/animas/No%07body/schedule"), 422)  # never a NATS subject
 
     _is_problem(await client.post("/api/animas/sample/trigger", json={"kind": "cron", "task": "Nope"}), 422)
     _is_problem(await client.post("/api/animas/sample/trigger", json={"kind": "cron", "task": "Broken"}), 422)
