@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 from types import ModuleType
 from typing import Any
@@ -29,6 +30,9 @@ def _litellm() -> ModuleType:
     import litellm
 
     litellm.suppress_debug_info = True  # its hints go to stdout, outside our structured logs
+    # Its objects live as long as the process: kept out of the collector's walks, at exit too
+    # (as animas_core.runtime does for what start-up loaded; tearing litellm down took ~1.5 s).
+    gc.freeze()
     return litellm
 
 
