@@ -90,6 +90,11 @@ def decode_body(body: bytes, model: type[_T]) -> _T:
         raise Problem(400, f"the body is not valid JSON: {exc}", title="Bad request") from None
 
 
+def json_response(value: object, status: int = 200) -> Response:
+    """A msgspec value (or plain JSON types) as a JSON response."""
+    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
+
+
 def answering_problems(handler: Handler) -> Handler:
     """``handler``, with a :class:`Problem` it raises turned into its response."""
 

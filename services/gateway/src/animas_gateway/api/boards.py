@@ -22,13 +22,11 @@ from animas_core.rpc_tracing import traced_request
 from animas_gateway.api.stored_reads import (
     CURSOR_PARAM,
     LIMIT_PARAM,
-    answering_problems,
-    json_response,
     query_limit,
     seq_cursor,
     stored_events,
 )
-from animas_gateway.operations import Operation, Param
+from animas_gateway.operations import Operation, Param, json_response
 from animas_gateway.problems import Problem
 
 TAG = "boards"
@@ -137,7 +135,7 @@ def operations(nc: Client, *, timeout_s: float = 5.0) -> list[Operation]:
         Operation(
             "GET",
             "/api/boards",
-            answering_problems(list_boards),
+            list_boards,
             "Every board with its members and how many posts it holds",
             TAG,
             "admin",
@@ -147,7 +145,7 @@ def operations(nc: Client, *, timeout_s: float = 5.0) -> list[Operation]:
         Operation(
             "GET",
             "/api/boards/{board}/posts",
-            answering_problems(posts),
+            posts,
             "A page of a board's posts, oldest first; the cursor pages back",
             TAG,
             "admin",

@@ -19,8 +19,6 @@ from animas_gateway.api.stored_reads import (
     CURSOR_PARAM,
     LIMIT_PARAM,
     anima_param,
-    answering_problems,
-    json_response,
     query_limit,
     seq_cursor,
     stored_events,
@@ -35,7 +33,7 @@ from animas_gateway.api.threads import (
     threads_after,
 )
 from animas_gateway.directory import AnimaDirectory, DirectoryUnavailable
-from animas_gateway.operations import Operation, Param
+from animas_gateway.operations import Operation, Param, json_response
 from animas_gateway.problems import Problem
 
 TAG = "conversations"
@@ -154,7 +152,7 @@ def operations(nc: Client, directory: AnimaDirectory) -> list[Operation]:
         Operation(
             "GET",
             "/api/animas/{name}/conversations",
-            answering_problems(list_threads),
+            list_threads,
             "An anima's conversation threads, the most recently active first",
             TAG,
             "admin",
@@ -165,7 +163,7 @@ def operations(nc: Client, directory: AnimaDirectory) -> list[Operation]:
         Operation(
             "GET",
             "/api/animas/{name}/conversations/{thread_id}",
-            answering_problems(one_thread),
+            one_thread,
             "The messages of one thread, in and out, oldest first",
             TAG,
             "admin",

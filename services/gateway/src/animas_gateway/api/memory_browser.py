@@ -44,12 +44,11 @@ from animas_gateway.api.memory_common import (
     existing,
     handled,
     int_param,
-    json_response,
 )
 from animas_gateway.auth import principal_of
 from animas_gateway.directory import AnimaDirectory
 from animas_gateway.domain import PRODUCER
-from animas_gateway.operations import Operation, Param, decode_body
+from animas_gateway.operations import Operation, Param, decode_body, json_response
 from animas_gateway.problems import Problem
 from animas_gateway.replies import EventWaiter
 

@@ -39,11 +39,6 @@ class MemoryChange(msgspec.Struct, frozen=True, kw_only=True):
     paths: list[str] = []
 
 
-def json_response(value: object, status: int = 200) -> Response:
-    """A msgspec value (or plain JSON types) as a JSON response."""
-    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
-
-
 def handled(handler: Handler) -> Handler:
     """``handler`` with a :class:`Problem` turned into its response and an absent service into 503."""
 

@@ -35,11 +35,11 @@ from animas_core.memory_client import MemoryClient
 from animas_core.schedules.anima_zone import anima_zone
 from animas_gateway.api import memory_pack as mp
 from animas_gateway.api.memory_browser import search
-from animas_gateway.api.memory_common import Changes, existing, handled, int_param, json_response
+from animas_gateway.api.memory_common import Changes, existing, handled, int_param
 from animas_gateway.api.tokens import count_tokens, truncate_tokens
 from animas_gateway.directory import AnimaDirectory
 from animas_gateway.domain import PRODUCER
-from animas_gateway.operations import Operation, Param, decode_body
+from animas_gateway.operations import Operation, Param, decode_body, json_response
 from animas_gateway.problems import Problem
 from animas_gateway.replies import EventWaiter
 

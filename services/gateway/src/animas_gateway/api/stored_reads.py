@@ -9,20 +9,17 @@ subject filter that covers the question.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-import msgspec
 from nats.aio.client import Client
 from starlette.requests import Request
-from starlette.responses import Response
 
 from animas_contracts import ContractError, Event, decode_event
 from animas_contracts.names import InvalidAnimaName, validate_anima_name
 from animas_core.streams import read_stored
-from animas_gateway.operations import Handler, Param
+from animas_gateway.operations import Param
 from animas_gateway.problems import Problem
 
 _log = logging.getLogger(__name__)
@@ -69,23 +66,6 @@ async def stored_events(nc: Client, *filters: str) -> list[Stored]:
                 _log.warning("left out stored event %d on %s: %s", seq, msg.subject, exc)
     return [Stored(seq, found[seq]) for seq in sorted(found)]
 
-
-def json_response(value: object, status: int = 200) -> Response:
-    """A msgspec value as a JSON response."""
-    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
-
-
-def answering_problems(handler: Handler) -> Handler:
-    """``handler`` with a raised :class:`Problem` turned into its problem response."""
-
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Problem as exc:
-            return exc.response()
-
-    return endpoint
 
 
 def anima_param(request: Request, name: str = "name", *, where: str = "path") -> str | None:

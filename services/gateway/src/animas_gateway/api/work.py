@@ -21,8 +21,6 @@ from animas_gateway.api.stored_reads import (
     CURSOR_PARAM,
     LIMIT_PARAM,
     anima_param,
-    answering_problems,
-    json_response,
     page_before,
     query_limit,
     seq_cursor,
@@ -36,7 +34,7 @@ from animas_gateway.api.work_state import (
     delegations,
     involving,
 )
-from animas_gateway.operations import Operation, Param
+from animas_gateway.operations import Operation, Param, json_response
 from animas_gateway.problems import Problem
 
 TAG = "work"
@@ -168,7 +166,7 @@ def operations(nc: Client) -> list[Operation]:
         Operation(
             "GET",
             "/api/tasks",
-            answering_problems(tasks),
+            tasks,
             "Tasks delegated between animas, with their state and report, newest first",
             TAG,
             "admin",
@@ -179,7 +177,7 @@ def operations(nc: Client) -> list[Operation]:
         Operation(
             "GET",
             "/api/consolidations",
-            answering_problems(consolidations),
+            consolidations,
             "Memory consolidation runs with their outcome and a summary, newest first",
             TAG,
             "admin",
