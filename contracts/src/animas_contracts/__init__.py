@@ -147,6 +147,7 @@ from animas_contracts.schedule import (
     occurrence_id,
 )
 from animas_contracts.tools import DeltaKind, ModelDelta, ToolStatus, ToolUsed
+from animas_contracts.webhooks import WebhookRejected
 
 __all__ = [
     "EVENT_TYPES",
@@ -265,6 +266,7 @@ __all__ = [
     "Trigger",
     "TrimConversationArchive",
     "TurnRole",
+    "WebhookRejected",
     "WriteFile",
     "WriteKnowledge",
     "WriteProcedure",

@@ -47,6 +47,7 @@ from animas_contracts.schedule import (
 )
 from animas_contracts.tools import ModelDelta, ToolUsed
 from animas_contracts.upcasters import UPCASTERS, Upcaster
+from animas_contracts.webhooks import WebhookRejected
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     MessageReceived,
@@ -97,6 +98,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     HumanNotifyRequested,
     HumanNotified,
     HumanNotifyFailed,
+    WebhookRejected,
 )
 
 

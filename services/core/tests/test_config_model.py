@@ -43,6 +43,7 @@ SECTIONS = {
     "sandbox",
     "api",
     "messaging",
+    "webhooks",
 }
 
 

@@ -139,9 +139,18 @@ it also matches ``requested``, which the services that listen to it publish or r
 
 AUTHORITY: dict[str, Authority] = {
     "gateway": Authority(
-        # Messages from outside, the admin API's anima events and human identity edits, a
-        # person's "trigger now" of a schedule, and other applications' events kept as memories.
-        events=("message.received", "anima.>", "identity.>", "heartbeat.due", "cron.due", "memory.extracted"),
+        # Messages from outside (chat and webhooks), the admin API's anima events and human
+        # identity edits, a person's "trigger now" of a schedule, other applications' events kept
+        # as memories, and refused webhook requests (recorded under their source's anima).
+        events=(
+            "message.received",
+            "anima.>",
+            "identity.>",
+            "heartbeat.due",
+            "cron.due",
+            "memory.extracted",
+            "webhook.rejected",
+        ),
         anima_files="the HTTP API's memory browser and the web UI show an anima's files to an admin",
         # Boards, memory search and the priming an answer used; a cycle replayed offline.
         calls=(

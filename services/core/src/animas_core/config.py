@@ -50,6 +50,7 @@ from animas_core.config_model import (
 from animas_core.messaging_config import MessagingConfig
 from animas_core.notification_config import HumanNotificationConfig, NotificationChannel
 from animas_core.sandbox_config import SandboxConfig
+from animas_core.webhook_config import WebhooksConfig, WebhookSource
 
 __all__ = [
     "BUILTIN_MODEL_MODES",
@@ -81,6 +82,8 @@ __all__ = [
     "SlackConfig",
     "SystemConfig",
     "UserContact",
+    "WebhookSource",
+    "WebhooksConfig",
     "credential_env_var",
     "load_config",
     "masked_view",
@@ -122,6 +125,7 @@ class AnimaWorksConfig(BaseModel):
     api: ApiConfig = Field(default_factory=ApiConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     messaging: MessagingConfig = Field(default_factory=MessagingConfig)
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
 
     def anima(self, name: str, status: Mapping[str, Any] | None = None) -> AnimaModelConfig:
         """The merged settings of one anima.

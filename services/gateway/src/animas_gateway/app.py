@@ -45,6 +45,7 @@ from animas_gateway.api import (
     schedules,
     timeline,
     ui,
+    webhooks,
     work,
 )
 from animas_gateway.api.tailer import Tailer
@@ -147,6 +148,7 @@ def create_app(
         *memory_service.operations(nc, runtime.publisher, outcomes, directory, config.get, clock),
         *operational.operations(nc),
         *config_routes.operations(settings.config_path, config.get),
+        *webhooks.operations(runtime.publisher, stored, config.get, clock),
         *ui.operations(),
     ]
     document: dict[str, Any] = {}

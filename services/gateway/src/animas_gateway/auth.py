@@ -26,8 +26,9 @@ from animas_gateway.problems import problem
 PUBLIC_PATHS = frozenset({"/", "/api/health", "/openapi.json", "/api/reference"})
 """Answered to anyone: a liveness probe from another machine carries no token, and neither does a
 browser opening the web UI or the API's description (they hold no data of the system)."""
-PUBLIC_PREFIXES = ("/ui/",)
-"""The web UI's files."""
+PUBLIC_PREFIXES = ("/ui/", "/api/webhooks/")
+"""The web UI's files, and the webhook sources (whose signature is their authentication:
+:mod:`animas_gateway.api.webhooks` refuses every request it cannot verify)."""
 
 
 def is_public(path: str) -> bool:

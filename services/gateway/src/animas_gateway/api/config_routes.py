@@ -1,11 +1,11 @@
 """``GET /api/config`` and ``PUT /api/config``: config.json with every secret masked, and a checked write.
 
-A secret (a credential's ``api_key``, an API token's digest) is shown as ``"***"``, never as
-itself; a write that sends ``"***"`` back keeps the stored value. A write is validated with the
-same model every service reads config.json with (:func:`animas_core.config.parse_config`): an
-invalid one is 422 with the model's message and leaves the file as it was; a valid one replaces
-the file atomically, owner-only (:func:`animas_core.config.write_config`). Services re-read the
-file when it changes.
+A secret (a credential's ``api_key``, an API token's digest, a webhook source's secrets) is shown
+as ``"***"``, never as itself; a write that sends ``"***"`` back keeps the stored value. A write is
+validated with the same model every service reads config.json with
+(:func:`animas_core.config.parse_config`): an invalid one is 422 with the model's message and
+leaves the file as it was; a valid one replaces the file atomically, owner-only
+(:func:`animas_core.config.write_config`). Services re-read the file when it changes.
 """
 
 from __future__ import annotations
@@ -79,7 +79,37 @@ def restore_secrets(sent: dict[str, Any], stored: AnimaWorksConfig | None) -> di
                         "send the value itself (or null)",
                     )
                 entry[field] = value
+    _restore_webhook_secrets(data, stored)
     return data
+
+
+def _restore_webhook_secrets(data: dict[str, Any], stored: AnimaWorksConfig | None) -> None:
+    """Each ``"***"`` in ``webhooks.sources.<name>.secrets`` becomes the stored secret at its place.
+
+    Place, not value: while a secret is rotated the list is ``[old, new]`` shown as
+    ``["***", "***"]``; sending ``["***", "<newer>"]`` keeps the first and replaces the second.
+    To retire the first of two, send the second one's value alone (``["***"]`` would keep the first).
+    """
+    webhooks = data.get("webhooks")
+    sources = webhooks.get("sources") if isinstance(webhooks, dict) else None
+    if not isinstance(sources, dict):
+        return
+    for name, entry in sources.items():
+        secrets = entry.get("secrets") if isinstance(entry, dict) else None
+        if not isinstance(secrets, list):
+            continue
+        source = stored.webhooks.sources.get(name) if stored else None
+        kept = source.secret_values() if source else ()
+        for index, secret in enumerate(secrets):
+            if secret != MASK:
+                continue
+            if index >= len(kept):
+                raise Problem(
+                    422,
+                    f"webhooks.sources.{name}.secrets[{index}]: {MASK!r} stands for the stored secret at "
+                    "that place, and none is stored there; send the secret itself",
+                )
+            secrets[index] = kept[index]
 
 
 def operations(config_path: Path, current: Callable[[], AnimaWorksConfig]) -> list[Operation]:

@@ -1,0 +1,73 @@
+"""Webhook sources the gateway accepts (config.json ``webhooks``): who may post, to which anima, signed how.
+
+Each source has a name (the last part of its URL, ``POST /api/webhooks/<name>``), a kind that
+says how its requests are signed and what their bodies mean, the anima its messages go to, and
+one or two secrets. Two secrets are for rotation: add the new one next to the old, switch the
+sender over, then remove the old one; while both are listed a request signed with either is
+accepted.
+
+Secrets are kept like credentials' keys: in config.json (written 0600), shown as ``"***"`` by
+``GET /api/config`` and ``anima config``, and a ``"***"`` sent back by ``PUT /api/config`` keeps
+the stored secret at that place in the list. They never enter an event or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Final, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from animas_core.config_model import AnimaName, Secret, _Section
+
+WebhookKind = Literal["slack", "chatwork", "generic"]
+"""``slack``: the Events API (``v0`` signatures); ``chatwork``: Chatwork's webhooks (a base64
+token as the key); ``generic``: AnimaWorks' own scheme (HMAC-SHA256 over timestamp and body)."""
+
+MAX_SECRETS: Final = 2
+"""The old and the new secret while a source's secret is rotated."""
+
+SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+"""Lowercase letters, digits, ``_`` and ``-`` (up to 64): a URL path segment with nothing to escape."""
+
+
+class WebhookSource(_Section):
+    """One sender of webhooks and the anima its messages are for."""
+
+    kind: WebhookKind
+    anima: AnimaName
+    """The anima each verified message of this source is delivered to."""
+    secrets: list[Secret] = Field(min_length=1, max_length=MAX_SECRETS)
+    """The signing secret (Slack's signing secret, Chatwork's webhook token, a generic source's
+    shared secret); a second one during rotation."""
+    enabled: bool = True
+    """A disabled source is refused like an unknown one."""
+
+    @field_validator("secrets")
+    @classmethod
+    def _not_empty(cls, secrets: list[SecretStr]) -> list[SecretStr]:
+        if any(not s.get_secret_value() for s in secrets):
+            raise ValueError("a secret must not be empty")
+        return secrets
+
+    @model_validator(mode="after")
+    def _chatwork_tokens_are_base64(self) -> WebhookSource:
+        if self.kind == "chatwork":
+            for secret in self.secrets:
+                try:
+                    base64.b64decode(secret.get_secret_value(), validate=True)
+                except (binascii.Error, ValueError):
+                    # The value is not repeated: it is a secret even when it is malformed.
+                    raise ValueError("a Chatwork webhook token is base64 (as Chatwork shows it)") from None
+        return self
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The secrets themselves, for verifying a signature (never for showing)."""
+        return tuple(s.get_secret_value() for s in self.secrets)
+
+
+class WebhooksConfig(_Section):
+    """Webhook ingress: the sources by name (none by default: every webhook URL is 401)."""
+
+    sources: dict[SourceName, WebhookSource] = Field(default_factory=dict)
