@@ -8,8 +8,8 @@ from animas_agent_runner import domain
 from animas_agent_runner.cycle.conversation import (
     ConversationUnreadable,
     decode_conversation,
+    message_line,
     prepare_history,
-    user_line,
 )
 from animas_agent_runner.cycle.recorder import CycleRecorder
 from animas_agent_runner.modes.calls import ModelChain
@@ -40,7 +40,7 @@ async def message_history(
     ``llm.called`` of purpose ``conversation_summary``, or deterministically when that fails)
     and the compaction is published for memory-writer, which keeps the folded turns whole.
     """
-    current = user_line(event.sender, event.text)
+    current = message_line(event)
     text = await memory.read(event.anima, conversation_path(event.sender))
     try:
         conversation = decode_conversation(text, event.sender)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from animas_agent_runner import domain
 from animas_agent_runner.cycle.continuity import chaining_for, recover_interrupted
-from animas_agent_runner.cycle.conversation import user_line
+from animas_agent_runner.cycle.conversation import message_line
 from animas_agent_runner.cycle.encoding import encode_cycle
 from animas_agent_runner.cycle.history import message_history
 from animas_agent_runner.cycle.inputs import gather_inputs, trigger_of
@@ -234,9 +234,7 @@ class CycleRunner:
             trigger=trigger,
         )
         if not history:
-            return CycleRecipe(
-                plan=record, user_text=user_line(event.sender, event.text), prompt_inputs=inputs
-            )
+            return CycleRecipe(plan=record, user_text=message_line(event), prompt_inputs=inputs)
         *earlier, current = await self._history(plan, event, window, recorder)
         return CycleRecipe(plan=record, user_text=current.text, prompt_inputs=inputs, history=tuple(earlier))
 
