@@ -1,0 +1,117 @@
+"""A Slack event through `anima up` (#17 item 1): one signed event, retried three times, starts one
+cycle whose model request labels the message untrusted; a forged one is 401 and recorded; the
+signing secret is in no log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import httpx
+import pytest
+from nats.aio.client import Client
+from tests.conftest import RunningSystem, scripted_config, start_system
+from tests.model_requests import since_last_user
+
+from animas_contracts import CycleStarted, Event, MessageReceived, ResponseSent, WebhookRejected
+from animas_core.clock import system_clock
+from animas_gateway.webhook_signatures import slack_signature
+from animas_tools.events import read_activity
+from animas_tools.scripted_llm import ScriptedLLM, Turn
+
+pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
+
+T = TypeVar("T")
+SIGNING_SECRET = "e2e-slack-signing-secret-5f2a9c"
+QUESTION = "Which incidents were open yesterday?"
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    running = start_system(tmp_path_factory.mktemp("webhooks") / "home")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _events(system: RunningSystem) -> list[Event]:
+    async def read(nc: Client) -> list[Event]:
+        return [s.event async for s in read_activity(nc.jetstream(), anima="sample") if s.event is not None]
+
+    return system.admin(read)
+
+
+def _wait(what: str, probe: Callable[[], T | None], timeout_s: float = 60.0) -> T:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _signed(body: bytes, secret: str = SIGNING_SECRET, **extra: str) -> dict[str, str]:
+    ts = str(int(system_clock().timestamp()))
+    return {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": slack_signature(secret, ts, body),
+        **extra,
+    }
+
+
+def test_a_slack_event_retried_three_times_starts_one_cycle_labelled_untrusted(
+    system: RunningSystem, llm: ScriptedLLM
+) -> None:
+    config = scripted_config(llm)
+    config["webhooks"] = {
+        "sources": {"slack-main": {"kind": "slack", "anima": "sample", "secrets": [SIGNING_SECRET]}}
+    }
+    system.configure(config)
+    llm.load([Turn(match=QUESTION, text="Two incidents were open yesterday.")])
+    event = {
+        "type": "event_callback",
+        "event_id": "Ev0E2E",
+        "event": {"type": "app_mention", "user": "U0E2E", "text": f"<@U0BOT> {QUESTION}", "channel": "C0E2E",
+                  "ts": "1765000000.000100"},
+    }  # fmt: skip
+    body = json.dumps(event).encode()
+    url = f"{system.url}/api/webhooks/slack-main"
+    first = httpx.post(url, content=body, headers=_signed(body), timeout=30)
+    assert first.status_code == 202, first.text
+    message_id = first.json()["event_id"]
+    for attempt in (1, 2, 3):
+        retry = httpx.post(url, content=body, headers=_signed(body, **{"x-slack-retry-num": str(attempt)}))
+        assert retry.status_code == 202 and retry.json()["event_id"] == message_id
+    forged = httpx.post(url, content=body, headers=_signed(body, secret="a guess"), timeout=30)
+    assert forged.status_code == 401
+
+    def answered() -> list[Event] | None:
+        events = _events(system)
+        done = any(isinstance(e, ResponseSent) and e.in_reply_to == message_id for e in events)
+        return events if done else None
+
+    events = _wait("the answer to the Slack message", answered)
+    assert [e.id for e in events if isinstance(e, MessageReceived)] == [message_id]
+    assert len([e for e in events if isinstance(e, CycleStarted) and e.causation_id == message_id]) == 1
+    assert [e.reason for e in events if isinstance(e, WebhookRejected)] == ["bad_signature"]
+    asked = [r for r in llm.requests if QUESTION in json.dumps(r["body"])]
+    assert len(asked) == 1
+    woke, _ = since_last_user(asked[0]["body"])
+    assert woke.startswith("[UNTRUSTED EXTERNAL CONTENT from slack:U0E2E]") and QUESTION in woke
+    files = [*(system.home / "run" / "logs").glob("*.log"), system.output]
+    assert system.home / "run" / "logs" / "gateway.log" in files
+    logs = [path.read_text(errors="replace") for path in files]
+    assert "webhook refused" in "".join(logs)  # the gateway's log lines are there to be searched
+    assert not any(SIGNING_SECRET in text for text in logs)
