@@ -142,6 +142,25 @@ def test_set_api_key_keeps_the_real_key_and_hints_at_the_environment(home: Path)
     assert json.loads((home / "config.json").read_text())["credentials"]["my-llm"]["api_key"] == "sk-real"
 
 
+def test_set_webhook_secrets_never_echoes_them(home: Path) -> None:
+    source = '{"kind": "generic", "anima": "sample", "secrets": ["whsec-first"]}'
+    for key, value in [
+        ("webhooks.sources.ci", source),
+        ("webhooks.sources.ci.secrets", '["whsec-first", "whsec-second"]'),
+        ("webhooks.sources.ci.secrets.1", "whsec-third"),
+    ]:
+        result = invoke("set", key, value, "--home", str(home))
+        assert result.exit_code == 0, result.output
+        assert "whsec" not in result.output and f"{key} = ***" in result.output
+    shown = invoke("get", "webhooks.sources.ci.secrets", "--home", str(home))
+    assert "whsec" not in shown.output and "***" in shown.output
+    stored = json.loads((home / "config.json").read_text())["webhooks"]["sources"]["ci"]
+    assert stored["secrets"] == ["whsec-first", "whsec-third"]
+    assert invoke("set", "webhooks.sources.ci.anima", "other", "--home", str(home)).output.strip() == (
+        "webhooks.sources.ci.anima = other"
+    )
+
+
 def test_validate(home: Path, tmp_path: Path) -> None:
     result = invoke("validate", "--home", str(home))
     assert result.exit_code == 0 and "config OK" in result.stdout

@@ -178,7 +178,9 @@ def set_(
     _assign(data, parts, parsed)
     write_config_json(path, data)
     is_key = len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key"
-    typer.echo(f"{key} = {'***' if is_key and parsed is not None else _render(parsed)}")
+    # A webhook source's secrets: the list, one of them, or a whole source or section holding them.
+    is_secret = is_key or (parts[0] == "webhooks" and ("secrets" in parts or isinstance(parsed, dict | list)))
+    typer.echo(f"{key} = {'***' if is_secret and parsed is not None else _render(parsed)}")
     if is_key and parsed is not None:
         typer.echo(
             f"hint: {credential_env_var(parts[1])} in the environment keeps the key off disk", err=True

@@ -187,7 +187,7 @@ def operations(
                 Param(GENERIC_SIGNATURE, "header", "generic: sha256=<hex HMAC-SHA256 of '<ts>.<body>'>"),
                 Param(GENERIC_TIMESTAMP, "header", "generic: Unix seconds"),
             ),
-            errors=(401, 413, 422, 503),
+            errors=(400, 401, 413, 422, 503),
             also=((200, None),),
         )
     ]
