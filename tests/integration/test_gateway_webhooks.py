@@ -270,3 +270,39 @@ async def test_a_generic_source_s_secret_rotates_through_the_config_api(api: Api
         "bad_signature",
         "bad_signature",
     ]
+
+
+async def test_a_chatwork_message_signed_in_the_header_or_the_query_is_one_message(api: Api) -> None:
+    client, _, js, _, _ = api
+    body = json.dumps(
+        {
+            "webhook_setting_id": "12345",
+            "webhook_event_type": "mention_to_me",
+            "webhook_event_time": 1498028130,
+            "webhook_event": {
+                "from_account_id": 123456,
+                "to_account_id": 1484814,
+                "room_id": 567890123,
+                "message_id": "789012345",
+                "body": "[To:1484814] What is on today's agenda?",
+                "send_time": 1498028125,
+                "update_time": 0,
+            },
+        }
+    ).encode()
+    signature = chatwork_signature(CHATWORK_TOKEN, body)
+    by_header = await client.post(
+        "/api/webhooks/cw", content=body, headers={"x-chatworkwebhooksignature": signature}
+    )
+    assert by_header.status_code == 202, by_header.text
+    by_query = await client.post(
+        "/api/webhooks/cw", content=body, params={"chatwork_webhook_signature": signature}
+    )
+    assert by_query.json() == {"event_id": by_header.json()["event_id"], "repeat": True}
+    [message] = await _stored(js, "message.received")
+    assert isinstance(message, MessageReceived)
+    assert (message.sender, message.thread_id, message.origin) == (
+        "chatwork:123456",
+        "chatwork:567890123",
+        MessageOrigin.EXTERNAL,
+    )
