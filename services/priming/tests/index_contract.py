@@ -220,6 +220,25 @@ class IndexContract:
         mixed = find(index, embedder, "alice", "slack")  # an English word inside a Japanese sentence
         assert mixed[0].chunk.path == "knowledge/contacts-ja.md"
 
+    def test_an_episode_entry_is_found_by_the_words_of_the_entry_before_it(
+        self, index: MemoryIndex, embedder: Embedder
+    ) -> None:
+        # The answer ("a beagle") shares no word with the question; the entry it answers does.
+        day = (
+            "# 2026-03-02 Action Log\n\n## 10:00 Sam\nWe adopted a puppy from the shelter yesterday!\n\n"
+            "## 10:01 Alex\nWhat breed?\n\n## 10:02 Sam\nA beagle, three months old.\n\n"
+            "## 10:05 Alex\nThe quarterly tax forms are due on Friday.\n"
+        )
+        put(index, embedder, "alice", "episodes/2026-03-02.md", day)
+        put(index, embedder, "alice", "knowledge/guidelines.md", GUIDELINES)
+        keyword = index.search("alice", "shelter", [], limit=5)
+        assert [h.chunk.chunk_id for h in keyword] == ["episodes/2026-03-02.md#0", "episodes/2026-03-02.md#1"]
+        assert keyword[0].keyword is not None and keyword[1].keyword is not None
+        assert keyword[0].keyword > keyword[1].keyword  # its own words weigh more than its context's
+        breed = index.search("alice", "breed", [], limit=5)
+        assert [h.chunk.chunk_id for h in breed] == ["episodes/2026-03-02.md#1", "episodes/2026-03-02.md#2"]
+        assert breed[1].chunk.text.endswith("A beagle, three months old.")
+
     def test_hostile_query_text_is_searched_literally(self, index: MemoryIndex, embedder: Embedder) -> None:
         put_corpus(index, embedder)
         for query in (

@@ -190,3 +190,20 @@ def test_cjk_terms_cover_only_tokens_with_cjk() -> None:
     assert cjk_terms("Deploy on Monday. Slackの設定を変更") == "Slack の 設定 を 変更"
     assert cjk_terms("MX-200の価格は380万円") == "200 の 価格 は 380 万 円"
     assert cjk_terms("plain English only") == ""
+
+
+def test_an_episode_entry_carries_the_entry_before_it_as_keyword_context() -> None:
+    first, second = chunk_file("alice", "episodes/2026-02-12.md", SEED_EPISODE)
+    assert first.context == ""  # the day's title is not an entry
+    assert second.context == first.text
+    assert "Chatwork" in second.context and "Chatwork" not in second.text
+    long_entry = "## 10:00 Notes\n" + "\n\n".join(f"paragraph {i} " + "x" * 90 for i in range(40))
+    pieces = chunk_file("a", "episodes/2026-03-01.md", f"# 2026-03-01\n\n{long_entry}\n")
+    assert len(pieces) > 1
+    assert [p.context for p in pieces[1:]] == [p.text for p in pieces[:-1]]
+
+
+def test_knowledge_sections_carry_no_context() -> None:
+    chunks = chunk_file("a", "knowledge/guidelines.md", SEED_KNOWLEDGE)
+    assert len(chunks) == 2
+    assert [c.context for c in chunks] == ["", ""]

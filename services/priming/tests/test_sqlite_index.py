@@ -202,3 +202,46 @@ def test_dropping_an_anima_waits_for_a_search_still_reading_its_file(
     assert not (tmp_path / "carol.db").exists()
     assert index.count("carol") == 0
     index.close()
+
+
+def test_a_version_3_index_is_migrated_in_place_without_embedding(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    day = (
+        "# 2026-03-02\n\n## 10:00 Sam\nWe adopted a puppy!\n\n"
+        "## 10:01 Alex\nWhat breed?\n\n## 10:02 Sam\nA beagle.\n"
+    )
+    index = SqliteMemoryIndex(tmp_path, embedder.dimensions, embedder.model_name)
+    put(index, embedder, "alice", "episodes/2026-03-02.md", day, "sha256:day")
+    put(index, embedder, "alice", "procedures/deploy.md", DEPLOY, "sha256:deploy")
+    index.close()
+    # Version 3's layout: the full-text index without the context column.
+    db = sqlean.connect(str(tmp_path / "alice.db"), isolation_level=None)
+    vectors = db.execute("SELECT chunk_id, embedding FROM chunks ORDER BY rowid").fetchall()
+    db.execute("DROP TABLE chunks_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(heading, text, cjk, kind, content='',"
+        " contentless_delete=1, tokenize='porter unicode61')"
+    )
+    db.execute(
+        "INSERT INTO chunks_fts (rowid, heading, text, cjk, kind)"
+        " SELECT rowid, heading, text, '', memory_type FROM chunks"
+    )
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    db.close()
+
+    index = SqliteMemoryIndex(tmp_path, embedder.dimensions, embedder.model_name)
+    assert index.file_digests("alice") == {
+        "episodes/2026-03-02.md": "sha256:day",
+        "procedures/deploy.md": "sha256:deploy",
+    }  # kept: start-up's catch-up finds nothing stale, so nothing is read or embedded again
+    breed = index.search("alice", "breed", [], limit=5)
+    assert [h.chunk.chunk_id for h in breed] == ["episodes/2026-03-02.md#1", "episodes/2026-03-02.md#2"]
+    assert index.search("alice", "quetzalcoatl", [], limit=5)[0].chunk.path == "procedures/deploy.md"
+    found = index.search("alice", "", embedder.embed_query("a beagle"), limit=1)
+    assert found[0].chunk.chunk_id == "episodes/2026-03-02.md#2"
+    index.close()
+    db = sqlean.connect(str(tmp_path / "alice.db"))
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("SELECT chunk_id, embedding FROM chunks ORDER BY rowid").fetchall() == vectors
+    db.close()

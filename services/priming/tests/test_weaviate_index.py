@@ -32,7 +32,7 @@ from animas_priming.adapters.weaviate_index import (
     search_filters,
     tenant_for,
 )
-from animas_priming.chunking import search_terms
+from animas_priming.chunking import chunk_file, search_terms
 from animas_priming.domain.fusion import KEYWORD_SHARE
 from animas_priming.domain.query_terms import content_terms
 from animas_priming.ports import MEMORY_TYPES, Chunk, MemoryIndex
@@ -87,13 +87,15 @@ def test_the_collection_has_a_property_per_chunk_field_and_our_own_vectors() -> 
     properties = {p.name: p for p in config.properties}
     chunk_fields = {f.name for f in dataclasses.fields(Chunk)} - {"anima"}  # the tenant is the anima
     assert set(properties) == chunk_fields | {"digest", "cjk"}
+    assert "context" in chunk_fields
     assert {name for name, p in properties.items() if p.tokenization == Tokenization.WORD} == {
         "heading",
         "text",
         "cjk",
+        "context",
     }
     exact = {name for name, p in properties.items() if p.tokenization == Tokenization.FIELD}
-    assert exact == set(properties) - {"heading", "text", "cjk"}
+    assert exact == set(properties) - {"heading", "text", "cjk", "context"}
     assert all(properties[name].indexSearchable is False for name in exact)
     assert properties["links"].dataType == DataType.TEXT_ARRAY
     assert config.vector_config._to_dict() == {
@@ -114,6 +116,14 @@ def test_chunk_properties_round_trip() -> None:
     assert chunk_from_properties("alice", properties) == CHUNK
     plain = dataclasses.replace(CHUNK, date=None, links=())
     assert chunk_from_properties("alice", chunk_properties(plain, "d")) == plain
+
+
+def test_an_episode_entry_is_stored_with_the_words_of_the_entry_before_it() -> None:
+    day = "# Day\n\n## 10:00 Sam\n猫を飼った\n\n## 10:01 Alex\nWhat breed?\n"
+    _, answer = chunk_file("alice", "episodes/2026-03-02.md", day)
+    properties = chunk_properties(answer, "d")
+    assert properties["context"] == "## 10:00 Sam\n猫を飼った\n猫 を 飼っ た"  # Japanese words as in cjk
+    assert chunk_from_properties("alice", properties) == answer
 
 
 def test_file_markers_are_not_chunks_of_any_memory_type() -> None:
@@ -149,7 +159,7 @@ def test_hybrid_arguments() -> None:
     assert args.vector == [0.25, -0.5]
     assert args.alpha == ALPHA == pytest.approx(1.0 - KEYWORD_SHARE)
     assert args.limit == 7
-    assert args.query_properties == ["heading", "text", "cjk"]
+    assert args.query_properties == ["heading", "text", "cjk", "context^0.5"]  # as the embedded index
     assert args.fusion_type == HybridFusion.RELATIVE_SCORE
     assert args.return_metadata.score and args.return_metadata.explain_score
     assert described(args.filters) == described(search_filters(["knowledge"], True))

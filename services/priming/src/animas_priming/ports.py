@@ -33,6 +33,10 @@ class Chunk:
     """``own`` for the anima's memory; ``external`` for content that came from outside platforms."""
     links: tuple[str, ...] = ()
     """Other memory files this section links to (explicit links, relative paths)."""
+    context: str = dataclasses.field(default="", compare=False)
+    """Text indexed with the chunk for keyword search only, at a lower weight: for an episode
+    entry, the entry before it (see :func:`animas_priming.chunking.chunk_file`). Derived from the
+    file, so an index may give it back empty; never shown, never embedded."""
 
 
 @dataclasses.dataclass(frozen=True)

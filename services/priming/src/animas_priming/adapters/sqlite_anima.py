@@ -19,7 +19,6 @@ import numpy as np
 
 from animas_priming.adapters import sqlite_schema as schema
 from animas_priming.adapters.vector_matrix import VectorMatrix, Vectors
-from animas_priming.chunking import cjk_terms
 from animas_priming.ports import Chunk
 
 
@@ -104,6 +103,7 @@ class AnimaFile:
             added: list[tuple[int, str, bool]] = []
             with self._writing() as db:
                 removed = _delete_path(db, path)
+                fts = []
                 for chunk, vector in zip(chunks, matrix, strict=True):
                     row = [getattr(chunk, name) for name in schema.CHUNK_FIELDS]
                     rowid = db.execute(
@@ -111,17 +111,9 @@ class AnimaFile:
                         f" ({', '.join('?' * (len(row) + 2))})",
                         [*row, json.dumps(list(chunk.links)), np.ascontiguousarray(vector).tobytes()],
                     ).lastrowid
-                    db.execute(
-                        "INSERT INTO chunks_fts (rowid, heading, text, cjk, kind) VALUES (?, ?, ?, ?, ?)",
-                        (
-                            rowid,
-                            chunk.heading,
-                            chunk.text,
-                            cjk_terms(f"{chunk.heading}\n{chunk.text}"),
-                            schema.kind_terms(chunk),
-                        ),
-                    )
+                    fts.append(schema.fts_row(int(rowid), chunk))
                     added.append((int(rowid), chunk.memory_type, chunk.importance == "important"))
+                schema.insert_fts(db, fts)
                 db.execute("INSERT OR REPLACE INTO files (path, digest) VALUES (?, ?)", (path, digest))
             if self._vectors is not None:
                 self._vectors.remove(removed)

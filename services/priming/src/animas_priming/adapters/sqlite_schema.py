@@ -7,6 +7,7 @@ deleted on open: it is derived data, and the indexer refills an empty index from
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,23 +16,29 @@ from typing import Any
 import numpy as np
 import sqlean
 
+from animas_priming.chunking import CONTEXT_WEIGHT, cjk_terms, episode_context
 from animas_priming.ports import Chunk
 
-SCHEMA_VERSION = "3"
-"""Bump on any change to the tables below: every existing index is then rebuilt from the files.
+SCHEMA_VERSION = "4"
+"""Bump on any change to the tables below: every existing index is then rebuilt from the files
+(unless :data:`_MIGRATIONS` knows how to bring it forward in place).
 
 2: vectors in ``chunks.embedding`` (searched in memory, no sqlite-vec table); the FTS5 ``kind``
 column (memory type, ``important``) so the keyword side filters inside the full-text index.
 3: the ``cjk`` column holds Japanese words (``chunking.cjk_terms``: MeCab + UniDic-lite), no
 longer character bigrams, which the queries no longer send.
+4: the FTS5 ``context`` column: an episode entry's previous entry (``Chunk.context``), searched at
+:data:`~animas_priming.chunking.CONTEXT_WEIGHT`. A version 3 file is migrated in place (its
+full-text index rebuilt from the stored chunks, vectors kept: no embedding).
 """
 
 CHUNK_FIELDS = ("chunk_id", "path", "memory_type", "heading", "text", "date", "importance", "trust")
 CHUNK_COLUMNS = ", ".join((*CHUNK_FIELDS, "links"))
-TEXT_COLUMNS = "{heading text cjk}"
+TEXT_COLUMNS = "{heading text cjk context}"
 """The FTS5 columns a query's words are looked for in (``kind`` only filters)."""
-BM25 = "bm25(chunks_fts, 1.0, 1.0, 1.0, 0.0)"
+BM25 = f"bm25(chunks_fts, 1.0, 1.0, 1.0, {CONTEXT_WEIGHT}, 0.0)"
 """BM25 over the text columns; the ``kind`` filter adds nothing to a row's relevance."""
+_FTS_COLUMNS = "heading, text, cjk, context, kind"
 
 
 def open_database(file: Path, model_name: str, dimensions: int) -> Any:
@@ -39,6 +46,8 @@ def open_database(file: Path, model_name: str, dimensions: int) -> Any:
     file.parent.mkdir(parents=True, exist_ok=True)
     expected = {"model_name": model_name, "dimensions": str(dimensions), "schema": SCHEMA_VERSION}
     db = connect(file)
+    if _meta(db) == {**expected, "schema": "3"}:
+        _migrate_from_3(db)
     if _meta(db) not in ({}, expected):
         # Vectors of another model are not comparable with ours, and an older layout may hold
         # tables this code cannot even drop (a sqlite-vec table): start from an empty file.
@@ -86,10 +95,67 @@ def _create(db: Any, meta: dict[str, str]) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS chunks_path ON chunks (path)")
     db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, digest TEXT NOT NULL)")
     # Contentless: the text lives in `chunks` once; contentless_delete allows plain DELETEs.
+    _create_fts(db)
+
+
+def _create_fts(db: Any) -> None:
     db.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(heading, text, cjk, kind, content='',"
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5({_FTS_COLUMNS}, content='',"
         " contentless_delete=1, tokenize='porter unicode61')"
     )
+
+
+def fts_row(rowid: int, chunk: Chunk) -> tuple[int, str, str, str, str, str]:
+    """The ``chunks_fts`` row of a chunk: its words, its context's words and its kind."""
+    cjk = cjk_terms(chunk.context)
+    context = f"{chunk.context}\n{cjk}" if cjk else chunk.context
+    return (
+        rowid,
+        chunk.heading,
+        chunk.text,
+        cjk_terms(f"{chunk.heading}\n{chunk.text}"),
+        context,
+        kind_terms(chunk),
+    )
+
+
+def insert_fts(db: Any, rows: Sequence[tuple[int, str, str, str, str, str]]) -> None:
+    """Add rows made by :func:`fts_row` to the full-text index."""
+    db.executemany(f"INSERT INTO chunks_fts (rowid, {_FTS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _migrate_from_3(db: Any) -> None:
+    """Version 3 → 4 in place: the full-text index rebuilt with the context column, vectors kept.
+
+    Every stored chunk is read back in file order and given its context as :func:`chunk_file`
+    would (the text of the entry before it); no file is read and nothing is embedded.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = db.execute(f"SELECT rowid, {CHUNK_COLUMNS} FROM chunks").fetchall()
+        chunks = sorted(((int(row[0]), chunk_of("", row[1:])) for row in rows), key=_file_order)
+        db.execute("DROP TABLE IF EXISTS chunks_fts")
+        _create_fts(db)
+        previous: Chunk | None = None
+        fts: list[tuple[int, str, str, str, str, str]] = []
+        for rowid, chunk in chunks:
+            before = previous.text if previous is not None and previous.path == chunk.path else ""
+            with_context = dataclasses.replace(chunk, context=episode_context(chunk.memory_type, before))
+            fts.append(fts_row(rowid, with_context))
+            previous = chunk
+        insert_fts(db, fts)
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _file_order(item: tuple[int, Chunk]) -> tuple[str, int]:
+    """A chunk's place: its file, then its position there (chunk ids are ``<path>#<position>``)."""
+    chunk = item[1]
+    _, _, position = chunk.chunk_id.rpartition("#")
+    return chunk.path, int(position) if position.isdigit() else item[0]
 
 
 def kind_terms(chunk: Chunk) -> str:

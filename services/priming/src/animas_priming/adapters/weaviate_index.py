@@ -32,7 +32,7 @@ from weaviate.collections.classes.config_vectors import VectorConfigCreate
 from weaviate.exceptions import WeaviateBaseError
 from weaviate.util import generate_uuid5
 
-from animas_priming.chunking import cjk_terms, search_terms
+from animas_priming.chunking import CONTEXT_WEIGHT, cjk_terms, search_terms
 from animas_priming.domain.fusion import KEYWORD_SHARE
 from animas_priming.domain.query_terms import content_terms
 from animas_priming.ports import MEMORY_TYPES, Chunk, Hit, SearchScope
@@ -42,7 +42,10 @@ FILE_MARKER = "_file"
 ALPHA = 1.0 - KEYWORD_SHARE
 """Hybrid weight: 0 is pure BM25, 1 pure vector; Weaviate's relative-score fusion is the embedded
 index's (min-max normalised convex mix), so the same share gives both the same order."""
-QUERY_PROPERTIES = ("heading", "text", "cjk")
+SEARCHABLE_PROPERTIES = ("heading", "text", "cjk", "context")
+QUERY_PROPERTIES = ("heading", "text", "cjk", f"context^{CONTEXT_WEIGHT:g}")
+"""BM25 properties with their boosts: an episode entry's previous entry (``context``) weighs as in
+the embedded index (:data:`~animas_priming.chunking.CONTEXT_WEIGHT`)."""
 _EXACT_PROPERTIES = {
     "chunk_id": DataType.TEXT,
     "path": DataType.TEXT,
@@ -94,7 +97,7 @@ def collection_config(name: str) -> CollectionConfig:
     ]
     searchable = [
         Property(name=name, data_type=DataType.TEXT, tokenization=Tokenization.WORD)
-        for name in QUERY_PROPERTIES
+        for name in SEARCHABLE_PROPERTIES
     ]
     return CollectionConfig(
         name=name,
@@ -133,7 +136,9 @@ def chunk_properties(chunk: Chunk, digest: str) -> dict[str, Any]:
     properties = dataclasses.asdict(chunk)
     del properties["anima"]
     cjk = cjk_terms(f"{chunk.heading}\n{chunk.text}")
-    return {**properties, "links": list(chunk.links), "cjk": cjk, "digest": digest}
+    context_cjk = cjk_terms(chunk.context)
+    context = f"{chunk.context}\n{context_cjk}" if context_cjk else chunk.context
+    return {**properties, "links": list(chunk.links), "cjk": cjk, "context": context, "digest": digest}
 
 
 def file_marker_properties(path: str, digest: str) -> dict[str, Any]:
