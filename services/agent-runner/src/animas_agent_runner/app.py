@@ -16,6 +16,7 @@ from animas_agent_runner.adapters.outbound_verdicts import VERDICT_SUBJECT, BusO
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.adapters.stored_bodies import stored_body
 from animas_agent_runner.adapters.traced_model import traced_models
+from animas_agent_runner.adapters.warm import warm_in_background
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
 from animas_agent_runner.cycle.reports import ReportInbox
 from animas_agent_runner.cycle.runner import CycleRunner
@@ -177,6 +178,9 @@ async def setup(
         ledger=replies,
         op_timeout_s=settings.memory_op_timeout_s,
     )
+    if settings.local_model_url and models is None:
+        # Every cycle of the bundled model goes through litellm: load it before the first message.
+        warm_in_background()
     runtime.extra_health["default_model"] = (
         f"bundled local model at {settings.local_model_url}"
         if settings.local_model_url

@@ -1,0 +1,43 @@
+"""Load litellm and the token counter in the background when the bundled local model is in use.
+
+Both are imported when first needed (``model_info.litellm_module``, ``prompt.tokens``) so that a
+start that never calls a model pays nothing. With the bundled model every cycle needs both, and
+the first person to chat paid the import in their first reply: ~4-7 s of CPU on two cores, most of
+the first reply's delay beyond the model itself (measured through `anima up`, issue #15 item 7).
+So when agent-runner serves the local model it loads them in a daemon thread right after start-up,
+while nobody is waiting; a cycle that comes first simply waits on Python's import lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+_log = logging.getLogger(__name__)
+
+
+def _load() -> None:
+    from animas_agent_runner.adapters.model_info import litellm_module
+    from animas_agent_runner.prompt.tokens import count_tokens
+
+    litellm_module()
+    count_tokens("warm")
+
+
+def warm_in_background(load: Callable[[], None] = _load) -> threading.Thread:
+    """Run ``load`` in a daemon thread (a stop never waits on it); failures are only logged."""
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            load()
+        except Exception:  # the first cycle imports it again and reports the failure itself
+            _log.exception("warming the model client failed")
+            return
+        _log.info("model client warm", extra={"seconds": round(time.monotonic() - started, 2)})
+
+    thread = threading.Thread(target=run, name="agent-runner-warm", daemon=True)
+    thread.start()
+    return thread
