@@ -816,8 +816,9 @@ async def test_without_a_configured_model_the_bundled_local_model_answers_plainl
         "none",
     )
     assert target.max_tokens == local.max_tokens and not request.tools
-    assert request.system.startswith("What you remember:\n- The office wifi password is BLUE-42")
+    assert "What you remember:\n- The office wifi password is BLUE-42" in request.system
     assert "JSON" not in request.system and "A careful clerk." in request.system
+    assert request.system.index("A careful clerk.") < request.system.index("BLUE-42")
     assert sink.of(CycleStarted)[0].mode == "assisted"
     reply = sink.of(ResponseSent)[0]
     assert reply.text == "The wifi password is BLUE-42." and reply.outcome is ResponseOutcome.REPLY
@@ -854,7 +855,7 @@ async def test_the_local_model_hears_what_was_just_said_and_answers_short(tmp_pa
 
     request = model.calls[0][1]
     # The peer's earlier message and this one as one user message; the anima's reply is left out.
-    assert request.conversation == (UserTurn("My favourite colour is teal.\n\nhi"),)
+    assert request.conversation == (UserTurn("Earlier I said: My favourite colour is teal.\n\nhi"),)
     # The local model's short cap, not the anima's (4096 by default): a loop cannot run on for long.
     assert request.max_tokens == local.max_tokens
 

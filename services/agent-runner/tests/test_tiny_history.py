@@ -32,7 +32,10 @@ def test_the_peers_last_messages_come_before_the_current_one_and_the_replies_sta
     recent = recent_messages(turns)
     assert recent == ("My favourite colour is teal.",)
     assert with_recent(recent, "What is my favourite colour?") == (
-        "My favourite colour is teal.\n\nWhat is my favourite colour?"
+        "Earlier I said: My favourite colour is teal.\n\nWhat is my favourite colour?"
+    )
+    assert with_recent(("I like teal.", "I live in Osaka.\n"), "Where do I live?") == (
+        "Earlier I said: I like teal. I live in Osaka.\n\nWhere do I live?"
     )
     assert with_recent((), "hi") == "hi"
 

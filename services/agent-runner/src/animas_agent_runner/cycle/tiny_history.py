@@ -53,9 +53,18 @@ def recent_messages(
     return tuple(reversed(kept))
 
 
+RECENT_LEAD = "Earlier I said:"
+"""Said before the peer's earlier messages. Joined bare before the question, the 135M model read
+them as part of it and apologised; led in like this it answered from them (through the tiny prompt,
+with the recalled episode of the statement: 3 of 5 short threads such as teal, a name, a city,
+against 1 of 5 bare; without it 4 of 5 both ways)."""
+
+
 def with_recent(recent: Sequence[str], text: str) -> str:
     """The current message after the earlier ones, as one user message."""
-    return "\n\n".join([*recent, text])
+    if not recent:
+        return text
+    return f"{RECENT_LEAD} {' '.join(r.strip() for r in recent)}\n\n{text}"
 
 
 async def tiny_history(memory: MemoryReader, event: MessageReceived) -> tuple[str, ...]:
