@@ -108,13 +108,18 @@ def summary(run: UnderdogRun) -> str:
 
 async def _main(args: argparse.Namespace) -> UnderdogRun:
     facts = load_facts()[: args.limit] if args.limit else load_facts()
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as homes, contextlib.ExitStack() as stack:
         base_url = args.base_url
         ready_s: float | None = None
         from_cache: bool | None = None
+        weights_home: Path | None = args.home
         if base_url is None:
+            if weights_home is None:
+                # One temporary home for the benchmark's server and the chats' system: the weights
+                # are converted once, so the chats time the model, not the conversion.
+                weights_home = Path(homes.enter_context(tempfile.TemporaryDirectory(prefix="underdog-home-")))
             print(f"starting local-llm (python -m animas_local_llm), its log: {args.server_log}", flush=True)
-            server = stack.enter_context(local_llm_server(args.home, args.server_log))
+            server = stack.enter_context(local_llm_server(weights_home, args.server_log))
             base_url, ready_s = server.base_url, server.ready_s
             from_cache = bool(server.health.get("from_cache"))
             print(f"local-llm ready at {base_url} after {ready_s:.1f} s", flush=True)
@@ -124,9 +129,10 @@ async def _main(args: argparse.Namespace) -> UnderdogRun:
             facts, model, base_url=base_url, distractor_count=args.distractors, tiny_budget=args.tiny_budget
         )
         run.server_ready_s, run.server_from_cache = ready_s, from_cache
-    if not args.no_chats:
-        # After the benchmark's own server has stopped: the system starts its own local-llm.
-        run.chats = _three_chats(args.home, args.system_log)
+        stack.close()
+        if not args.no_chats:
+            # After the benchmark's own server has stopped: the system starts its own local-llm.
+            run.chats = _three_chats(weights_home, args.system_log)
     return run
 
 
