@@ -10,12 +10,17 @@ while nobody is waiting; a cycle that comes first simply waits on Python's impor
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 
 _log = logging.getLogger(__name__)
+
+WARM_NICENESS = 10
+"""How much lower than the service's own the warming thread's CPU priority is."""
 
 
 def _load() -> None:
@@ -30,6 +35,11 @@ def warm_in_background(load: Callable[[], None] = _load) -> threading.Thread:
     """Run ``load`` in a daemon thread (a stop never waits on it); failures are only logged."""
 
     def run() -> None:
+        # At a lower priority (Linux: a thread has its own nice value): the other services are
+        # starting at the same time, and `anima up` waits for them, not for this.
+        with contextlib.suppress(AttributeError, OSError):
+            me = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + WARM_NICENESS))
         started = time.monotonic()
         try:
             load()
