@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from animas_priming.chunking import MAX_SECTION_CHARS, chunk_file, cjk_terms, search_terms
+from animas_priming.chunking import MAX_SECTION_CHARS, chunk_file, cjk_terms, heading_matcher, search_terms
 
 SEED_EPISODE = """# 2026-02-12 Action Log
 
@@ -207,3 +207,23 @@ def test_knowledge_sections_carry_no_context() -> None:
     chunks = chunk_file("a", "knowledge/guidelines.md", SEED_KNOWLEDGE)
     assert len(chunks) == 2
     assert [c.context for c in chunks] == ["", ""]
+
+
+@pytest.mark.parametrize(
+    ("query", "heading", "names"),
+    [
+        ("What did Caroline paint last week?", "13:56 Caroline", True),
+        ("what did caroline paint?", "13:56 Caroline", True),  # case-folded
+        ("What did Caroline paint?", "13:57 Melanie", False),
+        ("What happened at 13:56?", "13:56 Melanie", False),  # an entry's time is not a subject
+        ("Reply to Tanaka-san", "14:30 Sato-san called", False),  # honorifics name nobody
+        ("Reply to Tanaka-san", "14:30 Tanaka-san called", True),
+        ("what is it about?", "About us", False),  # function words name nothing
+        ("What are the communication rules?", "Communication Rules", True),
+        ("田中さんに返信", "14:30 田中さんから電話", True),
+        ("田中さんに返信", "14:30 佐藤さんから電話", False),
+        ("", "13:56 Caroline", False),
+    ],
+)
+def test_heading_matcher_compares_content_words(query: str, heading: str, names: bool) -> None:
+    assert heading_matcher(query)(heading) is names

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from animas_priming.chunking import heading_matcher
 from animas_priming.domain.ranking import (
     COMPONENTS,
     MemoryStats,
@@ -166,14 +167,21 @@ def test_each_component_can_be_switched_off(component: str) -> None:
         hit("knowledge/dense.md", 0.8, keyword=None, dense=0.9, importance="important"),
     ]
     next_to_kw = hits[0].chunk.path + "#1"  # the entry after kw.md's: context lends it relevance
-    hits.append(
-        dataclasses.replace(hits[0], chunk=dataclasses.replace(hits[0].chunk, chunk_id=next_to_kw), score=0.5)
-    )
+    named = dataclasses.replace(hits[0].chunk, chunk_id=next_to_kw, heading="Caroline")  # the query's name
+    hits.append(dataclasses.replace(hits[0], chunk=named, score=0.5))
     stats = {"knowledge/dense.md": MemoryStats(access_count=50)}
     activation = {"knowledge/kw.md": 1.0}
-    on = dict(rank(hits, now=NOW, stats=stats, activation=activation))
+    match = heading_matcher("What did Caroline paint?")
+    on = dict(rank(hits, now=NOW, stats=stats, activation=activation, heading_match=match))
     off = dict(
-        rank(hits, now=NOW, stats=stats, activation=activation, weights=RankWeights().without(component))
+        rank(
+            hits,
+            now=NOW,
+            stats=stats,
+            activation=activation,
+            weights=RankWeights().without(component),
+            heading_match=match,
+        )
     )
     assert on != off
     old_prior = PRIOR * recency_decay("2020-01-01", now=NOW)
@@ -239,3 +247,28 @@ def test_an_entry_next_to_a_relevant_one_takes_a_share_of_its_relevance() -> Non
     assert scores["episodes/2026-02-01.md#1"] > scores["episodes/2026-01-05.md#0"]
     apart = {h.chunk.chunk_id: s for h, s in rank([question, unrelated, far], now=NOW)}
     assert apart["episodes/2026-02-01.md#7"] < apart["episodes/2026-01-05.md#0"]  # not adjacent: no share
+
+
+def test_an_entry_whose_heading_names_what_the_query_names_rises() -> None:
+    def entry(position: int, speaker: str, score: float) -> Hit:
+        chunk = Chunk(
+            chunk_id=f"episodes/2026-02-01.md#{position}",
+            anima="sample",
+            path="episodes/2026-02-01.md",
+            memory_type="episodes",
+            heading=f"13:5{position} {speaker}",
+            text=f"## 13:5{position} {speaker}\nsomething",
+            date="2026-02-01",
+        )
+        return Hit(chunk=chunk, score=score)
+
+    hits = [entry(0, "Melanie", 1.0), entry(4, "Caroline", 0.7)]
+    weights = RankWeights().without("context")
+    plain = rank(hits, now=NOW, weights=weights)
+    assert [h.chunk.heading for h, _ in plain] == ["13:50 Melanie", "13:54 Caroline"]
+    named = rank(hits, now=NOW, weights=weights, heading_match=heading_matcher("What did Caroline paint?"))
+    assert [h.chunk.heading for h, _ in named] == ["13:54 Caroline", "13:50 Melanie"]
+    assert named[0][1] == pytest.approx(
+        0.7 + RankWeights().heading + PRIOR * recency_decay("2026-02-01", now=NOW)
+    )
+    assert dict(named)[hits[0]] == pytest.approx(dict(plain)[hits[0]])  # nothing taken from the others

@@ -9,9 +9,10 @@ import functools
 import importlib
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from animas_priming.domain.query_terms import STOP_WORDS
 from animas_priming.ports import MEMORY_TYPES, Chunk
 
 MAX_SECTION_CHARS = 1500
@@ -266,3 +267,30 @@ def _bigrams(run: str) -> list[str]:
     if len(run) == 1:
         return [run]
     return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+_HONORIFICS = frozenset(
+    {"san", "sama", "kun", "chan", "sensei", "senpai", "さん", "様", "さま", "くん", "ちゃん", "先生"}
+)
+"""Name suffixes: shared by every person, so they name nobody in particular."""
+
+
+def heading_matcher(query: str) -> Callable[[str], bool]:
+    """A test of whether a heading names something the query names (for :func:`~.domain.ranking.rank`).
+
+    Words are compared case-folded, without English function words, numbers (an episode entry's
+    time) or honorifics: "What did Caroline paint?" names the entry headed ``## 13:56 Caroline``,
+    "Reply to Tanaka-san" the one headed ``## 14:30 Tanaka-san called``.
+    """
+    asked = _heading_terms(query)
+
+    def names(heading: str) -> bool:
+        return bool(asked) and not asked.isdisjoint(_heading_terms(heading))
+
+    return names
+
+
+@functools.lru_cache(maxsize=8192)
+def _heading_terms(text: str) -> frozenset[str]:
+    terms = (term.casefold() for term in search_terms(text))
+    return frozenset(t for t in terms if t not in STOP_WORDS and t not in _HONORIFICS and not t.isdigit())

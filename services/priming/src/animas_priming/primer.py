@@ -22,6 +22,7 @@ from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_priming import channels, notifications
 from animas_priming.channels import Section
+from animas_priming.chunking import heading_matcher
 from animas_priming.domain.budget import (
     IMPORTANT_KEY,
     CountCache,
@@ -212,6 +213,7 @@ class Primer:
             now=self._clock().timestamp(),
             stats=stats,
             half_life_days=config.rag.recency_half_life_days,
+            heading_match=heading_matcher(text),
         )
         return [hit for hit, _ in relevant(ranked)]
 

@@ -9,6 +9,7 @@ from animas_contracts import MemoryReadRequest, SearchHit, SearchReply, SearchRe
 from animas_core.broker import EventSink
 from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
+from animas_priming.chunking import heading_matcher
 from animas_priming.domain.ranking import MemoryStats, rank
 from animas_priming.ports import MEMORY_TYPES, Embedder, Hit, MemoryIndex
 from animas_priming.primer import report_access
@@ -65,7 +66,11 @@ class Searcher:
         )
         stats = {m.path: MemoryStats(access_count=m.access_count, importance=m.importance) for m in records}
         ranked = rank(
-            found, now=time.time(), stats=stats, half_life_days=self._config.get().rag.recency_half_life_days
+            found,
+            now=time.time(),
+            stats=stats,
+            half_life_days=self._config.get().rag.recency_half_life_days,
+            heading_match=heading_matcher(request.query),
         )
         hits = [
             SearchHit(
