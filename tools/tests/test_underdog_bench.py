@@ -14,7 +14,7 @@ from tools.bench.underdog.distractors import distractors
 from tools.bench.underdog.facts import Fact, is_correct, load_facts
 from tools.bench.underdog.memory import build_memory
 from tools.bench.underdog.model import ModelReply, OpenAIChat, wait_ready
-from tools.bench.underdog.report import HEADING, render, write_section
+from tools.bench.underdog.report import HEADING, development_keys, render, write_section
 from tools.bench.underdog.run import WARMUP, UnderdogRun, borrowed_value, run_underdog
 
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
@@ -116,6 +116,8 @@ async def test_priming_lets_the_scripted_model_answer(
     output.write_text("# Benchmarks\n\nIntro.\n\n## Recall on LoCoMo\n\nRecall numbers.\n", encoding="utf-8")
     section = render(run, ["python tools/bench/underdog_bench.py"])
     assert "with priming: 4/4 (100%); without priming: 0/4 (0%)" in section
+    # backup-server and office-wifi are among the first 18 questions, the episode facts are not.
+    assert "with priming 2/2 on the development half, 2/2 on the held-back half" in section
     write_section(output, section)
     once = output.read_text(encoding="utf-8")
     assert once.startswith("# Benchmarks\n\nIntro.\n\n## Recall on LoCoMo\n\nRecall numbers.\n\n" + HEADING)
@@ -126,6 +128,12 @@ async def test_priming_lets_the_scripted_model_answer(
     again = output.read_text(encoding="utf-8")
     assert again.count(HEADING) == 1 and "with priming: 2/2" in again and "4/4" not in again
     assert again.startswith("# Benchmarks\n\nIntro.\n\n## Recall on LoCoMo\n\nRecall numbers.\n")
+
+
+def test_the_development_half_is_the_first_18_questions_of_facts_json() -> None:
+    facts = load_facts()
+    assert development_keys() == {fact.key for fact in facts[:18]}
+    assert "backup-server" in development_keys() and facts[-1].key not in development_keys()
 
 
 def test_a_section_in_the_middle_keeps_what_follows(tmp_path: Path) -> None:

@@ -14,9 +14,32 @@ from animas_tools.bench_report import load_average, machine, percentile
 from animas_tools.bench_report import write_section as write_report_section
 
 from .chats import ThreeChats
+from .facts import load_facts
 from .run import QuestionResult, UnderdogRun
 
 HEADING = "## Underdog: a 135M local model with and without memory"
+DEVELOPMENT_QUESTIONS = 18
+"""The tiny prompt's layout is chosen on the first this many questions of facts.json (the development
+half); the others are held back, and the report gives both halves apart (issue #15 item 7)."""
+
+
+def development_keys() -> frozenset[str]:
+    """The keys of the development half's questions."""
+    return frozenset(fact.key for fact in load_facts()[:DEVELOPMENT_QUESTIONS])
+
+
+def _split(results: Sequence[QuestionResult]) -> str:
+    """Correct primed answers on the development half and on the held-back half."""
+    keys = development_keys()
+    dev = [r for r in results if r.fact.key in keys]
+    held = [r for r in results if r.fact.key not in keys]
+    right = sum(r.primed.correct for r in dev), sum(r.primed.correct for r in held)
+    return (
+        f"- **Split: with priming {right[0]}/{len(dev)} on the development half, {right[1]}/{len(held)} on"
+        " the held-back half.** The tiny prompt's layout (who the anima is, then the memories, then the"
+        f" instruction) was chosen on the development half, the first {DEVELOPMENT_QUESTIONS} questions of"
+        " `facts.json`; the other questions were not looked at while choosing."
+    )
 
 
 def _p50_p95(samples: Sequence[float], scale: float = 1.0, digits: int = 2) -> str:
@@ -99,6 +122,7 @@ def render(run: UnderdogRun, commands: Sequence[str]) -> str:
         + budget,
         "",
         f"- **Correct answers with priming: {_pct(on, total)}; without priming: {_pct(off, total)}.**",
+        _split(run.results),
         f"- **Degenerate replies (repetition loops): {run.degenerate(True)}/{total} primed,"
         f" {run.degenerate(False)}/{total} unprimed** (a run of 6 words said 3 times, or twice in a reply"
         " cut at its token cap: `animas_local_llm.degenerate`).",
