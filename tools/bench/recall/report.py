@@ -8,6 +8,7 @@ import platform
 from collections.abc import Callable
 from datetime import datetime
 
+from animas_priming.chunking import CONTEXT_WEIGHT
 from animas_priming.domain.fusion import KEYWORD_SHARE
 from animas_priming.domain.ranking import COMPONENTS, DEFAULT_WEIGHTS
 
@@ -79,8 +80,11 @@ def _pct(result: RecallResult, row: str, k: int) -> float:
     return result.overall(row).recall_pct(k)
 
 
-def _pair(result: RecallResult, row: str) -> str:
-    return f"{_pct(result, row, 5):.1f} / {_pct(result, row, 10):.1f}"
+def _pair(result: RecallResult, row: str, category: int | None = None) -> str:
+    if category is None:
+        return f"{_pct(result, row, 5):.1f} / {_pct(result, row, 10):.1f}"
+    tally = result.rows[row][category]
+    return f"{tally.recall_pct(5):.1f} / {tally.recall_pct(10):.1f}"
 
 
 def _verdict(result: RecallResult) -> str:
@@ -109,8 +113,10 @@ def where_we_stand(run: Run) -> list[str]:
         f" {_pair(held, 'BM25 alone')} without function words; dense alone {_pair(held, 'dense alone')};"
         f" hybrid RRF {_pair(held, 'hybrid RRF, all query words')} (the search order before) and"
         f" {_pair(held, 'hybrid RRF')} without function words; the shipped fusion before `rank`"
-        f" {_pair(held, 'hybrid search order')}; the ranking as it was before (RRF → recency multiplier,"
-        f" graph into every day file) {_pair(held, 'variant: the ranking before')}. On the development"
+        f" {_pair(held, 'hybrid search order')}; the default before the keyword context and the heading"
+        f" signal {_pair(held, 'variant: the default before')}; the ranking as it was before that (RRF →"
+        f" recency multiplier, graph into every day file) {_pair(held, 'variant: the ranking before')}."
+        " On the development"
         f" half (conversations {_span(DEV)}) the"
         f" default reaches {_pair(dev, DEFAULT_ROW)} and is {_verdict(dev)}.",
     ]
@@ -143,15 +149,28 @@ def where_we_stand(run: Run) -> list[str]:
         f" {_pct(dev, DEFAULT_ROW, 5) - _pct(dev, 'default without context', 5):+.1f} at @5 (without it"
         f" {_pair(dev, 'default without context')}); with recency as a multiplier"
         f" {_pair(dev, 'variant: recency as a multiplier')}, with a prior four times as strong"
-        f" {_pair(dev, 'variant: recency prior ×4')}."
+        f" {_pair(dev, 'variant: recency prior ×4')}. Keyword context: each episode entry is indexed"
+        f" with the entry before it, in an FTS5 column of its own at BM25 weight {CONTEXT_WEIGHT:g}"
+        f" (the entry's own words weigh 1; nothing more is embedded); with every entry indexed alone the"
+        f" default reaches {_pair(dev, 'variant: entries indexed alone')}. Heading: a hit whose heading"
+        " names a content word of the question (a speaker, a topic; not a function word, number or"
+        f" honorific) gains {DEFAULT_WEIGHTS.heading:g}; without it {_pair(dev, 'default without heading')},"
+        f" at half the weight {_pair(dev, 'variant: heading weight 0.2')}. Before both:"
+        f" {_pair(dev, 'variant: the default before')}. The alternatives tried while choosing (the"
+        " previous entry embedded with the entry, the next entry or both as context, other context and"
+        " heading weights, a deeper candidate pool, separate weights for the entries before and after)"
+        " are listed with their development-half numbers where each choice is made in the code"
+        " (`chunking.episode_context`, `chunking.CONTEXT_WEIGHT`, `domain/ranking.py`)."
     )
     lines.append(
-        "- **The rest of the gap.** Multi-hop questions (category 1) need several turns, and a single"
-        ' LoCoMo turn often lacks its subject ("that\'s great, what breed?"); context at ranking time'
-        " only helps when the neighbour is itself a candidate. Next candidates, to be chosen on the"
-        " development half the same way: index each episode entry with the previous one for both BM25 and"
-        " the embedding; a stronger embedding model than MiniLM (measured separately); a small"
-        " cross-encoder re-ranking the top 50, at a latency cost on 2 cores."
+        f"- **The rest of the gap.** Multi-hop questions (category 1: {_pair(held, DEFAULT_ROW, 1)} on the"
+        " held-back half) need several turns, often of different days, and open-domain ones (category 3:"
+        f" {_pair(held, DEFAULT_ROW, 3)}) knowledge the turns only imply. Next candidates, to be chosen on"
+        " the development half the same way: a stronger embedding model than MiniLM (multilingual-e5-small"
+        " did not win on LoCoMo, see the embedders section); a small cross-encoder re-ranking the top 50"
+        " (none ships its weights in a wheel on the package index we use, nothing may download at run"
+        " time, and 50 pairs per prime cost tens of milliseconds on 2 cores); query expansion from the top"
+        " hits (a second keyword search per prime)."
     )
     return lines
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
-from animas_priming.chunking import chunk_file, search_terms
+from animas_priming.chunking import chunk_file, heading_matcher, search_terms
 from animas_priming.domain.fusion import KEYWORD_SHARE, fuse, reciprocal_rank
 from animas_priming.domain.graph import MemoryGraph, build_graph, spread
 from animas_priming.domain.query_terms import content_terms
@@ -34,7 +34,10 @@ BASELINES = ("BM25 alone, all query words", "BM25 alone", "hybrid RRF, all query
 """The rows the default ranking has to beat (the old search order among them)."""
 
 ROW_NOTES = {
-    "BM25 alone, all query words": "the index's FTS5 side with every query word (the keyword side before)",
+    "BM25 alone, all query words": (
+        "the index's FTS5 side with every query word (the keyword side before); like every BM25 row, over"
+        " the entry's words and its context column (the entry before it)"
+    ),
     "BM25 alone": "the index's FTS5 side as it queries now: English function words left out",
     "dense alone": "the index's vector side only (`search` with an empty query)",
     "hybrid RRF, all query words": "BM25 (all words) and dense fused by RRF (k=60): the search order before",
@@ -60,13 +63,26 @@ VARIANT_NOTES = {
         "`rank` with recency multiplying relevance (0.7 + 0.3 × decay, half-life 30 days): the ranking before"
     ),
     "variant: graph into episodes too": "`rank` with graph activation applied to episode files as well",
+    "variant: heading weight 0.2": "`rank` with half the default heading weight",
+    "variant: entries indexed alone": (
+        "the default ranking over an index of the same files without the keyword context column (every"
+        " entry's words only, schema 3)"
+    ),
+    "variant: the default before": (
+        "entries indexed alone and `rank` without the heading signal: the default ranking before both"
+    ),
     "variant: the ranking before": (
         "hybrid RRF of all query words → `rank` as it was: recency as a multiplier, no context, graph"
         " weight 0.15 into every file"
     ),
 }
 BEFORE = RankWeights(
-    recency=0.3, recency_multiplies=True, use_context=False, graph=0.15, graph_types=("knowledge", "episodes")
+    recency=0.3,
+    recency_multiplies=True,
+    use_context=False,
+    use_heading=False,
+    graph=0.15,
+    graph_types=("knowledge", "episodes"),
 )
 """The ranking's weights before this change (for the row that shows where it started)."""
 
@@ -117,10 +133,14 @@ def bench_recall(
     index_all_words = SqliteMemoryIndex(
         workdir / "recall-index", embedder.dimensions, embedder.model_name, keyword_terms=list
     )
+    # The same files with every entry indexed alone (no context column words): the index before.
+    index_alone = SqliteMemoryIndex(workdir / "recall-index-alone", embedder.dimensions, embedder.model_name)
     try:
         for conversation in conversations:
             anima = f"conv{conversation.number}"
-            chunks_all, vectors, dia_of = _index_conversation(index, embedder, anima, conversation)
+            chunks_all, vectors, dia_of = _index_conversation(
+                index, embedder, anima, conversation, alone=index_alone
+            )
             graph = build_graph(
                 chunks_all,
                 [(chunk.path, vector) for chunk, vector in zip(chunks_all, vectors, strict=True)],
@@ -135,8 +155,8 @@ def bench_recall(
             now = epoch(conversation.last)
             for question in conversation.questions:
                 result.questions[question.category] = result.questions.get(question.category, 0) + 1
-                sides = _Sides.find(index, index_all_words, embedder, anima, question.text)
-                found = _rows(sides, graph, now, hops=hops, half_life=half_life_days)
+                sides = _Sides.find(index, index_all_words, index_alone, embedder, anima, question.text)
+                found = _rows(sides, graph, now, question.text, hops=hops, half_life=half_life_days)
                 for name, hits in found.items():
                     ids = [dia_of[hit.chunk.chunk_id] for hit in hits[: max(KS)]]
                     result.rows[name][question.category].add(ids, question.evidence)
@@ -148,14 +168,23 @@ def bench_recall(
     finally:
         index.close()
         index_all_words.close()
+        index_alone.close()
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _index_conversation(
-    index: SqliteMemoryIndex, embedder: Embedder, anima: str, conversation: Conversation
+    index: SqliteMemoryIndex,
+    embedder: Embedder,
+    anima: str,
+    conversation: Conversation,
+    *,
+    alone: SqliteMemoryIndex,
 ) -> tuple[list[Chunk], list[list[float]], dict[str, str]]:
-    """Store a conversation's episode files; its chunks, their vectors and chunk id → turn id."""
+    """Store a conversation's episode files; its chunks, their vectors and chunk id → turn id.
+
+    ``alone`` gets the same chunks and vectors without their keyword context.
+    """
     dia_of: dict[str, str] = {}
     pieces: list[tuple[str, str, list[Chunk]]] = []
     for path, (text, dia_ids) in episode_files(conversation.turns).items():
@@ -168,7 +197,11 @@ def _index_conversation(
     vectors = embedder.embed_passages([chunk.text for chunk in chunks_all])
     position = 0
     for path, text, chunks in pieces:
-        index.upsert_file(anima, path, digest(text), chunks, vectors[position : position + len(chunks)])
+        part = vectors[position : position + len(chunks)]
+        index.upsert_file(anima, path, digest(text), chunks, part)
+        alone.upsert_file(
+            anima, path, digest(text), [dataclasses.replace(c, context="") for c in chunks], part
+        )
         position += len(chunks)
     return chunks_all, vectors, dia_of
 
@@ -182,12 +215,15 @@ class _Sides:
     dense: list[Hit]
     search: list[Hit]
     """The index's own hybrid search (``fuse``), top :data:`CANDIDATES`."""
+    search_alone: list[Hit]
+    """The same search over entries indexed alone (no keyword context)."""
 
     @classmethod
     def find(
         cls,
         index: SqliteMemoryIndex,
         all_words: SqliteMemoryIndex,
+        alone: SqliteMemoryIndex,
         embedder: Embedder,
         anima: str,
         query: str,
@@ -198,6 +234,7 @@ class _Sides:
             bm25=index.search(anima, query, [], limit=SIDE_DEPTH),
             dense=index.search(anima, "", vector, limit=SIDE_DEPTH),
             search=index.search(anima, query, vector, limit=CANDIDATES),
+            search_alone=alone.search(anima, query, vector, limit=CANDIDATES),
         )
 
 
@@ -223,10 +260,11 @@ def _fused(
 
 
 def _rows(
-    sides: _Sides, graph: MemoryGraph, now: float, *, hops: int, half_life: float
+    sides: _Sides, graph: MemoryGraph, now: float, query: str, *, hops: int, half_life: float
 ) -> dict[str, list[Hit]]:
     """Hits, best first, of every row for one question."""
     spread_from: dict[tuple[tuple[str, float], ...], dict[str, float]] = {}
+    names = heading_matcher(query)
 
     def ranked(hits: Sequence[Hit], weights: RankWeights = DEFAULT_WEIGHTS) -> list[Hit]:
         # Activation spreads from the files of the hits being ranked, as the search would seed it.
@@ -234,7 +272,14 @@ def _rows(
         if seeds not in spread_from:
             spread_from[seeds] = spread(seeds, graph, hops=hops)
         activation = spread_from[seeds]
-        scored = rank(hits, now=now, half_life_days=half_life, weights=weights, activation=activation)
+        scored = rank(
+            hits,
+            now=now,
+            half_life_days=half_life,
+            weights=weights,
+            activation=activation,
+            heading_match=names,
+        )
         return [hit for hit, _ in scored]
 
     def rrf(keyword: Mapping[str, float], dense: Mapping[str, float]) -> list[tuple[str, float]]:
@@ -274,5 +319,10 @@ def _rows(
         sides.search,
         dataclasses.replace(DEFAULT_WEIGHTS, graph_types=(*DEFAULT_WEIGHTS.graph_types, "episodes")),
     )
+    found["variant: heading weight 0.2"] = ranked(
+        sides.search, dataclasses.replace(DEFAULT_WEIGHTS, heading=DEFAULT_WEIGHTS.heading / 2)
+    )
+    found["variant: entries indexed alone"] = ranked(sides.search_alone)
+    found["variant: the default before"] = ranked(sides.search_alone, DEFAULT_WEIGHTS.without("heading"))
     found["variant: the ranking before"] = ranked(found["hybrid RRF, all query words"], BEFORE)
     return found
