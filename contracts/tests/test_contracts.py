@@ -18,7 +18,10 @@ from animas_contracts import (
     InvalidAnimaName,
     LlmCalled,
     MessageReceived,
+    OutboundDelivered,
+    OutboundKind,
     Registry,
+    ResponseSent,
     current_version,
     decode_event,
     derive_id,
@@ -185,3 +188,15 @@ def test_cycle_records_stored_before_replay_recording_still_decode() -> None:
     assert isinstance(started, CycleStarted) and (started.inputs, started.prompt) == (None, None)
     assert isinstance(called, LlmCalled)
     assert (called.attempt, called.turn, called.purpose) == (1, None, "turn")
+
+
+def test_messages_and_answers_stored_before_webhook_sources_still_decode() -> None:
+    """#17: ``source`` is optional (v stays 1); the pinned payloads without it decode to None."""
+    message = decode_event((GOLDEN / "message.received" / "v1.json").read_bytes())
+    response = decode_event((GOLDEN / "response.sent" / "v1.json").read_bytes())
+    delivered = decode_event((GOLDEN / "outbound.delivered" / "v1.json").read_bytes())
+    assert isinstance(message, MessageReceived) and message.source is None
+    assert isinstance(response, ResponseSent) and response.source is None
+    assert isinstance(delivered, OutboundDelivered) and delivered.kind is not OutboundKind.EXTERNAL
+    sourced = msgspec.structs.replace(response, source="slack-main")
+    assert decode_event(encode_event(sourced)) == sourced

@@ -109,6 +109,13 @@ class MessageReceived(Event, frozen=True, kw_only=True, tag="message.received"):
         TaskLink | None, Meta(description="The delegated task a task or report message is about.")
     ] = None
     channel: Annotated[str | None, Meta(description="The board a mention was posted on.")] = None
+    source: Annotated[
+        str | None,
+        Meta(
+            description="For a message from outside (origin external): the webhook source it came "
+            "in through (config.json webhooks.sources), where the answer goes back; null otherwise."
+        ),
+    ] = None
 
 
 class ResponseSent(Event, frozen=True, kw_only=True, tag="response.sent"):
@@ -137,3 +144,10 @@ class ResponseSent(Event, frozen=True, kw_only=True, tag="response.sent"):
     ] = False
     hops: Annotated[int, Meta(description="The hops of the message answered.")] = 0
     pair_depth: Annotated[int, Meta(description="The pair depth of the message answered.")] = 0
+    source: Annotated[
+        str | None,
+        Meta(
+            description="The webhook source of the message answered (set from that stored message, "
+            "origin external): outbound posts this answer back to the platform, in the same thread, once."
+        ),
+    ] = None

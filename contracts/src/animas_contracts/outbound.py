@@ -22,6 +22,10 @@ class OutboundKind(enum.StrEnum):
     """A direct message to another anima (``to`` is its name)."""
     CHANNEL = "channel"
     """A post on a shared channel (``to`` is the channel name)."""
+    EXTERNAL = "external"
+    """An answer to a person on an outside platform (Slack, Chatwork, a generic webhook's callback),
+    posted by outbound back where the message came from (``to`` is the webhook source). Only
+    outbound records it, for a ``response.sent`` with a ``source``; a request of this kind is refused."""
 
 
 class OutboundRequested(Event, frozen=True, kw_only=True, tag="outbound.requested"):
@@ -79,8 +83,8 @@ class OutboundDelivered(Event, frozen=True, kw_only=True, tag="outbound.delivere
     """outbound delivered a request (recorded on the sender's subject)."""
 
     request_id: Annotated[str, Meta(description="Id of the outbound.requested event.")]
-    kind: Annotated[OutboundKind, Meta(description="message or channel.")]
-    to: Annotated[str, Meta(description="The recipient anima or the channel.")]
+    kind: Annotated[OutboundKind, Meta(description="message, channel or external.")]
+    to: Annotated[str, Meta(description="The recipient anima, the channel, or the webhook source.")]
     delivered_id: Annotated[str, Meta(description="Id of the event that carried it to the recipient.")]
     text: Annotated[
         str, Meta(description="What was delivered (the sender's dm_sent / channel_post entry).")
@@ -93,8 +97,8 @@ class OutboundFailed(Event, frozen=True, kw_only=True, tag="outbound.failed"):
     """outbound could not deliver a request; nothing reached the recipient."""
 
     request_id: Annotated[str, Meta(description="Id of the outbound.requested event.")]
-    kind: Annotated[OutboundKind, Meta(description="message or channel.")]
-    to: Annotated[str, Meta(description="The recipient anima or the channel.")]
+    kind: Annotated[OutboundKind, Meta(description="message, channel or external.")]
+    to: Annotated[str, Meta(description="The recipient anima, the channel, or the webhook source.")]
     reason: Annotated[str, Meta(description="Why, in words the sender can act on.")]
 
 

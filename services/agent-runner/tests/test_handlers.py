@@ -582,6 +582,32 @@ async def test_a_message_from_outside_is_labelled_untrusted_in_the_model_request
     assert model.calls[0][1].conversation[-1].text == "[tanaka] hi"  # type: ignore[union-attr]
 
 
+async def test_the_answer_to_a_message_from_outside_names_its_webhook_source(tmp_path: Path) -> None:
+    """#17: outbound posts the answer back through the stored message's source, and only an
+    external message has one (a person's message carrying the field does not redirect its answer)."""
+    external = MessageReceived(
+        anima="sample",
+        correlation_id="corr",
+        producer="gateway",
+        text="hello from Slack",
+        sender="slack:U061F7AUR",
+        thread_id="slack:C0LAN2Q65:1700000000.000100",
+        origin=MessageOrigin.EXTERNAL,
+        source="slack-main",
+    )
+    person = msgspec.structs.replace(_message(), source="slack-main")
+    sources = []
+    for message in (external, person):
+        handler, sink, _ = _handler(_configured(tmp_path), FakeModel(_completion("Hi.")))
+        await handler(encode_event(message), FakeDelivery())
+        (answer,) = sink.of(ResponseSent)
+        sources.append((answer.source, answer.thread_id, answer.deliver))
+    assert sources == [
+        ("slack-main", "slack:C0LAN2Q65:1700000000.000100", False),
+        (None, _message().thread_id, False),
+    ]
+
+
 async def test_a_long_conversation_is_summarized_and_the_last_turns_stay_verbatim(tmp_path: Path) -> None:
     files = {"status.json": "{}", conversation_path("tanaka"): _long_conversation()}
     summary = _completion('{"summary": "Tanaka and I went over ten long turns about w-words."}')

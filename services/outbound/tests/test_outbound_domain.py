@@ -114,6 +114,14 @@ def test_a_message_to_oneself_is_refused() -> None:
     assert reason is not None and "itself" in reason
 
 
+def test_a_request_to_post_outside_is_refused() -> None:
+    """Only an answer to a message from outside goes back outside (never a request a tool makes)."""
+    reason = domain.refusal(_request(OutboundKind.EXTERNAL, "slack-main"))
+    assert reason is not None and "outside platform" in reason
+    with pytest.raises(ValueError, match="not a request"):
+        domain.delivery(_request(OutboundKind.EXTERNAL, "slack-main"))
+
+
 @pytest.mark.parametrize("name", ["Bob", "bob.smith", "a*", "", "x" * 65, "1st"])
 def test_an_invalid_recipient_name_is_refused_without_asking_anyone(name: str) -> None:
     reason = domain.refusal(_request(to=name))

@@ -342,7 +342,17 @@ def response_sent(
         deliver=answer_goes_back(message),
         hops=message.hops,
         pair_depth=message.pair_depth,
+        source=external_source(message),
     )
+
+
+def external_source(message: MessageReceived) -> str | None:
+    """The webhook source a message from outside came through, where outbound posts its answer.
+
+    Taken from the stored message only (the gateway alone may publish messages from outside), so
+    nothing a model writes can choose where an answer goes.
+    """
+    return message.source if message.origin is MessageOrigin.EXTERNAL else None
 
 
 def answer_goes_back(message: MessageReceived) -> bool:

@@ -132,6 +132,9 @@ def validate_channel_name(name: str) -> str:
 
 def refusal(request: OutboundRequested) -> str | None:
     """Why a request can never be delivered, whoever exists; None when it may be."""
+    if request.kind is OutboundKind.EXTERNAL:
+        # Answers reach outside platforms only as the answer to the message that came from there.
+        return "an anima cannot post to an outside platform directly; its answer to a message goes back there"
     if request.kind is OutboundKind.CHANNEL:
         try:
             validate_channel_name(request.to)
@@ -187,6 +190,8 @@ def delivery(request: OutboundRequested) -> Delivery:
                 pair_depth=request.pair_depth,
                 task=request.task,
             )
+        case OutboundKind.EXTERNAL:
+            raise ValueError("an external post is not a request outbound delivers (see refusal)")
         case OutboundKind.CHANNEL:
             return ChannelPosted(
                 id=delivery_id(request.id),
