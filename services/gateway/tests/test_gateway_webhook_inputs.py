@@ -41,9 +41,11 @@ def test_a_slack_message_is_an_external_message_in_its_slack_thread() -> None:
         sender="slack:U1",
         thread_id="slack:C9:1700000000.000100",
         delivery_key="slack:C9:1700000000.000100",
+        user="U1",
     )
     event = message_event("slack-main", "sample", said, LIMITS)
     assert event.origin is MessageOrigin.EXTERNAL and event.anima == "sample"
+    assert event.source == "slack-main"  # where outbound posts the answer
     assert event.id == event.correlation_id == webhook_message_id("slack-main", "slack:C9:1700000000.000100")
     reply_in_thread = slack_input(_slack({**MESSAGE, "ts": "1700000009.000200", "thread_ts": MESSAGE["ts"]}))
     assert isinstance(reply_in_thread, Inbound)
@@ -61,6 +63,26 @@ def test_a_retry_and_the_app_mention_twin_of_a_message_are_the_same_message() ->
         "slack-main", "sample", _inbound(slack_input(_slack({**MESSAGE, "ts": "1.2"}))), LIMITS
     )
     assert len({first.id, other_source.id, later.id}) == 3
+
+
+def test_people_mapped_by_platform_user_id_are_the_peers_the_animas_know() -> None:
+    people = {"U1": "alice", "7": "bob", "build-bot": "carol"}
+    slack = message_event("slack-main", "sample", _inbound(slack_input(_slack(MESSAGE))), LIMITS, people)
+    assert (slack.sender, slack.thread_id) == ("alice", "slack:C9:1700000000.000100")
+    stranger = {**MESSAGE, "user": "U2"}
+    unmapped = message_event("slack-main", "sample", _inbound(slack_input(_slack(stranger))), LIMITS, people)
+    assert unmapped.sender == "slack:U2"
+    body = {"webhook_event_type": "message_created",
+            "webhook_event": {"message_id": "5", "room_id": 3, "account_id": 7, "body": "hi"}}  # fmt: skip
+    said = _inbound(chatwork_input(json.dumps(body).encode()))
+    chatwork = message_event("cw", "sample", said, LIMITS, people)
+    assert (chatwork.sender, chatwork.thread_id) == ("bob", "chatwork:3")
+    generic = generic_input("ci", json.dumps({"text": "done", "sender": "build-bot"}).encode())
+    assert message_event("ci", "sample", _inbound(generic), LIMITS, people).sender == "carol"
+    # A user id is matched whole: the generic source's name or another platform's prefix is no key.
+    assert message_event("ci", "sample", _inbound(generic), LIMITS, {"ci:build-bot": "x"}).sender == (
+        "webhook:ci:build-bot"
+    )
 
 
 def _inbound(said: object) -> Inbound:
@@ -187,6 +209,28 @@ def test_secrets_are_masked_and_a_mask_sent_back_keeps_the_secret_at_its_place()
         restore_secrets(shown, AnimaWorksConfig())
 
 
+def test_a_sources_reply_token_and_callback_secret_are_masked_and_kept() -> None:
+    sources = {
+        "slack-main": {"kind": "slack", "anima": "sample", "secrets": ["signing"], "token": "xoxb-bot-token"},
+        "ci": {"kind": "generic", "anima": "sample", "secrets": ["s"], "callback_url": "http://127.0.0.1:9/cb",
+               "callback_secret": "cb-secret"},
+    }  # fmt: skip
+    stored = parse_config({"webhooks": {"sources": sources}})
+    shown = masked(stored)
+    assert shown["webhooks"]["sources"]["slack-main"]["token"] == "***"
+    assert shown["webhooks"]["sources"]["ci"]["callback_secret"] == "***"
+    assert "xoxb-bot-token" not in json.dumps(shown) and "cb-secret" not in json.dumps(shown)
+    kept = parse_config(restore_secrets(shown, stored)).webhooks.sources
+    token = kept["slack-main"].token
+    assert token is not None and token.get_secret_value() == "xoxb-bot-token"
+    assert kept["ci"].callback_key() == "cb-secret"
+    new = {"kind": "slack", "anima": "sample", "secrets": ["n"], "token": "***"}
+    shown["webhooks"]["sources"]["new"] = new
+    with pytest.raises(Problem) as none_stored:
+        restore_secrets(shown, stored)
+    assert none_stored.value.status == 422
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -196,6 +240,9 @@ def test_secrets_are_masked_and_a_mask_sent_back_keeps_the_secret_at_its_place()
         {"kind": "chatwork", "anima": "sample", "secrets": ["not base64 !"]},
         {"kind": "teams", "anima": "sample", "secrets": ["a"]},
         {"kind": "slack", "anima": "Not A Name", "secrets": ["a"]},
+        {"kind": "slack", "anima": "sample", "secrets": ["a"], "people": {"U1": "slack:U9"}},
+        {"kind": "slack", "anima": "sample", "secrets": ["a"], "people": {"U 1": "alice"}},
+        {"kind": "slack", "anima": "sample", "secrets": ["a"], "api_base_url": "file:///etc"},
     ],
 )
 def test_a_source_that_cannot_work_stops_the_config(source: dict[str, Any]) -> None:

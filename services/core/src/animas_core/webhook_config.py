@@ -28,6 +28,12 @@ token as the key); ``generic``: AnimaWorks' own scheme (HMAC-SHA256 over timesta
 MAX_SECRETS: Final = 2
 """The old and the new secret while a source's secret is rotated."""
 
+PlatformUser = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@:-]{1,128}$")]
+"""A platform's user id (Slack ``U123ABC``, a Chatwork account number, a generic sender)."""
+PersonName = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f:]{1,64}$")]
+"""A person's name as the animas know it (the web chat's sender): one line, no ``:`` (which would
+make it look like a platform's user)."""
+
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 """Lowercase letters, digits, ``_`` and ``-`` (up to 64): a URL path segment with nothing to escape."""
 
@@ -43,6 +49,21 @@ class WebhookSource(_Section):
     shared secret); a second one during rotation."""
     enabled: bool = True
     """A disabled source is refused like an unknown one."""
+    token: Secret | None = None
+    """Where answers go back (outbound): a Slack source's bot token (``xoxb-…``, for
+    ``chat.postMessage``), a Chatwork source's API token (``X-ChatWorkToken``). Without one, answers
+    to this source's messages are recorded as not delivered."""
+    api_base_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The platform's API (default Slack's ``https://slack.com/api/``, Chatwork's
+    ``https://api.chatwork.com/v2``); a test points it at a local fake."""
+    callback_url: str | None = Field(default=None, pattern=r"^https?://")
+    """A generic source's answers are POSTed here, signed like its ingress (timestamp + HMAC)."""
+    callback_secret: Secret | None = None
+    """The key the callback is signed with (default: the source's newest secret)."""
+    people: dict[PlatformUser, PersonName] = Field(default_factory=dict)
+    """Platform user id to the person the animas know (``{"U123ABC": "alice"}``): the message's
+    sender becomes ``alice`` instead of ``slack:U123ABC``, so memory, privacy per person and
+    threads are shared with the web chat. Unmapped users stay ``<platform>:<id>``."""
 
     @field_validator("secrets")
     @classmethod
@@ -61,6 +82,12 @@ class WebhookSource(_Section):
                     # The value is not repeated: it is a secret even when it is malformed.
                     raise ValueError("a Chatwork webhook token is base64 (as Chatwork shows it)") from None
         return self
+
+    def callback_key(self) -> str:
+        """The key a generic source's callbacks are signed with."""
+        if self.callback_secret is not None:
+            return self.callback_secret.get_secret_value()
+        return self.secrets[-1].get_secret_value()
 
     def secret_values(self) -> tuple[str, ...]:
         """The secrets themselves, for verifying a signature (never for showing)."""

@@ -13,13 +13,14 @@ The message's id is derived from the source and the platform's own id of the mes
 (:func:`webhook_message_id`), so a retried or duplicated delivery is the same event: JetStream's
 duplicate window and the gateway's look-up of stored messages keep one. Senders and threads are
 namespaced by platform (and a generic source by its name), so no webhook can speak as a person of
-the web UI, an anima, or another platform's user.
+the web UI, an anima, or another platform's user, except a person the source's ``people`` map
+(admin config) names: that platform user is then the person the animas know by that name.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import msgspec
@@ -51,6 +52,8 @@ class Inbound:
     thread_id: str
     delivery_key: str | None
     """The platform's id of this message; retries carry the same one (None: every delivery is new)."""
+    user: str | None = None
+    """The platform's id of the person (the key of the source's ``people`` map)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +147,7 @@ def slack_input(body: bytes) -> WebhookInput:
         sender=f"slack:{event.user}",
         thread_id=f"slack:{event.channel}:{event.thread_ts or event.ts}",
         delivery_key=f"slack:{event.channel}:{event.ts}",
+        user=event.user,
     )
 
 
@@ -163,6 +167,7 @@ def chatwork_input(body: bytes) -> WebhookInput:
         sender=f"chatwork:{account}",
         thread_id=f"chatwork:{event.room_id}",
         delivery_key=f"chatwork:{event.message_id}",
+        user=str(account),
     )
 
 
@@ -173,7 +178,7 @@ def generic_input(source: str, body: bytes) -> WebhookInput:
     thread = f"webhook:{source}" + (f":{sent.thread_id}" if sent.thread_id else "")
     if sent.id is not None:
         _checked(lambda: fields.idempotency_key("id", sent.id or ""))
-    return Inbound(text=sent.text, sender=sender, thread_id=thread, delivery_key=sent.id)
+    return Inbound(text=sent.text, sender=sender, thread_id=thread, delivery_key=sent.id, user=sent.sender)
 
 
 def read_input(kind: str, source: str, body: bytes) -> WebhookInput:
@@ -197,8 +202,14 @@ def webhook_message_id(source: str, delivery_key: str) -> str:
     return derive_id("webhook", source, delivery_key)
 
 
-def message_event(source: str, anima: str, inbound: Inbound, limits: ApiConfig) -> MessageReceived:
+def message_event(
+    source: str, anima: str, inbound: Inbound, limits: ApiConfig, people: Mapping[str, str] | None = None
+) -> MessageReceived:
     """The ``message.received`` (origin external) a verified message becomes.
+
+    It names its ``source``, where outbound posts the answer. A person in the source's ``people``
+    map is the sender by that name (the peer the animas know from the web chat); the thread stays
+    the platform's, so the answer goes back there.
 
     Raises:
         BadPayload: the text, sender or thread is not one the API accepts (too long, control
@@ -215,10 +226,18 @@ def message_event(source: str, anima: str, inbound: Inbound, limits: ApiConfig) 
         correlation_id=message_id,
         producer=PRODUCER,
         text=inbound.text,
-        sender=inbound.sender,
+        sender=sender_of(inbound, people or {}),
         thread_id=inbound.thread_id,
         origin=MessageOrigin.EXTERNAL,
+        source=source,
     )
+
+
+def sender_of(inbound: Inbound, people: Mapping[str, str]) -> str:
+    """The person ``people`` maps the platform user to, else the namespaced ``<platform>:<id>``."""
+    if inbound.user is not None and inbound.user in people:
+        return people[inbound.user]
+    return inbound.sender
 
 
 def rejected_event(

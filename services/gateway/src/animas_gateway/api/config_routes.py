@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from animas_core.config import (
     AnimaWorksConfig,
     ConfigError,
+    WebhookSource,
     load_config,
     masked_view,
     parse_config,
@@ -95,10 +96,12 @@ def _restore_webhook_secrets(data: dict[str, Any], stored: AnimaWorksConfig | No
     if not isinstance(sources, dict):
         return
     for name, entry in sources.items():
+        source = stored.webhooks.sources.get(name) if stored else None
+        if isinstance(entry, dict):
+            _restore_source_keys(name, entry, source)
         secrets = entry.get("secrets") if isinstance(entry, dict) else None
         if not isinstance(secrets, list):
             continue
-        source = stored.webhooks.sources.get(name) if stored else None
         kept = source.secret_values() if source else ()
         for index, secret in enumerate(secrets):
             if secret != MASK:
@@ -110,6 +113,21 @@ def _restore_webhook_secrets(data: dict[str, Any], stored: AnimaWorksConfig | No
                     "that place, and none is stored there; send the secret itself",
                 )
             secrets[index] = kept[index]
+
+
+def _restore_source_keys(name: str, entry: dict[str, Any], source: WebhookSource | None) -> None:
+    """A source's ``token`` and ``callback_secret`` sent as ``"***"`` keep their stored values."""
+    for field in ("token", "callback_secret"):
+        if entry.get(field) != MASK:
+            continue
+        kept = getattr(source, field, None) if source else None
+        if kept is None:
+            raise Problem(
+                422,
+                f"webhooks.sources.{name}.{field}: {MASK!r} stands for the stored value, and none is "
+                "stored; send the value itself (or null)",
+            )
+        entry[field] = kept.get_secret_value()
 
 
 def operations(config_path: Path, current: Callable[[], AnimaWorksConfig]) -> list[Operation]:

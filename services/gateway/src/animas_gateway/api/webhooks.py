@@ -126,7 +126,7 @@ class WebhookIngress:
             if isinstance(said, Ignored):
                 _log.info("webhook ignored", extra={"source": name, "why": said.why})
                 return JSONResponse({"ignored": said.why})
-            event = message_event(name, source.anima, said, config.api)
+            event = message_event(name, source.anima, said, config.api, source.people)
         except BadPayload as exc:
             raise Problem(422, f"invalid webhook body: {exc}", title="Unprocessable request") from None
         try:
