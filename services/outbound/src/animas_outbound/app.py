@@ -4,8 +4,9 @@ One durable consumer (``outbound-requests``) settles every anima's ``outbound.re
 and the answers it owes another anima (``response.sent`` marked ``deliver``), in order: the
 checks (recipient, delegation, boards, loop limits, storm guards) first, then the delivery once,
 then what it causes (mentions, task records). Notifications to people have their own consumer
-(``outbound-notify``, wired in :mod:`animas_outbound.notify.wiring`). Inbound and outbound
-traffic with Slack and Chatwork is not built yet; the health record says so.
+(``outbound-notify``, wired in :mod:`animas_outbound.notify.wiring`), and so do answers to people
+outside (``outbound-replies``: Slack, Chatwork, generic callbacks, wired in
+:mod:`animas_outbound.replies.wiring`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from animas_outbound.guards import KvWindows, StormGuards
 from animas_outbound.handlers import OutboundHandler
 from animas_outbound.notify.wiring import setup_notify
 from animas_outbound.ports import AnimaDirectory, DeliveryLog, StoredEvents
+from animas_outbound.replies.wiring import setup_replies
 from animas_outbound.settings import OutboundSettings
 
 SERVICE = "outbound"
@@ -42,7 +44,7 @@ REQUESTS = ConsumerSpec(
     max_ack_pending=1,
 )
 
-PENDING_WORK = "conversations with external platforms (Slack, Chatwork) both ways"
+PENDING_WORK = "Slack Socket Mode (answers to Slack, Chatwork and generic webhooks are posted back)"
 
 
 def stream_ledger(runtime: ServiceRuntime) -> StoredEvents:
@@ -101,14 +103,16 @@ async def setup(
     log: DeliveryLog | None = None,
 ) -> None:
     """Register the request handler; the ports default to the real ones."""
+    stored = stored or stream_ledger(runtime)
+    log = log or KvDeliveryLog(runtime)
     animas = directory or MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s)
     config = CachedConfig(settings.config_path)
     boards = MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s)
     handler = OutboundHandler(
         publisher=publisher or runtime.publisher,
         directory=animas,
-        stored=stored or stream_ledger(runtime),
-        log=log or KvDeliveryLog(runtime),
+        stored=stored,
+        log=log,
         faults=runtime.faults,
         # The storm guards count what they let through, so they come last.
         checks=[
@@ -121,4 +125,5 @@ async def setup(
     )
     runtime.consume(REQUESTS, handler)
     setup_notify(runtime, settings)
+    setup_replies(runtime, settings, log, stored)
     runtime.extra_health["pending_work"] = PENDING_WORK

@@ -21,3 +21,9 @@ class OutboundSettings(ServiceSettings):
     """Wait before a channel's second attempt; it doubles for each later one."""
     notify_timeout_s: float = Field(default=10.0, gt=0)
     """Longest wait for one channel (HTTP or SMTP) to answer one attempt."""
+    reply_attempts: int = Field(default=4, ge=1)
+    """Attempts to post an answer to Slack, Chatwork or a callback before it is dead-lettered."""
+    reply_backoff_s: float = Field(default=2.0, ge=0)
+    """Wait before an answer's second attempt; it doubles for each later one."""
+    reply_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest wait for the platform to answer one attempt."""
