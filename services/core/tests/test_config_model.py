@@ -44,6 +44,7 @@ SECTIONS = {
     "api",
     "messaging",
     "webhooks",
+    "external_tools",
 }
 
 

@@ -29,6 +29,7 @@ from animas_agent_runner.replay import replay_responder
 from animas_agent_runner.settings import AgentRunnerSettings
 from animas_agent_runner.toolbox.delegation_tools import report_key_of
 from animas_agent_runner.toolbox.effects import EffectRetry
+from animas_agent_runner.toolbox.external import external_client
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_AGENT_REPLAY, stored_activity_filter
 from animas_core.bodies import ObjectStoreBodies
 from animas_core.memory_client import MemoryClient
@@ -115,6 +116,8 @@ async def setup(
     await reports.start(nc)
     runtime.on_shutdown(reports.stop)
     limit = CallLimit(settings.max_concurrent_llm_calls)
+    http = external_client()
+    runtime.on_shutdown(http.aclose)
     runtime.extra_health["llm_calls"] = {"limit": limit.limit}
     runner = CycleRunner(
         CyclePorts(
@@ -132,6 +135,7 @@ async def setup(
             journal=StreamJournal(runtime.js),
             outbound=BusOutboundSender(runtime.publisher, verdicts, runtime.js),
             reports=reports,
+            http=http,
         ),
         CycleSettings(
             config_path=settings.config_path,

@@ -47,6 +47,12 @@ from animas_core.config_model import (
     UserContact,
     normalise_mode,
 )
+from animas_core.external_tools_config import (
+    ExternalToolsConfig,
+    GitHubConfig,
+    HttpFetchConfig,
+    WebSearchConfig,
+)
 from animas_core.messaging_config import MessagingConfig
 from animas_core.notification_config import HumanNotificationConfig, NotificationChannel
 from animas_core.sandbox_config import SandboxConfig
@@ -69,7 +75,10 @@ __all__ = [
     "Credential",
     "EligibleTool",
     "ExternalMessagingConfig",
+    "ExternalToolsConfig",
+    "GitHubConfig",
     "HousekeepingConfig",
+    "HttpFetchConfig",
     "HumanNotificationConfig",
     "ImageGenConfig",
     "ModeName",
@@ -82,6 +91,7 @@ __all__ = [
     "SlackConfig",
     "SystemConfig",
     "UserContact",
+    "WebSearchConfig",
     "WebhookSource",
     "WebhooksConfig",
     "credential_env_var",
@@ -126,6 +136,8 @@ class AnimaWorksConfig(BaseModel):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     messaging: MessagingConfig = Field(default_factory=MessagingConfig)
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
+    external_tools: ExternalToolsConfig = Field(default_factory=ExternalToolsConfig)
+    """Tools that reach outside (web search, fetching pages, GitHub); each must also be granted."""
 
     def anima(self, name: str, status: Mapping[str, Any] | None = None) -> AnimaModelConfig:
         """The merged settings of one anima.

@@ -87,6 +87,7 @@ async def gather_inputs(
     mode: ModeName,
     tools: Sequence[ToolSpec],
     workspace: str | None,
+    tool_guides: Sequence[str] = (),
     human_notifications: bool = False,
     trigger: PromptTrigger | None = None,
 ) -> PromptInputs:
@@ -127,6 +128,7 @@ async def gather_inputs(
         memory_listing=tuple(sorted(tree)),
         skills=skills,
         tool_names=tuple(spec.name for spec in tools),
+        tool_guides=tuple(tool_guides),
         supervisor=supervisor,
         subordinates=subordinates,
         peers=peers,

@@ -38,6 +38,7 @@ from animas_agent_runner.prompt import PromptTrigger
 from animas_agent_runner.prompt.tiny import tiny_recall
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
+from animas_agent_runner.toolbox.external import external_client, external_tools
 from animas_agent_runner.toolbox.notify_tools import gated, notify_gate
 from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_agent_runner.toolbox.workspace import Workspace
@@ -72,6 +73,7 @@ class CycleRunner:
         self._ports = ports
         self._settings = settings
         self._config = CachedConfig(settings.config_path)
+        self._http = ports.http or external_client()
 
     async def answer(
         self,
@@ -117,9 +119,10 @@ class CycleRunner:
         now = ports.clock().astimezone(zone)
         permissions_md = await ports.memory.read(event.anima, "permissions.md")
         permissions = parse_permissions(permissions_md)
-        section = self._config.get().human_notification
-        notify = await notify_gate(ports.memory, event.anima, section, permissions)
-        tools = ToolSurface(self._tool_context(event, permissions, now), gated(ALL_TOOLS, notify))
+        config = self._config.get()
+        notify = await notify_gate(ports.memory, event.anima, config.human_notification, permissions)
+        surface = (*gated(ALL_TOOLS, notify), *external_tools(config, self._http))
+        tools = ToolSurface(self._tool_context(event, permissions, now), surface)
         recorder = CycleRecorder(
             CycleRef(
                 event.anima,
@@ -230,6 +233,7 @@ class CycleRunner:
             mode=plan.mode,
             tools=tools.specs(),
             workspace=self._workspace_label(event.anima),
+            tool_guides=tools.guides(),
             human_notifications=self._config.get().human_notification.enabled,
             trigger=trigger,
         )

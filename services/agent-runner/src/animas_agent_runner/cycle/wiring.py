@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import httpx
+
 from animas_agent_runner import domain
 from animas_agent_runner.ports import (
     BodyStore,
@@ -48,6 +50,8 @@ class CyclePorts:
     """Sends through outbound and hears its verdict; None publishes without waiting (tests)."""
     reports: ReportWaiter | None = None
     """Hears reports on delegated tasks for a waiting ``delegate_task``; None: no waiting."""
+    http: httpx.AsyncClient | None = None
+    """The client external tools call through (toolbox/external); None: the runner makes its own."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -90,6 +90,8 @@ class PromptInputs:
     """A hint about the organization's shared reference material."""
     tool_names: tuple[str, ...] = ()
     """The tools this cycle offers the model."""
+    tool_guides: tuple[str, ...] = ()
+    """``name: when to use it`` for offered tools that bring a guide line (external tools)."""
     supervisor: str | None = None
     subordinates: tuple[OrgMember, ...] = ()
     peers: tuple[OrgMember, ...] = ()
@@ -122,6 +124,7 @@ class PromptInputs:
         data["trigger"] = self.trigger.value
         data["memory_listing"] = list(self.memory_listing)
         data["tool_names"] = list(self.tool_names)
+        data["tool_guides"] = list(self.tool_guides)
         data["skills"] = [dataclasses.asdict(skill) for skill in self.skills]
         data["subordinates"] = [member._asdict() for member in self.subordinates]
         data["peers"] = [member._asdict() for member in self.peers]
@@ -159,6 +162,7 @@ class PromptInputs:
             skills=tuple(_skill(item) for item in d.items("skills")),
             common_knowledge=d.optional("common_knowledge"),
             tool_names=d.texts("tool_names"),
+            tool_guides=d.texts("tool_guides"),
             supervisor=d.optional("supervisor"),
             subordinates=tuple(_member(item) for item in d.items("subordinates")),
             peers=tuple(_member(item) for item in d.items("peers")),

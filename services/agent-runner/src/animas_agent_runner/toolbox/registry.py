@@ -26,8 +26,8 @@ class Tool:
     """One tool of the surface.
 
     ``own`` tools act on the anima's own memory, messages, tasks and skills: they are available
-    unless permissions.md lists them as unavailable. The others (workspace files and commands)
-    must be granted (DESIGN §8, default deny).
+    unless permissions.md lists them as unavailable. The others (workspace files and commands,
+    external tools) must be granted (DESIGN §8, default deny).
     """
 
     name: str
@@ -37,6 +37,12 @@ class Tool:
     own: bool = True
     refusal: str | None = None
     """Why this cycle may not use it whatever permissions.md says (e.g. notifications are off)."""
+    permission: str | None = None
+    """The name permissions.md grants it by; None: the tool's own name."""
+    guide: str | None = None
+    """One line for the prompt's tool section (external tools), after the tool's name."""
+    external: bool = False
+    """It reaches outside the organization (toolbox/external): needs a grant, but no workspace."""
 
     def spec(self) -> ToolSpec:
         """What the model is told about this tool: the JSON Schema comes from the Struct itself."""

@@ -94,11 +94,16 @@ class ToolSurface:
             reason = f"{type(exc).__name__}: {exc}"
             return ToolStatus.ERROR, f"Error: the tool failed unexpectedly ({reason})", reason
 
+    def guides(self) -> tuple[str, ...]:
+        """The prompt's guide lines of the offered tools that have one (``name: guide``)."""
+        return tuple(f"{tool.name}: {tool.guide}" for tool in self._offered if tool.guide)
+
     def _denial(self, tool: Tool) -> str | None:
-        return tool.refusal or self._context.permissions.tool_allowed(tool.name, own_tool=tool.own)
+        permission = tool.permission or tool.name
+        return tool.refusal or self._context.permissions.tool_allowed(permission, own_tool=tool.own)
 
     def _present(self, tool: Tool) -> bool:
-        return tool.own or self._context.workspace is not None
+        return tool.own or tool.external or self._context.workspace is not None
 
     async def _record(
         self, call: ToolCall, ordinal: int, status: ToolStatus, text: str, reason: str | None

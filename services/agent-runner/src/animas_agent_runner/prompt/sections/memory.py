@@ -86,4 +86,7 @@ def tools(inputs: PromptInputs, ctx: RenderContext) -> str | None:
     """17. The tools this cycle offers (tool-loop modes; assisted mode has none)."""
     if inputs.mode == "assisted" or not inputs.tool_names:
         return None
-    return render("tools", tools=code_list(inputs.tool_names))
+    listed = code_list(inputs.tool_names)
+    if inputs.tool_guides:
+        listed += "\n\n" + "\n".join(f"- {guide}" for guide in inputs.tool_guides)
+    return render("tools", tools=listed)
