@@ -1,6 +1,7 @@
-"""A Slack event through `anima up` (#17 item 1): one signed event, retried three times, starts one
-cycle whose model request labels the message untrusted; a forged one is 401 and recorded; the
-signing secret is in no log.
+"""A Slack event through `anima up` (#17 items 1 and 2): one signed event, retried three times,
+starts one cycle whose model request labels the message untrusted, and its answer is posted once
+to the (fake) Slack Web API in the message's thread; a forged one is 401 and recorded; neither the
+signing secret nor the bot token is in any log.
 """
 
 from __future__ import annotations
@@ -16,16 +17,27 @@ from nats.aio.client import Client
 from tests.conftest import RunningSystem, scripted_config, start_system
 from tests.model_requests import since_last_user
 
-from animas_contracts import CycleStarted, Event, MessageReceived, ResponseSent, WebhookRejected
+from animas_contracts import (
+    CycleStarted,
+    Event,
+    MessageReceived,
+    OutboundDelivered,
+    OutboundKind,
+    ResponseSent,
+    WebhookRejected,
+)
 from animas_core.clock import system_clock
 from animas_gateway.webhook_signatures import slack_signature
 from animas_tools.events import read_activity
+from animas_tools.fake_slack import FakeSlack
 from animas_tools.scripted_llm import ScriptedLLM, Turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
 T = TypeVar("T")
 SIGNING_SECRET = "e2e-slack-signing-secret-5f2a9c"
+BOT_TOKEN = "xoxb-e2e-bot-token-71c4d0"
+ANSWER = "Two incidents were open yesterday."
 QUESTION = "Which incidents were open yesterday?"
 
 
@@ -33,6 +45,12 @@ QUESTION = "Which incidents were open yesterday?"
 def llm() -> Iterator[ScriptedLLM]:
     with ScriptedLLM() as server:
         yield server
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack(BOT_TOKEN) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -71,15 +89,15 @@ def _signed(body: bytes, secret: str = SIGNING_SECRET, **extra: str) -> dict[str
     }
 
 
-def test_a_slack_event_retried_three_times_starts_one_cycle_labelled_untrusted(
-    system: RunningSystem, llm: ScriptedLLM
+def test_a_slack_event_retried_three_times_is_one_cycle_labelled_untrusted_answered_once_in_its_thread(
+    system: RunningSystem, llm: ScriptedLLM, slack: FakeSlack
 ) -> None:
     config = scripted_config(llm)
-    config["webhooks"] = {
-        "sources": {"slack-main": {"kind": "slack", "anima": "sample", "secrets": [SIGNING_SECRET]}}
-    }
+    source = {"kind": "slack", "anima": "sample", "secrets": [SIGNING_SECRET], "token": BOT_TOKEN,
+              "api_base_url": slack.api_url}  # fmt: skip
+    config["webhooks"] = {"sources": {"slack-main": source}}
     system.configure(config)
-    llm.load([Turn(match=QUESTION, text="Two incidents were open yesterday.")])
+    llm.load([Turn(match=QUESTION, text=ANSWER)])
     event = {
         "type": "event_callback",
         "event_id": "Ev0E2E",
@@ -97,12 +115,20 @@ def test_a_slack_event_retried_three_times_starts_one_cycle_labelled_untrusted(
     forged = httpx.post(url, content=body, headers=_signed(body, secret="a guess"), timeout=30)
     assert forged.status_code == 401
 
-    def answered() -> list[Event] | None:
+    def posted() -> list[Event] | None:
         events = _events(system)
-        done = any(isinstance(e, ResponseSent) and e.in_reply_to == message_id for e in events)
+        done = any(isinstance(e, OutboundDelivered) and e.kind is OutboundKind.EXTERNAL for e in events)
         return events if done else None
 
-    events = _wait("the answer to the Slack message", answered)
+    events = _wait("the answer posted to Slack", posted)
+    (answer,) = [e for e in events if isinstance(e, ResponseSent) and e.in_reply_to == message_id]
+    assert answer.source == "slack-main"
+    (delivered,) = [e for e in events if isinstance(e, OutboundDelivered)]
+    assert (delivered.request_id, delivered.to) == (answer.id, "slack-main")
+    # Once, in the thread of the message, through chat.postMessage with the bot token.
+    (post,) = slack.posted
+    assert (post.channel, post.thread_ts, post.text) == ("C0E2E", "1765000000.000100", ANSWER)
+    assert delivered.delivered_id == post.ts
     assert [e.id for e in events if isinstance(e, MessageReceived)] == [message_id]
     assert len([e for e in events if isinstance(e, CycleStarted) and e.causation_id == message_id]) == 1
     assert [e.reason for e in events if isinstance(e, WebhookRejected)] == ["bad_signature"]
@@ -114,4 +140,9 @@ def test_a_slack_event_retried_three_times_starts_one_cycle_labelled_untrusted(
     assert system.home / "run" / "logs" / "gateway.log" in files
     logs = [path.read_text(errors="replace") for path in files]
     assert "webhook refused" in "".join(logs)  # the gateway's log lines are there to be searched
-    assert not any(SIGNING_SECRET in text for text in logs)
+    assert not any(SIGNING_SECRET in text or BOT_TOKEN in text for text in logs)
+    assert "answer posted outside" in "".join(logs)
+    # Slack retrying the event once more after the answer changes nothing.
+    late = httpx.post(url, content=body, headers=_signed(body, **{"x-slack-retry-num": "3"}), timeout=30)
+    assert late.status_code == 202 and late.json()["repeat"] is True
+    assert len(slack.posted) == 1 and [m for m, _ in slack.calls] == ["chat.postMessage"]

@@ -294,7 +294,7 @@ AUTHORITY: dict[str, Authority] = {
         calls=(RPC_MEMORY_ANIMAS, RPC_MEMORY_BOARD),
         # Notifications to people have their own durable: slow HTTP retries never hold up
         # messages between animas.
-        durables=_durables("outbound-requests", "outbound-notify"),
+        durables=_durables("outbound-requests", "outbound-notify", "outbound-replies"),
         reads=(ACTIVITY_STREAM,),  # whether a delivery was already stored
         buckets=(DELIVERIES_BUCKET, NOTIFICATIONS_BUCKET, GUARDS_BUCKET),
     ),
