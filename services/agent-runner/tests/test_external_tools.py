@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ from animas_core.permissions import parse_permissions
 from animas_tools.fake_web import FakeWeb, Reply
 
 KEY = "sk-test-very-secret-key-0042"
-GRANT_ALL = "## Available Tools\nweb_search, http_fetch, github\n"
+GRANT_ALL = "## Available Tools\nweb_search, http_fetch, github, slack, chatwork\n"
 
 
 class Published:
@@ -65,7 +66,7 @@ def _config(**tools: Any) -> AnimaWorksConfig:
     return parse_config(
         {
             "version": 1,
-            "credentials": {"search": {"api_key": KEY}, "gh": {"api_key": KEY}},
+            "credentials": {name: {"api_key": KEY} for name in ("search", "gh", "bot", "cw")},
             "external_tools": tools,
         }
     )
@@ -124,7 +125,7 @@ SEARX = {
 
 def test_every_plugin_declares_a_name_permission_schema_and_guide(http: httpx.AsyncClient) -> None:
     names = [plugin.name for plugin in PLUGINS]
-    assert names == ["web_search", "http_fetch", "github"]
+    assert names == ["web_search", "http_fetch", "github", "slack", "chatwork"]
     for plugin in PLUGINS:
         assert plugin.permission and plugin.guide and "\n" not in plugin.guide
     tools = external_tools(AnimaWorksConfig(), http)
@@ -396,6 +397,91 @@ async def test_github_refuses_other_repositories_missing_numbers_and_reports_err
     result, used, _ = await _run(config, http, "github", {"action": "delete_repo", "repo": "acme/app"})
     assert used.status is ToolStatus.ERROR and "invalid arguments" in result.content
     assert web.requests and all(r.method == "GET" for r in web.requests)
+
+
+# --- slack and chatwork ------------------------------------------------------------------------
+
+
+async def test_slack_reads_a_channel_oldest_first_and_posts_into_a_thread(
+    web: FakeWeb, http: httpx.AsyncClient
+) -> None:
+    history = {
+        "ok": True,
+        "messages": [
+            {"ts": "1700000002.000200", "user": "U2", "text": "second", "reply_count": 1,
+             "thread_ts": "1700000002.000200"},
+            {"ts": "1700000001.000100", "user": "U1", "text": "first"},
+        ],
+    }  # fmt: skip
+    web.routes[("GET", "/api/conversations.history")] = Reply.json(history)
+    web.routes[("POST", "/api/chat.postMessage")] = Reply.json({"ok": True, "ts": "1700000003.000300"})
+    config = _config(slack={"base_url": f"{web.url}/api", "credential": "bot", "channels": ["C0GENERAL"]})
+
+    read, used, _ = await _run(config, http, "slack", {"action": "read", "channel": "C0GENERAL"})
+    assert _inside(read).splitlines() == [
+        "Messages in C0GENERAL (oldest first):",
+        "- 1700000001.000100 U1: first",
+        "- 1700000002.000200 U2: second [thread 1700000002.000200]",
+    ]
+    args = {"action": "post", "channel": "C0GENERAL", "text": "On it.", "thread_ts": "1700000002.000200"}
+    posted, _, _ = await _run(config, http, "slack", args)
+    assert "Posted to C0GENERAL (ts 1700000003.000300)." in posted.content
+    get, post = web.requests
+    assert get.headers["Authorization"] == post.headers["Authorization"] == f"Bearer {KEY}"
+    assert get.query == {"channel": ["C0GENERAL"], "limit": ["20"]}
+    assert post.json() == {"channel": "C0GENERAL", "text": "On it.", "thread_ts": "1700000002.000200"}
+    assert KEY not in repr(used)
+
+
+async def test_slack_refuses_other_channels_and_reports_slacks_own_errors(
+    web: FakeWeb, http: httpx.AsyncClient
+) -> None:
+    web.routes[("GET", "/api/conversations.replies")] = Reply.json({"ok": False, "error": "not_in_channel"})
+    config = _config(slack={"base_url": f"{web.url}/api", "credential": "bot", "channels": ["C0GENERAL"]})
+    result, used, _ = await _run(config, http, "slack", {"action": "read", "channel": "C0SECRET"})
+    assert used.status is ToolStatus.DENIED and "not among the channels" in result.content
+    args = {"action": "read", "channel": "C0GENERAL", "thread_ts": "1700000002.000200"}
+    result, used, _ = await _run(config, http, "slack", args)
+    assert used.status is ToolStatus.ERROR and "Slack refused: not_in_channel" in result.content
+    assert web.requests[0].query["ts"] == ["1700000002.000200"]
+    result, used, _ = await _run(config, http, "slack", {"action": "post", "channel": "C0GENERAL"})
+    assert used.status is ToolStatus.ERROR and "post needs a text" in result.content
+    missing = parse_config({"version": 1, "external_tools": {"slack": {"credential": "nobody"}}})
+    result, _, _ = await _run(missing, http, "slack", {"action": "read", "channel": "C0GENERAL"})
+    assert "slack has no bot token" in result.content
+
+
+async def test_chatwork_reads_the_last_messages_and_posts_with_its_token_header(
+    web: FakeWeb, http: httpx.AsyncClient
+) -> None:
+    messages = [
+        {"message_id": str(n), "account": {"account_id": 10 + n, "name": f"P{n}"}, "body": f"m{n}"}
+        for n in range(1, 5)
+    ]
+    web.routes[("GET", "/v2/rooms/123/messages")] = Reply.json(messages)
+    web.routes[("POST", "/v2/rooms/123/messages")] = Reply.json({"message_id": "99"})
+    web.routes[("GET", "/v2/rooms/456/messages")] = Reply(204)
+    config = _config(chatwork={"base_url": f"{web.url}/v2", "credential": "cw"})
+
+    read, _, _ = await _run(config, http, "chatwork", {"action": "read", "room_id": "123", "limit": 2})
+    assert _inside(read).splitlines() == [
+        "The last 2 messages in room 123 (oldest first):",
+        "- 3 P3 (13): m3",
+        "- 4 P4 (14): m4",
+    ]
+    posted, _, _ = await _run(
+        config, http, "chatwork", {"action": "post", "room_id": "123", "text": "了解です"}
+    )
+    assert "Posted to room 123 (message 99)." in posted.content
+    empty, _, _ = await _run(config, http, "chatwork", {"action": "read", "room_id": "456"})
+    assert "No messages in room 456." in empty.content
+    get, post, _ = web.requests
+    assert get.headers["X-ChatWorkToken"] == post.headers["X-ChatWorkToken"] == KEY
+    assert get.query == {"force": ["1"]}
+    assert parse_qs(post.body.decode()) == {"body": ["了解です"]}
+    limited = _config(chatwork={"base_url": f"{web.url}/v2", "credential": "cw", "rooms": ["123"]})
+    result, used, _ = await _run(limited, http, "chatwork", {"action": "read", "room_id": "456"})
+    assert used.status is ToolStatus.DENIED and "not among the rooms" in result.content
 
 
 # --- the prompt ---------------------------------------------------------------------------------

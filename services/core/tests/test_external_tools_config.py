@@ -59,3 +59,24 @@ def test_the_key_a_tool_names_is_masked_like_every_credential() -> None:
     assert view["credentials"]["github"]["api_key"] == "***"
     assert view["external_tools"]["github"]["credential"] == "github"
     assert "ghp_secret" not in str(view)
+
+
+def test_slack_and_chatwork_need_a_credential_and_take_only_ids() -> None:
+    config = parse_config(
+        {
+            "version": 1,
+            "external_tools": {
+                "slack": {"credential": "bot", "channels": ["C0123ABC"]},
+                "chatwork": {"credential": "cw", "rooms": ["123456"]},
+            },
+        }
+    )
+    assert config.external_tools.slack is not None and config.external_tools.chatwork is not None
+    assert config.external_tools.slack.base_url == "https://slack.com/api"
+    assert config.external_tools.chatwork.base_url == "https://api.chatwork.com/v2"
+    with pytest.raises(ConfigError):
+        _parse({"slack": {}})
+    with pytest.raises(ConfigError):
+        _parse({"slack": {"credential": "bot", "channels": ["#general"]}})
+    with pytest.raises(ConfigError):
+        _parse({"chatwork": {"credential": "cw", "rooms": ["room-1"]}})

@@ -48,9 +48,11 @@ from animas_core.config_model import (
     normalise_mode,
 )
 from animas_core.external_tools_config import (
+    ChatworkToolConfig,
     ExternalToolsConfig,
     GitHubConfig,
     HttpFetchConfig,
+    SlackToolConfig,
     WebSearchConfig,
 )
 from animas_core.messaging_config import MessagingConfig
@@ -70,6 +72,7 @@ __all__ = [
     "BackgroundTaskConfig",
     "CachedConfig",
     "ChatworkConfig",
+    "ChatworkToolConfig",
     "ConfigError",
     "ConsolidationConfig",
     "Credential",
@@ -89,6 +92,7 @@ __all__ = [
     "SchedulerConfig",
     "ServerConfig",
     "SlackConfig",
+    "SlackToolConfig",
     "SystemConfig",
     "UserContact",
     "WebSearchConfig",

@@ -1,5 +1,7 @@
 """Tools that reach outside (config.json ``external_tools``): where each one goes and with which key.
 
+web_search, http_fetch, github, slack and chatwork; a section left out leaves its tool off.
+
 Each tool is off until its section is here, and even then an anima uses it only when its
 permissions.md lists the tool under Available Tools. Keys are not written in this section: a tool
 names a credential (``credentials.<name>.api_key``, or ``ANIMAWORKS_CREDENTIAL_<NAME>_API_KEY``),
@@ -91,9 +93,33 @@ class GitHubConfig(_Section):
     timeout_s: float = Field(default=15.0, gt=0, le=120)
 
 
+class SlackToolConfig(_Section):
+    """``slack``: read and post in channels through the Web API with a bot token."""
+
+    base_url: BaseUrl = "https://slack.com/api"
+    credential: CredentialName
+    """The credential whose ``api_key`` is the bot token (``xoxb-…``)."""
+    channels: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{2,32}$")]] = Field(default_factory=list)
+    """Channel IDs the tool may read and post in; empty: any the bot is a member of."""
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+
+
+class ChatworkToolConfig(_Section):
+    """``chatwork``: read and post in rooms through the REST API (v2) with an API token."""
+
+    base_url: BaseUrl = "https://api.chatwork.com/v2"
+    credential: CredentialName
+    """The credential whose ``api_key`` is the API token (sent as ``X-ChatWorkToken``)."""
+    rooms: list[Annotated[str, Field(pattern=r"^[0-9]{1,20}$")]] = Field(default_factory=list)
+    """Room IDs the tool may read and post in; empty: any the token's account is in."""
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+
+
 class ExternalToolsConfig(_Section):
     """The external tools that are configured (none by default)."""
 
     web_search: WebSearchConfig | None = None
     http_fetch: HttpFetchConfig | None = None
     github: GitHubConfig | None = None
+    slack: SlackToolConfig | None = None
+    chatwork: ChatworkToolConfig | None = None

@@ -16,12 +16,18 @@ import httpx
 from animas_agent_runner.prompt.untrusted import tool_result_label, untrusted
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.errors import ToolFailed
-from animas_agent_runner.toolbox.external import github, http_fetch, web_search
+from animas_agent_runner.toolbox.external import chatwork, github, http_fetch, slack, web_search
 from animas_agent_runner.toolbox.external.plugin import Call, Plugin
 from animas_agent_runner.toolbox.registry import Args, Tool
 from animas_core.config import AnimaWorksConfig
 
-PLUGINS: tuple[Plugin, ...] = (web_search.PLUGIN, http_fetch.PLUGIN, github.PLUGIN)
+PLUGINS: tuple[Plugin, ...] = (
+    web_search.PLUGIN,
+    http_fetch.PLUGIN,
+    github.PLUGIN,
+    slack.PLUGIN,
+    chatwork.PLUGIN,
+)
 """Every external tool, in the order the model sees them."""
 
 EXTERNAL_TIMEOUT_S = 30.0
