@@ -26,10 +26,12 @@ from animas_agent_runner.toolbox.surface import ToolSurface
 from animas_contracts import Event, ToolStatus, ToolUsed
 from animas_core.config import AnimaWorksConfig, parse_config
 from animas_core.permissions import parse_permissions
+from animas_tools.fake_mail import FakeImap
+from animas_tools.fake_receivers import FakeSmtp
 from animas_tools.fake_web import FakeWeb, Reply
 
 KEY = "sk-test-very-secret-key-0042"
-GRANT_ALL = "## Available Tools\nweb_search, http_fetch, github, slack, chatwork\n"
+GRANT_ALL = "## Available Tools\nweb_search, http_fetch, github, slack, chatwork, email\n"
 
 
 class Published:
@@ -66,7 +68,7 @@ def _config(**tools: Any) -> AnimaWorksConfig:
     return parse_config(
         {
             "version": 1,
-            "credentials": {name: {"api_key": KEY} for name in ("search", "gh", "bot", "cw")},
+            "credentials": {name: {"api_key": KEY} for name in ("search", "gh", "bot", "cw", "mail")},
             "external_tools": tools,
         }
     )
@@ -125,7 +127,7 @@ SEARX = {
 
 def test_every_plugin_declares_a_name_permission_schema_and_guide(http: httpx.AsyncClient) -> None:
     names = [plugin.name for plugin in PLUGINS]
-    assert names == ["web_search", "http_fetch", "github", "slack", "chatwork"]
+    assert names == ["web_search", "http_fetch", "github", "slack", "chatwork", "email"]
     for plugin in PLUGINS:
         assert plugin.permission and plugin.guide and "\n" not in plugin.guide
     tools = external_tools(AnimaWorksConfig(), http)
@@ -482,6 +484,79 @@ async def test_chatwork_reads_the_last_messages_and_posts_with_its_token_header(
     limited = _config(chatwork={"base_url": f"{web.url}/v2", "credential": "cw", "rooms": ["123"]})
     result, used, _ = await _run(limited, http, "chatwork", {"action": "read", "room_id": "456"})
     assert used.status is ToolStatus.DENIED and "not among the rooms" in result.content
+
+
+# --- email --------------------------------------------------------------------------------------
+
+MAILS = [
+    b"From: Ann <ann@client.example>\r\nTo: scout@org.example\r\nSubject: Quote request\r\n"
+    b"Date: Mon, 07 Dec 2026 09:00:00 +0000\r\n\r\nPlease send a quote for 40 units.\r\n",
+    b"From: Bob <bob@client.example>\r\nTo: scout@org.example\r\nSubject: Re: delivery\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n\r\n<p>Delivered <b>today</b>.</p><script>x()</script>\r\n",
+]
+
+
+def _mail_config(imap: FakeImap, smtp: FakeSmtp, **extra: Any) -> AnimaWorksConfig:
+    settings = {
+        "address": "scout@org.example",
+        "username": "scout",
+        "credential": "mail",
+        "imap_host": "127.0.0.1",
+        "imap_port": imap.port,
+        "imap_security": "none",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_security": "none",
+        "allowed_recipients": ["@client.example"],
+        **extra,
+    }
+    return _config(email=settings)
+
+
+async def test_email_lists_and_reads_the_mailbox_over_imap_without_marking_anything_seen(
+    http: httpx.AsyncClient,
+) -> None:
+    with FakeImap("scout", KEY, MAILS) as imap, FakeSmtp() as smtp:
+        config = _mail_config(imap, smtp)
+        listed, used, _ = await _run(config, http, "email", {"action": "list"})
+        lines = _inside(listed).splitlines()
+        assert lines[0] == "The last 2 messages in INBOX (oldest first):"
+        assert lines[1].startswith("- uid 1: Quote request — from Ann <ann@client.example>")
+        assert lines[2].startswith("- uid 2: Re: delivery — from Bob")
+        read, _, _ = await _run(config, http, "email", {"action": "read", "uid": 2})
+        text = _inside(read)
+        assert "Subject: Re: delivery" in text and text.endswith("Delivered today.")
+        assert "x()" not in text
+        missing, used_missing, _ = await _run(config, http, "email", {"action": "read", "uid": 9})
+        assert used_missing.status is ToolStatus.ERROR and "no message with uid 9" in missing.content
+    assert any(c.endswith("EXAMINE INBOX") for c in imap.commands), "the mailbox is opened read-only"
+    assert all("BODY.PEEK" in c for c in imap.commands if "FETCH" in c)
+    assert KEY not in repr(used) and KEY not in "".join(imap.commands)
+
+
+async def test_email_sends_only_to_allowed_recipients(http: httpx.AsyncClient) -> None:
+    with FakeImap("scout", KEY) as imap, FakeSmtp() as smtp:
+        config = _mail_config(imap, smtp)
+        args = {
+            "action": "send",
+            "to": "ann@client.example",
+            "subject": "Quote",
+            "body": "40 units: 1,200 EUR.",
+        }
+        sent, used, _ = await _run(config, http, "email", args)
+        assert used.status is ToolStatus.OK and "Sent 'Quote' to ann@client.example." in sent.content
+        refused, used, _ = await _run(config, http, "email", {**args, "to": "eve@elsewhere.example"})
+        assert used.status is ToolStatus.DENIED and "not among the allowed recipients" in refused.content
+        (message,) = smtp.messages
+    sender, recipients, data = message
+    assert (sender, recipients) == ("scout@org.example", ["ann@client.example"])
+    assert b"Subject: Quote" in data and b"40 units: 1,200 EUR." in data
+
+
+async def test_email_with_a_wrong_password_is_a_tool_error(http: httpx.AsyncClient) -> None:
+    with FakeImap("scout", "another password") as imap, FakeSmtp() as smtp:
+        result, used, _ = await _run(_mail_config(imap, smtp), http, "email", {"action": "list"})
+    assert used.status is ToolStatus.ERROR and "refused the login" in result.content
 
 
 # --- the prompt ---------------------------------------------------------------------------------

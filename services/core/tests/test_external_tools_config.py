@@ -80,3 +80,31 @@ def test_slack_and_chatwork_need_a_credential_and_take_only_ids() -> None:
         _parse({"slack": {"credential": "bot", "channels": ["#general"]}})
     with pytest.raises(ConfigError):
         _parse({"chatwork": {"credential": "cw", "rooms": ["room-1"]}})
+
+
+def test_email_needs_its_servers_and_a_credential_and_sends_to_nobody_by_default() -> None:
+    section = {
+        "address": "scout@org.example",
+        "username": "scout",
+        "credential": "mail",
+        "imap_host": "imap.org.example",
+        "smtp_host": "smtp.org.example",
+    }
+    config = parse_config({"version": 1, "external_tools": {"email": section}})
+    email = config.external_tools.email
+    assert email is not None
+    assert (email.imap_port, email.imap_security, email.smtp_port, email.smtp_security) == (
+        993,
+        "tls",
+        587,
+        "starttls",
+    )
+    assert email.allowed_recipients == []
+    for broken in (
+        {**section, "address": "not an address"},
+        {k: v for k, v in section.items() if k != "smtp_host"},
+    ):
+        with pytest.raises(ConfigError):
+            _parse({"email": broken})
+    with pytest.raises(ConfigError):
+        _parse({"email": {**section, "allowed_recipients": ["everyone"]}})

@@ -49,6 +49,7 @@ from animas_core.config_model import (
 )
 from animas_core.external_tools_config import (
     ChatworkToolConfig,
+    EmailToolConfig,
     ExternalToolsConfig,
     GitHubConfig,
     HttpFetchConfig,
@@ -77,6 +78,7 @@ __all__ = [
     "ConsolidationConfig",
     "Credential",
     "EligibleTool",
+    "EmailToolConfig",
     "ExternalMessagingConfig",
     "ExternalToolsConfig",
     "GitHubConfig",

@@ -1,6 +1,6 @@
 """Tools that reach outside (config.json ``external_tools``): where each one goes and with which key.
 
-web_search, http_fetch, github, slack and chatwork; a section left out leaves its tool off.
+web_search, http_fetch, github, slack, chatwork and email; a section left out leaves its tool off.
 
 Each tool is off until its section is here, and even then an anima uses it only when its
 permissions.md lists the tool under Available Tools. Keys are not written in this section: a tool
@@ -115,6 +115,36 @@ class ChatworkToolConfig(_Section):
     timeout_s: float = Field(default=15.0, gt=0, le=120)
 
 
+MailSecurity = Literal["tls", "starttls", "none"]
+"""``tls``: TLS from the start (IMAPS 993, SMTPS 465); ``starttls``: upgraded after connecting;
+``none``: plain (only for a server on the same host, e.g. a test's fake)."""
+
+
+class EmailToolConfig(_Section):
+    """``email``: read a mailbox over IMAP and send over SMTP as one account."""
+
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    """The account's address (the sender of what the tool sends)."""
+    username: str = Field(min_length=1)
+    credential: CredentialName
+    """The credential whose ``api_key`` is the account's password (or app password)."""
+    imap_host: str = Field(min_length=1)
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: MailSecurity = "tls"
+    mailbox: str = "INBOX"
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: MailSecurity = "starttls"
+    allowed_recipients: list[Annotated[str, Field(pattern=r"^[^@\s]*@[^@\s]+$")]] = Field(
+        default_factory=list
+    )
+    """``someone@example.com`` or ``@example.com`` (the whole domain); empty: nobody can be
+    written to (reading only)."""
+    max_bytes: int = Field(default=200_000, ge=1_000, le=10_000_000)
+    """The most of one message read."""
+    timeout_s: float = Field(default=30.0, gt=0, le=120)
+
+
 class ExternalToolsConfig(_Section):
     """The external tools that are configured (none by default)."""
 
@@ -123,3 +153,4 @@ class ExternalToolsConfig(_Section):
     github: GitHubConfig | None = None
     slack: SlackToolConfig | None = None
     chatwork: ChatworkToolConfig | None = None
+    email: EmailToolConfig | None = None

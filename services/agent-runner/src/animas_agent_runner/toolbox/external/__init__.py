@@ -16,7 +16,7 @@ import httpx
 from animas_agent_runner.prompt.untrusted import tool_result_label, untrusted
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.errors import ToolFailed
-from animas_agent_runner.toolbox.external import chatwork, github, http_fetch, slack, web_search
+from animas_agent_runner.toolbox.external import chatwork, github, http_fetch, mail, slack, web_search
 from animas_agent_runner.toolbox.external.plugin import Call, Plugin
 from animas_agent_runner.toolbox.registry import Args, Tool
 from animas_core.config import AnimaWorksConfig
@@ -27,6 +27,7 @@ PLUGINS: tuple[Plugin, ...] = (
     github.PLUGIN,
     slack.PLUGIN,
     chatwork.PLUGIN,
+    mail.PLUGIN,
 )
 """Every external tool, in the order the model sees them."""
 
