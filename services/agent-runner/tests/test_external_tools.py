@@ -22,7 +22,7 @@ from animas_agent_runner.prompt.untrusted import EXTERNAL_CLOSE, EXTERNAL_OPEN, 
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.external import PLUGINS, external_client, external_tools
 from animas_agent_runner.toolbox.external.http_fetch import host_allowed, html_text
-from animas_agent_runner.toolbox.surface import ToolSurface
+from animas_agent_runner.toolbox.surface import MAX_RESULT_CHARS, ToolSurface
 from animas_contracts import Event, ToolStatus, ToolUsed
 from animas_core.config import AnimaWorksConfig, parse_config
 from animas_core.permissions import parse_permissions
@@ -273,6 +273,11 @@ async def test_http_fetch_cuts_a_long_body_and_refuses_what_is_not_text(
     result, _, _ = await _run(config, http, "http_fetch", {"url": f"{web.url}/long"})
     assert "a" * 1000 in result.content and "a" * 1001 not in result.content
     assert "(cut at 1000 bytes)" in result.content
+    long = _fetch_config(web, max_bytes=100_000)
+    web.routes[("GET", "/longer")] = Reply.text("b" * 100_000)
+    result, _, _ = await _run(long, http, "http_fetch", {"url": f"{web.url}/longer"})
+    assert len(result.content) <= MAX_RESULT_CHARS
+    assert _inside(result).endswith("\n… (cut)"), "cut inside the fence, which stays closed"
     result, used, _ = await _run(config, http, "http_fetch", {"url": f"{web.url}/image"})
     assert used.status is ToolStatus.ERROR and "image/png, not text" in result.content
 

@@ -19,6 +19,7 @@ from animas_agent_runner.toolbox.errors import ToolFailed
 from animas_agent_runner.toolbox.external import chatwork, github, http_fetch, mail, slack, web_search
 from animas_agent_runner.toolbox.external.plugin import Call, Plugin
 from animas_agent_runner.toolbox.registry import Args, Tool
+from animas_agent_runner.toolbox.surface import MAX_RESULT_CHARS
 from animas_core.config import AnimaWorksConfig
 
 PLUGINS: tuple[Plugin, ...] = (
@@ -31,6 +32,8 @@ PLUGINS: tuple[Plugin, ...] = (
 )
 """Every external tool, in the order the model sees them."""
 
+FRAME_CHARS = 100
+"""Room for the fence's markers and the cut note within the surface's result limit."""
 EXTERNAL_TIMEOUT_S = 30.0
 """The shared client's default per-request timeout (each tool sets its own from config)."""
 
@@ -64,7 +67,12 @@ def _tool(plugin: Plugin, configured: Call | str, http: httpx.AsyncClient) -> To
         except httpx.HTTPError as exc:
             # The message names the request (method and URL), never its headers or keys.
             raise ToolFailed(f"{plugin.name} could not reach the service ({type(exc).__name__})") from None
-        return untrusted(tool_result_label(plugin.name, plugin.origin), text)
+        label = tool_result_label(plugin.name, plugin.origin)
+        room = MAX_RESULT_CHARS - len(label) - FRAME_CHARS
+        if len(text) > room:
+            # Cut here, inside the fence: the surface's own cut would drop the closing marker.
+            text = text[:room] + "\n… (cut)"
+        return untrusted(label, text)
 
     return Tool(
         plugin.name,
