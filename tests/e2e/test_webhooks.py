@@ -1,7 +1,9 @@
 """A Slack event through `anima up` (#17 items 1 and 2): one signed event, retried three times,
 starts one cycle whose model request labels the message untrusted, and its answer is posted once
 to the (fake) Slack Web API in the message's thread; a forged one is 401 and recorded; neither the
-signing secret nor the bot token is in any log.
+signing secret nor the bot token is in any log. Then the same through Slack Socket Mode (#17
+acceptance 2): the gateway connects to a local fake Socket Mode server, an event sent there (and
+retried) is one cycle, and its answer is posted once in its thread. One system for the module.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from animas_contracts import (
 from animas_core.clock import system_clock
 from animas_gateway.webhook_signatures import slack_signature
 from animas_tools.events import read_activity
-from animas_tools.fake_slack import FakeSlack
+from animas_tools.fake_slack import FakeSlack, FakeSlackSocket
 from animas_tools.scripted_llm import ScriptedLLM, Turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
@@ -37,23 +39,25 @@ pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 T = TypeVar("T")
 SIGNING_SECRET = "e2e-slack-signing-secret-5f2a9c"
 BOT_TOKEN = "xoxb-e2e-bot-token-71c4d0"
+APP_TOKEN = "xapp-1-e2e-app-token-93be1f"
+SOCKET_BOT_TOKEN = "xoxb-e2e-socket-bot-token-40aa7e"
 ANSWER = "Two incidents were open yesterday."
 QUESTION = "Which incidents were open yesterday?"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def llm() -> Iterator[ScriptedLLM]:
     with ScriptedLLM() as server:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def slack() -> Iterator[FakeSlack]:
     with FakeSlack(BOT_TOKEN) as fake:
         yield fake
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     running = start_system(tmp_path_factory.mktemp("webhooks") / "home")
     try:
@@ -146,3 +150,55 @@ def test_a_slack_event_retried_three_times_is_one_cycle_labelled_untrusted_answe
     late = httpx.post(url, content=body, headers=_signed(body, **{"x-slack-retry-num": "3"}), timeout=30)
     assert late.status_code == 202 and late.json()["repeat"] is True
     assert len(slack.posted) == 1 and [m for m, _ in slack.calls] == ["chat.postMessage"]
+
+
+def test_slack_socket_mode_delivers_the_same_way(
+    system: RunningSystem, llm: ScriptedLLM, slack: FakeSlack
+) -> None:
+    question, answer_text = "Is the deploy finished?", "Yes, the deploy finished at noon."
+    posted_before = len(slack.posted)
+    with FakeSlackSocket(APP_TOKEN, SOCKET_BOT_TOKEN) as socket:
+        config = scripted_config(llm)
+        config["webhooks"] = {"sources": {
+            "slack-main": {"kind": "slack", "anima": "sample", "secrets": [SIGNING_SECRET],
+                           "token": BOT_TOKEN, "api_base_url": slack.api_url},
+            "slack-sock": {"kind": "slack", "anima": "sample", "mode": "socket", "app_token": APP_TOKEN,
+                           "token": SOCKET_BOT_TOKEN, "api_base_url": socket.api_url},
+        }}  # fmt: skip
+        system.configure(config)
+        llm.load([Turn(match=question, text=answer_text)])
+        _wait("the gateway's Socket Mode connection", socket.connected)
+        event = {
+            "type": "event_callback",
+            "event_id": "Ev0SOCK",
+            "event": {"type": "app_mention", "user": "U0SOCK", "text": f"<@U0BOT> {question}",
+                      "channel": "C0SOCK", "ts": "1765000200.000300", "thread_ts": "1765000100.000100"},
+        }  # fmt: skip
+        envelopes = [socket.send_event(event, retry_attempt=n) for n in (0, 1, 2, 3)]
+        _wait("every envelope acknowledged", lambda: set(envelopes) <= set(socket.acks))
+
+        def posted() -> list[Event] | None:
+            events = _events(system)
+            done = any(isinstance(e, OutboundDelivered) and e.to == "slack-sock" for e in events)
+            return events if done else None
+
+        events = _wait("the answer posted through the Socket Mode source", posted)
+        (message,) = [e for e in events if isinstance(e, MessageReceived) and e.source == "slack-sock"]
+        assert (message.sender, message.thread_id) == ("slack:U0SOCK", "slack:C0SOCK:1765000100.000100")
+        assert len([e for e in events if isinstance(e, CycleStarted) and e.causation_id == message.id]) == 1
+        (post,) = socket.posted
+        assert (post.channel, post.thread_ts, post.text) == ("C0SOCK", "1765000100.000100", answer_text)
+        assert socket.opened == 1
+        # The HTTP route does not take a Socket Mode source's events.
+        body = json.dumps(event).encode()
+        refused = httpx.post(
+            f"{system.url}/api/webhooks/slack-sock", content=body, headers=_signed(body), timeout=30
+        )
+        assert refused.status_code == 401
+    assert len(slack.posted) == posted_before  # nothing through the other source
+    logs = [
+        path.read_text(errors="replace")
+        for path in [*(system.home / "run" / "logs").glob("*.log"), system.output]
+    ]
+    assert "Slack Socket Mode connected" in "".join(logs)
+    assert not any(APP_TOKEN in text or SOCKET_BOT_TOKEN in text for text in logs)

@@ -44,9 +44,16 @@ class WebhookSource(_Section):
     kind: WebhookKind
     anima: AnimaName
     """The anima each verified message of this source is delivered to."""
-    secrets: list[Secret] = Field(min_length=1, max_length=MAX_SECRETS)
+    secrets: list[Secret] = Field(default_factory=list, max_length=MAX_SECRETS)
     """The signing secret (Slack's signing secret, Chatwork's webhook token, a generic source's
-    shared secret); a second one during rotation."""
+    shared secret); a second one during rotation. Required unless the source is a Slack source in
+    Socket Mode (which receives nothing by HTTP)."""
+    mode: Literal["events", "socket"] = "events"
+    """``events``: the platform POSTs to ``/api/webhooks/<name>``; ``socket`` (Slack only): the
+    gateway opens a Slack Socket Mode connection with ``app_token`` and receives the events over
+    it, for installations without a public URL (the HTTP route refuses such a source)."""
+    app_token: Secret | None = None
+    """A Socket Mode source's app-level token (``xapp-…``, scope ``connections:write``)."""
     enabled: bool = True
     """A disabled source is refused like an unknown one."""
     token: Secret | None = None
@@ -71,6 +78,17 @@ class WebhookSource(_Section):
         if any(not s.get_secret_value() for s in secrets):
             raise ValueError("a secret must not be empty")
         return secrets
+
+    @model_validator(mode="after")
+    def _mode_has_what_it_needs(self) -> WebhookSource:
+        if self.mode == "socket":
+            if self.kind != "slack":
+                raise ValueError("only a Slack source can use Socket Mode (mode: socket)")
+            if self.app_token is None:
+                raise ValueError("a Socket Mode source needs its app-level token (app_token)")
+        elif not self.secrets:
+            raise ValueError("a source needs its signing secret (secrets: one, or two while rotating)")
+        return self
 
     @model_validator(mode="after")
     def _chatwork_tokens_are_base64(self) -> WebhookSource:

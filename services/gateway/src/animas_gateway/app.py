@@ -26,8 +26,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from animas_contracts import MessageReceived
 from animas_core.api_config import ApiConfig
-from animas_core.config import CachedConfig
+from animas_core.config import AnimaWorksConfig, CachedConfig
 from animas_core.runtime import ServiceRuntime
 from animas_gateway.admin import AdminApi
 from animas_gateway.api import (
@@ -53,7 +54,7 @@ from animas_gateway.auth import Authentication
 from animas_gateway.chat import ChatApi
 from animas_gateway.directory import AnimaDirectory
 from animas_gateway.http_input import CheckedBodies
-from animas_gateway.ingress import Clock, StoredMessages
+from animas_gateway.ingress import Clock, StoredMessages, deliver_once
 from animas_gateway.operations import Handler, Operation, openapi_document, routes
 from animas_gateway.outage import guard_broker_outages
 from animas_gateway.problems import problem
@@ -66,6 +67,7 @@ from animas_gateway.replies import (
     reply_key,
 )
 from animas_gateway.settings import GatewaySettings
+from animas_gateway.slack_socket import SocketModeSources
 
 SERVICE = "gateway"
 API_TITLE = "AnimaWorks API"
@@ -103,6 +105,11 @@ def create_app(
     admin = AdminApi(runtime.publisher, outcomes, directory, config.get)
     stored = StoredMessages(nc.jetstream(), clock)
     chat = ChatApi(nc, runtime.publisher, directory, replies, settings, config=config.get, stored=stored)
+
+    async def store_once(event: MessageReceived, current: AnimaWorksConfig) -> None:
+        await deliver_once(runtime.publisher, stored, event, current.api.idempotency_window_s)
+
+    socket_mode = SocketModeSources(config.get, store_once)
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("animaworks.gateway")
 
     def traced(route: str, handler: Handler) -> Handler:
@@ -164,7 +171,9 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await waiter.start(nc)
         await outcomes.start(nc)
+        await socket_mode.start()
         yield
+        await socket_mode.stop()
         await tailer.stop()
         await outcomes.stop()
         await waiter.stop()

@@ -44,8 +44,6 @@ REQUESTS = ConsumerSpec(
     max_ack_pending=1,
 )
 
-PENDING_WORK = "Slack Socket Mode (answers to Slack, Chatwork and generic webhooks are posted back)"
-
 
 def stream_ledger(runtime: ServiceRuntime) -> StoredEvents:
     """The redelivery guard over the activity stream (:func:`animas_core.streams.event_stored_after`)."""
@@ -126,4 +124,3 @@ async def setup(
     runtime.consume(REQUESTS, handler)
     setup_notify(runtime, settings)
     setup_replies(runtime, settings, log, stored)
-    runtime.extra_health["pending_work"] = PENDING_WORK

@@ -116,8 +116,8 @@ def _restore_webhook_secrets(data: dict[str, Any], stored: AnimaWorksConfig | No
 
 
 def _restore_source_keys(name: str, entry: dict[str, Any], source: WebhookSource | None) -> None:
-    """A source's ``token`` and ``callback_secret`` sent as ``"***"`` keep their stored values."""
-    for field in ("token", "callback_secret"):
+    """A source's ``token``, ``callback_secret`` and ``app_token`` sent as ``"***"`` stay as stored."""
+    for field in ("token", "callback_secret", "app_token"):
         if entry.get(field) != MASK:
             continue
         kept = getattr(source, field, None) if source else None

@@ -4,8 +4,8 @@ The route is public (no API token): the source's signature is the authentication
 is read once (bounded by ``api.max_body_bytes`` like every body) and verified before any of it is
 parsed (:mod:`animas_gateway.webhook_signatures`). Then:
 
-- an unknown (or disabled) source is 401, logged with the caller's address (no anima to record it
-  under, so no event);
+- an unknown (or disabled, or Socket Mode) source is 401, logged with the caller's address (no
+  anima to record it under, so no event);
 - a missing or wrong signature, or a timestamp outside the 5-minute window, is 401 and a
   ``webhook.rejected`` event under the source's anima (source, kind, reason, address; never the
   body, the signature or a secret);
@@ -104,7 +104,7 @@ class WebhookIngress:
         except ConfigError as exc:
             raise Problem(503, f"the gateway cannot read its config.json: {exc}") from None
         source = config.webhooks.sources.get(name)
-        if source is None or not source.enabled:
+        if source is None or not source.enabled or source.mode == "socket":
             _log.warning(
                 "webhook refused",
                 extra={
