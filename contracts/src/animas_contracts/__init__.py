@@ -146,7 +146,15 @@ from animas_contracts.schedule import (
     ScheduleRejected,
     occurrence_id,
 )
-from animas_contracts.tools import DeltaKind, ModelDelta, ToolStatus, ToolUsed
+from animas_contracts.tools import (
+    BackgroundResultDelivered,
+    BackgroundStatus,
+    DeltaKind,
+    ModelDelta,
+    ToolBackgroundFinished,
+    ToolStatus,
+    ToolUsed,
+)
 from animas_contracts.webhooks import WebhookRejected
 
 __all__ = [
@@ -160,6 +168,8 @@ __all__ = [
     "AnimaSummary",
     "AppendEpisode",
     "ArchiveMemory",
+    "BackgroundResultDelivered",
+    "BackgroundStatus",
     "BoardCreated",
     "BoardJoined",
     "BoardLeft",
@@ -260,6 +270,7 @@ __all__ = [
     "TaskReported",
     "TaskState",
     "TokenUsage",
+    "ToolBackgroundFinished",
     "ToolStatus",
     "ToolUsed",
     "TransitionTask",

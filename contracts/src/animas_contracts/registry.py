@@ -45,7 +45,12 @@ from animas_contracts.schedule import (
     HeartbeatFinished,
     ScheduleRejected,
 )
-from animas_contracts.tools import ModelDelta, ToolUsed
+from animas_contracts.tools import (
+    BackgroundResultDelivered,
+    ModelDelta,
+    ToolBackgroundFinished,
+    ToolUsed,
+)
 from animas_contracts.upcasters import UPCASTERS, Upcaster
 from animas_contracts.webhooks import WebhookRejected
 
@@ -69,6 +74,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MemoryExtracted,
     MemoryAccessed,
     ToolUsed,
+    ToolBackgroundFinished,
+    BackgroundResultDelivered,
     OutboundRequested,
     OutboundDelivered,
     OutboundFailed,

@@ -35,6 +35,50 @@ class ToolUsed(Event, frozen=True, kw_only=True, tag="tool.used"):
     result: Annotated[str, Meta(description="What the model was told (truncated).")] = ""
     reason: Annotated[str | None, Meta(description="Why it was denied or failed, if it was.")] = None
     call_id: Annotated[str | None, Meta(description="The provider's id of the tool call.")] = None
+    background_task: Annotated[
+        str | None,
+        Meta(
+            description="Set when the call ran past its threshold and went on in the background: "
+            "the task id its ``tool.background.finished`` carries (the model was handed it)."
+        ),
+    ] = None
+
+
+class BackgroundStatus(enum.StrEnum):
+    """How a tool call that went on in the background ended."""
+
+    OK = "ok"
+    ERROR = "error"
+    """The tool failed (its error says why)."""
+    INTERRUPTED = "interrupted"
+    """agent-runner stopped while it ran; it did not finish and will not."""
+
+
+class ToolBackgroundFinished(Event, frozen=True, kw_only=True, tag="tool.background.finished"):
+    """A tool call handed to the background has ended (seed 003 ``background_task``).
+
+    Published under the anima's subject with the cycle's correlation id; its id is derived from
+    the task id, so the result is recorded once. Priming shows it in the anima's next cycle.
+    """
+
+    task_id: Annotated[str, Meta(description="The handle the model was given.")]
+    cycle_id: Annotated[str, Meta(description="The cycle that made the call.")]
+    tool: Annotated[str, Meta(description="The tool's name.")]
+    arguments: Annotated[dict[str, Any], Meta(description="The call's arguments (long strings truncated).")]
+    status: Annotated[BackgroundStatus, Meta(description="ok, error or interrupted.")]
+    result: Annotated[str, Meta(description="The tool's result (bounded).")] = ""
+    error: Annotated[str | None, Meta(description="Why it failed or stopped, if it did.")] = None
+    call_id: Annotated[str | None, Meta(description="The provider's id of the tool call.")] = None
+
+
+class BackgroundResultDelivered(Event, frozen=True, kw_only=True, tag="priming.background.delivered"):
+    """Priming showed a background result to a cycle; no later cycle is shown it again.
+
+    Its id is derived from the task id, so a redelivered cycle's priming records it once.
+    """
+
+    task_id: Annotated[str, Meta(description="The background task whose result was shown.")]
+    cycle_id: Annotated[str, Meta(description="The cycle whose priming showed it.")]
 
 
 class DeltaKind(enum.StrEnum):

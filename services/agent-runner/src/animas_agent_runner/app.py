@@ -27,6 +27,7 @@ from animas_agent_runner.handlers import MessageHandler
 from animas_agent_runner.ports import BodyStore, MemoryStore, Priming, ReplyLedger, TurnModel
 from animas_agent_runner.replay import replay_responder
 from animas_agent_runner.settings import AgentRunnerSettings
+from animas_agent_runner.toolbox.background import BackgroundTasks
 from animas_agent_runner.toolbox.delegation_tools import report_key_of
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_agent_runner.toolbox.external import external_client
@@ -116,6 +117,9 @@ async def setup(
     await reports.start(nc)
     runtime.on_shutdown(reports.stop)
     limit = CallLimit(settings.max_concurrent_llm_calls)
+    # Calls still running in the background are stopped and recorded as interrupted first.
+    background = BackgroundTasks(runtime.publisher)
+    runtime.on_shutdown(background.close)
     http = external_client()
     runtime.on_shutdown(http.aclose)
     runtime.extra_health["llm_calls"] = {"limit": limit.limit}
@@ -136,6 +140,7 @@ async def setup(
             outbound=BusOutboundSender(runtime.publisher, verdicts, runtime.js),
             reports=reports,
             http=http,
+            background=background,
         ),
         CycleSettings(
             config_path=settings.config_path,

@@ -36,6 +36,7 @@ from animas_agent_runner.ports import (
 )
 from animas_agent_runner.prompt import PromptTrigger
 from animas_agent_runner.prompt.tiny import tiny_recall
+from animas_agent_runner.toolbox.background import BackgroundTasks
 from animas_agent_runner.toolbox.catalogue import ALL_TOOLS
 from animas_agent_runner.toolbox.context import ToolContext
 from animas_agent_runner.toolbox.external import external_client, external_tools
@@ -74,6 +75,7 @@ class CycleRunner:
         self._settings = settings
         self._config = CachedConfig(settings.config_path)
         self._http = ports.http or external_client()
+        self._background = ports.background or BackgroundTasks(ports.publisher)
 
     async def answer(
         self,
@@ -122,7 +124,11 @@ class CycleRunner:
         config = self._config.get()
         notify = await notify_gate(ports.memory, event.anima, config.human_notification, permissions)
         surface = (*gated(ALL_TOOLS, notify), *external_tools(config, self._http))
-        tools = ToolSurface(self._tool_context(event, permissions, now), surface)
+        tools = ToolSurface(
+            self._tool_context(event, permissions, now),
+            surface,
+            background=(self._background, config.background_task),
+        )
         recorder = CycleRecorder(
             CycleRef(
                 event.anima,
@@ -162,6 +168,7 @@ class CycleRunner:
                 tools=tools,
                 loop_tools=StreamedTools(tools, recorder),
                 chaining=chaining,
+                cwd=self._settings.workspace / event.anima if self._settings.workspace else None,
             )
         except ModelCallFailed as exc:
             await recorder.finish()

@@ -21,6 +21,7 @@ from animas_agent_runner.ports import (
     ReportWaiter,
     TurnModel,
 )
+from animas_agent_runner.toolbox.background import BackgroundTasks
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_core.broker import EventSink
 from animas_core.clock import Clock, system_clock
@@ -52,6 +53,8 @@ class CyclePorts:
     """Hears reports on delegated tasks for a waiting ``delegate_task``; None: no waiting."""
     http: httpx.AsyncClient | None = None
     """The client external tools call through (toolbox/external); None: the runner makes its own."""
+    background: BackgroundTasks | None = None
+    """Where tool calls past their threshold go on (toolbox/background); None: the runner's own."""
 
 
 @dataclasses.dataclass(frozen=True)
