@@ -8,6 +8,7 @@ refused with the reason. The key is in no event and no service log.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -60,17 +61,20 @@ def system(
 ) -> Iterator[RunningSystem]:
     running = start_system(tmp_path_factory.mktemp("external-tools") / "home")
     try:
-        config = scripted_config(llm, ("sample", "scout"))
+        config = scripted_config(llm, ("sample", "scout", "claude-scout"))
         config["credentials"]["brave"] = {"api_key": KEY}
+        config["credentials"]["claude"] = {"api_key": "scripted-key", "base_url": llm.anthropic_base}
+        config["animas"]["claude-scout"] = {"model": "anthropic/claude-scripted", "credential": "claude"}
         config["external_tools"] = {
             "web_search": {"provider": "brave", "base_url": brave.url, "credential": "brave"}
         }
         running.configure(config)
-        files = template_files(AnimaSpec(name="scout", role="general"), "general")
-        files.update({"heartbeat.md": ALWAYS_AWAKE, "permissions.md": SCOUT_PERMISSIONS})
-        event = creation_event("scout", files, "template:general")
-        answer = running.admin(lambda nc: publish_change(nc, event, timeout_s=60))
-        assert isinstance(answer, MemoryOpApplied), answer
+        for name in ("scout", "claude-scout"):
+            files = template_files(AnimaSpec(name=name, role="general"), "general")
+            files.update({"heartbeat.md": ALWAYS_AWAKE, "permissions.md": SCOUT_PERMISSIONS})
+            event = creation_event(name, files, "template:general")
+            answer = running.admin(functools.partial(publish_change, event=event, timeout_s=60))
+            assert isinstance(answer, MemoryOpApplied), answer
         yield running
     finally:
         running.stop()
@@ -135,3 +139,27 @@ def test_an_anima_not_granted_web_search_is_refused(
     used = system.events("sample", "tool.used")
     assert [(e["tool"], e["status"]) for e in used] == [("web_search", "denied")]
     assert len(brave.requests) == searched, "a refused call never reaches the provider"
+
+
+def test_the_anthropic_mode_gets_the_same_untrusted_tool_result(
+    system: RunningSystem, llm: ScriptedLLM, brave: FakeWeb
+) -> None:
+    ask = "Find the Kansai rail timetable changes for me"
+    llm.load(_search_turns(ask, RESULT_TITLE, "It changes on the 14th."))
+
+    response = system.chat("claude-scout", ask)
+
+    assert response.json()["reply"] == "It changes on the 14th."
+    first, after = _asked(llm, ask)
+    assert [first["format"], after["format"]] == ["anthropic", "anthropic"]
+    assert "web_search" in {tool["name"] for tool in first["body"]["tools"]}
+    results = [
+        block
+        for message in after["body"]["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
+    (result,) = results
+    text = result["content"] if isinstance(result["content"], str) else result["content"][0]["text"]
+    assert text.startswith("[UNTRUSTED EXTERNAL CONTENT from web_search]") and RESULT_TITLE in text
