@@ -163,6 +163,9 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
         raise fail(f"{'.'.join(parts[:-1])} is not an object")
 
 
+WEBHOOK_SECRET_FIELDS = frozenset({"secrets", "token", "app_token", "callback_secret"})
+
+
 # Unknown options pass through as arguments so a negative number is a VALUE, not an option.
 @config_app.command("set", context_settings={"ignore_unknown_options": True})
 def set_(
@@ -178,8 +181,10 @@ def set_(
     _assign(data, parts, parsed)
     write_config_json(path, data)
     is_key = len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key"
-    # A webhook source's secrets: the list, one of them, or a whole source or section holding them.
-    is_secret = is_key or (parts[0] == "webhooks" and ("secrets" in parts or isinstance(parsed, dict | list)))
+    # A webhook source's secrets (the list or one of them, its reply token, app token or callback
+    # secret), or a whole source or section holding them.
+    secret_part = not WEBHOOK_SECRET_FIELDS.isdisjoint(parts)
+    is_secret = is_key or (parts[0] == "webhooks" and (secret_part or isinstance(parsed, dict | list)))
     typer.echo(f"{key} = {'***' if is_secret and parsed is not None else _render(parsed)}")
     if is_key and parsed is not None:
         typer.echo(
