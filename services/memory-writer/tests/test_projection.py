@@ -165,3 +165,25 @@ def test_a_board_change_is_logged_once_by_its_own_entry() -> None:
     assert (
         entry_for(MemoryOpApplied(op_id="k1", kind="knowledge.write", paths=["k.md"], **ENVELOPE)) is not None
     )
+
+
+def test_a_background_result_and_its_delivery_are_logged_for_priming() -> None:
+    from animas_contracts import BackgroundResultDelivered, BackgroundStatus, ToolBackgroundFinished
+
+    finished = ToolBackgroundFinished(
+        id="bg-f",
+        task_id="bg-1",
+        cycle_id="cy1",
+        tool="http_fetch",
+        arguments={"url": "https://example.org"},
+        status=BackgroundStatus.OK,
+        result="The report is ready.",
+        **ENVELOPE,
+    )
+    entry = entry_for(finished)
+    assert entry is not None and entry["type"] == "background_result"
+    assert entry["content"] == "The report is ready." and entry["tool"] == "http_fetch"
+    assert entry["meta"]["task_id"] == "bg-1" and entry["meta"]["status"] == "ok"
+    delivered = entry_for(BackgroundResultDelivered(id="bg-d", task_id="bg-1", cycle_id="cy2", **ENVELOPE))
+    assert delivered is not None and delivered["type"] == "background_delivered"
+    assert delivered["meta"]["task_id"] == "bg-1" and delivered["meta"]["cycle_id"] == "cy2"

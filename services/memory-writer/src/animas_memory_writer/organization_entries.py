@@ -3,8 +3,10 @@
 ``tool_use``, ``dm_sent``, ``channel_post``, ``channel_read``, ``cron_executed``, ``heartbeat_end``,
 ``human_notify``, ``task_delegated`` and ``task_reported`` are the seed's names. Beyond its list:
 ``board_created``/``board_joined``/``board_left`` (membership), ``message_refused`` (a storm guard
-or loop limit said no) and ``human_notify_failed`` (a channel gave up). Registered on
-:func:`animas_memory_writer.domain.entry_for`, so they are as pure and as rebuildable as the rest.
+or loop limit said no), ``human_notify_failed`` (a channel gave up), ``background_result`` (a tool
+call that went on in the background ended) and ``background_delivered`` (priming showed that result
+to a cycle). Registered on :func:`animas_memory_writer.domain.entry_for`, so they are as pure and as
+rebuildable as the rest.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from animas_contracts import (
+    BackgroundResultDelivered,
     BoardCreated,
     BoardJoined,
     BoardLeft,
@@ -28,6 +31,7 @@ from animas_contracts import (
     OutboundKind,
     TaskDelegated,
     TaskReported,
+    ToolBackgroundFinished,
     ToolUsed,
 )
 from animas_memory_writer.domain import entry_base, entry_for, summary_of
@@ -41,6 +45,35 @@ def _(event: ToolUsed) -> dict[str, Any]:
         tool=event.tool,
         summary=f"{event.tool}: {event.status.value}" + (f" ({event.reason})" if event.reason else ""),
         meta={"cycle_id": event.cycle_id, "ordinal": event.ordinal, "status": event.status.value},
+    )
+
+
+@entry_for.register
+def _(event: ToolBackgroundFinished) -> dict[str, Any]:
+    # Priming's task channel shows it once, in the next cycle (then background_delivered).
+    return entry_base(
+        event,
+        "background_result",
+        tool=event.tool,
+        content=event.result or None,
+        summary=f"{event.tool} in the background: {event.status.value}"
+        + (f" ({event.error})" if event.error else ""),
+        meta={
+            "task_id": event.task_id,
+            "cycle_id": event.cycle_id,
+            "status": event.status.value,
+            "error": event.error,
+        },
+    )
+
+
+@entry_for.register
+def _(event: BackgroundResultDelivered) -> dict[str, Any]:
+    return entry_base(
+        event,
+        "background_delivered",
+        summary=f"background task {event.task_id} shown to cycle {event.cycle_id}",
+        meta={"task_id": event.task_id, "cycle_id": event.cycle_id},
     )
 
 
