@@ -23,6 +23,13 @@ class PrimeRequest(msgspec.Struct, frozen=True, kw_only=True):
             "serves one team); false keeps each person's conversations to that person."
         ),
     ] = False
+    cycle_id: Annotated[
+        str | None,
+        Meta(
+            description="The cycle being primed: a background result is shown to one cycle only "
+            "(the same cycle again when it is redelivered). None: no background results."
+        ),
+    ] = None
 
 
 class PrimeReply(msgspec.Struct, frozen=True, kw_only=True):

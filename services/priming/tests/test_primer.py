@@ -189,3 +189,31 @@ def test_a_keyword_only_hit_passes_the_similarity_floor_and_a_distant_one_does_n
     now = datetime(2026, 2, 12, 15, 0, tzinfo=UTC)
     kept = primer(index, embedder, {}, now, tmp_path)._ranked("invoices for Bob", [by_keyword, distant], {})
     assert kept == [by_keyword]
+
+
+async def test_the_task_channel_shows_a_background_result_after_the_pending_tasks(
+    index: CountingIndex, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    now = datetime(2026, 2, 12, 15, 0, tzinfo=UTC)
+    finished = {
+        "ts": "2026-02-12T14:59:00+00:00",
+        "type": "background_result",
+        "tool": "http_fetch",
+        "content": "Invoice 42 is paid.",
+        "meta": {"task_id": "bg-1", "cycle_id": "cy0", "status": "ok", "error": None},
+    }
+    files = {
+        "state/pending.md": "# Pending\n\n- send bob the invoice\n",
+        "activity_log/2026-02-12.jsonl": json.dumps(finished),
+    }
+    prime = primer(index, embedder, files, now, tmp_path)
+    request = PrimeRequest(text="Is the invoice paid?", sender="bob", cycle_id="cy1")
+    reply = await prime.prime("alice", request)
+    tasks = reply.sections["E"]
+    assert tasks.index("- send bob the invoice") < tasks.index("Invoice 42 is paid.")
+    assert "Invoice 42" not in reply.sections.get("B", "")  # the task channel's alone
+    counter = ModelTokenCounter(TOKENIZER)
+    assert reply.tokens == sum(counter.count(text) for text in reply.sections.values())
+    # The next cycle (this process remembers what it delivered): no longer shown.
+    later = await prime.prime("alice", PrimeRequest(text="Anything else?", sender="bob", cycle_id="cy2"))
+    assert "Invoice 42" not in later.sections.get("E", "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
+from datetime import timedelta
 from typing import TypeVar
 
 from animas_contracts import MemoryAccessed, MetaRecord, PrimeReply, PrimeRequest, uuid7
@@ -21,6 +22,7 @@ from animas_core.config import CachedConfig
 from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_priming import channels, notifications
+from animas_priming.background import BackgroundDeliveries
 from animas_priming.channels import Section
 from animas_priming.chunking import heading_matcher
 from animas_priming.domain.budget import (
@@ -34,6 +36,7 @@ from animas_priming.domain.entities import about_someone_else
 from animas_priming.domain.message_types import classify
 from animas_priming.domain.privacy import OWN_CLOCK, Viewer
 from animas_priming.domain.ranking import MemoryStats, rank, relevant
+from animas_priming.notifications import ReadFile
 from animas_priming.pending import PendingOverlay
 from animas_priming.ports import Embedder, Hit, MemoryIndex, SearchScope
 from animas_priming.recent import recent_activity
@@ -85,6 +88,9 @@ class Primer:
         self._publisher = publisher
         self._timeout_s = channel_timeout_s
         self._pending = pending
+        self._background = BackgroundDeliveries(
+            publisher, lambda: timedelta(hours=self._config.get().background_task.result_retention_hours)
+        )
 
     async def prime(self, anima: str, request: PrimeRequest) -> PrimeReply:
         """Run every channel for one incoming trigger."""
@@ -96,12 +102,13 @@ class Primer:
         viewer = viewer_of(request)
         now = self._clock()
         scopes = channels.search_scopes(request)
-        search, stats, recent, tasks, notes = await asyncio.gather(
+        read = _shared_reads(self._memory.read)  # the activity-log days are read once per prime
+        search, stats, recent, tasks, notes, finished = await asyncio.gather(
             self._bounded(asyncio.to_thread(self._search, anima, request.text, scopes)),
             self._bounded(self._memory.stats(anima)),
             self._bounded(
                 recent_activity(
-                    self._memory.read,
+                    read,
                     anima,
                     now=now,
                     config=config,
@@ -111,9 +118,8 @@ class Primer:
                 )
             ),
             self._bounded(self._memory.read(anima, "state/pending.md")),
-            self._bounded(
-                notifications.pending_notifications(self._memory.read, anima, request.trigger, now, counter)
-            ),
+            self._bounded(notifications.pending_notifications(read, anima, request.trigger, now, counter)),
+            self._bounded(self._background.section(read, anima, request.cycle_id, now, counter)),
             return_exceptions=True,
         )
         errors: dict[str, str] = {}
@@ -126,7 +132,7 @@ class Primer:
             "B": recent,
             "E": tasks
             if isinstance(tasks, BaseException)
-            else channels.tasks_section(tasks, budgets["E"], counter),
+            else _with_results(channels.tasks_section(tasks, budgets["E"], counter), finished, counter),
             notifications.CHANNEL: notes
             if isinstance(notes, BaseException)
             else Section(notes, counter.count(notes) if notes else 0),
@@ -227,6 +233,30 @@ class Primer:
             "priming channel failed", extra={"anima": anima, "channel": letter, "error": repr(error)}
         )
         return f"{type(error).__name__}: {error}"
+
+
+def _with_results(tasks: Section, finished: str | BaseException, counter: TokenCounter) -> Section:
+    """The task channel: pending tasks, then background results (a failure to read them is logged)."""
+    if isinstance(finished, BaseException):
+        _log.warning("background results unavailable", extra={"error": repr(finished)})
+        return tasks
+    if not finished:
+        return tasks
+    text = f"{tasks.text}\n\n{finished}" if tasks.text else finished
+    return Section(text, tasks.tokens + counter.count(finished), tasks.paths)
+
+
+def _shared_reads(read: ReadFile) -> ReadFile:
+    """``read`` with each (anima, path) read once: channels that read the same file share it."""
+    started: dict[tuple[str, str], asyncio.Task[str | None]] = {}
+
+    async def once(anima: str, path: str) -> str | None:
+        key = (anima, path)
+        if key not in started:
+            started[key] = asyncio.ensure_future(read(anima, path))
+        return await asyncio.shield(started[key])
+
+    return once
 
 
 def _stats(records: Sequence[MetaRecord]) -> dict[str, MemoryStats]:

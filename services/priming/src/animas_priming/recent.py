@@ -20,8 +20,19 @@ from animas_priming.domain.privacy import Viewer, shared_entries
 
 ReadFile = Callable[[str, str], Awaitable[str | None]]
 
-QUIET_ACTIVITY = {"cycle_start", "cycle_end", "llm_call", "memory_write", "heartbeat_start", "heartbeat_end"}
-"""Activity-log entries that say nothing to the anima about what happened (bookkeeping)."""
+QUIET_ACTIVITY = {
+    "cycle_start",
+    "cycle_end",
+    "llm_call",
+    "memory_write",
+    "heartbeat_start",
+    "heartbeat_end",
+    "background_result",
+    "background_delivered",
+}
+"""Activity-log entries that say nothing to the anima about what happened (bookkeeping).
+
+Background results are the task channel's, shown once there (animas_priming.background)."""
 RECENT_ENTRIES = 20
 
 

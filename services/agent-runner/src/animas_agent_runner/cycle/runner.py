@@ -113,6 +113,7 @@ class CycleRunner:
                 context_window=window,
                 thread_id=event.thread_id,
                 share_across_people=plan.settings.share_across_people,
+                cycle_id=domain.cycle_id_for(event.id),
             ),
         )
         if primed.errors:

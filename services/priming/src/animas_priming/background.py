@@ -1,0 +1,186 @@
+"""Results of tool calls that went on in the background, shown in the next cycle's priming, once.
+
+agent-runner records how a background call ended as ``tool.background.finished``; memory-writer
+logs it as a ``background_result`` entry in the anima's activity log. The task channel (E) shows
+such a result to the first cycle primed after it, and priming records that with
+``priming.background.delivered`` (logged as ``background_delivered``; its id is derived from the
+task, so a redelivered cycle's priming records it once). A result delivered to one cycle is never
+shown to another; the same cycle primed again (a redelivery) sees it again. Results older than the
+retention (``background_task.result_retention_hours``, 24 by default) are dropped, on the
+injected clock.
+
+Which cycle a result went to is decided in the log's order (the stream's): the first delivery
+entry of a task wins. Between priming's record and memory-writer logging it, this process's own
+record of what it delivered covers the gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+
+from animas_contracts import BackgroundResultDelivered, derive_id
+from animas_core.broker import EventSink
+from animas_priming.domain.budget import TokenCounter, fit
+
+TITLE = "Background task results (each shown once; it will not be shown again)"
+BUDGET_TOKENS = 800
+"""At most this much of the task channel goes to background results."""
+LINE_CHARS = 1_500
+"""A result longer than this is cut in the prompt (the event keeps more)."""
+PRODUCER = "priming"
+
+ReadFile = Callable[[str, str], Awaitable[str | None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class BackgroundResult:
+    """One ``background_result`` entry of the activity log."""
+
+    task_id: str
+    tool: str
+    status: str
+    finished: datetime
+    result: str
+    error: str | None
+
+
+def log_days(now: datetime, retention: timedelta) -> list[str]:
+    """The activity-log files that may hold a result within the retention, in any time zone.
+
+    Files are named by the anima's local day: a day either side of the UTC window covers any zone.
+    """
+    first = (now - retention - timedelta(days=1)).date()
+    last = (now + timedelta(days=1)).date()
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def entries_of(texts: Iterable[str | None]) -> list[dict[str, object]]:
+    """The JSON entries of activity-log files, in order; malformed lines are skipped."""
+    entries: list[dict[str, object]] = []
+    for text in texts:
+        for raw in (text or "").splitlines():
+            try:
+                entry = json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries
+
+
+def due_results(
+    entries: Iterable[Mapping[str, object]],
+    *,
+    cycle_id: str,
+    now: datetime,
+    retention: timedelta,
+    delivered_here: Mapping[str, str] | None = None,
+) -> list[BackgroundResult]:
+    """The results ``cycle_id`` is shown: within the retention, delivered to no other cycle.
+
+    ``delivered_here`` (task id -> cycle id) adds this process's deliveries not yet in the log.
+    """
+    delivered: dict[str, str] = {}
+    results: dict[str, BackgroundResult] = {}
+    for entry in entries:
+        meta = entry.get("meta")
+        if not isinstance(meta, dict) or not isinstance(meta.get("task_id"), str):
+            continue
+        task_id = str(meta["task_id"])
+        if entry.get("type") == "background_delivered":
+            delivered.setdefault(task_id, str(meta.get("cycle_id")))  # the first, in stream order
+        elif entry.get("type") == "background_result":
+            finished = _when(entry)
+            if finished is None or not timedelta(0) <= now - finished <= retention:
+                continue
+            error = meta.get("error")
+            results.setdefault(
+                task_id,
+                BackgroundResult(
+                    task_id=task_id,
+                    tool=str(entry.get("tool", "")),
+                    status=str(meta.get("status", "")),
+                    finished=finished,
+                    result=str(entry.get("content") or ""),
+                    error=str(error) if error else None,
+                ),
+            )
+    for task_id, cycle in (delivered_here or {}).items():
+        delivered.setdefault(task_id, cycle)
+    return [r for r in results.values() if delivered.get(r.task_id, cycle_id) == cycle_id]
+
+
+def result_line(result: BackgroundResult) -> str:
+    """One result for the prompt."""
+    head = f"- task {result.task_id} ({result.tool}, finished {result.finished:%Y-%m-%d %H:%M} UTC)"
+    if result.status != "ok":
+        return f"{head}: {result.status.upper()}: {result.error or 'no result'}"
+    text = result.result if len(result.result) <= LINE_CHARS else result.result[:LINE_CHARS] + " … (cut)"
+    return f"{head}:\n{text}"
+
+
+def results_section(results: list[BackgroundResult], counter: TokenCounter) -> tuple[str, list[str]]:
+    """The section's Markdown within :data:`BUDGET_TOKENS`, and the task ids it shows."""
+    ordered = sorted(results, key=lambda r: r.finished)
+    lines, _ = fit([result_line(r) for r in ordered], BUDGET_TOKENS, counter)
+    if not lines:
+        return "", []
+    return f"## {TITLE}\n\n" + "\n".join(lines), [r.task_id for r in ordered[: len(lines)]]
+
+
+class BackgroundDeliveries:
+    """Finds a cycle's background results and records that it was shown them."""
+
+    def __init__(self, publisher: EventSink, retention: Callable[[], timedelta]) -> None:
+        self._publisher = publisher
+        self._retention = retention
+        self._delivered: dict[str, tuple[str, datetime]] = {}
+
+    async def section(
+        self, read: ReadFile, anima: str, cycle_id: str | None, now: datetime, counter: TokenCounter
+    ) -> str:
+        """The section for ``cycle_id`` (empty without one or without results), recorded as shown."""
+        if cycle_id is None:
+            return ""
+        retention = self._retention()
+        texts = await asyncio.gather(
+            *(read(anima, f"activity_log/{d}.jsonl") for d in log_days(now, retention))
+        )
+        self._forget(now, retention)
+        here = {task: cycle for task, (cycle, _) in self._delivered.items()}
+        due = due_results(
+            entries_of(texts), cycle_id=cycle_id, now=now, retention=retention, delivered_here=here
+        )
+        text, shown = results_section(due, counter)
+        for task_id in shown:
+            self._delivered.setdefault(task_id, (cycle_id, now))
+            await self._publisher.publish(
+                BackgroundResultDelivered(
+                    id=derive_id(task_id, "delivered"),
+                    anima=anima,
+                    correlation_id=cycle_id,
+                    causation_id=cycle_id,
+                    producer=PRODUCER,
+                    task_id=task_id,
+                    cycle_id=cycle_id,
+                )
+            )
+        return text
+
+    def _forget(self, now: datetime, retention: timedelta) -> None:
+        """Past the retention a result is not shown anyway: its record here can go."""
+        for task_id, (_, when) in list(self._delivered.items()):
+            if now - when > retention:
+                del self._delivered[task_id]
+
+
+def _when(entry: Mapping[str, object]) -> datetime | None:
+    try:
+        ts = datetime.fromisoformat(str(entry.get("ts")))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo is not None else None
