@@ -109,9 +109,9 @@ def test_set_then_get_round_trip_and_0600(home: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     raw = json.loads(path.read_text())
     assert raw["priming"]["budget_question"] == 2500
-    assert raw["animas"] == {"bob": {"execution_mode": "anthropic"}}  # overrides only
+    assert raw["animas"] == {"bob": {"execution_mode": "agent_sdk"}}  # overrides only
     assert invoke("get", "anima_defaults.model", "--home", str(home)).stdout == "openai/gpt-4o-mini\n"
-    assert invoke("get", "resolved_mode", "--anima", "bob", "--home", str(home)).stdout == "anthropic\n"
+    assert invoke("get", "resolved_mode", "--anima", "bob", "--home", str(home)).stdout == "agent_sdk\n"
     result = invoke("set", "anima_defaults.model", "null", "--home", str(home))
     assert result.exit_code == 0 and json.loads(path.read_text())["anima_defaults"]["model"] is None
 

@@ -50,7 +50,7 @@ def test_the_anima_override_wins_over_every_rule() -> None:
         "anima_defaults": {"model": "openai/gpt-4o-mini", "credential": "key"},
     }
     assert _plan(config, {"execution_mode": "assisted"}).mode == "assisted"  # status.json
-    assert _plan(config, {"execution_mode": "A1"}).mode == "anthropic"  # the seed's alias
+    assert _plan(config, {"execution_mode": "A1"}).mode == "agent_sdk"  # the seed's alias
     config["animas"] = {"tanaka": {"execution_mode": "B"}}
     assert _plan(config, {"execution_mode": "litellm"}).mode == "assisted"  # config.json has the last word
     assert _plan(config, anima="suzuki").mode == "litellm"  # other animas keep the rule

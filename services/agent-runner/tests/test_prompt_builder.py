@@ -603,7 +603,9 @@ def test_inputs_are_validated() -> None:
     with pytest.raises(ValueError, match="newer"):
         PromptInputs.from_dict({**data, "v": 99})
     # A newer writer's extra field is ignored; the seed's mode aliases are accepted.
-    assert PromptInputs.from_dict({**data, "later_field": 1, "mode": "A1"}) == minimal()
+    assert PromptInputs.from_dict({**data, "later_field": 1, "mode": "A1"}) == dataclasses.replace(
+        minimal(), mode="agent_sdk"
+    )
 
 
 # --- the parts fit together --------------------------------------------------------------------

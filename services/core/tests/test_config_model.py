@@ -192,7 +192,8 @@ def test_load_config_names_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("given", "canonical"),
     [
-        ("A1", "anthropic"),
+        ("A1", "agent_sdk"),
+        ("agent_sdk", "agent_sdk"),
         ("a2", "litellm"),
         ("B", "assisted"),
         ("litellm", "litellm"),

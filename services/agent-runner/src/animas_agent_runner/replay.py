@@ -174,6 +174,12 @@ async def replay_cycle(cycle: RecordedCycle) -> ReplayReport:
     if inputs is None or not isinstance(inputs.inline, dict):
         raise ValueError(f"cycle {cycle.started.id} recorded no recipe")
     recipe = CycleRecipe.from_dict(inputs.inline)
+    if recipe.plan.mode == "agent_sdk":
+        raise ValueError(
+            f"cycle {cycle.started.id} ran in mode agent_sdk (A1): the Claude Code CLI drove its model "
+            "calls and tools, so it cannot be replayed offline (its llm.called and tool.used events "
+            "are the record)"
+        )
     recorded_prompt = str(prompt.inline) if prompt is not None and prompt.inline is not None else ""
     current = recipe.system_prompt()
     diff = tuple(

@@ -46,16 +46,18 @@ class ConfigError(ValueError):
 
 # --- value types -----------------------------------------------------------------------------
 
-ModeName = Literal["anthropic", "litellm", "assisted"]
-"""Execution modes (DESIGN §7): Anthropic SDK loop, any provider via litellm, one-shot assisted."""
+ModeName = Literal["anthropic", "litellm", "assisted", "agent_sdk"]
+"""Execution modes (DESIGN §7): Anthropic SDK loop, any provider via litellm, one-shot assisted,
+and the Claude Agent SDK (the Claude Code CLI drives the loop; the ``agent-sdk`` extra)."""
 
-MODE_ALIASES: Final[dict[str, ModeName]] = {"a1": "anthropic", "a2": "litellm", "b": "assisted"}
+MODE_ALIASES: Final[dict[str, ModeName]] = {"a1": "agent_sdk", "a2": "litellm", "b": "assisted"}
 """The seed's mode names (A1/A2/B, any case) and what they mean here."""
 
 _MODES: Final[dict[str, ModeName]] = {
     "anthropic": "anthropic",
     "litellm": "litellm",
     "assisted": "assisted",
+    "agent_sdk": "agent_sdk",
     **MODE_ALIASES,
 }
 
@@ -69,8 +71,8 @@ def normalise_mode(value: str) -> ModeName:
     mode = _MODES.get(value.strip().lower())
     if mode is None:
         raise ValueError(
-            f"unknown execution mode {value!r}: use 'anthropic', 'litellm' or 'assisted' "
-            "(or the seed's 'A1', 'A2', 'B')"
+            f"unknown execution mode {value!r}: use 'anthropic', 'litellm', 'assisted' or "
+            "'agent_sdk' (or the seed's 'A1', 'A2', 'B')"
         )
     return mode
 

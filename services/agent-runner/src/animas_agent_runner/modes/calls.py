@@ -39,6 +39,16 @@ class ModelChain:
         self._recorder = recorder
 
     @property
+    def targets(self) -> tuple[ModelTarget, ...]:
+        """The primary model, then the fallback, if any."""
+        return tuple(c.target for c in self._candidates)
+
+    @property
+    def recorder(self) -> TurnRecorder:
+        """Where the chain's calls are recorded (a mode whose calls a proxy makes records there)."""
+        return self._recorder
+
+    @property
     def model_name(self) -> str:
         """The model answering now."""
         return self._candidates[self._current].target.model
