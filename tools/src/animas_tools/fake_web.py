@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,8 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    delay_s: float = 0.0
+    """How long the route takes before it answers (a slow service; the fake's thread waits)."""
 
     @classmethod
     def json(cls, value: Any, status: int = 200) -> Reply:
@@ -83,6 +86,8 @@ class FakeWeb(ServedInThread):
                 with fake._lock:
                     fake.requests.append(request)
                     reply = fake.routes.get((self.command, parts.path), Reply(404, b"not found"))
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
