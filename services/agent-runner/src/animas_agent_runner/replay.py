@@ -68,7 +68,8 @@ def recorded_cycle(events: Iterable[Event], cycle_id: str) -> RecordedCycle:
     """Pick one cycle's records out of ``events``.
 
     Raises:
-        ValueError: ``cycle.started`` of that cycle is not among them, or it recorded no recipe.
+        ValueError: ``cycle.started`` of that cycle is not among them, it recorded no recipe, or
+            it ran in mode agent_sdk (the Claude Code CLI made its calls: nothing here can re-run them).
     """
     events = list(events)
     started = next((e for e in events if isinstance(e, CycleStarted) and e.id == cycle_id), None)
@@ -76,6 +77,11 @@ def recorded_cycle(events: Iterable[Event], cycle_id: str) -> RecordedCycle:
         raise ValueError(f"no cycle.started with id {cycle_id} among the events given")
     if started.inputs is None or started.inputs.inline is None:
         raise ValueError(f"cycle {cycle_id} recorded no recipe (it had no model, or predates recording)")
+    if started.mode == "agent_sdk":
+        raise ValueError(
+            f"cycle {cycle_id} ran in mode agent_sdk (A1): the Claude Code CLI drove its model calls "
+            "and tools, so it cannot be replayed offline (its llm.called and tool.used events are the record)"
+        )
     # Summary calls made the history the recipe already holds; only the mode's turns re-run.
     calls = [e for e in events if isinstance(e, LlmCalled) and e.cycle_id == cycle_id and e.purpose == "turn"]
     last = max((c.attempt for c in calls), default=1)
@@ -174,12 +180,6 @@ async def replay_cycle(cycle: RecordedCycle) -> ReplayReport:
     if inputs is None or not isinstance(inputs.inline, dict):
         raise ValueError(f"cycle {cycle.started.id} recorded no recipe")
     recipe = CycleRecipe.from_dict(inputs.inline)
-    if recipe.plan.mode == "agent_sdk":
-        raise ValueError(
-            f"cycle {cycle.started.id} ran in mode agent_sdk (A1): the Claude Code CLI drove its model "
-            "calls and tools, so it cannot be replayed offline (its llm.called and tool.used events "
-            "are the record)"
-        )
     recorded_prompt = str(prompt.inline) if prompt is not None and prompt.inline is not None else ""
     current = recipe.system_prompt()
     diff = tuple(
