@@ -109,7 +109,7 @@ async def test_priming_lets_the_scripted_model_answer(
         requests[1]["body"]["messages"][0]["content"],
         requests[2]["body"]["messages"][0]["content"],
     )
-    assert "What you remember:" in primed and "BLUE-42" in primed
+    assert primed.startswith("What you remember:") and "BLUE-42" in primed
     assert "What you remember" not in unprimed and unprimed.startswith("You are hinata, an AI assistant")
 
     output = tmp_path / "benchmarks.md"

@@ -842,9 +842,8 @@ async def test_without_a_configured_model_the_bundled_local_model_answers_plainl
         "none",
     )
     assert target.max_tokens == local.max_tokens and not request.tools
-    assert "What you remember:\n- The office wifi password is BLUE-42" in request.system
+    assert request.system.startswith("What you remember:\n- The office wifi password is BLUE-42")
     assert "JSON" not in request.system and "A careful clerk." in request.system
-    assert request.system.index("A careful clerk.") < request.system.index("BLUE-42")
     assert sink.of(CycleStarted)[0].mode == "assisted"
     reply = sink.of(ResponseSent)[0]
     assert reply.text == "The wifi password is BLUE-42." and reply.outcome is ResponseOutcome.REPLY

@@ -1,4 +1,4 @@
-"""The tiny-model prompt: who, then memories, then the instruction; short, within its budget."""
+"""The tiny-model prompt: memories first, short, within its budget."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from animas_agent_runner.prompt.tiny import build_tiny_prompt, tiny_recall
 IDENTITY = "# Identity: clerk\n\nA careful office clerk who keeps records.\n\n## Strengths\n- precise\n"
 
 
-def test_identity_comes_first_then_the_memories_then_the_instruction() -> None:
+def test_memories_come_first_then_identity_then_the_instruction() -> None:
     prompt = build_tiny_prompt(
         anima="clerk",
         identity=IDENTITY,
         recalled="## Related knowledge\n- The office wifi password is BLUE-42\n",
     )
     assert prompt.text == (
+        "What you remember:\n- The office wifi password is BLUE-42\n\n"
         "You are clerk, an AI assistant working with a team. A careful office clerk who keeps records."
         " precise.\n\n"
-        "What you remember:\n- The office wifi password is BLUE-42\n\n"
         "Answer the message in one or two short sentences. "
         "If a memory above answers it, use that memory's exact words for names, numbers and codes."
     )
@@ -48,11 +48,30 @@ def test_primed_items_become_one_plain_line_each() -> None:
         "  - Lesson: None (episodes/2026-11-20.md, 2026-11-20)\n"
     )
     prompt = build_tiny_prompt(anima="clerk", identity=IDENTITY, recalled=recalled)
-    assert (
+    assert prompt.text.startswith(
         "What you remember:\n- Backup server: The backup server is called KESTREL-7\n"
-        "- Worked on the invoice: Trigger: Heartbeat; Decision: sent the invoice to Sato-san\n"
-    ) in prompt.text
+        "- Worked on the invoice\n"
+    )
     assert "**" not in prompt.text and "knowledge/infra.md" not in prompt.text and "11:29" not in prompt.text
+    # An episode's trigger and decision stay out: the model copied "Trigger: Heartbeat" as a codename.
+    assert "Heartbeat" not in prompt.text and "Sato-san" not in prompt.text
+
+
+def test_an_episode_keeps_what_was_said_and_its_result() -> None:
+    recalled = (
+        "## Similar past episodes\n"
+        "- **Printers**\n"
+        "  - Trigger: Message received (from human)\n"
+        "  - Decision: Checked the request against the records and answered it\n"
+        "  - Result: The printer in the cold room is named BEAVER.\n"
+        "  - Lesson: Check the floor first (episodes/2026-11-20.md, 2026-11-20)\n"
+    )
+    prompt = build_tiny_prompt(anima="clerk", identity="", recalled=recalled)
+    assert (
+        "- Printers: Result: The printer in the cold room is named BEAVER.; Lesson: Check the floor first\n"
+        in prompt.text
+    )
+    assert "Trigger" not in prompt.text and "Decision" not in prompt.text
 
 
 def test_related_knowledge_comes_before_recent_activity_in_a_tiny_prompt() -> None:

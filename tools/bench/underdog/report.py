@@ -36,8 +36,8 @@ def _split(results: Sequence[QuestionResult]) -> str:
     right = sum(r.primed.correct for r in dev), sum(r.primed.correct for r in held)
     return (
         f"- **Split: with priming {right[0]}/{len(dev)} on the development half, {right[1]}/{len(held)} on"
-        " the held-back half.** The tiny prompt's layout (who the anima is, then the memories, then the"
-        f" instruction) was chosen on the development half, the first {DEVELOPMENT_QUESTIONS} questions of"
+        " the held-back half.** The tiny prompt's shape (memories first, an episode without its trigger and"
+        f" decision lines) was chosen on the development half, the first {DEVELOPMENT_QUESTIONS} questions of"
         " `facts.json`; the other questions were not looked at while choosing."
     )
 

@@ -55,9 +55,9 @@ def recent_messages(
 
 RECENT_LEAD = "Earlier I said:"
 """Said before the peer's earlier messages. Joined bare before the question, the 135M model read
-them as part of it and apologised; led in like this it answered from them (through the tiny prompt,
-with the recalled episode of the statement: 3 of 5 short threads such as teal, a name, a city,
-against 1 of 5 bare; without it 4 of 5 both ways)."""
+them as part of it and apologised; led in like this it answered from them more often (five short
+threads such as teal, a name, a city, each with and without the statement's recalled episode: 7 of
+10 led in, 5 of 10 bare)."""
 
 
 def with_recent(recent: Sequence[str], text: str) -> str:

@@ -1,14 +1,16 @@
-"""The prompt for a tiny local model (issue #8): short, no tools, a plain answer.
+"""The prompt for a tiny local model (issue #8): short, memories first, no tools, a plain answer.
 
 A model of ~100M parameters follows a few plain sentences and loses the thread in a long prompt,
-cannot follow tool schemas and does not reliably write JSON. So this prompt says who the anima is
-in a line or two, then what priming recalled, then one instruction right after the memories; the
-model answers in plain text and the framework does the memory work around it (assisted mode).
+cannot follow tool schemas and does not reliably write JSON. So this prompt puts what priming
+recalled first, then who the anima is in a line or two, then one instruction; the model answers in
+plain text and the framework does the memory work around it (assisted mode).
 
-Who-then-memories-then-instruction, not memories first: on the underdog benchmark's development
-half (its first 18 questions, docs/benchmarks.md) SmolLM2-135M answered 16/18 this way and 14/18
-with the memories first, and it answered "What is my favourite colour?" from the recalled episode
-where memories-first apologised instead (issue #15 item 7).
+An episode's ``Trigger:`` and ``Decision:`` lines are left out of its memory line: the model copied
+"Trigger: Heartbeat" as a codename, and for a cycle of the tiny model the decision is the framework's
+boilerplate ("Nothing surfaced from memory on its own"). On the underdog benchmark's development half
+(its first 18 questions, docs/benchmarks.md), over two states of priming, SmolLM2-135M answered
+31/36 without them and 28/36 with them; who-then-memories-then-instruction answered 29/36 either
+way, so the memories stay first (issue #15 item 7).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def _identity(identity: str, anima: str) -> str:
 _SOURCE = re.compile(r"\s*\((?:knowledge|episodes|procedures|skills|shared|activity|state)[^()]*\)\s*$")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}\s+")
 _EPISODE_FIELD = re.compile(r"^(trigger|decision|result|lesson):\s*(none)?\s*$", re.IGNORECASE)
+_LEFT_OUT_FIELD = re.compile(r"^(trigger|decision):", re.IGNORECASE)
+"""An episode's trigger and decision: copied as answers, or boilerplate (see the module's note)."""
 _OWN_REPLY = re.compile(r"^(result:\s*replied:|response_sent\b)", re.IGNORECASE)
 """What the anima itself said before (an episode's "Result: Replied: …", recent activity's
 ``response_sent``): a tiny model copies it as its next answer (the underdog benchmark's three chats
@@ -93,6 +97,8 @@ def _memory_lines(recalled: str) -> list[str]:
             own_reply = bool(_OWN_REPLY.match(fragment))  # an item that is all its own reply
         if not fragment or own_reply or _EPISODE_FIELD.match(fragment) or _OWN_REPLY.match(fragment):
             continue
+        if not starts_item and _LEFT_OUT_FIELD.match(fragment):
+            continue
         if starts_item:
             items.append([fragment])
         else:
@@ -107,7 +113,7 @@ def _memory_lines(recalled: str) -> list[str]:
 def build_tiny_prompt(
     *, anima: str, identity: str, recalled: str, budget: int = TINY_PROMPT_BUDGET
 ) -> TinyPrompt:
-    """A line of identity, then the memories, then how to answer; cut to ``budget`` tokens."""
+    """Memories first, then a line of identity, then how to answer; cut to ``budget`` tokens."""
     who = _identity(identity, anima)
     # "An AI assistant" keeps a tiny model from claiming to be the human it talks to.
     head = f"You are {anima}, an AI assistant working with a team." + (f" {who}" if who else "")
@@ -126,5 +132,5 @@ def build_tiny_prompt(
         kept.append(f"- {line}")
         used += cost
     memory = "What you remember:\n" + "\n".join(kept) + "\n\n" if kept else ""
-    text = f"{head}\n\n{memory}{instruction}"
+    text = f"{memory}{head}\n\n{instruction}"
     return TinyPrompt(text=text, tokens=count_tokens(text), memories_kept=len(kept))
