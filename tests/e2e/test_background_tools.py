@@ -4,6 +4,7 @@ http_fetch reads a page from a local fake that takes 3 seconds; config.json lets
 1 second before it goes to the background. The cycle that called it gets a handle and finishes;
 the fetch ends afterwards and is stored as ``tool.background.finished``; the next cycle's model
 request carries its result once (priming's task channel), and the cycle after that does not.
+When agent-runner is killed while such a call runs, the restarted one records it as interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -29,6 +32,7 @@ from animas_tools.scripted_llm import ScriptedLLM, ScriptedToolCall, Turn
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
 
 ANIMA = "fetcher"
+COURIER = "courier"
 PAGE = "Slow page says: the warehouse audit closes on 19 December (bg-e2e-7f3a)."
 MARKER = "bg-e2e-7f3a"
 ALWAYS_AWAKE = "## Execution Interval\nEvery 30 minutes\n\n## Active Hours\n0:00 - 24:00\n"
@@ -45,7 +49,8 @@ def llm() -> Iterator[ScriptedLLM]:
 @pytest.fixture(scope="module")
 def web() -> Iterator[FakeWeb]:
     slow = dataclasses.replace(Reply.text(PAGE), delay_s=3.0)
-    with FakeWeb({("GET", "/audit"): slow}) as server:
+    slower = dataclasses.replace(Reply.text("never read"), delay_s=15.0)
+    with FakeWeb({("GET", "/audit"): slow, ("GET", "/archive"): slower}) as server:
         yield server
 
 
@@ -53,19 +58,22 @@ def web() -> Iterator[FakeWeb]:
 def system(
     tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, web: FakeWeb
 ) -> Iterator[RunningSystem]:
-    running = start_system(tmp_path_factory.mktemp("background-tools") / "home")
+    # The restarted agent-runner looks for a killed one's calls once its health record is gone.
+    env = {"ANIMAWORKS_BACKGROUND_SWEEP_AFTER_S": "16"}
+    running = start_system(tmp_path_factory.mktemp("background-tools") / "home", env)
     try:
-        config = scripted_config(llm, (ANIMA,))
+        config = scripted_config(llm, (ANIMA, COURIER))
         config["external_tools"] = {
             "http_fetch": {"allowed_hosts": [httpx.URL(web.url).host], "allow_private_addresses": True}
         }
         config["background_task"] = {"eligible_tools": {"http_fetch": {"threshold_s": 1}}}
         running.configure(config)
-        files = template_files(AnimaSpec(name=ANIMA, role="general"), "general")
-        files.update({"heartbeat.md": ALWAYS_AWAKE, "permissions.md": PERMISSIONS})
-        event = creation_event(ANIMA, files, "template:general")
-        answer = running.admin(functools.partial(publish_change, event=event, timeout_s=60))
-        assert isinstance(answer, MemoryOpApplied), answer
+        for name in (ANIMA, COURIER):
+            files = template_files(AnimaSpec(name=name, role="general"), "general")
+            files.update({"heartbeat.md": ALWAYS_AWAKE, "permissions.md": PERMISSIONS})
+            event = creation_event(name, files, "template:general")
+            answer = running.admin(functools.partial(publish_change, event=event, timeout_s=60))
+            assert isinstance(answer, MemoryOpApplied), answer
         yield running
     finally:
         running.stop()
@@ -128,3 +136,29 @@ def test_a_slow_tool_runs_in_the_background_and_its_result_reaches_the_next_cycl
     assert MARKER not in json.dumps(after_request["body"], ensure_ascii=False)
     (delivered,) = system.events(ANIMA, "priming.background.delivered")
     assert delivered["task_id"] == task_id
+
+
+def test_a_call_running_when_agent_runner_is_killed_is_recorded_as_interrupted(
+    system: RunningSystem, llm: ScriptedLLM, web: FakeWeb
+) -> None:
+    ask = "Fetch the archive page"
+    fetch = ScriptedToolCall(name="http_fetch", arguments={"url": f"{web.url}/archive"})
+    llm.load(
+        [
+            Turn(match=ask, tool_calls=[fetch]),
+            Turn(match="goes on in the background as task", text="The archive is slow; later."),
+        ]
+    )
+    assert system.chat(COURIER, ask).json()["reply"] == "The archive is slow; later."
+    (used,) = system.events(COURIER, "tool.used")
+    runner = system.pid("agent-runner")
+    assert runner is not None
+
+    os.kill(runner, signal.SIGKILL)
+
+    (finished,) = _eventually(
+        lambda: system.events(COURIER, "tool.background.finished"), "the interrupted record", 60
+    )
+    assert finished["task_id"] == used["background_task"] and finished["status"] == "interrupted"
+    assert "process is gone" in finished["error"] and finished["result"] == ""
+    assert system.pid("agent-runner") != runner

@@ -42,6 +42,13 @@ class ToolUsed(Event, frozen=True, kw_only=True, tag="tool.used"):
             "the task id its ``tool.background.finished`` carries (the model was handed it)."
         ),
     ] = None
+    background_runner: Annotated[
+        str | None,
+        Meta(
+            description="The agent-runner process running a background call (its health record "
+            "names it): once that process is gone, the call is recorded as interrupted."
+        ),
+    ] = None
 
 
 class BackgroundStatus(enum.StrEnum):

@@ -7,13 +7,16 @@ no test sleeps for the time a real slow call takes.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from animas_agent_runner.ports import ToolCall
 from animas_agent_runner.toolbox.background import (
+    INTERRUPTED_GONE,
     BackgroundTasks,
     background_threshold,
+    orphans,
+    recover_orphans,
     task_id_for,
 )
 from animas_agent_runner.toolbox.context import ToolContext
@@ -217,3 +220,74 @@ async def test_a_long_result_is_bounded_in_its_event() -> None:
 
     (finished,) = published.of(ToolBackgroundFinished)
     assert len(finished.result) < 4_100 and finished.result.endswith("(cut)")
+
+
+# --- a killed agent-runner: its calls recorded as interrupted by a live one ---------------------
+
+
+class Ledger:
+    """The stream's handovers and ends, and the processes whose health records are current."""
+
+    def __init__(self, handed: list[ToolUsed], finished: set[str], live: set[str]) -> None:
+        self.handed, self.ended, self.live = handed, finished, live
+        self.since: list[datetime] = []
+
+    async def handed_over(self, since: datetime) -> list[ToolUsed]:
+        self.since.append(since)
+        return self.handed
+
+    async def finished(self, since: datetime) -> set[str]:
+        return self.ended
+
+    async def live_runners(self) -> set[str]:
+        return self.live
+
+
+def _handover(task: str, runner: str) -> ToolUsed:
+    return ToolUsed(
+        id=f"used-{task}",
+        anima="sample",
+        correlation_id="corr-1",
+        producer="agent-runner",
+        cycle_id="cycle-1",
+        ordinal=0,
+        tool="slow_fetch",
+        arguments={"url": "https://example.org"},
+        status=ToolStatus.OK,
+        call_id="call-1",
+        background_task=task,
+        background_runner=runner,
+    )
+
+
+async def test_the_handover_names_the_process_that_runs_the_call() -> None:
+    published, gate = Published(), Gate()
+    tasks = BackgroundTasks(published, runner="runner-a")
+    surface = ToolSurface(
+        _context(published), (_tool("slow_fetch", gate),), background=(tasks, _config(slow_fetch=0.01))
+    )
+    await surface.run(_call())
+    (used,) = published.of(ToolUsed)
+    assert used.background_runner == "runner-a"
+    await tasks.close()
+
+
+async def test_only_a_call_of_a_gone_process_that_never_ended_is_recorded_interrupted() -> None:
+    handed = [
+        _handover("t-dead", "runner-gone"),
+        _handover("t-done", "runner-gone"),
+        _handover("t-alive", "runner-b"),
+        _handover("t-mine", "runner-me"),
+    ]
+    ledger = Ledger(handed, finished={"t-done"}, live={"runner-b"})
+    published = Published()
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+    recovered = await recover_orphans(ledger, published, "runner-me", now, timedelta(hours=24))
+
+    assert recovered == ["t-dead"] and ledger.since == [now - timedelta(hours=24)]
+    (finished,) = published.of(ToolBackgroundFinished)
+    assert finished.status is BackgroundStatus.INTERRUPTED and finished.error == INTERRUPTED_GONE
+    assert finished.id == derive_id("t-dead", "finished")  # the id its own process would have used
+    assert (finished.anima, finished.correlation_id, finished.cycle_id) == ("sample", "corr-1", "cycle-1")
+    assert orphans(handed, {"t-done", "t-dead"}, {"runner-b", "runner-me"}) == []

@@ -211,8 +211,9 @@ AUTHORITY: dict[str, Authority] = {
             *(f"agent-runner-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS)),
             *(f"agent-runner-tasks-p{p}" for p in range(DEFAULT_ACTIVITY_PARTITIONS)),
         ),
-        # Reply and answer ledgers, channel boards, the anima's own earlier messages; the journal.
-        reads=(ACTIVITY_STREAM, DELTAS_STREAM),
+        # Reply and answer ledgers, channel boards, the anima's own earlier messages; the journal;
+        # which agent-runner processes are alive (a killed one's background calls are interrupted).
+        reads=(ACTIVITY_STREAM, DELTAS_STREAM, kv_stream(SERVICES_BUCKET)),
         bodies=Bodies.WRITE,
     ),
     "priming": Authority(

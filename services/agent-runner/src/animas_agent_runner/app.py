@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
+from animas_agent_runner.adapters.background_ledger import HEALTH_KEY as BACKGROUND_HEALTH_KEY
+from animas_agent_runner.adapters.background_ledger import StreamBackgroundLedger, sweep_forever
 from animas_agent_runner.adapters.boards import BusBoards
 from animas_agent_runner.adapters.call_limit import CallLimit
 from animas_agent_runner.adapters.jetstream import (
@@ -33,6 +38,8 @@ from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_agent_runner.toolbox.external import external_client
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_AGENT_REPLAY, stored_activity_filter
 from animas_core.bodies import ObjectStoreBodies
+from animas_core.clock import system_clock
+from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.rpc_tracing import traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
@@ -120,6 +127,22 @@ async def setup(
     # Calls still running in the background are stopped and recorded as interrupted first.
     background = BackgroundTasks(runtime.publisher)
     runtime.on_shutdown(background.close)
+    # Calls a killed agent-runner left running are recorded as interrupted by a live one.
+    runtime.extra_health[BACKGROUND_HEALTH_KEY] = background.runner
+    config = CachedConfig(settings.config_path)
+    runtime.background(
+        asyncio.create_task(
+            sweep_forever(
+                StreamBackgroundLedger(runtime.js),
+                runtime.publisher,
+                background.runner,
+                system_clock,
+                lambda: timedelta(hours=config.get().background_task.result_retention_hours),
+                first_after_s=settings.background_sweep_after_s,
+                every_s=settings.background_sweep_every_s,
+            )
+        )
+    )
     http = external_client()
     runtime.on_shutdown(http.aclose)
     runtime.extra_health["llm_calls"] = {"limit": limit.limit}

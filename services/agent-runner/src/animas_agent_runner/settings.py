@@ -37,6 +37,11 @@ class AgentRunnerSettings(ServiceSettings):
     """Waits between the attempts of a tool call whose effect was not stored or confirmed (a
     service restarting); when they are spent the cycle fails and is redelivered. JSON list in
     ``ANIMAWORKS_EFFECT_RETRY_BACKOFF_S``; ``[]`` fails the cycle at the first miss."""
+    background_sweep_after_s: float = Field(default=30.0, gt=0)
+    """How soon after start a replica looks for background calls a killed replica left running
+    (longer than a health record outlives its process, ``SERVICES_TTL_S``)."""
+    background_sweep_every_s: float = Field(default=300.0, gt=0)
+    """How often it looks again (a replica may die while others run)."""
     local_model_url: str | None = None
     """The bundled local model's OpenAI-compatible endpoint (``…/v1``): animas without a configured
     model use it (assisted mode). ``anima up`` sets it; unset, they get configuration guidance."""

@@ -5,7 +5,9 @@ when its threshold passes is handed over: the model gets a handle at once (the t
 cycle goes on and finishes. The call keeps running here, on this replica, and when it ends its
 result is recorded as ``tool.background.finished`` under the anima's subject with the cycle's
 correlation id; priming shows it in the anima's next cycle, once. If agent-runner is stopped while
-a call runs, the call is recorded as ``interrupted`` when it shuts down.
+a call runs, the call is recorded as ``interrupted`` when it shuts down; if it is killed, a
+running agent-runner records it so (:func:`recover_orphans`): the handover's ``tool.used`` names
+the process (``background_runner``), and a process whose health record is gone runs nothing.
 
 Only tools that wait on something outside (external tools, workspace commands) may go to the
 background: an anima's own tools act on its memory and must settle inside their cycle.
@@ -16,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from animas_agent_runner.domain import PRODUCER
 from animas_agent_runner.toolbox.errors import ToolDenied, ToolFailed
-from animas_contracts import BackgroundStatus, ToolBackgroundFinished, derive_id
+from animas_contracts import BackgroundStatus, ToolBackgroundFinished, ToolUsed, derive_id
 from animas_core.broker import EventSink
 from animas_core.config_model import BackgroundTaskConfig
 
@@ -69,8 +73,10 @@ class BackgroundCall:
 class BackgroundTasks:
     """The calls running in the background on this replica, for as long as it runs."""
 
-    def __init__(self, publisher: EventSink) -> None:
+    def __init__(self, publisher: EventSink, runner: str | None = None) -> None:
         self._publisher = publisher
+        self.runner = runner or str(uuid.uuid4())
+        """This process, as the handover's ``tool.used`` and the health record name it."""
         self._running: dict[str, tuple[BackgroundCall, asyncio.Task[str]]] = {}
         self._watchers: set[asyncio.Task[None]] = set()
 
@@ -150,3 +156,63 @@ def finished_event(
         error=error,
         call_id=describe.call_id,
     )
+
+
+INTERRUPTED_GONE = "agent-runner stopped while it ran (its process is gone)"
+
+
+class BackgroundLedger(Protocol):
+    """What the stream and the health records say about background calls."""
+
+    async def handed_over(self, since: datetime) -> list[ToolUsed]:
+        """``tool.used`` events of calls handed to the background since ``since``."""
+        ...
+
+    async def finished(self, since: datetime) -> set[str]:
+        """Task ids with a ``tool.background.finished`` since ``since``."""
+        ...
+
+    async def live_runners(self) -> set[str]:
+        """The ``background_runner`` of every agent-runner process whose health record is current."""
+        ...
+
+
+def orphans(handed: Iterable[ToolUsed], finished: set[str], live: set[str]) -> list[ToolUsed]:
+    """Handovers whose call did not end and whose process is gone: it never will end."""
+    return [
+        used
+        for used in handed
+        if used.background_task is not None
+        and used.background_task not in finished
+        and used.background_runner not in live
+    ]
+
+
+async def recover_orphans(
+    ledger: BackgroundLedger, publisher: EventSink, own: str, now: datetime, retention: timedelta
+) -> list[str]:
+    """Record every orphaned call of the retention window as interrupted; their task ids.
+
+    The event's id is the one its own process would have given the end, so it is recorded once.
+    """
+    since = now - retention
+    handed = await ledger.handed_over(since)
+    if not handed:
+        return []
+    finished = await ledger.finished(since)
+    live = await ledger.live_runners() | {own}
+    recovered: list[str] = []
+    for used in orphans(handed, finished, live):
+        assert used.background_task is not None
+        describe = BackgroundCall(
+            task_id=used.background_task,
+            anima=used.anima,
+            cycle_id=used.cycle_id,
+            correlation_id=used.correlation_id,
+            tool=used.tool,
+            arguments=used.arguments,
+            call_id=used.call_id,
+        )
+        await publisher.publish(finished_event(describe, BackgroundStatus.INTERRUPTED, "", INTERRUPTED_GONE))
+        recovered.append(describe.task_id)
+    return recovered

@@ -164,6 +164,7 @@ class ToolSurface:
                 reason=reason,
                 call_id=call.id,
                 background_task=task_id,
+                background_runner=self._background[0].runner if task_id and self._background else None,
             )
         )
 
