@@ -7,6 +7,7 @@ mode, with the Claude Code CLI, runs in tests/e2e/test_agent_sdk_mode.py.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from animas_agent_runner.adapters.recording_proxy import RecordingProxy, neutral, wire_request
-from animas_agent_runner.modes.agent_sdk import mcp_tools, options, sdk_tool_name
+from animas_agent_runner.modes.agent_sdk import mcp_tools, options, run_agent_sdk, sdk_tool_name
 from animas_agent_runner.ports import (
     ModelCallFailed,
     ModelTarget,
@@ -210,4 +211,26 @@ def test_the_cli_gets_our_prompt_and_tools_and_none_of_its_own(tmp_path: Path) -
     assert (
         opts.env["CLAUDE_CONFIG_DIR"] == str(tmp_path / "c")
         and opts.env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == "1000"
+    )
+
+
+async def test_without_the_sdk_the_cycle_fails_saying_the_command_to_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "claude_agent_sdk", None)  # an import of it raises ImportError
+    with pytest.raises(ModelCallFailed, match=r"agent-sdk") as failed:
+        await run_agent_sdk(
+            system="S",
+            user_text="hi",
+            tools=Surface(),
+            model="anthropic/claude-scripted",
+            fallback=None,
+            base_url="http://127.0.0.1:9",
+            api_key="t",
+            max_turns=2,
+            max_tokens=10,
+            cwd=None,
+        )
+    assert not failed.value.transient and "pip install 'animaworks-agent-runner[agent-sdk]'" in str(
+        failed.value
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from animas_agent_runner.adapters.recording_proxy import RecordingProxy
 from animas_agent_runner.cycle.recipe import CycleRecipe
 from animas_agent_runner.modes.agent_sdk import run_agent_sdk
 from animas_agent_runner.modes.assisted import run_assisted, run_plain
@@ -63,6 +62,9 @@ async def _through_agent_sdk(
     chain: ModelChain, recipe: CycleRecipe, *, system: str, tools: ToolRunner, cwd: Path | None
 ) -> ModeOutcome:
     """Mode ``agent_sdk``: the CLI calls the model through a proxy that records each call."""
+    # Here, not at the top: aiohttp's import (~0.2 s) is not paid by systems without the mode.
+    from animas_agent_runner.adapters.recording_proxy import RecordingProxy
+
     # The primary model only: a fallback the CLI switched to would be recorded under the wrong name.
     primary = chain.targets[0]
     earlier = [f"{'You' if isinstance(t, AssistantTurn) else 'They'}: {t.text}" for t in recipe.history]
