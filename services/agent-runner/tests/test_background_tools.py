@@ -291,3 +291,18 @@ async def test_only_a_call_of_a_gone_process_that_never_ended_is_recorded_interr
     assert finished.id == derive_id("t-dead", "finished")  # the id its own process would have used
     assert (finished.anima, finished.correlation_id, finished.cycle_id) == ("sample", "corr-1", "cycle-1")
     assert orphans(handed, {"t-done", "t-dead"}, {"runner-b", "runner-me"}) == []
+
+
+async def test_a_redelivered_cycle_does_not_start_a_call_this_process_still_runs() -> None:
+    published, gate = Published(), Gate()
+    tasks = BackgroundTasks(published)
+    for _ in range(2):  # the cycle, then its redelivery: same cycle id, same ordinal
+        surface = ToolSurface(
+            _context(published), (_tool("slow_fetch", gate),), background=(tasks, _config(slow_fetch=0.01))
+        )
+        result = await surface.run(_call())
+        assert task_id_for("cycle-1", 0) in result.content
+    assert gate.calls == 1
+    gate.opened.set()
+    await tasks.wait()
+    assert len(published.of(ToolBackgroundFinished)) == 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Iterable
@@ -91,10 +92,16 @@ class BackgroundTasks:
         """Await ``work`` for up to ``threshold_s``: its text, or None once it went to the background.
 
         Without a threshold it is simply awaited. Exceptions of a call that finishes in time pass
-        through, as if it had been awaited directly.
+        through, as if it had been awaited directly. A task id this process already runs (the
+        same call of a redelivered cycle) is not started again.
         """
         if threshold_s is None:
             return await work
+        if describe.task_id in self._running:
+            # A redelivered cycle calling again what this process still runs: one call, one result.
+            if inspect.iscoroutine(work):
+                work.close()
+            return None
         task: asyncio.Task[str] = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=threshold_s)
         if done:
