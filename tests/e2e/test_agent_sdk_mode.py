@@ -161,6 +161,8 @@ def test_an_a1_anima_answers_with_tools_through_the_agent_sdk(
         "mcp__animas__read_file",
         "mcp__animas__read_file",
     ]
+    # The MCP calls carry the model's tool-use ids, as tool.used does in the other modes.
+    assert [u.call_id for u in uses] == [c.id for c in calls[0].turn.tool_calls]
     recorded = json.dumps(
         [c.request.inline for c in calls] + [c.response.inline for c in calls if c.response]
     )

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from animas_agent_runner.adapters.recording_proxy import RecordingProxy, neutral, wire_request
-from animas_agent_runner.modes.agent_sdk import mcp_tools, options, run_agent_sdk, sdk_tool_name
+from animas_agent_runner.modes.agent_sdk import CallIds, mcp_tools, options, run_agent_sdk, sdk_tool_name
 from animas_agent_runner.ports import (
     ModelCallFailed,
     ModelTarget,
@@ -234,3 +234,19 @@ async def test_without_the_sdk_the_cycle_fails_saying_the_command_to_run(
     assert not failed.value.transient and "pip install 'animaworks-agent-runner[agent-sdk]'" in str(
         failed.value
     )
+
+
+async def test_a_tool_call_keeps_the_id_the_model_gave_it() -> None:
+    pytest.importorskip("claude_agent_sdk")
+    ids, surface = CallIds(), Surface()
+    ids.expect(
+        (
+            ToolCall("toolu_a", "mcp__animas__remember", {"text": "teal"}),
+            ToolCall("toolu_b", "mcp__animas__remember", {"text": "navy"}),
+        )
+    )
+    [tool] = mcp_tools(surface, ids)
+    await tool.handler({"text": "navy"})
+    await tool.handler({"text": "teal"})
+    await tool.handler({"text": "teal"})  # asked for once only: numbered
+    assert [c.id for c in surface.ran] == ["toolu_b", "toolu_a", "sdk_1"]

@@ -17,6 +17,7 @@ import json
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from animas_agent_runner.adapters.anthropic_model import _Assembly, _sdk
 from animas_agent_runner.ports import (
     ModelCallFailed,
     ModelTarget,
+    ToolCall,
     ToolResult,
     TurnRecorder,
     TurnRequest,
@@ -50,8 +52,16 @@ def _event_adapter() -> Any:
 class RecordingProxy:
     """Serves ``/v1/…`` on 127.0.0.1 for one cycle; use as an async context manager."""
 
-    def __init__(self, target: ModelTarget, recorder: TurnRecorder, *, timeout_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        target: ModelTarget,
+        recorder: TurnRecorder,
+        *,
+        timeout_s: float = 600.0,
+        on_tool_calls: Callable[[tuple[ToolCall, ...]], None] | None = None,
+    ) -> None:
         self._target = target
+        self._on_tool_calls = on_tool_calls
         self._recorder = recorder
         self._upstream = (target.api_base or ANTHROPIC_API).rstrip("/")
         self.token = "animas-" + secrets.token_urlsafe(24)
@@ -186,6 +196,8 @@ class RecordingProxy:
 
     async def _called(self, recorded: dict[str, Any], result: TurnResult, began: float) -> None:
         self.calls += 1
+        if self._on_tool_calls is not None and result.tool_calls:
+            self._on_tool_calls(result.tool_calls)
         await self._recorder.model_called(
             target=self._target,
             request=neutral(recorded),

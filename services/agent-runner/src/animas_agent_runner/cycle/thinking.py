@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from animas_agent_runner.cycle.recipe import CycleRecipe
-from animas_agent_runner.modes.agent_sdk import run_agent_sdk
+from animas_agent_runner.modes.agent_sdk import CallIds, run_agent_sdk
 from animas_agent_runner.modes.assisted import run_assisted, run_plain
 from animas_agent_runner.modes.calls import ModelChain
 from animas_agent_runner.modes.tool_loop import Chaining, ModeOutcome, run_tool_loop
@@ -71,7 +71,8 @@ async def _through_agent_sdk(
     user_text = recipe.user_text
     if earlier:
         user_text = "Earlier in this conversation:\n" + "\n".join(earlier) + "\n\nNow:\n" + user_text
-    async with RecordingProxy(primary, chain.recorder) as proxy:
+    ids = CallIds()
+    async with RecordingProxy(primary, chain.recorder, on_tool_calls=ids.expect) as proxy:
         outcome = await run_agent_sdk(
             system=system,
             user_text=user_text,
@@ -83,5 +84,6 @@ async def _through_agent_sdk(
             max_turns=recipe.plan.max_turns,
             max_tokens=recipe.plan.max_tokens,
             cwd=cwd,
+            ids=ids,
         )
     return dataclasses.replace(outcome, turns=proxy.calls)

@@ -40,14 +40,40 @@ def _sdk() -> Any:
     return claude_agent_sdk
 
 
-def mcp_tools(tools: ToolRunner) -> list[Any]:
+class CallIds:
+    """The model's ids for the tool calls the CLI passes on to our MCP server.
+
+    An MCP call carries only the tool's name and arguments. The recording proxy hands over each
+    answer's tool calls (:meth:`expect`); a call is matched to the first unclaimed one with its
+    name and arguments, so ``tool.used`` carries the id ``llm.called`` shows, as in the other
+    modes. A call nothing matches is numbered ``sdk_<n>``.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[ToolCall] = []
+        self._numbers = itertools.count(1)
+
+    def expect(self, calls: tuple[ToolCall, ...]) -> None:
+        """The model asked for these (names as the CLI knows them)."""
+        self._pending += calls
+
+    def take(self, name: str, arguments: dict[str, Any]) -> str:
+        """The id of the call of our tool ``name`` with ``arguments``."""
+        for i, call in enumerate(self._pending):
+            if call.name == sdk_tool_name(name) and call.arguments == arguments:
+                return self._pending.pop(i).id
+        return f"sdk_{next(self._numbers)}"
+
+
+def mcp_tools(tools: ToolRunner, ids: CallIds | None = None) -> list[Any]:
     """Our tools as the SDK's MCP tools; each call goes through ``tools.run`` like any mode's."""
     sdk = _sdk()
-    numbers = itertools.count(1)
+    known = ids or CallIds()
 
     def wrap(spec: ToolSpec) -> Any:
         async def handler(arguments: dict[str, Any]) -> dict[str, Any]:
-            result = await tools.run(ToolCall(f"sdk_{next(numbers)}", spec.name, dict(arguments)))
+            call_id = known.take(spec.name, arguments)
+            result = await tools.run(ToolCall(call_id, spec.name, dict(arguments)))
             return {"content": [{"type": "text", "text": result.content}], "is_error": result.is_error}
 
         return sdk.SdkMcpTool(spec.name, spec.description, spec.parameters, handler)
@@ -74,6 +100,7 @@ def options(
     max_tokens: int,
     cwd: Path,
     config_dir: Path,
+    ids: CallIds | None = None,
 ) -> Any:
     """The CLI's options: our system prompt and tools only, the model behind ``base_url``."""
     sdk = _sdk()
@@ -92,7 +119,7 @@ def options(
     return sdk.ClaudeAgentOptions(
         system_prompt=system,
         tools=[],  # no built-in tool: Bash, Read, Write and the rest are not offered at all
-        mcp_servers={SERVER: sdk.create_sdk_mcp_server(SERVER, tools=mcp_tools(tools))},
+        mcp_servers={SERVER: sdk.create_sdk_mcp_server(SERVER, tools=mcp_tools(tools, ids))},
         allowed_tools=names,
         strict_mcp_config=True,
         setting_sources=[],
@@ -117,6 +144,7 @@ async def run_agent_sdk(
     max_turns: int,
     max_tokens: int,
     cwd: Path | None,
+    ids: CallIds | None = None,
 ) -> ModeOutcome:
     """One cycle through the Claude Agent SDK; the reply is the CLI's final result.
 
@@ -139,6 +167,7 @@ async def run_agent_sdk(
             max_tokens=max_tokens,
             cwd=where,
             config_dir=config_dir,
+            ids=ids,
         )
         try:
             async for message in sdk.query(prompt=user_text, options=opts):
