@@ -138,3 +138,20 @@ def test_the_first_delivery_in_stream_order_decides() -> None:
 def test_the_log_days_cover_the_retention_in_any_time_zone() -> None:
     now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
     assert log_days(now, DAY) == ["2026-12-05", "2026-12-06", "2026-12-07", "2026-12-08"]
+
+
+async def test_a_result_whose_showing_could_not_be_recorded_waits_for_the_next_cycle() -> None:
+    class Flaky(Log):
+        down = True
+
+        async def publish(self, event: Event) -> None:
+            if self.down:
+                raise ConnectionError("broker restarting")
+            await super().publish(event)
+
+    log = Flaky(_result("bg-1", FINISHED))
+    deliveries = _deliveries(log)
+    now = FINISHED + timedelta(minutes=5)
+    assert await deliveries.section(log.read, "alice", "cy1", now, Words()) == ""
+    log.down = False
+    assert "bg-1" in await deliveries.section(log.read, "alice", "cy2", now, Words())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ BUDGET_TOKENS = 800
 LINE_CHARS = 1_500
 """A result longer than this is cut in the prompt (the event keeps more)."""
 PRODUCER = "priming"
+_log = logging.getLogger(__name__)
 
 ReadFile = Callable[[str, str], Awaitable[str | None]]
 
@@ -155,20 +157,28 @@ class BackgroundDeliveries:
         due = due_results(
             entries_of(texts), cycle_id=cycle_id, now=now, retention=retention, delivered_here=here
         )
-        text, shown = results_section(due, counter)
+        _, shown = results_section(due, counter)
+        recorded: list[str] = []
         for task_id in shown:
-            self._delivered.setdefault(task_id, (cycle_id, now))
-            await self._publisher.publish(
-                BackgroundResultDelivered(
-                    id=derive_id(task_id, "delivered"),
-                    anima=anima,
-                    correlation_id=cycle_id,
-                    causation_id=cycle_id,
-                    producer=PRODUCER,
-                    task_id=task_id,
-                    cycle_id=cycle_id,
+            try:
+                await self._publisher.publish(
+                    BackgroundResultDelivered(
+                        id=derive_id(task_id, "delivered"),
+                        anima=anima,
+                        correlation_id=cycle_id,
+                        causation_id=cycle_id,
+                        producer=PRODUCER,
+                        task_id=task_id,
+                        cycle_id=cycle_id,
+                    )
                 )
-            )
+            except Exception:
+                # Shown only once recorded: what is not recorded waits for the next cycle.
+                _log.warning("could not record a background result as shown", exc_info=True)
+                break
+            self._delivered.setdefault(task_id, (cycle_id, now))
+            recorded.append(task_id)
+        text, _ = results_section([r for r in due if r.task_id in recorded], counter)
         return text
 
     def _forget(self, now: datetime, retention: timedelta) -> None:
