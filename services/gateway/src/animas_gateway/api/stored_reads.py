@@ -67,7 +67,6 @@ async def stored_events(nc: Client, *filters: str) -> list[Stored]:
     return [Stored(seq, found[seq]) for seq in sorted(found)]
 
 
-
 def anima_param(request: Request, name: str = "name", *, where: str = "path") -> str | None:
     """A valid anima name from the path (or the query, where it may be absent); 400 when invalid."""
     source = request.path_params if where == "path" else request.query_params
