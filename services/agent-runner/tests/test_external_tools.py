@@ -7,6 +7,7 @@ untrusted content from outside.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -262,6 +263,21 @@ async def test_http_fetch_reads_text_and_reduces_html(web: FakeWeb, http: httpx.
     assert used.status is ToolStatus.OK
     assert text.splitlines()[1:] == ["Title", "Body & more"]
     assert "evil" not in text
+
+
+async def test_http_fetch_waits_as_long_as_its_section_says_not_the_shared_clients_default(
+    web: FakeWeb,
+) -> None:
+    web.routes[("GET", "/slow")] = dataclasses.replace(Reply.text("at last"), delay_s=0.6)
+    impatient = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=0.2)
+    try:
+        result, used, _ = await _run(
+            _fetch_config(web, timeout_s=5), impatient, "http_fetch", {"url": f"{web.url}/slow"}
+        )
+    finally:
+        await impatient.aclose()
+    assert used.status is ToolStatus.OK, result
+    assert "at last" in _inside(result)
 
 
 async def test_http_fetch_cuts_a_long_body_and_refuses_what_is_not_text(

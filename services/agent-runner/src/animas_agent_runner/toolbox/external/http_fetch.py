@@ -157,7 +157,14 @@ async def fetch(url: str, section: HttpFetchConfig, http: httpx.AsyncClient) -> 
         raise ToolFailed(f"not a URL: {exc}") from None
     for _ in range(section.max_redirects + 1):
         await check_url(current, section)
-        request = http.build_request("GET", current, headers={"Accept": "text/*, application/json;q=0.9"})
+        # The section's limit, not the shared client's default: a slow page the operator allowed
+        # (e.g. one meant for the background) is read for as long as timeout_s says.
+        request = http.build_request(
+            "GET",
+            current,
+            headers={"Accept": "text/*, application/json;q=0.9"},
+            timeout=section.timeout_s,
+        )
         response = await http.send(request, stream=True, follow_redirects=False)
         try:
             if response.status_code in REDIRECTS and "location" in response.headers:
