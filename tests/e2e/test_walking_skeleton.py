@@ -253,7 +253,7 @@ def test_status_shows_every_service_and_consumer(system: RunningSystem) -> None:
     ):
         assert f"  {service} " in out
     assert "agent-runner-p0" in out and "memory-writer-activity" in out
-    assert "not yet:" in out  # placeholder services say what they do not do yet
+    assert "not yet:" not in out  # no service reports placeholder work any more (outbound was the last)
 
 
 def test_logs_never_contain_the_api_key(system: RunningSystem) -> None:

@@ -289,5 +289,10 @@ async def test_cron_commands_run_in_the_sandbox_on_the_configured_path(
 class _Ports:
     """The one port a cron command needs from the cycle runner: the anima's files."""
 
+    # A cron command calls no external tool and sends nothing to the background.
+    http = None
+    background = None
+    publisher = None
+
     def __init__(self, memory: CronFiles) -> None:
         self.memory = memory

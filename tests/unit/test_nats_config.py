@@ -42,6 +42,7 @@ def test_the_durables_in_the_services_code_are_the_ones_the_table_grants() -> No
     from animas_memory_writer.app import ACTIVITY_CONSUMER
     from animas_outbound.app import REQUESTS
     from animas_outbound.notify.wiring import NOTIFY_REQUESTS
+    from animas_outbound.replies.wiring import EXTERNAL_REPLIES
     from animas_priming.app import applied_consumers
 
     in_code = {
@@ -51,7 +52,7 @@ def test_the_durables_in_the_services_code_are_the_ones_the_table_grants() -> No
         ],
         "consolidator": list(CONSUMERS),
         "memory-writer": [ACTIVITY_CONSUMER],
-        "outbound": [REQUESTS, NOTIFY_REQUESTS],
+        "outbound": [REQUESTS, NOTIFY_REQUESTS, EXTERNAL_REPLIES],
         "priming": applied_consumers(DEFAULT_ACTIVITY_PARTITIONS),
     }
     for service, grant in AUTHORITY.items():

@@ -50,12 +50,22 @@ OWN_SETTINGS: Mapping[str, tuple[str, ...]] = {
         "EFFECT_RETRY_BACKOFF_S",
         "LOCAL_MODEL_URL",
         "COMMAND_PATH",
+        "BACKGROUND_SWEEP_AFTER_S",
+        "BACKGROUND_SWEEP_EVERY_S",
     ),
     "priming": ("INDEX_DIR", "WEAVIATE_URL", "WEAVIATE_GRPC_PORT", "CHANNEL_TIMEOUT_S"),
     "memory-writer": ("REPLAY_BATCH", "WATCH_INTERVAL_S"),
     "consolidator": ("LLM_TIMEOUT_S", "MEMORY_OP_TIMEOUT_S"),
     "scheduler": ("MEMORY_TIMEOUT_S", "SCHEDULER_PAUSED", "SCHEDULER_CLOCK_FILE", "SCHEDULER_CLOCK_OFFSET_S"),
-    "outbound": ("MEMORY_TIMEOUT_S", "NOTIFY_ATTEMPTS", "NOTIFY_BACKOFF_S", "NOTIFY_TIMEOUT_S"),
+    "outbound": (
+        "MEMORY_TIMEOUT_S",
+        "NOTIFY_ATTEMPTS",
+        "NOTIFY_BACKOFF_S",
+        "NOTIFY_TIMEOUT_S",
+        "REPLY_ATTEMPTS",
+        "REPLY_BACKOFF_S",
+        "REPLY_TIMEOUT_S",
+    ),
 }
 """The ``ANIMAWORKS_*`` names (without the prefix) of each NATS service's own settings class."""
 
