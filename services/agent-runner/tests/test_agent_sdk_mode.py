@@ -214,6 +214,41 @@ def test_the_cli_gets_our_prompt_and_tools_and_none_of_its_own(tmp_path: Path) -
     )
 
 
+def test_the_cli_inherits_no_credential_of_agent_runner(tmp_path: Path) -> None:
+    pytest.importorskip("claude_agent_sdk")
+    environ = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/a",
+        "ANIMAWORKS_CREDENTIAL_CLAUDE_API_KEY": "sk-ant-real",
+        "OPENAI_API_KEY": "sk-openai",
+        "ANTHROPIC_API_KEY": "sk-ant-env",
+        "AWS_SECRET_ACCESS_KEY": "aws",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+    }
+    opts = options(
+        system="S",
+        tools=Surface(),
+        model="claude-scripted",
+        fallback=None,
+        base_url="http://127.0.0.1:9",
+        api_key="animas-token",
+        max_turns=1,
+        max_tokens=100,
+        cwd=tmp_path,
+        config_dir=tmp_path / "c",
+        environ=environ,
+    )
+    # The SDK starts the CLI with {**os.environ, **opts.env}: every credential is overridden.
+    seen = {**environ, **opts.env}
+    assert seen["ANTHROPIC_API_KEY"] == "animas-token"  # the proxy's per-cycle token, not a key
+    assert all(
+        v == ""
+        for k, v in seen.items()
+        if k not in {"PATH", "HOME"} and k in environ and k != "ANTHROPIC_API_KEY"
+    )
+    assert seen["PATH"] == "/usr/bin" and "sk-" not in repr(opts.env) and "xoxb" not in repr(opts.env)
+
+
 async def test_without_the_sdk_the_cycle_fails_saying_the_command_to_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +91,22 @@ def _places(cwd: Path | None, scratch: Path) -> tuple[Path, Path]:
     return (cwd if cwd is not None and cwd.is_dir() else scratch), config_dir
 
 
+_SECRET_NAME = re.compile(
+    r"ANIMAWORKS_CREDENTIAL_.*|.*_API_KEY|.*_TOKEN|.*SECRET.*|.*PASSWORD.*|AWS_.*|ANTHROPIC_AUTH_TOKEN"
+)
+"""Variables that hold credentials (the model keys agent-runner is given, cloud and platform tokens)."""
+
+
+def blanked_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """Every credential-looking variable of ``environ``, set to empty for the CLI.
+
+    The SDK starts the CLI with agent-runner's whole environment and only lets options add to it,
+    so a variable is hidden by overriding it; the CLI reaches the model through our proxy and
+    needs none of them.
+    """
+    return {name: "" for name in environ if _SECRET_NAME.fullmatch(name)}
+
+
 def options(
     *,
     system: str,
@@ -101,11 +120,18 @@ def options(
     cwd: Path,
     config_dir: Path,
     ids: CallIds | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Any:
-    """The CLI's options: our system prompt and tools only, the model behind ``base_url``."""
+    """The CLI's options: our system prompt and tools only, the model behind ``base_url``.
+
+    ``environ`` is the environment the SDK will pass on (agent-runner's own by default): its
+    credentials are blanked, so the CLI holds no key but the proxy's per-cycle token.
+    """
     sdk = _sdk()
     names = [sdk_tool_name(spec.name) for spec in tools.specs()]
+    inherited = os.environ if environ is None else environ  # noqa: TID251 (what the SDK passes on)
     env = {
+        **blanked_secrets(inherited),
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": api_key,
         "CLAUDE_CONFIG_DIR": str(config_dir),
