@@ -27,6 +27,7 @@ from tests.conftest import RunningSystem, scripted_config, start_system
 from animas_agent_runner.prompt import templates
 from animas_agent_runner.replay import recorded_cycle, replay_cycle
 from animas_contracts import decode_event
+from animas_contracts.subjects import ACTIVITY_STREAM
 from animas_core.anima_files import AnimaSpec, template_files
 from animas_tools.animas_cli import creation_event
 from animas_tools.cycle_replay import cycle_events
@@ -66,6 +67,36 @@ def _wait(condition: Any, timeout_s: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.1)
+
+
+def _runner_backlog(system: RunningSystem) -> list[tuple[str, int, int]]:
+    """agent-runner's durables that still hold messages: (name, pending, unacknowledged)."""
+
+    async def read(nc: Client) -> list[tuple[str, int, int]]:
+        infos = await nc.jetstream().consumers_info(ACTIVITY_STREAM)
+        return [
+            (c.name, c.num_pending or 0, c.num_ack_pending or 0)
+            for c in infos
+            if c.name.startswith("agent-runner") and ((c.num_pending or 0) or (c.num_ack_pending or 0))
+        ]
+
+    return system.admin(read)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_runners(system: RunningSystem) -> None:
+    """Each test starts once the one before has no message left at agent-runner.
+
+    A runner killed by a test leaves messages that come back after the ack wait; a cycle they
+    start later would take the next test's scripted answers.
+    """
+    quiet_checks = 0
+    deadline = time.monotonic() + 60
+    while quiet_checks < 2:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"agent-runner still holds messages: {_runner_backlog(system)}")
+        quiet_checks = quiet_checks + 1 if not _runner_backlog(system) else 0
+        time.sleep(0.5)
 
 
 def _runner_pids(system: RunningSystem) -> dict[str, int]:
