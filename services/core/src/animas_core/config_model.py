@@ -271,6 +271,12 @@ class HousekeepingConfig(_Section):
     """How long streamed model output (the write-ahead journal) stays in DELTAS."""
     bodies_max_age_days: int = Field(default=0, ge=0)
     """Stored request/response bodies expire after this many days; 0 keeps them for good."""
+    deadletter_max_age_days: int = Field(default=0, ge=0)
+    """Dead letters expire after this many days; 0 keeps them for good (docs/retention.md)."""
+    snapshot_every_events: int = Field(default=1000, ge=0)
+    """memory-writer snapshots an anima's projection after this many of its events; 0: never."""
+    snapshots_kept: int = Field(default=2, ge=1)
+    """Snapshots memory-writer keeps per anima, newest first (older ones are deleted)."""
 
 
 MissedFires = Literal["coalesce", "skip", "all"]
