@@ -17,12 +17,14 @@ from animas_contracts.subjects import (
     GUARDS_BUCKET,
     NOTIFICATIONS_BUCKET,
     RPC_MEMORY_REBUILD,
+    RPC_MEMORY_SNAPSHOT,
     RPC_MEMORY_SYNC_ALL,
     RPC_PRIMING_REINDEX,
     SCHEDULES_BUCKET,
     SERVICES_BUCKET,
     inbox_prefix,
 )
+from animas_core.config_store import CONFIG_STREAM, CONFIG_SUBJECT
 from animas_tools.authority import AUTHORITY, Bodies, Durable, requests_of, streams_used
 from animas_tools.jetstream_subjects import kv_stream, object_stream
 
@@ -35,7 +37,7 @@ STREAMS = (
     *(kv_stream(b) for b in BUCKETS),
     object_stream(BODIES_BUCKET),
 )
-OPERATOR_RPC = (RPC_MEMORY_REBUILD, RPC_MEMORY_SYNC_ALL, RPC_PRIMING_REINDEX)
+OPERATOR_RPC = (RPC_MEMORY_REBUILD, RPC_MEMORY_SNAPSHOT, RPC_MEMORY_SYNC_ALL, RPC_PRIMING_REINDEX)
 """rpc subjects only the operator's CLI calls."""
 
 
@@ -121,7 +123,13 @@ def refused_rpc(service: str) -> list[str]:
 def allowed_subscriptions(service: str) -> list[str]:
     """Its inboxes, the rpc subjects it serves, and what it listens to live."""
     grant = AUTHORITY[service]
-    return [f"{inbox_prefix(service)}.x", f"{inbox_prefix(service)}.>", *grant.serves, *grant.listens]
+    return [
+        f"{inbox_prefix(service)}.x",
+        f"{inbox_prefix(service)}.>",
+        *grant.serves,
+        *grant.listens,
+        CONFIG_SUBJECT,  # hearing that the operator's config changed
+    ]
 
 
 def refused_subscriptions(service: str) -> list[str]:
@@ -161,6 +169,7 @@ def refused_publishes(service: str) -> list[str]:
         for b in (DELIVERIES_BUCKET, SCHEDULES_BUCKET, NOTIFICATIONS_BUCKET, GUARDS_BUCKET)
         if b not in grant.buckets
     ]
+    refused.append(CONFIG_SUBJECT)  # only the operator writes the config
     if not grant.journal:
         refused.append(f"delta.{ANIMA}")
     if grant.bodies is not Bodies.WRITE:
@@ -203,4 +212,13 @@ def refused_api(service: str) -> list[str]:
     refused += [f"{api}.STREAM.INFO.{s}" for s in STREAMS if s not in streams_used(service)]
     if AUTHORITY[service].bodies is not Bodies.READ:
         refused += [f"{api}.CONSUMER.CREATE.{object_stream(BODIES_BUCKET)}", f"{api}.STREAM.NAMES"]
+    # The config is read from the leader only and followed without a consumer of its own (whose
+    # deliver subject the broker would not check): no watcher, no direct get, no purge.
+    refused += [
+        f"{api}.CONSUMER.CREATE.{CONFIG_STREAM}",
+        f"{api}.CONSUMER.CREATE.{CONFIG_STREAM}.matrix-watcher.{CONFIG_SUBJECT}",
+        f"{api}.DIRECT.GET.{CONFIG_STREAM}",
+        f"{api}.STREAM.PURGE.{CONFIG_STREAM}",
+        f"{api}.STREAM.MSG.DELETE.{CONFIG_STREAM}",
+    ]
     return refused

@@ -103,6 +103,8 @@ from animas_contracts.operations import (
     MemoryReadRequest,
     RebuildReply,
     RebuildRequest,
+    SnapshotReply,
+    SnapshotRequest,
     SyncReply,
 )
 from animas_contracts.organization import ReportTaken, TaskAssigned, TaskDelegated, TaskReported
@@ -260,6 +262,8 @@ __all__ = [
     "SearchHit",
     "SearchReply",
     "SearchRequest",
+    "SnapshotReply",
+    "SnapshotRequest",
     "Summarizer",
     "SyncReply",
     "TaskAssigned",

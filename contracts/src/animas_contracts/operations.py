@@ -32,6 +32,7 @@ class RebuildRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Ask memory-writer to rebuild its activity-log projection from the stream."""
 
     anima: Annotated[str | None, Meta(description="One anima, or null for all.")] = None
+    full: Annotated[bool, Meta(description="Replay from sequence 1, ignoring projection snapshots.")] = False
 
 
 class RebuildReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +47,24 @@ class RebuildReply(msgspec.Struct, frozen=True, kw_only=True):
     """Stored events left out: unreadable, or a payload that disagrees with its subject."""
     refusals: list[str] = []
     """The first few reasons, for the operator."""
+    restored: dict[str, int] = {}
+    """Animas started from a snapshot, with the stream sequence each snapshot reflects."""
+    fallbacks: list[str] = []
+    """Snapshots found but not used (unreadable, another format, not matching the stream), and why."""
+
+
+class SnapshotRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Ask memory-writer to snapshot anima projections now (``rpc.memory.snapshot``)."""
+
+    anima: Annotated[str | None, Meta(description="One anima, or null for all.")] = None
+
+
+class SnapshotReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The snapshots taken: anima to the stream sequence each reflects."""
+
+    ok: bool
+    snapshots: dict[str, int] = {}
+    error: str | None = None
 
 
 class MemoryReadRequest(msgspec.Struct, frozen=True, kw_only=True):

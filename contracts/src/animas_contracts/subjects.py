@@ -188,6 +188,8 @@ def rpc_subject(service: str, verb: str, anima: str | None = None) -> str:
 
 RPC_MEMORY_REBUILD = rpc_subject("memory", "rebuild")
 """Ask memory-writer to rebuild the anima directories from the stream."""
+RPC_MEMORY_SNAPSHOT = rpc_subject("memory", "snapshot")
+"""Ask memory-writer to snapshot anima projections now (a rebuild starts from the latest one)."""
 RPC_MEMORY_ANIMAS = rpc_subject("memory", "animas")
 """Ask memory-writer which animas exist."""
 RPC_MEMORY_READ_ALL = "rpc.memory.read.*"

@@ -20,7 +20,10 @@ What the broker enforces, for every service:
   expire another service's durable, and the body (a push consumer's deliver subject) is not
   checked against the creator's publish rights (both verified against nats-server 2.15; the
   subjects of each operation are in :mod:`animas_tools.jetstream_subjects`);
-- it writes only its own health record (``$KV.SERVICES.<service>.>``) and the KV buckets listed.
+- it writes only its own health record (``$KV.SERVICES.<service>.>``) and the KV buckets listed;
+- it reads the operator's config (the ``CONFIG`` bucket's latest revision, by a message get) and
+  hears it change (a subscription to the key's subject), and never writes it: only the operator
+  does (:mod:`animas_core.config_store`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from animas_contracts.subjects import (
     RPC_MEMORY_READ_ALL,
     RPC_MEMORY_REBUILD,
     RPC_MEMORY_SHARED,
+    RPC_MEMORY_SNAPSHOT,
     RPC_MEMORY_SYNC_ALL,
     RPC_PRIMING_PRIME_ALL,
     RPC_PRIMING_REINDEX,
@@ -51,10 +55,12 @@ from animas_contracts.subjects import (
     SERVICES_BUCKET,
     inbox_prefix,
 )
+from animas_core.config_store import CONFIG_STREAM, CONFIG_SUBJECT
 from animas_tools.jetstream_subjects import (
     OPERATOR_ONLY,
     durable_use,
     kv_stream,
+    latest_get,
     object_reads,
     object_stream,
     object_writes,
@@ -239,6 +245,7 @@ AUTHORITY: dict[str, Authority] = {
             RPC_MEMORY_SHARED,
             RPC_MEMORY_BOARD,
             RPC_MEMORY_SYNC_ALL,
+            RPC_MEMORY_SNAPSHOT,
         ),
         durables=_durables("memory-writer-activity"),
         reads=(ACTIVITY_STREAM,),  # a rebuild replays the stream
@@ -334,6 +341,7 @@ def permissions(service: str) -> Permissions:
     for stream in grant.reads:
         publish += stored_reads(stream)
     publish.append(f"$KV.{SERVICES_BUCKET}.{service}.>")
+    publish.append(latest_get(CONFIG_STREAM))
     for bucket in grant.buckets:
         publish += [f"$KV.{bucket}.>", *stored_reads(kv_stream(bucket))]
     if grant.bodies is Bodies.WRITE:
@@ -343,7 +351,7 @@ def permissions(service: str) -> Permissions:
     return Permissions(
         publish_allow=tuple(dict.fromkeys(publish)),
         publish_deny=(*(f"activity.*.{event}" for event in grant.never_events), *OPERATOR_ONLY),
-        subscribe_allow=(f"{inbox_prefix(service)}.>", *grant.serves, *grant.listens),
+        subscribe_allow=(f"{inbox_prefix(service)}.>", *grant.serves, *grant.listens, CONFIG_SUBJECT),
         allow_responses=bool(grant.serves) or grant.bodies is Bodies.READ,
     )
 

@@ -29,18 +29,22 @@ from animas_contracts import (
     ReindexRequest,
     SearchReply,
     SearchRequest,
+    SnapshotReply,
+    SnapshotRequest,
     SyncReply,
     current_version,
     type_tag,
 )
 from animas_contracts.names import ANIMA_NAME_PATTERN
 from animas_contracts.operations import ReplayReply, ReplayRequest
-from animas_contracts.subjects import RPC_MEMORY_REBUILD
+from animas_contracts.subjects import RPC_MEMORY_REBUILD, RPC_MEMORY_SNAPSHOT
 
 OPERATION_TYPES: tuple[type[msgspec.Struct], ...] = (
     DeadLetter,
     RebuildRequest,
     RebuildReply,
+    SnapshotRequest,
+    SnapshotReply,
     MemoryReadRequest,
     MemoryReadReply,
     AnimaListReply,
@@ -117,6 +121,13 @@ def asyncapi() -> dict[str, Any]:
         "messages": {
             "RebuildRequest": {"payload": {"$ref": "operations/RebuildRequest.json"}},
             "RebuildReply": {"payload": {"$ref": "operations/RebuildReply.json"}},
+        },
+    }
+    channels["memory_snapshot"] = {
+        "address": RPC_MEMORY_SNAPSHOT,
+        "messages": {
+            "SnapshotRequest": {"payload": {"$ref": "operations/SnapshotRequest.json"}},
+            "SnapshotReply": {"payload": {"$ref": "operations/SnapshotReply.json"}},
         },
     }
     return {

@@ -11,9 +11,9 @@ from animas_contracts.subjects import (
     RPC_MEMORY_READ_ALL,
     RPC_MEMORY_REBUILD,
     RPC_MEMORY_SHARED,
+    RPC_MEMORY_SNAPSHOT,
     RPC_MEMORY_SYNC_ALL,
 )
-from animas_core.config import CachedConfig
 from animas_core.home import Home
 from animas_core.rpc_tracing import Responder, traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
@@ -23,6 +23,8 @@ from animas_memory_writer.board_reads import BoardServer
 from animas_memory_writer.handlers import Projector, Rebuilder
 from animas_memory_writer.reads import ReadServer
 from animas_memory_writer.settings import MemoryWriterSettings
+from animas_memory_writer.snapshot_rpc import SnapshotServer
+from animas_memory_writer.snapshots import Snapshots
 from animas_memory_writer.watcher import Watcher
 
 SERVICE = "memory-writer"
@@ -39,8 +41,10 @@ ACTIVITY_CONSUMER = ConsumerSpec(
 async def setup(runtime: ServiceRuntime, settings: MemoryWriterSettings) -> None:
     """Register the projector, the rebuild, read and sync endpoints, and the hand-edit watcher."""
     home = Home(settings.home)
-    applier = MemoryApplier(home, CachedConfig(settings.config_path))
-    projector = Projector(ActivityLogFiles(home), applier, runtime.js, runtime.publisher)
+    config = runtime.config
+    applier = MemoryApplier(home, config)
+    snapshots = Snapshots(home, config, runtime.js)
+    projector = Projector(ActivityLogFiles(home), applier, runtime.js, runtime.publisher, snapshots)
     rebuilder = Rebuilder(projector, runtime.js, settings.replay_batch)
     reads = ReadServer(home)
     watcher = Watcher(projector, runtime.publisher, settings.watch_interval_s)
@@ -53,6 +57,7 @@ async def setup(runtime: ServiceRuntime, settings: MemoryWriterSettings) -> None
         RPC_MEMORY_SHARED: reads.on_shared,
         RPC_MEMORY_BOARD: BoardServer(applier.boards).on_request,
         RPC_MEMORY_SYNC_ALL: watcher.on_sync,
+        RPC_MEMORY_SNAPSHOT: SnapshotServer(projector, runtime.js, ACTIVITY_CONSUMER.durable).on_request,
     }
     for subject, respond in rpcs.items():
         await nc.subscribe(

@@ -1,4 +1,8 @@
-"""memory-writer's event handling: project every event, apply changes, answer, rebuild on request."""
+"""memory-writer's event handling: project every event, apply changes, answer, rebuild on request.
+
+A rebuild starts each anima from its newest trusted snapshot (:mod:`animas_memory_writer.snapshots`)
+and replays only what came after it, unless the request asks for a full replay.
+"""
 
 from __future__ import annotations
 
@@ -24,15 +28,17 @@ from animas_contracts import (
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
-from animas_contracts.subjects import BODIES_BUCKET, stored_activity_filter
+from animas_contracts.subjects import BODIES_BUCKET, HEADER_MSG_ID, stored_activity_filter
 from animas_core.broker import EventSink
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.policy import Delivery
 from animas_core.provenance import decode_delivered
 from animas_core.streams import read_stored
 from animas_memory_writer.adapters.activity_log import ActivityLogFiles
+from animas_memory_writer.adapters.boards import BOARD_EVENTS
 from animas_memory_writer.applier import MemoryApplier, Outcome
 from animas_memory_writer.domain import day_of, entry_for
+from animas_memory_writer.snapshots import Snapshots
 
 _log = logging.getLogger(__name__)
 PRODUCER = "memory-writer"
@@ -57,14 +63,22 @@ class Projector:
     """Keeps every anima directory in step with the stream; owns the lock a rebuild takes."""
 
     def __init__(
-        self, files: ActivityLogFiles, applier: MemoryApplier, js: JetStreamContext, publisher: EventSink
+        self,
+        files: ActivityLogFiles,
+        applier: MemoryApplier,
+        js: JetStreamContext,
+        publisher: EventSink,
+        snapshots: Snapshots,
     ) -> None:
         self.files = files
         self.applier = applier
         self._js = js
         self._publisher = publisher
+        self.snapshots = snapshots
         self.lock = asyncio.Lock()
         """Held while projecting one event, while scanning for hand edits, and for a whole rebuild."""
+        self.last: tuple[int, str | None] | None = None
+        """Stream sequence and id of the last event projected live (every earlier one is projected too)."""
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         """Project one delivered event and answer it if it asked for a change."""
@@ -76,6 +90,10 @@ class Projector:
         blobs = await self.fetch_blobs(event)
         async with self.lock:
             outcome = await asyncio.to_thread(self.project, event, blobs)
+            if delivery.stream_seq is not None:
+                self.last = (delivery.stream_seq, delivery.headers.get(HEADER_MSG_ID))
+                if self.snapshots.counted(event.anima):
+                    await self.snapshot(event.anima, *self.last)
         if outcome is not None:
             if not outcome.applied:
                 _log.info("change rejected", extra={"op_id": event.id, "reason": outcome.reason})
@@ -88,6 +106,14 @@ class Projector:
         if entry is not None:
             self.files.append(event.anima, day_of(event, self.applier.timezone(event.anima)), entry)
         return outcome
+
+    async def snapshot(self, anima: str, seq: int, event_id: str | None) -> int | None:
+        """Snapshot one anima (lock held); a failure is logged, never stops the projection."""
+        try:
+            return await asyncio.to_thread(self.snapshots.take, anima, seq, event_id)
+        except Exception:
+            _log.exception("snapshot failed", extra={"anima": anima, "seq": seq})
+            return None
 
     async def fetch_blobs(self, event: Event) -> dict[str, bytes]:
         """Large files of an import, from the object store."""
@@ -118,7 +144,7 @@ class Rebuilder:
             request = msgspec.json.decode(msg.data or b"{}", type=RebuildRequest)
             if request.anima is not None:
                 validate_anima_name(request.anima)
-            reply = await self.rebuild(request.anima)
+            reply = await self.rebuild(request.anima, full=request.full)
         except (msgspec.DecodeError, InvalidAnimaName) as exc:
             reply = RebuildReply(ok=False, error=f"bad rebuild request: {exc}")
         except Exception as exc:
@@ -126,34 +152,62 @@ class Rebuilder:
             reply = RebuildReply(ok=False, error=f"rebuild failed: {exc!r}")
         await msg.respond(msgspec.json.encode(reply))
 
-    async def rebuild(self, anima: str | None) -> RebuildReply:
-        """Replay every stored event (of one anima, or all) into fresh directories."""
-        async with self._projector.lock:
-            targets = [anima] if anima else self._projector.files.animas()
+    async def rebuild(self, anima: str | None, *, full: bool = False) -> RebuildReply:
+        """Replay stored events (of one anima, or all) into fresh directories.
+
+        Unless ``full``, each anima starts from its newest trusted snapshot and only its later
+        events are projected. One anima's replay reads from after its snapshot; a rebuild of
+        all reads the whole stream, because the shared boards projection is reset and rebuilt
+        from every board event, but projects an anima's event only past its snapshot.
+        """
+        projector = self._projector
+        snapshots = projector.snapshots
+        async with projector.lock:
+            targets = [anima] if anima else sorted({*projector.files.animas(), *snapshots.files.animas()})
+            restored: dict[str, int] = {}
+            fallbacks: list[str] = []
             for name in targets:
-                await asyncio.to_thread(self._projector.applier.reset, name)
+                await asyncio.to_thread(projector.applier.reset, name)
+                snapshots.forget(name)
+                seq = None if full else await snapshots.restore_latest(name, fallbacks)
+                if seq is None:
+                    await asyncio.to_thread(projector.applier.reset, name)
+                else:
+                    restored[name] = seq
             if anima is None:
-                await asyncio.to_thread(self._projector.applier.boards.reset)
+                await asyncio.to_thread(projector.applier.boards.reset)
             # Only the targets' directories were wiped; other animas' files stay as they are.
-            self._projector.files.forget()
-            replayed = await self._replay(anima)
-            files = sum(self._projector.files.file_count(a) for a in replayed.animas)
+            projector.files.forget()
+            replayed = await self._replay(anima, restored)
+            for name, (seq, event_id) in replayed.last.items():
+                if snapshots.counted(name, replayed.per_anima[name]):
+                    await projector.snapshot(name, seq, event_id)
+            files = sum(projector.files.file_count(a) for a in replayed.animas | restored.keys())
         _log.info(
             "rebuilt from the stream",
-            extra={"events": replayed.events, "animas": sorted(replayed.animas), "refused": replayed.refused},
+            extra={
+                "events": replayed.events,
+                "animas": sorted(replayed.animas),
+                "refused": replayed.refused,
+                "restored": restored,
+            },
         )
         return RebuildReply(
             ok=True,
-            animas=sorted(replayed.animas),
+            animas=sorted(replayed.animas | restored.keys()),
             events=replayed.events,
             files=files,
             refused=replayed.refused,
             refusals=replayed.refusals,
+            restored=restored,
+            fallbacks=fallbacks,
         )
 
-    async def _replay(self, anima: str | None) -> _Replayed:
+    async def _replay(self, anima: str | None, restored: dict[str, int]) -> _Replayed:
         replayed = _Replayed()
-        async for msg in read_stored(self._js, stored_activity_filter(anima=anima or "*"), batch=self._batch):
+        start = restored.get(anima, 0) + 1 if anima else 1
+        subject = stored_activity_filter(anima=anima or "*")
+        async for msg in read_stored(self._js, subject, start_seq=start, batch=self._batch):
             try:
                 event = decode_delivered(msg.subject, msg.data)
                 validate_anima_name(event.anima)
@@ -161,10 +215,15 @@ class Rebuilder:
                 # The live path dead-lettered it; the rebuild refuses it the same way.
                 replayed.refuse(f"seq {msg.metadata.sequence.stream}: {exc}")
                 continue
+            seq = msg.metadata.sequence.stream
+            if seq <= restored.get(event.anima, 0):
+                # In the anima's snapshot already; only the shared boards still need it.
+                if isinstance(event, BOARD_EVENTS):
+                    await asyncio.to_thread(self._projector.applier.boards.apply, event)
+                continue
             blobs = await self._projector.fetch_blobs(event)
             await asyncio.to_thread(self._projector.project, event, blobs)
-            replayed.events += 1
-            replayed.animas.add(event.anima)
+            replayed.count(event.anima, seq, (msg.headers or {}).get(HEADER_MSG_ID))
         return replayed
 
 
@@ -176,6 +235,15 @@ class _Replayed:
     animas: set[str] = dataclasses.field(default_factory=set)
     refused: int = 0
     refusals: list[str] = dataclasses.field(default_factory=list)
+    per_anima: dict[str, int] = dataclasses.field(default_factory=dict)
+    last: dict[str, tuple[int, str | None]] = dataclasses.field(default_factory=dict)
+    """Sequence and id of each anima's last projected event (where a snapshot after the rebuild sits)."""
+
+    def count(self, anima: str, seq: int, event_id: str | None) -> None:
+        self.events += 1
+        self.animas.add(anima)
+        self.per_anima[anima] = self.per_anima.get(anima, 0) + 1
+        self.last[anima] = (seq, event_id)
 
     def refuse(self, reason: str) -> None:
         self.refused += 1
