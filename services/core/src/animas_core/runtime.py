@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as NatsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from animas_contracts import DeadLetter, derive_id
@@ -36,7 +37,8 @@ from animas_contracts.subjects import (
 from animas_core.batch_pull import BatchPuller, BatchWork, OneWork, Settle
 from animas_core.broker import EventPublisher, make_broker
 from animas_core.faults import FaultPoints
-from animas_core.policy import RetryPolicy, in_progress_acks, run_under_policy
+from animas_core.metrics import Metrics
+from animas_core.policy import Delivery, RetryPolicy, in_progress_acks, run_under_policy
 from animas_core.settings import NatsSettings, ServiceSettings
 from animas_core.streams import require_provisioned
 
@@ -90,11 +92,13 @@ class JsDelivery:
 
 
 class JsDeadLetterSink:
-    """Stores dead letters on ``deadletter.<service>``, once per original message."""
+    """Stores dead letters on ``deadletter.<service>``, once per original message, and counts them."""
 
-    def __init__(self, broker: NatsBroker, service: str) -> None:
+    def __init__(self, broker: NatsBroker, service: str, metrics: Metrics, durable: str) -> None:
         self._broker = broker
         self._service = service
+        self._metrics = metrics
+        self._durable = durable
 
     async def send(self, letter: DeadLetter) -> None:
         origin = f"{letter.stream}:{letter.stream_seq}" if letter.stream_seq else letter.subject
@@ -105,6 +109,7 @@ class JsDeadLetterSink:
             stream=DEADLETTER_STREAM,
             timeout=5.0,
         )
+        self._metrics.dead_lettered(self._durable)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +137,7 @@ class ServiceRuntime:
         nats: NatsSettings,
         *,
         tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -139,6 +145,8 @@ class ServiceRuntime:
         """The service's own provider (None: the global one), for spans made outside FastStream."""
         self.broker = make_broker(nats, service, tracer_provider=tracer_provider)
         self.publisher = EventPublisher(self.broker)
+        self.metrics = Metrics(meter_provider)
+        """Where the service records its metrics (animas_core.instruments lists them)."""
         self.faults = FaultPoints(settings.faults)
         self.retry = RetryPolicy(settings.max_deliveries, settings.retry_backoff_s)
         self.instance = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -146,7 +154,6 @@ class ServiceRuntime:
         self._consumers: list[ConsumerSpec] = []
         self._provisioned: list[ConsumerSpec] = []
         self._batched: list[tuple[ConsumerSpec, BatchWork, OneWork, int]] = []
-        self._sink = JsDeadLetterSink(self.broker, service)
         self._health_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
         self._on_shutdown: list[Callable[[], Awaitable[None]]] = []
@@ -211,9 +218,12 @@ class ServiceRuntime:
             inbox_prefix=f"{inbox_prefix(self.service)}.".encode(),
         )
         keepalive_s = max(self.settings.ack_wait_s / 3, 0.5)
+        sink = JsDeadLetterSink(self.broker, self.service, self.metrics, spec.durable)
 
         async def handler(message: NatsMessage) -> None:
             delivery = JsDelivery(message.raw_message)
+            if delivery.deliveries > 1:
+                self.metrics.redelivered(spec.durable)
 
             async def run(data: bytes) -> None:
                 if spec.long_running:
@@ -222,7 +232,7 @@ class ServiceRuntime:
                 else:
                     await work(data, delivery)
 
-            await run_under_policy(delivery, run, service=self.service, sink=self._sink, retry=self.retry)
+            await run_under_policy(delivery, run, service=self.service, sink=sink, retry=self.retry)
 
         subscriber(handler)
         self._consumers.append(spec)
@@ -251,12 +261,38 @@ class ServiceRuntime:
                 batch,
                 one,
                 service=self.service,
-                sink=self._sink,
+                sink=JsDeadLetterSink(self.broker, self.service, self.metrics, spec.durable),
                 retry=self.retry,
                 keepalive_s=max(self.settings.ack_wait_s / 3, 0.5),
             )
-            self.background(asyncio.create_task(puller.run(batch_size, settle)))
+            self.background(asyncio.create_task(puller.run(batch_size, self._counting(spec.durable, settle))))
         self._health_task = asyncio.create_task(self._report_health())
+        if self.metrics.exporting:  # a request per durable: only where metrics go somewhere
+            self.background(asyncio.create_task(self._report_lag()))
+
+    def _counting(self, durable: str, settle: Settle) -> Callable[[Sequence[Delivery]], Awaitable[None]]:
+        """``settle``, counting the redelivered messages of each batch first."""
+
+        async def counted(deliveries: Sequence[Delivery]) -> None:
+            for delivery in deliveries:
+                if delivery.deliveries > 1:
+                    self.metrics.redelivered(durable)
+            await settle(deliveries)
+
+        return counted
+
+    async def _report_lag(self) -> None:
+        """Sample each own durable's lag (pending plus unacknowledged) every health interval."""
+        while True:
+            for spec in [*self._consumers, *self._provisioned]:
+                try:
+                    info = await self.js.consumer_info(spec.stream, spec.durable)
+                except Exception as exc:  # not created yet, or the broker is away: next round
+                    _log.debug("consumer info failed: %r", exc, extra={"durable": spec.durable})
+                    continue
+                lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
+                self.metrics.lag_sampled(spec.stream, spec.durable, lag)
+            await asyncio.sleep(self.settings.health_interval_s)
 
     def background(self, task: asyncio.Task[None]) -> None:
         """A task that runs for the life of the service and is cancelled when it stops."""
