@@ -21,6 +21,7 @@ from animas_agent_runner.adapters.outbound_verdicts import VERDICT_SUBJECT, BusO
 from animas_agent_runner.adapters.priming_rpc import RpcPriming
 from animas_agent_runner.adapters.stored_bodies import stored_body
 from animas_agent_runner.adapters.traced_model import traced_models
+from animas_agent_runner.adapters.usage_metrics import MeteredEvents
 from animas_agent_runner.adapters.warm import warm_in_background
 from animas_agent_runner.cycle.autonomy import Autonomy, AutonomyPorts
 from animas_agent_runner.cycle.reports import ReportInbox
@@ -113,6 +114,8 @@ async def setup(
     priming: Priming | None = None,
 ) -> None:
     """Register the handlers; adapters default to the real ones."""
+    # Cycles and model calls are counted as they are stored (metrics over OTLP).
+    publisher = MeteredEvents(runtime.publisher, runtime.metrics)
     nc = runtime.broker.connection
     waiter = EventWaiter(OUTCOME_SUBJECT, outcome_key)
     await waiter.start(nc)
@@ -125,7 +128,7 @@ async def setup(
     runtime.on_shutdown(reports.stop)
     limit = CallLimit(settings.max_concurrent_llm_calls)
     # Calls still running in the background are stopped and recorded as interrupted first.
-    background = BackgroundTasks(runtime.publisher)
+    background = BackgroundTasks(publisher)
     runtime.on_shutdown(background.close)
     # Calls a killed agent-runner left running are recorded as interrupted by a live one.
     runtime.extra_health[BACKGROUND_HEALTH_KEY] = background.runner
@@ -134,7 +137,7 @@ async def setup(
         asyncio.create_task(
             sweep_forever(
                 StreamBackgroundLedger(runtime.js),
-                runtime.publisher,
+                publisher,
                 background.runner,
                 system_clock,
                 lambda: timedelta(hours=config.get().background_task.result_retention_hours),
@@ -148,19 +151,19 @@ async def setup(
     runtime.extra_health["llm_calls"] = {"limit": limit.limit}
     runner = CycleRunner(
         CyclePorts(
-            publisher=runtime.publisher,
+            publisher=publisher,
             bodies=bodies or ObjectStoreBodies(runtime.js),
             memory=memory or MemoryClient(nc),
             priming=priming or RpcPriming(nc),
             search=RpcMemorySearch(nc),
-            ops=BusMemoryOps(runtime.publisher, waiter, StreamAnswers(runtime.js)),
-            channels=BusBoards(MemoryClient(nc), runtime.publisher, waiter),
+            ops=BusMemoryOps(publisher, waiter, StreamAnswers(runtime.js)),
+            channels=BusBoards(MemoryClient(nc), publisher, waiter),
             # Wrapped here, not in default_models, so that every model (a test's too) is traced.
             models=limit.wrap(traced_models(models or default_models(settings), runtime.tracer_provider)),
             context_window=context_window,
             faults=runtime.faults,
             journal=StreamJournal(runtime.js),
-            outbound=BusOutboundSender(runtime.publisher, verdicts, runtime.js),
+            outbound=BusOutboundSender(publisher, verdicts, runtime.js),
             reports=reports,
             http=http,
             background=background,
@@ -183,7 +186,7 @@ async def setup(
         runner,
         AutonomyPorts(
             memory=runner.memory,
-            publisher=runtime.publisher,
+            publisher=publisher,
             activity=StreamActivity(runtime.js),
             ledger=replies,
         ),
@@ -196,17 +199,17 @@ async def setup(
         )
 
     handler = MessageHandler(
-        publisher=runtime.publisher,
+        publisher=publisher,
         ledger=replies,
         runner=runner,
         autonomy=autonomy,
-        reports=ReportInbox(memory=runner.memory, publisher=runtime.publisher, stored=stored),
+        reports=ReportInbox(memory=runner.memory, publisher=publisher, stored=stored),
     )
     tasks = TaskCycles(
         runner=runner,
-        publisher=runtime.publisher,
+        publisher=publisher,
         memory=runner.memory,
-        ops=BusMemoryOps(runtime.publisher, waiter, StreamAnswers(runtime.js)),
+        ops=BusMemoryOps(publisher, waiter, StreamAnswers(runtime.js)),
         ledger=replies,
         op_timeout_s=settings.memory_op_timeout_s,
     )

@@ -98,6 +98,7 @@ async def setup(
     endpoints = RecallEndpoints(
         primer,
         Searcher(index=index, embedder=embedder, memory=memory, config=config, publisher=runtime.publisher),
+        runtime.metrics,
     )
     # An index emptied by a schema or model change, or behind for any reason, refills itself.
     runtime.background(asyncio.create_task(indexer.catch_up_all()))
