@@ -69,7 +69,11 @@ def test_every_recording_arrives_with_the_tables_name_and_attributes() -> None:
     assert cost.value == 0.5  # the call without a price adds nothing, not a zero
     (priming,) = points[instruments.PRIMING_DURATION.name]
     assert isinstance(priming, HistogramDataPoint)
-    assert (priming.count, priming.sum, dict(priming.attributes)) == (1, 0.2, {"message_type": "question"})
+    assert (priming.count, priming.sum, dict(priming.attributes or {})) == (
+        1,
+        0.2,
+        {"message_type": "question"},
+    )
     assert tuple(priming.explicit_bounds) == instruments.PRIMING_DURATION.buckets
     failures = points[instruments.PRIMING_CHANNEL_FAILURES.name]
     assert sorted(p.attributes["channel"] for p in failures) == ["C", "stats"]
@@ -77,7 +81,10 @@ def test_every_recording_arrives_with_the_tables_name_and_attributes() -> None:
     assert (drift.sum, dict(drift.attributes or {})) == (5.0, {"kind": "heartbeat"})
     (lag,) = points[instruments.CONSUMER_LAG.name]
     assert isinstance(lag, NumberDataPoint)
-    assert (lag.value, dict(lag.attributes or {})) == (7, {"stream": "ACTIVITY", "durable": "agent-runner-p3"})
+    assert (lag.value, dict(lag.attributes or {})) == (
+        7,
+        {"stream": "ACTIVITY", "durable": "agent-runner-p3"},
+    )
 
 
 def test_a_recording_with_other_attributes_than_the_table_is_refused() -> None:
