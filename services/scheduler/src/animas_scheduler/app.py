@@ -53,6 +53,7 @@ async def setup(
         instance=runtime.instance,
         claim_timeout_s=lambda: scheduler.settings().claim_timeout_s,
         faults=runtime.faults,
+        metrics=runtime.metrics,
     )
     scheduler = Scheduler(
         clock=clock or make_clock(settings),

@@ -29,6 +29,7 @@ import msgspec
 from animas_contracts import Event, decode_event, encode_event
 from animas_core.broker import EventSink
 from animas_core.faults import FaultPoints
+from animas_core.metrics import Metrics
 from animas_scheduler.domain import Firing, claim_key, due_event
 from animas_scheduler.ports import ClaimStore, EventLedger
 
@@ -144,6 +145,7 @@ class Claims:
         instance: str,
         claim_timeout_s: Callable[[], float],
         faults: FaultPoints,
+        metrics: Metrics | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
@@ -153,6 +155,7 @@ class Claims:
         self._timeout_s = claim_timeout_s
         self._faults = faults
         self._monotonic = monotonic
+        self._metrics = metrics or Metrics()
         self._watching: dict[tuple[str, int], float] = {}
         """(claim key, revision) → when this replica first saw it ``claimed`` (its own clock only,
         so a replica whose wall clock is off never takes over a claim early)."""
@@ -182,7 +185,7 @@ class Claims:
             # Too slow: another replica may take the claim over soon; leave it to whoever does.
             return Settlement(Outcome.WAITING)
         await self._publisher.publish(event)
-        _fired(event, firing.count, taken_over=False)
+        self._fired(event, firing.count, (now - firing.head).total_seconds(), taken_over=False)
         published = msgspec.structs.replace(record, state=ClaimState.PUBLISHED)
         await self._store.update(key, msgspec.json.encode(published), revision)
         return Settlement(Outcome.SETTLED, firing.head)
@@ -211,7 +214,7 @@ class Claims:
             event = decode_event(record.event.encode())
             if not await self._ledger.stored(event, record.after_seq):
                 await self._publisher.publish(event)
-                _fired(event, record.count, taken_over=True)
+                self._fired(event, record.count, (now - record.head).total_seconds(), taken_over=True)
         published = msgspec.structs.replace(mine, state=ClaimState.PUBLISHED)
         await self._store.update(key, msgspec.json.encode(published), taken)
         return Settlement(Outcome.SETTLED, record.head)
@@ -220,10 +223,12 @@ class Claims:
         for watched in [w for w in self._watching if w[0] == key]:
             del self._watching[watched]
 
-
-def _fired(event: Event, count: int, *, taken_over: bool) -> None:
-    _log.info(
-        "fired %s",
-        event.event_type,
-        extra={"anima": event.anima, "event_id": event.id, "coalesced": count, "taken_over": taken_over},
-    )
+    def _fired(self, event: Event, count: int, drift_s: float, *, taken_over: bool) -> None:
+        """Log and count a fired occurrence; ``drift_s`` is how long after its time it fired."""
+        # heartbeat.due, cron.due, consolidation.due: the kind is the type's first word.
+        self._metrics.fired(event.anima, event.event_type.removesuffix(".due"), drift_s)
+        _log.info(
+            "fired %s",
+            event.event_type,
+            extra={"anima": event.anima, "event_id": event.id, "coalesced": count, "taken_over": taken_over},
+        )
