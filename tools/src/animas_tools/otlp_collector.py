@@ -1,10 +1,11 @@
-"""A small OTLP/HTTP trace receiver: where the services' spans go when no real collector runs.
+"""A small OTLP/HTTP receiver: where the services' spans and metrics go when no real collector runs.
 
 Tests point ``OTEL_EXPORTER_OTLP_ENDPOINT`` at :attr:`OtlpCollector.endpoint` and assert on
-:attr:`OtlpCollector.spans`; a developer can run ``python -m animas_tools.otlp_collector`` and
-watch one line per span arrive while clicking through the system. It accepts what the
-OpenTelemetry SDK's HTTP exporter sends (``POST /v1/traces``, protobuf, optionally gzip); for
-dashboards use a real collector and Grafana Tempo instead.
+:attr:`OtlpCollector.spans` and :attr:`OtlpCollector.points`; a developer can run
+``python -m animas_tools.otlp_collector`` and watch one line per span arrive while clicking through
+the system. It accepts what the OpenTelemetry SDK's HTTP exporters send (``POST /v1/traces`` and
+``POST /v1/metrics``, protobuf, optionally gzip); for dashboards use a real collector, Tempo,
+Prometheus and Grafana instead (infra/observability).
 """
 
 from __future__ import annotations
@@ -17,22 +18,25 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from animas_tools.http_thread import ServedInThread
+from animas_tools.otlp_metrics import CollectedPoint, decode_metrics
+from animas_tools.otlp_values import attributes_of
 
 log = logging.getLogger("animas_tools.otlp_collector")
 
 TRACES_PATH = "/v1/traces"
+METRICS_PATH = "/v1/metrics"
 PROTOBUF = "application/x-protobuf"
 
 
@@ -54,31 +58,6 @@ class CollectedSpan:
     status: str
     """``OK``, ``ERROR`` or ``UNSET``."""
     status_message: str = ""
-
-
-def any_value(value: AnyValue) -> Any:
-    """An OTLP attribute value as the Python value it was set from."""
-    match value.WhichOneof("value"):
-        case "string_value":
-            return value.string_value
-        case "bool_value":
-            return value.bool_value
-        case "int_value":
-            return value.int_value
-        case "double_value":
-            return value.double_value
-        case "bytes_value":
-            return value.bytes_value
-        case "array_value":
-            return tuple(any_value(v) for v in value.array_value.values)
-        case "kvlist_value":
-            return attributes_of(value.kvlist_value.values)
-    return None
-
-
-def attributes_of(pairs: Iterable[KeyValue]) -> dict[str, Any]:
-    """OTLP key-value pairs as a dict."""
-    return {pair.key: any_value(pair.value) for pair in pairs}
 
 
 def decode_spans(body: bytes) -> list[CollectedSpan]:
@@ -113,7 +92,7 @@ def decode_spans(body: bytes) -> list[CollectedSpan]:
 
 
 class OtlpCollector(ServedInThread):
-    """Receives OTLP/HTTP trace exports on a loopback port and keeps every span in memory."""
+    """Receives OTLP/HTTP trace and metric exports on a loopback port and keeps them in memory."""
 
     thread_name = "otlp-collector"
 
@@ -121,6 +100,7 @@ class OtlpCollector(ServedInThread):
         super().__init__(host, port)
         self._cond = threading.Condition()
         self._spans: list[CollectedSpan] = []
+        self._points: list[CollectedPoint] = []
         self._listeners: list[Callable[[CollectedSpan], None]] = []
 
     def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
@@ -137,6 +117,22 @@ class OtlpCollector(ServedInThread):
         with self._cond:
             return list(self._spans)
 
+    @property
+    def points(self) -> list[CollectedPoint]:
+        """Every metric data point received so far, in arrival order."""
+        with self._cond:
+            return list(self._points)
+
+    def wait_for_points(self, condition: Callable[[list[CollectedPoint]], bool], timeout_s: float) -> bool:
+        """Wait until ``condition(points)`` holds; False when ``timeout_s`` passed first."""
+        return self._wait(lambda: condition(list(self._points)), timeout_s)
+
+    def add_points(self, points: list[CollectedPoint]) -> None:
+        """Keep ``points`` as if they had been exported here."""
+        with self._cond:
+            self._points.extend(points)
+            self._cond.notify_all()
+
     def on_span(self, listener: Callable[[CollectedSpan], None]) -> None:
         """Call ``listener`` (on the server's thread) for every span that arrives from now on."""
         with self._cond:
@@ -144,9 +140,12 @@ class OtlpCollector(ServedInThread):
 
     def wait_for(self, condition: Callable[[list[CollectedSpan]], bool], timeout_s: float) -> bool:
         """Wait until ``condition(spans)`` holds; False when ``timeout_s`` passed first."""
+        return self._wait(lambda: condition(list(self._spans)), timeout_s)
+
+    def _wait(self, holds: Callable[[], bool], timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while not condition(list(self._spans)):
+            while not holds():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -180,8 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
     def do_POST(self) -> None:
-        if self.path.split("?", 1)[0] != TRACES_PATH:
-            self._answer(404, b"only /v1/traces is served", "text/plain")
+        path = self.path.split("?", 1)[0]
+        if path not in (TRACES_PATH, METRICS_PATH):
+            self._answer(404, b"only /v1/traces and /v1/metrics are served", "text/plain")
             return
         if self.headers.get("Content-Type", "").split(";", 1)[0].strip() != PROTOBUF:
             self._answer(415, b"only OTLP protobuf is accepted", "text/plain")
@@ -190,12 +190,16 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if self.headers.get("Content-Encoding", "").lower() == "gzip":
                 body = gzip.decompress(body)
-            spans = decode_spans(body)
+            if path == METRICS_PATH:
+                self.server.collector.add_points(decode_metrics(body))
+                response = ExportMetricsServiceResponse().SerializeToString()
+            else:
+                self.server.collector.add(decode_spans(body))
+                response = ExportTraceServiceResponse().SerializeToString()
         except (ValueError, OSError, EOFError, zlib.error) as exc:
             self._answer(400, str(exc).encode(), "text/plain")
             return
-        self.server.collector.add(spans)
-        self._answer(200, ExportTraceServiceResponse().SerializeToString(), PROTOBUF)
+        self._answer(200, response, PROTOBUF)
 
     def _answer(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
