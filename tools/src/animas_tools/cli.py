@@ -17,6 +17,7 @@ from animas_tools import (
     consolidate_cli,
     consolidation_replay,
     demo_cli,
+    replay_cli,
     restore_cli,
     schedule_cli,
     status_cli,
@@ -33,11 +34,12 @@ from animas_tools.up import AlreadyRunning, run_up
 
 app = typer.Typer(help="AnimaWorks: organization-as-code for LLM agents.", no_args_is_help=True)
 replay = typer.Typer(
-    help="Rebuild projections from the event stream, or re-run a recorded cycle offline.",
+    help="Rebuild projections from the stream, or re-run recorded cycles (offline, or with another model).",
     no_args_is_help=True,
 )
 app.add_typer(replay, name="replay")
 consolidation_replay.register(replay)
+replay_cli.register(app, replay)
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
 animas_cli.register(app)

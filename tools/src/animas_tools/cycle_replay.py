@@ -1,4 +1,4 @@
-"""``anima replay cycle``: gather one cycle's events from the stream and hand them to the replayer.
+"""``anima replay cycle`` and ``range``: gather recorded cycles from the stream for the replayer.
 
 The replay itself belongs to agent-runner (it owns the prompt builder and the execution modes);
 this side only reads: it finds the cycle's ``cycle.started``, takes every event of the same
@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 
-from animas_contracts import CycleStarted
+from animas_contracts import CycleStarted, LlmCalled, ResponseSent, ToolUsed
 from animas_contracts.subjects import BODIES_BUCKET
 from animas_tools.events import read_activity
 
 REPLAYER = "animas_agent_runner.replay"
-_BODY_FIELDS = ("inputs", "prompt")
+BATCH_REPLAYER = "animas_agent_runner.replay_command"
 
 
 class CycleNotFound(Exception):
@@ -41,18 +42,45 @@ async def cycle_events(js: JetStreamContext, cycle_id: str, anima: str = "*") ->
             correlation = event.correlation_id
     if correlation is None:
         raise CycleNotFound(f"no cycle.started with id {cycle_id} is stored")
-    return [await _inlined(js, raw) for raw in by_correlation[correlation]]
+    return [await inline_bodies(js, raw) for raw in by_correlation[correlation]]
 
 
-async def _inlined(js: JetStreamContext, raw: bytes) -> bytes:
+async def range_events(
+    js: JetStreamContext, since: datetime, until: datetime | None, anima: str = "*"
+) -> list[bytes]:
+    """The records of every cycle that started in [since, until], oldest first, bodies inlined.
+
+    A cycle's records are what the replayer reads: its ``cycle.started``, its model and tool
+    calls, and the reply to its trigger. Other cycles of the same conversation stay out.
+    """
+    cycles: set[str] = set()
+    triggers: set[str] = set()
+    kept: list[bytes] = []
+    async for stored in read_activity(js, anima=anima):
+        event = stored.event
+        if isinstance(event, CycleStarted):
+            if event.ts < since or (until is not None and event.ts > until):
+                continue
+            cycles.add(event.id)
+            triggers.add(event.trigger_event_id)
+        elif isinstance(event, LlmCalled | ToolUsed):
+            if event.cycle_id not in cycles:
+                continue
+        elif not (isinstance(event, ResponseSent) and event.in_reply_to in triggers):
+            continue
+        kept.append(await inline_bodies(js, stored.raw))
+    return kept
+
+
+async def inline_bodies(js: JetStreamContext, raw: bytes) -> bytes:
+    """``raw`` with every body kept in the object store put back inline (prompts, requests, responses)."""
     payload: dict[str, Any] = msgspec.json.decode(raw)
-    if payload.get("type") != "cycle.started":
-        return raw
-    for field in _BODY_FIELDS:
-        body = payload.get(field)
-        if isinstance(body, dict) and body.get("stored") and body.get("inline") is None:
+    changed = False
+    for body in payload.values():
+        if isinstance(body, dict) and body.get("stored") and body.get("inline") is None and "digest" in body:
             body["inline"] = msgspec.json.decode(await stored_body(js, str(body["digest"])))
-    return msgspec.json.encode(payload)
+            changed = True
+    return msgspec.json.encode(payload) if changed else raw
 
 
 async def stored_body(js: JetStreamContext, digest: str) -> bytes:
@@ -69,6 +97,17 @@ def run_replayer(cycle_id: str, events: list[bytes]) -> subprocess.CompletedProc
     """Run agent-runner's replayer on ``events``; its report is on stdout."""
     return subprocess.run(
         [sys.executable, "-m", REPLAYER, cycle_id],
+        input=b"\n".join(events).decode(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def run_batch(args: list[str], events: list[bytes]) -> subprocess.CompletedProcess[str]:
+    """Run the replayer's ``range`` or ``fork`` (``args``) on ``events``; its report is on stdout."""
+    return subprocess.run(
+        [sys.executable, "-m", BATCH_REPLAYER, *args],
         input=b"\n".join(events).decode(),
         capture_output=True,
         text=True,

@@ -88,20 +88,37 @@ def resolve_target(
     settings = config.anima(anima, status)
     if not settings.model:
         return NoModel(NO_MODEL)
-    credential = config.credential(settings.credential)
-    if settings.credential and credential is None:
-        return NoModel(f"credential {settings.credential!r} is not configured")
+    return credential_target(config, settings.credential, settings.model, settings.max_tokens)
+
+
+def credential_target(
+    config: AnimaWorksConfig, credential_name: str | None, model: str, max_tokens: int
+) -> ModelTarget | NoModel:
+    """Where a call of ``model`` with the named credential goes, or why it cannot be made."""
+    credential = config.credential(credential_name)
+    if credential_name and credential is None:
+        return NoModel(f"credential {credential_name!r} is not configured")
     api_key = credential.api_key.get_secret_value() if credential and credential.api_key else None
     if api_key is None and credential is not None and credential.base_url:
         # Local OpenAI-compatible servers (Ollama, llama.cpp, vLLM) ignore the key, but the
         # OpenAI client refuses to send a request without one.
         api_key = LOCAL_SERVER_PLACEHOLDER_KEY
     return ModelTarget(
-        model=settings.model,
+        model=model,
         api_base=credential.base_url if credential else None,
         api_key=api_key,
-        max_tokens=settings.max_tokens,
+        max_tokens=max_tokens,
     )
+
+
+def client_for(model: str, mode: str) -> str:
+    """Which client calls ``model`` in ``mode``: a key of ``CyclePorts.models``.
+
+    The Anthropic SDK serves Claude models in the anthropic mode; litellm serves the rest.
+    """
+    if mode == "anthropic" and model.startswith(("anthropic/", "claude-")):
+        return "anthropic"
+    return "litellm"
 
 
 @dataclasses.dataclass(frozen=True)

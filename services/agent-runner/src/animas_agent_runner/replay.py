@@ -8,6 +8,7 @@ no broker and no anima files, and the replayed reply is compared with the record
 
 Run as ``python -m animas_agent_runner.replay <cycle-id> < events.jsonl``; agent-runner also
 serves it on ``rpc.agent.replay`` (:func:`replay_responder`, the HTTP API's "replay this cycle").
+``python -m animas_agent_runner.replay_command range|fork`` replays many cycles the same way.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class ReplayReport:
     replayed_reply: str | None
     divergence: str | None
     chains: int
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The tool calls the replay made, in order."""
 
 
 class _RecordedModel:
@@ -133,27 +136,41 @@ class _RecordedModel:
         return replayed_result(call.turn, call.usage.prompt_tokens, call.usage.completion_tokens)
 
 
-class _RecordedTools:
-    """Answers each tool call with the recorded result of the call at the same position."""
+class RecordedTools:
+    """Answers each tool call with the recorded result of the call at the same position.
 
-    def __init__(self, names: Sequence[str], used: Sequence[ToolUsed]) -> None:
-        self._specs = tuple(ToolSpec(name, "", {"type": "object"}) for name in names)
+    No tool runs: a call the recording does not have at that position (another tool, or one
+    past the end) is answered with an error and noted as the first divergence. The fork
+    (:mod:`animas_agent_runner.replay_fork`) uses it too, so a fork has no side effects.
+    """
+
+    def __init__(self, specs: Sequence[ToolSpec], used: Sequence[ToolUsed]) -> None:
+        self._specs = tuple(specs)
         self._used = list(used)
-        self._next = 0
+        self.calls: list[ToolCall] = []
         self.divergence: str | None = None
 
     def specs(self) -> tuple[ToolSpec, ...]:
         return self._specs
 
     async def run(self, call: ToolCall) -> ToolResult:
-        position, self._next = self._next, self._next + 1
+        position = len(self.calls)
+        self.calls.append(call)
         recorded = self._used[position] if position < len(self._used) else None
         if recorded is None or recorded.tool != call.name:
             said = recorded.tool if recorded else "no call"
             mismatch = f"tool call {position}: the replay called {call.name}, the recording has {said}"
             self.divergence = self.divergence or mismatch
-            return ToolResult(call.id, call.name, "(not recorded)", is_error=True)
+            return ToolResult(call.id, call.name, NOT_RECORDED, is_error=True)
         return ToolResult(call.id, call.name, recorded.result, is_error=recorded.status is not ToolStatus.OK)
+
+
+NOT_RECORDED = "(not run: a replay runs no tool, and the recording has no result for this call)"
+
+
+def named_specs(names: Sequence[str]) -> tuple[ToolSpec, ...]:
+    """Tools offered by name only: enough for recorded answers, which never read the schema."""
+    return tuple(ToolSpec(name, "", {"type": "object"}) for name in names)
 
 
 class _Silent:
@@ -176,10 +193,41 @@ class _Silent:
 
 async def replay_cycle(cycle: RecordedCycle) -> ReplayReport:
     """Rebuild the prompt and re-run the cycle against its recordings."""
-    inputs, prompt = cycle.started.inputs, cycle.started.prompt
+    recipe = recipe_of(cycle)
+    plan = recipe.plan
+    model = _RecordedModel(cycle.calls)
+    targets = [ModelTarget(plan.model, None, None, plan.max_tokens)]
+    if plan.fallback:
+        targets.append(ModelTarget(plan.fallback, None, None, plan.max_tokens))
+    chain = ModelChain(tuple(Candidate(model, target) for target in targets), _Silent())
+    names = recipe.prompt_inputs.tool_names if recipe.prompt_inputs else ()
+    report = await rerun(cycle, recipe, chain, RecordedTools(named_specs(names), cycle.tools))
+    if report.divergence is None and model.used < len(cycle.calls):
+        missing = f"the replay made {model.used} model calls; the recording has {len(cycle.calls)}"
+        report = dataclasses.replace(report, divergence=missing)
+    return dataclasses.replace(report, calls_replayed=model.used)
+
+
+def recipe_of(cycle: RecordedCycle) -> CycleRecipe:
+    """The recipe ``cycle.started`` recorded.
+
+    Raises:
+        ValueError: it recorded none, or one this build cannot read.
+    """
+    inputs = cycle.started.inputs
     if inputs is None or not isinstance(inputs.inline, dict):
         raise ValueError(f"cycle {cycle.started.id} recorded no recipe")
-    recipe = CycleRecipe.from_dict(inputs.inline)
+    return CycleRecipe.from_dict(inputs.inline)
+
+
+async def rerun(
+    cycle: RecordedCycle, recipe: CycleRecipe, chain: ModelChain, tools: RecordedTools
+) -> ReplayReport:
+    """Run ``recipe`` with this build's prompt through ``chain``, tools answered from the recording.
+
+    ``calls_replayed`` is left at 0 for the caller, which knows what its chain counts.
+    """
+    prompt = cycle.started.prompt
     recorded_prompt = str(prompt.inline) if prompt is not None and prompt.inline is not None else ""
     current = recipe.system_prompt()
     diff = tuple(
@@ -188,13 +236,6 @@ async def replay_cycle(cycle: RecordedCycle) -> ReplayReport:
         )
     )
     plan = recipe.plan
-    model = _RecordedModel(cycle.calls)
-    targets = [ModelTarget(plan.model, None, None, plan.max_tokens)]
-    if plan.fallback:
-        targets.append(ModelTarget(plan.fallback, None, None, plan.max_tokens))
-    chain = ModelChain(tuple(Candidate(model, target) for target in targets), _Silent())
-    names = recipe.prompt_inputs.tool_names if recipe.prompt_inputs else ()
-    tools = _RecordedTools(names, cycle.tools)
     states: list[SessionState] = []
 
     async def keep(state: SessionState) -> None:
@@ -208,19 +249,16 @@ async def replay_cycle(cycle: RecordedCycle) -> ReplayReport:
         reply = outcome.reply
     except ModelCallFailed as exc:
         divergence = str(exc)
-    if model.used < len(cycle.calls):
-        divergence = divergence or (
-            f"the replay made {model.used} model calls; the recording has {len(cycle.calls)}"
-        )
     return ReplayReport(
         cycle=cycle,
         prompt_diff=diff,
         recorded_tokens=count_tokens(recorded_prompt),
         current_tokens=count_tokens(current),
-        calls_replayed=model.used,
+        calls_replayed=0,
         replayed_reply=reply,
         divergence=divergence or tools.divergence,
         chains=len(states),
+        tool_calls=tuple(tools.calls),
     )
 
 
@@ -242,7 +280,7 @@ def render(report: ReplayReport) -> str:
         lines.append(f"diverged: {report.divergence}")
     elif recorded is None:
         lines.append("reply: none was recorded")
-    elif _same_reply(recorded, report.replayed_reply):
+    elif same_reply(recorded, report.replayed_reply):
         lines.append("reply: identical to the recorded reply")
     else:
         lines.append("reply: differs from the recorded reply")
@@ -250,7 +288,7 @@ def render(report: ReplayReport) -> str:
     return "\n".join(lines)
 
 
-def _same_reply(recorded: str, replayed: str | None) -> bool:
+def same_reply(recorded: str, replayed: str | None) -> bool:
     """Equal, allowing the note the cycle adds after the model's words (e.g. the turn limit)."""
     return bool(replayed) and (recorded == replayed or recorded.startswith(f"{replayed}\n\n("))
 
@@ -258,8 +296,8 @@ def _same_reply(recorded: str, replayed: str | None) -> bool:
 def matches(report: ReplayReport) -> bool:
     """Same prompt, every recorded call replayed, no divergence, and the recorded reply again."""
     recorded = report.cycle.reply.text if report.cycle.reply else None
-    same_reply = recorded is None or _same_reply(recorded, report.replayed_reply)
-    return not report.prompt_diff and report.divergence is None and same_reply
+    replied_the_same = recorded is None or same_reply(recorded, report.replayed_reply)
+    return not report.prompt_diff and report.divergence is None and replied_the_same
 
 
 BodyFetch = Callable[[str], Awaitable[bytes | None]]

@@ -314,10 +314,7 @@ class CycleRunner:
 
     def _model_for(self, model: str, mode: str) -> TurnModel:
         """The Anthropic SDK serves Claude models in the anthropic mode; litellm serves the rest."""
-        models = self._ports.models
-        if mode == "anthropic" and (model.startswith(("anthropic/", "claude-"))):
-            return models["anthropic"]
-        return models["litellm"]
+        return self._ports.models[domain.client_for(model, mode)]
 
     async def _status(self, anima: str) -> dict[str, object] | str:
         text = await self._ports.memory.read(anima, "status.json")
