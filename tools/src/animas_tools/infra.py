@@ -1,7 +1,8 @@
-"""Deployment files generated from code: the NATS accounts of compose and Kubernetes.
+"""Deployment files generated from code: the NATS accounts, agent-runner's KEDA ScaledObject.
 
 ``python -m animas_tools.infra write`` regenerates ``infra/nats/accounts.conf`` from
-:mod:`animas_tools.authority`; ``check`` fails when the committed file differs (CI runs it).
+:mod:`animas_tools.authority` and ``infra/k8s-keda/agent-runner-scaledobject.yaml`` from
+:mod:`animas_tools.keda_scaling`; ``check`` fails when a committed file differs (CI runs it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from animas_tools.authority import ADMIN_PERMISSIONS, ADMIN_USER, RESPONSES, SERVICE_PERMISSIONS, Permissions
+from animas_tools.keda_scaling import SCALED_OBJECT_FILE, render_scaled_object
 
 ACCOUNTS_FILE = Path(__file__).resolve().parents[3] / "infra" / "nats" / "accounts.conf"
 
@@ -78,16 +80,26 @@ def render_accounts() -> str:
 
 def main(argv: list[str]) -> int:
     """``write`` or ``check``."""
-    wanted = render_accounts()
+    generated = {
+        ACCOUNTS_FILE: (render_accounts(), "authority.py"),
+        SCALED_OBJECT_FILE: (render_scaled_object(), "keda_scaling.py"),
+    }
     if argv[:1] == ["write"]:
-        ACCOUNTS_FILE.write_text(wanted, encoding="utf-8")
-        print(f"wrote {ACCOUNTS_FILE}")
+        for path, (wanted, _) in generated.items():
+            path.write_text(wanted, encoding="utf-8")
+            print(f"wrote {path}")
         return 0
     if argv[:1] == ["check"]:
-        if ACCOUNTS_FILE.read_text(encoding="utf-8") != wanted:
-            print(f"{ACCOUNTS_FILE} differs from authority.py (run `just infra`)", file=sys.stderr)
+        stale = [
+            (p, src)
+            for p, (wanted, src) in generated.items()
+            if not p.exists() or p.read_text(encoding="utf-8") != wanted
+        ]
+        for path, source in stale:
+            print(f"{path} differs from {source} (run `just infra`)", file=sys.stderr)
+        if stale:
             return 1
-        print("infra/nats/accounts.conf matches authority.py")
+        print("infra/nats/accounts.conf and infra/k8s-keda/agent-runner-scaledobject.yaml match the code")
         return 0
     print("usage: python -m animas_tools.infra write|check", file=sys.stderr)
     return 2
