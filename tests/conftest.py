@@ -20,6 +20,7 @@ from nats.aio.client import Client
 
 from animas_contracts import Event, encode_event
 from animas_contracts.subjects import HEADER_MSG_ID, SERVICE_NAMES, activity_subject, inbox_prefix
+from animas_core.settings import nats_servers
 from animas_core.streams import ensure_all
 from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
@@ -149,7 +150,7 @@ class RunningSystem:
         password = json.loads((self.home / "nats" / "users.json").read_text())["admin"]
 
         async def run() -> T:
-            nc = await nats.connect(self.info["nats_url"], user="admin", password=password)
+            nc = await nats.connect(nats_servers(self.info["nats_url"]), user="admin", password=password)
             try:
                 return await work(nc)
             finally:

@@ -14,7 +14,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -52,10 +52,10 @@ animas in minutes to test durability alone (the guards are tested in tests/e2e/t
 
 @contextlib.contextmanager
 def running_with_animas(
-    home: Path, env: dict[str, str], llm: ScriptedLLM, animas: tuple[str, ...]
+    home: Path, env: dict[str, str], llm: ScriptedLLM, animas: tuple[str, ...], args: Sequence[str] = ()
 ) -> Iterator[RunningSystem]:
-    """`anima up` in ``home`` with ``env``, every anima of ``animas`` created and talking to ``llm``."""
-    running = start_system(home, env)
+    """`anima up` in ``home`` (``env``, ``args``), each anima of ``animas`` created and talking to ``llm``."""
+    running = start_system(home, env, args)
     try:
         running.configure({**scripted_config(llm, animas), "messaging": DURABILITY_LIMITS})
         create_animas(running, animas)

@@ -93,6 +93,14 @@ def up(
             help="agent-runner replicas to run (they share the work; one takes over if another dies)",
         ),
     ] = 1,
+    stream_replicas: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="ANIMAWORKS_STREAM_REPLICAS",
+            help="Copies of each new stream and bucket (3 with --nats-url naming a 3-node cluster)",
+        ),
+    ] = 1,
 ) -> None:
     """Start nats-server and every service; stop everything on Ctrl-C."""
     try:
@@ -106,6 +114,7 @@ def up(
                 say=_say,
                 local_model=local_model,
                 agent_runners=agent_runners,
+                stream_replicas=stream_replicas,
             )
         )
     except (AlreadyRunning, ConfigError, NatsServerError) as exc:

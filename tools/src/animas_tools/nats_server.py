@@ -56,6 +56,11 @@ def load_or_create_users(path: Path) -> dict[str, NatsUser]:
     return {name: NatsUser(name, passwords[name], perms) for name, perms in wanted.items()}
 
 
+def load_users(path: Path) -> dict[str, NatsUser] | None:
+    """The users kept in ``path`` (as :func:`load_or_create_users` keeps them), or None without the file."""
+    return load_or_create_users(path) if path.exists() else None
+
+
 def _quoted(items: tuple[str, ...]) -> str:
     return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
@@ -99,11 +104,15 @@ class NatsServer:
         port: int = -1,
         host: str = "127.0.0.1",
         env: Mapping[str, str] | None = None,
+        config: str | None = None,
     ) -> None:
         self.work_dir = work_dir
         self.env = env
         """The server's whole environment (None: this process's); ``anima up`` passes almost nothing."""
         self.users = users
+        self.config = config
+        """The whole config file (a cluster member's: :mod:`animas_tools.nats_cluster`) instead of
+        the one rendered from host, port and users; it must listen on ``host:port``."""
         self._port = port
         self._host = host
         self.process: subprocess.Popen[bytes] | None = None
@@ -128,7 +137,8 @@ class NatsServer:
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(
-                render_server_config(
+                self.config
+                or render_server_config(
                     host=self._host, port=self._port, store_dir=self.work_dir / "jetstream", users=self.users
                 )
             )

@@ -13,6 +13,7 @@ import nats.errors
 from nats.aio.client import Client
 
 from animas_core.home import Home
+from animas_core.settings import nats_servers
 from animas_tools.authority import ADMIN_USER
 
 _log = logging.getLogger(__name__)
@@ -87,7 +88,9 @@ async def connect_admin(home: Home, nats_url: str | None, *, connect_timeout_s: 
             raise NotRunning(
                 f"no running system under {home.root} (start one with `anima up`, or pass --nats-url)"
             )
-        url, password = info.nats_url, admin_password(home) if info.embedded_nats else None
+        # The home's users (nats/users.json) are the embedded server's, or those an external NATS
+        # was configured with (`anima up --nats-url` then runs the services as them too).
+        url, password = info.nats_url, admin_password(home)
     failures: list[Exception] = []
 
     async def remember(exc: Exception) -> None:
@@ -96,7 +99,7 @@ async def connect_admin(home: Home, nats_url: str | None, *, connect_timeout_s: 
 
     try:
         return await nats.connect(
-            url,
+            nats_servers(url),
             user=ADMIN_USER if password else None,
             password=password,
             connect_timeout=connect_timeout_s,

@@ -21,11 +21,12 @@ from animas_contracts.subjects import RPC_MEMORY_ANIMAS, SERVICE_NAMES
 from animas_core.anima_files import AnimaSpec, company_vision, template_files
 from animas_core.config import AnimaWorksConfig, load_config, write_config
 from animas_core.home import Home
+from animas_core.settings import nats_servers
 from animas_core.stream_retention import Retention
 from animas_core.streams import ensure_all
 from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
-from animas_tools.nats_server import NatsServer, load_or_create_users, persistent_port
+from animas_tools.nats_server import NatsServer, load_or_create_users, load_users, persistent_port
 from animas_tools.publish import publish_change
 from animas_tools.service_env import nats_server_env
 from animas_tools.supervisor import Supervisor, local_model_url, read_health_records
@@ -79,8 +80,15 @@ async def run_up(
     say: Callable[[str], None],
     local_model: bool = True,
     agent_runners: int = 1,
+    stream_replicas: int = 1,
 ) -> int:
-    """Bring the system up, report readiness, supervise until SIGINT/SIGTERM; return an exit code."""
+    """Bring the system up, report readiness, supervise until SIGINT/SIGTERM; return an exit code.
+
+    ``nats_url`` (one URL, or a cluster's seed URLs comma-separated) uses that NATS instead of
+    starting one; the services then connect as the users of ``<home>/nats/users.json`` when the
+    operator configured that NATS with them (:mod:`animas_tools.nats_cluster` does), else with no
+    user. ``stream_replicas`` is the copies of each stream and bucket provisioned (3 on a cluster).
+    """
     if (info := SystemInfo.read(home)) is not None:
         raise AlreadyRunning(f"a system is already running under {home.root} (pid {info.supervisor_pid})")
     fresh = ensure_home(home, say)
@@ -94,10 +102,12 @@ async def run_up(
         nats_url = server.url
         say(f"nats-server with JetStream on {nats_url} (store: {home.nats_dir / 'jetstream'})")
     else:
-        say(f"using NATS at {_redacted(nats_url)}")
+        users = load_users(home.nats_dir / "users.json")
+        as_users = f" as the users of {home.nats_dir / 'users.json'}" if users else ""
+        say(f"using NATS at {_redacted(nats_url)}{as_users}")
     admin_pw = users[ADMIN_USER].password if users else None
     nc = await nats.connect(
-        nats_url,
+        nats_servers(nats_url),
         user=ADMIN_USER if admin_pw else None,
         password=admin_pw,
         connect_timeout=5,
@@ -126,8 +136,9 @@ async def run_up(
         loop.add_signal_handler(sig, stop.set)
     try:
         retention = Retention.of(load_config(home.config_file).housekeeping)
-        partitions = await ensure_all(nc.jetstream(), retention=retention)
-        say(f"streams ready (ACTIVITY in {partitions} partitions)")
+        partitions = await ensure_all(nc.jetstream(), replicas=stream_replicas, retention=retention)
+        copies = f", {stream_replicas} replicas" if stream_replicas > 1 else ""
+        say(f"streams ready (ACTIVITY in {partitions} partitions{copies})")
         supervisor.start_all()
         gateway_url = await _wait_ready(nc, supervisor, ready_timeout_s, stop, say)
         if gateway_url is None:

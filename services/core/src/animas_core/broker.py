@@ -54,7 +54,7 @@ def make_broker(
         _log.warning("nats reconnected to %s", redact(settings.url))
 
     return NatsBroker(
-        settings.url,
+        settings.servers,
         name=f"animaworks-{service}",
         serializer=MsgSpecSerializer(),
         middlewares=[NatsTelemetryMiddleware(tracer_provider=tracer_provider)],

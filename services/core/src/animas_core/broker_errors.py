@@ -1,11 +1,12 @@
 """Which broker errors mean "not now": the broker or the service behind it is away for a moment.
 
-While nats-server restarts, or a service that answers requests restarts, a publish or a request
-fails in one of several ways: no ack or no reply in time, nobody subscribed yet, the connection
-reconnecting or closed, the buffer for the broker full, JetStream still recovering its store.
-Each of them passes once the broker (or the service) is back, so callers turn every one into a
-:class:`~animas_core.errors.RetryableError`: a tool effect is retried inside its cycle and a
-message redelivered, instead of telling the model (or the client) of an unexpected error.
+While nats-server restarts (or a cluster elects a stream's new leader), or a service that
+answers requests restarts, a publish or a request fails in one of several ways: no ack or no
+reply in time, nobody subscribed yet, the connection reconnecting or closed, the buffer for the
+broker full, JetStream still recovering its store. Each of them passes once the broker (or the
+service) is back, so callers turn every one into a :class:`~animas_core.errors.RetryableError`:
+a tool effect is retried inside its cycle and a message redelivered, instead of telling the
+model (or the client) of an unexpected error.
 
 Errors of the request itself (a subject or payload the broker refuses) are not here: trying
 again cannot help.
@@ -26,5 +27,8 @@ BROKER_UNREACHABLE: tuple[type[Exception], ...] = (
     nats.errors.OutboundBufferLimitError,  # what waits for the broker outgrew the buffer
     nats.errors.StaleConnectionError,  # unexpected EOF included
     nats.js.errors.ServiceUnavailableError,  # JetStream answered 503: still starting or recovering
+    # A JetStream publish nobody took: the stream has no leader for a moment (a cluster electing
+    # one after a member's loss; nats-py raises this, not NoRespondersError, for a publish).
+    nats.js.errors.NoStreamResponseError,
 )
 """Errors from a publish, a request or a JetStream call that a later try may not meet."""

@@ -27,7 +27,7 @@ async def provision(connection: NatsSettings, settings: ProvisionSettings) -> in
     """Provision everything; return the activity stream's partition count."""
     password = connection.password.get_secret_value() if connection.password else None
     nc = await nats.connect(
-        connection.url,
+        connection.servers,
         user=connection.user,
         password=password,
         connect_timeout=connection.connect_timeout_s,

@@ -17,6 +17,7 @@ class NatsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANIMAWORKS_NATS_", extra="ignore")
 
     url: str = "nats://127.0.0.1:4222"
+    """One server, or a cluster's seed URLs comma-separated (every member: any one may be down)."""
     user: str | None = None
     password: SecretStr | None = None
     connect_timeout_s: int = 5
@@ -24,6 +25,19 @@ class NatsSettings(BaseSettings):
     """-1: never give up. A service outlives any broker outage and resumes where it was (issue #12)."""
     reconnect_wait_s: float = 0.5
     """Pause between reconnect attempts: ``anima up`` restarts a dead broker within a second."""
+
+    @property
+    def servers(self) -> list[str]:
+        """:attr:`url` as the list of servers nats-py and FastStream connect to."""
+        return nats_servers(self.url)
+
+
+def nats_servers(url: str) -> list[str]:
+    """The servers of a NATS URL setting: ``nats://a:4222,nats://b:4222`` is two.
+
+    nats-py takes a list, and would read the comma-separated string as one malformed URL.
+    """
+    return [part.strip() for part in url.split(",") if part.strip()]
 
 
 class ServiceSettings(BaseSettings):
