@@ -311,6 +311,28 @@ def test_rebuilding_from_the_stream_restores_memory_byte_identical(system: Runni
     assert tree(system.home / "animas" / "sample") == others  # one anima's rebuild leaves the rest alone
 
 
+def test_a_rebuild_from_a_snapshot_restores_the_same_memory(system: RunningSystem) -> None:
+    root = system.home / "animas" / "tanaka"
+    wait_for(lambda: settled(system), "memory-writer to apply everything stored")
+    before = tree(root)
+    database = sqlite_dump(root / "state" / "anima.db")
+    assert (
+        "tanaka: snapshot at stream sequence"
+        in system.anima("replay", "snapshot", "--anima", "tanaka").stdout
+    )
+
+    remove_atomically(root)
+    rebuilt = system.anima("replay", "rebuild", "--anima", "tanaka").stdout
+    assert "tanaka: started from its snapshot at stream sequence" in rebuilt
+    assert tree(root) == before
+    assert sqlite_dump(root / "state" / "anima.db") == database
+
+    full = system.anima("replay", "rebuild", "--anima", "tanaka", "--full").stdout
+    assert "started from its snapshot" not in full
+    assert tree(root) == before
+    assert sqlite_dump(root / "state" / "anima.db") == database
+
+
 def test_people_change_animas_through_the_api(system: RunningSystem) -> None:
     created = httpx.post(f"{system.url}/api/animas", json={"name": "ito", "template": "writer"}, timeout=30)
     assert created.status_code == 201, created.text

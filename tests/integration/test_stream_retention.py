@@ -1,4 +1,7 @@
-"""DELTAS and BODIES retention: stream settings the operator's provisioning takes from config.json."""
+"""DELTAS, BODIES and DEADLETTER retention: stream settings provisioning takes from config.json.
+
+ACTIVITY, the source of truth, is kept for good whatever the housekeeping section says (docs/retention.md).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 from nats.js.api import StreamConfig
 from nats.js.errors import APIError
 
-from animas_contracts.subjects import DELTAS_STREAM
+from animas_contracts.subjects import ACTIVITY_STREAM, DEADLETTER_STREAM, DELTAS_STREAM
 from animas_core.stream_retention import BODIES_STREAM
 from animas_tools.authority import ADMIN_USER
 from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
@@ -48,12 +51,17 @@ def _provision(url: str, users: dict[str, NatsUser], config: Path) -> subprocess
 
 
 async def _max_ages(url: str, user: NatsUser) -> tuple[float, float]:
+    """DELTAS' and BODIES' max ages."""
+    ages = await _all_max_ages(url, user)
+    return ages[DELTAS_STREAM], ages[BODIES_STREAM]
+
+
+async def _all_max_ages(url: str, user: NatsUser) -> dict[str, float]:
     nc = await nats.connect(url, user=user.name, password=user.password)
     try:
         js = nc.jetstream()
-        deltas = (await js.stream_info(DELTAS_STREAM)).config.max_age or 0.0
-        bodies = (await js.stream_info(BODIES_STREAM)).config.max_age or 0.0
-        return deltas, bodies
+        streams = (DELTAS_STREAM, BODIES_STREAM, DEADLETTER_STREAM, ACTIVITY_STREAM)
+        return {s: (await js.stream_info(s)).config.max_age or 0.0 for s in streams}
     finally:
         await nc.close()
 
@@ -73,6 +81,28 @@ async def test_provisioning_sets_and_changes_the_max_ages_config_json_asks_for(
     )
     assert _provision(url, users, config).returncode == 0
     assert await _max_ages(url, users[ADMIN_USER]) == pytest.approx((7200.0, 30 * 86400.0))
+
+
+async def test_dead_letters_expire_when_asked_and_the_activity_stream_never_does(
+    bare: Bare, tmp_path: Path
+) -> None:
+    url, users = bare
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"version": 1}))
+    assert _provision(url, users, config).returncode == 0
+    ages = await _all_max_ages(url, users[ADMIN_USER])
+    assert (ages[DEADLETTER_STREAM], ages[ACTIVITY_STREAM]) == (0.0, 0.0)
+
+    housekeeping = {"deadletter_max_age_days": 14, "snapshot_every_events": 50, "snapshots_kept": 3}
+    config.write_text(json.dumps({"version": 1, "housekeeping": housekeeping}))
+    assert _provision(url, users, config).returncode == 0
+    ages = await _all_max_ages(url, users[ADMIN_USER])
+    assert ages[DEADLETTER_STREAM] == pytest.approx(14 * 86400.0)
+    assert ages[ACTIVITY_STREAM] == 0.0  # the source of truth: snapshots do not let it expire
+
+    config.write_text(json.dumps({"version": 1, "housekeeping": {"deadletter_max_age_days": 0}}))
+    assert _provision(url, users, config).returncode == 0
+    assert (await _all_max_ages(url, users[ADMIN_USER]))[DEADLETTER_STREAM] == 0.0
 
 
 async def test_an_invalid_retention_is_refused_with_the_field(bare: Bare, tmp_path: Path) -> None:

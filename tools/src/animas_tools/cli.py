@@ -9,8 +9,15 @@ from typing import Annotated
 import msgspec
 import typer
 
-from animas_contracts import InvalidAnimaName, RebuildReply, RebuildRequest, validate_anima_name
-from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD
+from animas_contracts import (
+    InvalidAnimaName,
+    RebuildReply,
+    RebuildRequest,
+    SnapshotReply,
+    SnapshotRequest,
+    validate_anima_name,
+)
+from animas_contracts.subjects import ACTIVITY_STREAM, RPC_MEMORY_REBUILD, RPC_MEMORY_SNAPSHOT
 from animas_core.config import ConfigError
 from animas_tools import (
     animas_cli,
@@ -156,11 +163,13 @@ def replay_rebuild(
     nats_url: NatsUrlOption = None,
     anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_anima_option)] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for memory-writer")] = 600.0,
+    full: Annotated[bool, typer.Option("--full", help="Replay from sequence 1, ignoring snapshots")] = False,
 ) -> None:
     """Ask memory-writer to rebuild anima directories from the stream alone.
 
-    memory-writer pauses, deletes the directories (of one anima, or all), replays every stored
-    event into them and resumes; this command writes nothing itself.
+    memory-writer pauses, deletes the directories (of one anima, or all), restores each anima's
+    newest snapshot that still matches the stream (unless --full), replays the stored events
+    after it and resumes; this command writes nothing itself.
     """
 
     async def ask() -> None:
@@ -170,9 +179,8 @@ def replay_rebuild(
                 f"asking memory-writer to rebuild {'anima ' + anima if anima else 'every anima'} "
                 f"from {ACTIVITY_STREAM}..."
             )
-            msg = await nc.request(
-                RPC_MEMORY_REBUILD, msgspec.json.encode(RebuildRequest(anima=anima)), timeout=timeout
-            )
+            request = msgspec.json.encode(RebuildRequest(anima=anima, full=full))
+            msg = await nc.request(RPC_MEMORY_REBUILD, request, timeout=timeout)
         finally:
             await nc.close()
         reply = msgspec.json.decode(msg.data, type=RebuildReply)
@@ -185,6 +193,36 @@ def replay_rebuild(
         )
         for reason in reply.refusals:
             typer.echo(f"  {reason}")
+        for name, seq in sorted(reply.restored.items()):
+            typer.echo(f"{name}: started from its snapshot at stream sequence {seq}")
+        for reason in reply.fallbacks:
+            typer.echo(f"snapshot not used: {reason}")
+
+    _run(ask())
+
+
+@replay.command("snapshot")
+def replay_snapshot(
+    home: HomeOption = None,
+    nats_url: NatsUrlOption = None,
+    anima: Annotated[str | None, typer.Option(help="Only this anima", callback=_anima_option)] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for memory-writer")] = 300.0,
+) -> None:
+    """Ask memory-writer to snapshot anima directories now, so the next rebuild starts there."""
+
+    async def ask() -> None:
+        nc = await connect_admin(home_of(home), nats_url)
+        try:
+            msg = await nc.request(
+                RPC_MEMORY_SNAPSHOT, msgspec.json.encode(SnapshotRequest(anima=anima)), timeout=timeout
+            )
+        finally:
+            await nc.close()
+        reply = msgspec.json.decode(msg.data, type=SnapshotReply)
+        if not reply.ok:
+            raise fail(reply.error or "snapshot failed")
+        for name, seq in sorted(reply.snapshots.items()):
+            typer.echo(f"{name}: snapshot at stream sequence {seq}")
 
     _run(ask())
 

@@ -1,8 +1,11 @@
-"""Retention of the DELTAS stream and the BODIES object store: stream settings the operator applies.
+"""Retention of DELTAS, DEADLETTER and the BODIES object store: stream settings the operator applies.
 
-Both are JetStream ``max_age`` settings, so only the operator (``anima up``, ``python -m
+All are JetStream ``max_age`` settings, so only the operator (``anima up``, ``python -m
 animas_core.provision``) may change them; no service's NATS user may update a stream
-(tools/src/animas_tools/authority.py). They come from config.json ``housekeeping``:
+(tools/src/animas_tools/authority.py). ACTIVITY is not among them: it is the source of truth
+that every rebuild, replay and consolidation reads, and it is kept for good (docs/retention.md
+says why, and what projection snapshots do and do not change). They come from config.json
+``housekeeping``:
 
 - ``deltas_max_age_hours`` (24): streamed model output is a write-ahead journal; a cycle older
   than that has finished or been recovered, so its deltas are no longer read.
@@ -10,6 +13,8 @@ animas_core.provision``) may change them; no service's NATS user may update a st
   ``cycle.started`` that ``anima replay cycle`` reads; once it expires, replaying that cycle
   stops with "the body <digest> is no longer in the object store". Keep it 0 unless disk
   matters more than replaying old cycles.
+- ``deadletter_max_age_days`` (0 = kept for good): a dead letter waits for an operator; once
+  it expires, the message it holds (and the reason) is gone.
 
 Applied on every provisioning: an existing stream is updated when its max age differs.
 """
@@ -21,7 +26,7 @@ import logging
 
 from nats.js import JetStreamContext
 
-from animas_contracts.subjects import BODIES_BUCKET, DELTAS_STREAM
+from animas_contracts.subjects import BODIES_BUCKET, DEADLETTER_STREAM, DELTAS_STREAM
 from animas_core.config import HousekeepingConfig
 
 _log = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ class Retention:
 
     deltas_max_age_s: float = 24 * HOUR_S
     bodies_max_age_s: float = 0.0
+    deadletter_max_age_s: float = 0.0
 
     @classmethod
     def of(cls, config: HousekeepingConfig) -> Retention:
@@ -44,15 +50,17 @@ class Retention:
         return cls(
             deltas_max_age_s=config.deltas_max_age_hours * HOUR_S,
             bodies_max_age_s=config.bodies_max_age_days * DAY_S,
+            deadletter_max_age_s=config.deadletter_max_age_days * DAY_S,
         )
 
 
 async def apply_retention(js: JetStreamContext, retention: Retention) -> list[str]:
-    """Set the max ages of DELTAS and BODIES where they differ; what was changed, in words."""
+    """Set the max ages of DELTAS, BODIES and DEADLETTER where they differ; what was changed, in words."""
     changed = []
     for stream, max_age in (
         (DELTAS_STREAM, retention.deltas_max_age_s),
         (BODIES_STREAM, retention.bodies_max_age_s),
+        (DEADLETTER_STREAM, retention.deadletter_max_age_s),
     ):
         config = (await js.stream_info(stream)).config
         if abs((config.max_age or 0.0) - max_age) < 1e-3:
