@@ -63,10 +63,14 @@ class ConfiguredChannels:
 
 
 class JsDeadLetters:
-    """Dead letters of failed channels on ``deadletter.outbound``, one per request and channel."""
+    """Dead letters of failed channels on ``deadletter.outbound``, one per request and channel.
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    Counted as the durable's dead letters, like those the error policy stores.
+    """
+
+    def __init__(self, runtime: ServiceRuntime, durable: str) -> None:
         self._runtime = runtime
+        self._durable = durable
 
     async def park(self, letter: DeadLetter, msg_id: str) -> None:
         await self._runtime.broker.publish(
@@ -76,6 +80,7 @@ class JsDeadLetters:
             stream=DEADLETTER_STREAM,
             timeout=5.0,
         )
+        self._runtime.metrics.dead_lettered(self._durable)
 
 
 def setup_notify(runtime: ServiceRuntime, settings: OutboundSettings) -> None:
@@ -86,7 +91,7 @@ def setup_notify(runtime: ServiceRuntime, settings: OutboundSettings) -> None:
         publisher=runtime.publisher,
         store=KvNotifyStore(lambda: runtime.js),
         channels=ConfiguredChannels(CachedConfig(settings.config_path), client, settings.notify_timeout_s),
-        dead_letters=JsDeadLetters(runtime),
+        dead_letters=JsDeadLetters(runtime, NOTIFY_REQUESTS.durable),
         faults=runtime.faults,
         service=runtime.service,
         attempts=settings.notify_attempts,

@@ -49,7 +49,7 @@ def setup_replies(
         poster=ReplyPoster(client, settings.reply_timeout_s),
         log=log,
         stored=stored,
-        dead_letters=JsDeadLetters(runtime),
+        dead_letters=JsDeadLetters(runtime, EXTERNAL_REPLIES.durable),
         faults=runtime.faults,
         service=runtime.service,
         attempts=settings.reply_attempts,
