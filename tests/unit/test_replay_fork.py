@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 from tests.recorded_cycle import record_cycle
 
@@ -18,8 +19,15 @@ from animas_tools.scripted_llm import ScriptedLLM
 REPLAYER = (sys.executable, "-m", "animas_agent_runner.replay_command")
 
 
+@pytest.mark.parametrize(
+    ("model", "wire_model", "base"),
+    [
+        ("openai/scripted-fork", "scripted-fork", "openai_base"),  # litellm
+        ("anthropic/claude-fork", "claude-fork", "anthropic_base"),  # the Anthropic SDK (mode anthropic)
+    ],
+)
 async def test_a_fork_calls_the_other_model_and_answers_unrecorded_tools_with_an_error(
-    tmp_path: Path, scripted_llm: ScriptedLLM
+    tmp_path: Path, scripted_llm: ScriptedLLM, model: str, wire_model: str, base: str
 ) -> None:
     events = (await record_cycle(tmp_path / "record")).events
     cycle_id = next(e.id for e in events if isinstance(e, CycleStarted))
@@ -28,7 +36,9 @@ async def test_a_fork_calls_the_other_model_and_answers_unrecorded_tools_with_an
         config,
         AnimaWorksConfig(
             credentials={
-                "scripted": Credential(api_key=SecretStr("scripted-key"), base_url=scripted_llm.openai_base)
+                "scripted": Credential(
+                    api_key=SecretStr("scripted-key"), base_url=getattr(scripted_llm, base)
+                )
             },
             anima_defaults=AnimaModelConfig(model="openai/scripted", credential="scripted"),
         ),
@@ -51,7 +61,7 @@ async def test_a_fork_calls_the_other_model_and_answers_unrecorded_tools_with_an
             "--shadow",
             str(shadow),
             "--model",
-            "openai/scripted-fork",
+            model,
             "--config",
             str(config),
         ],
@@ -63,9 +73,8 @@ async def test_a_fork_calls_the_other_model_and_answers_unrecorded_tools_with_an
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reply DIFFERENT" in result.stdout and "1 replies differ" in result.stdout
-    assert [r["body"]["model"] for r in scripted_llm.requests] == ["scripted-fork", "scripted-fork"]
-    second = scripted_llm.requests[1]["body"]["messages"]
-    assert any(m.get("role") == "tool" and m.get("content") == NOT_RECORDED for m in second)
+    assert [r["body"]["model"] for r in scripted_llm.requests] == [wire_model, wire_model]
+    assert NOT_RECORDED in json.dumps(scripted_llm.requests[1]["body"]["messages"])
     forked = json.loads((shadow / "fork" / f"{cycle_id}.json").read_text())
     assert forked["original"]["reply"] == "Noted: Tanaka likes tea."
     assert forked["fork"]["reply"] == "Tea it is, noted."
