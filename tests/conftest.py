@@ -20,9 +20,11 @@ from nats.aio.client import Client
 
 from animas_contracts import Event, encode_event
 from animas_contracts.subjects import HEADER_MSG_ID, SERVICE_NAMES, activity_subject, inbox_prefix
+from animas_core.config import ConfigError, load_config
 from animas_core.settings import nats_servers
 from animas_core.streams import ensure_all
 from animas_tools.authority import ADMIN_USER
+from animas_tools.config_sync import apply_config
 from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
 from animas_tools.scripted_llm import ScriptedLLM
 
@@ -176,10 +178,22 @@ class RunningSystem:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def configure(self, config: dict[str, Any]) -> None:
-        """Replace config.json (services re-read it when it changes)."""
+        """Replace config.json; on a running system, wait until every service instance holds it.
+
+        `anima up` would publish the file to the CONFIG bucket on its own, a moment later; doing it
+        here, as `anima config set` does, lets the test's next request find the change applied.
+        """
         path = self.home / "config.json"
         path.write_text(json.dumps(config))
         os.chmod(path, 0o600)
+        if not self.info:
+            return
+        try:
+            parsed = load_config(path)
+        except ConfigError:
+            return  # services keep the last valid config, as with an invalid file edited by hand
+        applied = self.admin(lambda nc: apply_config(nc.jetstream(), parsed))
+        assert not applied.behind, f"config revision {applied.revision} not taken by {applied.behind}"
 
     def stop(self) -> None:
         if self.process.poll() is None:

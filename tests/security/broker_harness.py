@@ -21,11 +21,14 @@ from animas_contracts.subjects import (
     SERVICES_BUCKET,
     deadletter_subject,
 )
+from animas_core.config import AnimaModelConfig, AnimaWorksConfig
+from animas_core.config_store import publish_config
 from animas_tools.authority import AUTHORITY, Durable
 from animas_tools.nats_server import NatsUser
 
 T = TypeVar("T")
 SEED_OBJECT = "matrix-object"
+SEED_CONFIG = AnimaWorksConfig(anima_defaults=AnimaModelConfig(model="openai/matrix"))
 VERDICT_TIMEOUT_S = 3.0
 
 
@@ -73,6 +76,7 @@ async def seed(nc: Client) -> None:
     for service in AUTHORITY:
         await services.put(f"{service}.seed", b"seed")
     await (await js.object_store(BODIES_BUCKET)).put(SEED_OBJECT, b"a large body" * 1000)
+    await publish_config(js, SEED_CONFIG)
 
 
 class Session:

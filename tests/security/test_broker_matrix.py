@@ -51,6 +51,8 @@ from animas_contracts.subjects import (
     SERVICES_BUCKET,
     deadletter_subject,
 )
+from animas_core.config import AnimaModelConfig, AnimaWorksConfig
+from animas_core.config_store import CONFIG_SUBJECT, kv_document, read_config
 from animas_core.streams import read_stored
 from animas_tools.authority import AUTHORITY, Bodies, streams_used
 from animas_tools.nats_server import NatsServer, load_or_create_users
@@ -242,6 +244,28 @@ def test_writes_its_own_health_record_never_another_services(broker: Broker, ser
         return own.value or b"", other.value or b""
 
     assert broker.admin(records) == (b"mine", b"seed")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_reads_the_operators_config_and_cannot_change_it(broker: Broker, service: str) -> None:
+    forged = kv_document(AnimaWorksConfig(anima_defaults=AnimaModelConfig(model="openai/forged")))
+
+    async def work(nc: Client, session: Session) -> tuple[str | None, list[str]]:
+        stored = await read_config(nc.jetstream())  # the latest revision, as a service follows it
+        await nc.publish(CONFIG_SUBJECT, forged)
+        await nc.flush()
+        unrefused = await session.refused("publish", [CONFIG_SUBJECT])
+        model = stored.document["anima_defaults"]["model"] if stored and stored.document else None
+        return model, unrefused
+
+    assert as_service(broker, service, work) == ("openai/matrix", [])
+
+    async def latest(nc: Client) -> str:
+        stored = await read_config(nc.jetstream())
+        assert stored is not None and stored.document is not None
+        return str(stored.document["anima_defaults"]["model"])
+
+    assert broker.admin(latest) == "openai/matrix"
 
 
 def test_agent_runner_cannot_store_an_identity_revision_or_inject_one_through_a_consumer(

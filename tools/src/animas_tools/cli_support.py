@@ -11,11 +11,12 @@ from typing import Any
 import typer
 from nats.aio.client import Client
 
-from animas_core.config import ConfigError, parse_config, write_config
+from animas_core.config import AnimaWorksConfig, ConfigError, parse_config, write_config
 from animas_core.errors import RetryableError
 from animas_core.home import Home, default_home
+from animas_tools.config_sync import Applied, apply_config
 from animas_tools.publish import NoAnswer
-from animas_tools.system import NotRunning, connect_admin
+from animas_tools.system import NotRunning, SystemInfo, connect_admin
 
 
 def home_of(home: Path | None) -> Home:
@@ -60,10 +61,34 @@ def read_config_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_config_json(path: Path, data: dict[str, Any]) -> None:
-    """Validate the whole file, then write it (0600); nothing is written if it is invalid."""
+def write_config_json(path: Path, data: dict[str, Any], *, home: Home | None = None) -> None:
+    """Validate the whole file, then write it (0600); nothing is written if it is invalid.
+
+    With the ``home`` whose system is running, the change is also published to its ``CONFIG``
+    bucket (secrets masked) and this waits until every service instance holds it.
+    """
     try:
         config = parse_config(data)
     except ConfigError as exc:
         raise fail(f"{exc} (config.json left unchanged)") from None
     write_config(path, config)
+    if home is not None and SystemInfo.read(home) is not None:
+        publish_to_running(home, config)
+
+
+def publish_to_running(home: Home, config: AnimaWorksConfig) -> None:
+    """Publish ``config`` to the system's bucket and say which instances took it."""
+
+    async def work(nc: Client) -> None:
+        say_applied(await apply_config(nc.jetstream(), config))
+
+    with_nats(home.root, None, work)
+
+
+def say_applied(applied: Applied) -> None:
+    """Tell the operator which running instances hold a published revision."""
+    typer.echo(
+        f"config revision {applied.revision}: taken by {len(applied.holding)} service instance(s)", err=True
+    )
+    if applied.behind:
+        typer.echo(f"warning: not (yet) taken by {', '.join(applied.behind)}", err=True)

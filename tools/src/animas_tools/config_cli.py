@@ -22,6 +22,7 @@ from animas_core.config import (
 )
 from animas_core.home import Home
 from animas_tools.cli_support import fail, home_of, read_config_json, write_config_json
+from animas_tools.config_bucket_cli import set_in_bucket
 
 config_app = typer.Typer(help="Show, read, change and check config.json.", no_args_is_help=True)
 
@@ -165,6 +166,27 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
 
 WEBHOOK_SECRET_FIELDS = frozenset({"secrets", "token", "app_token", "callback_secret"})
 
+NatsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--nats-url",
+        help="Change the CONFIG bucket of the system at this NATS URL (as its operator) instead of "
+        "config.json: how a cluster's config is changed",
+    ),
+]
+
+
+def _is_secret(parts: list[str], parsed: Any) -> bool:
+    """Whether the setting is a secret.
+
+    A credential's key; a webhook source's secrets (the list or one of them, its reply token, app
+    token or callback secret), or a whole source or section holding them.
+    """
+    if len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key":
+        return True
+    secret_part = not WEBHOOK_SECRET_FIELDS.isdisjoint(parts)
+    return parts[0] == "webhooks" and (secret_part or isinstance(parsed, dict | list))
+
 
 # Unknown options pass through as arguments so a negative number is a VALUE, not an option.
 @config_app.command("set", context_settings={"ignore_unknown_options": True})
@@ -172,21 +194,31 @@ def set_(
     key: Annotated[str, typer.Argument(help="Dotted path, e.g. anima_defaults.model")],
     value: Annotated[str, typer.Argument(help="JSON (2000, true, null, '\"text\"') or plain text")],
     home: HomeOption = None,
+    nats_url: NatsUrlOption = None,
 ) -> None:
-    """Change one setting in config.json; the result is validated before anything is written."""
+    """Change one setting; the whole config is validated before anything is written.
+
+    In config.json (and, while `anima up` runs, in its CONFIG bucket, which every service
+    follows); with --nats-url in that system's CONFIG bucket only. Secrets never go to the bucket.
+    """
     parts = _key_parts(key)
-    path = home_of(home).config_file
-    data = read_config_json(path)
     parsed = _parse_value(value)
-    _assign(data, parts, parsed)
-    write_config_json(path, data)
-    is_key = len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key"
-    # A webhook source's secrets (the list or one of them, its reply token, app token or callback
-    # secret), or a whole source or section holding them.
-    secret_part = not WEBHOOK_SECRET_FIELDS.isdisjoint(parts)
-    is_secret = is_key or (parts[0] == "webhooks" and (secret_part or isinstance(parsed, dict | list)))
+    is_secret = _is_secret(parts, parsed)
+    if nats_url is not None:
+        if is_secret:
+            hint = f" (for this key: {credential_env_var(parts[1])})" if parts[0] == "credentials" else ""
+            raise fail(
+                "secrets never go into the config bucket: give them to the services in their "
+                f"environment or a mounted Secret{hint}; nothing was written"
+            )
+        set_in_bucket(home_of(home), nats_url, lambda data: _assign(data, parts, parsed))
+    else:
+        where = home_of(home)
+        data = read_config_json(where.config_file)
+        _assign(data, parts, parsed)
+        write_config_json(where.config_file, data, home=where)
     typer.echo(f"{key} = {'***' if is_secret and parsed is not None else _render(parsed)}")
-    if is_key and parsed is not None:
+    if is_secret and parts[0] == "credentials" and parsed is not None:
         typer.echo(
             f"hint: {credential_env_var(parts[1])} in the environment keeps the key off disk", err=True
         )

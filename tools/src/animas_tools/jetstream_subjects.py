@@ -59,6 +59,11 @@ def stored_reads(stream: str) -> tuple[str, ...]:
     )
 
 
+def latest_get(stream: str) -> str:
+    """Getting a stored message (a KV key's latest revision) from the stream's leader, not a replica."""
+    return f"{JS_API}.STREAM.MSG.GET.{stream}"
+
+
 def durable_use(stream: str, name: str) -> tuple[str, ...]:
     """Creating, inspecting, pulling from and acknowledging one durable, by its exact name."""
     consumer = f"{stream}.{name}"

@@ -1,7 +1,8 @@
 """``anima token``: create, list and revoke the gateway's API tokens.
 
 config.json keeps only a token's SHA-256 digest (``api.tokens``); the token itself is printed once,
-by ``create``, and never again. The gateway re-reads config.json when it changes, so a token
+by ``create``, and never again. A running system takes the change at once (the gateway follows
+the config through its CONFIG bucket, :mod:`animas_tools.config_sync`), so a token
 works, or stops working, from the next request on.
 """
 
@@ -53,7 +54,8 @@ def create(
     home: HomeOption = None,
 ) -> None:
     """Create a token and print it once (only its digest is kept)."""
-    path = home_of(home).config_file
+    where = home_of(home)
+    path = where.config_file
     data = read_config_json(path)
     tokens = _tokens(data)
     if name in tokens:
@@ -62,7 +64,7 @@ def create(
     checked_scope: ApiScope = "admin" if scope == "admin" else "chat"
     created_at = datetime.now(UTC).isoformat(timespec="seconds")
     tokens[name] = {"scope": checked_scope, "sha256": token_digest(token), "created_at": created_at}
-    write_config_json(path, data)
+    write_config_json(path, data, home=where)
     typer.echo(token)
     typer.echo(
         f"created token {name!r} (scope {checked_scope}); it is shown only now. Send it as "
@@ -90,11 +92,12 @@ def list_(home: HomeOption = None) -> None:
 @token_app.command()
 def revoke(name: NameArgument, home: HomeOption = None) -> None:
     """Delete a token: requests that send it get 401 from now on."""
-    path = home_of(home).config_file
+    where = home_of(home)
+    path = where.config_file
     data = read_config_json(path)
     tokens = _tokens(data)
     if name not in tokens:
         raise fail(f"no token named {name!r}")
     del tokens[name]
-    write_config_json(path, data)
+    write_config_json(path, data, home=where)
     typer.echo(f"revoked token {name!r}")

@@ -26,6 +26,7 @@ from animas_core.stream_retention import Retention
 from animas_core.streams import ensure_all
 from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
+from animas_tools.config_sync import ConfigMirror
 from animas_tools.nats_server import NatsServer, load_or_create_users, load_users, persistent_port
 from animas_tools.publish import publish_change
 from animas_tools.service_env import nats_server_env
@@ -139,6 +140,9 @@ async def run_up(
         partitions = await ensure_all(nc.jetstream(), replicas=stream_replicas, retention=retention)
         copies = f", {stream_replicas} replicas" if stream_replicas > 1 else ""
         say(f"streams ready (ACTIVITY in {partitions} partitions{copies})")
+        # config.json is the operator's copy here: services read its CONFIG bucket, kept in step.
+        mirror = ConfigMirror(home.config_file)
+        await mirror.sync(nc.jetstream())
         supervisor.start_all()
         gateway_url = await _wait_ready(nc, supervisor, ready_timeout_s, stop, say)
         if gateway_url is None:
@@ -162,6 +166,7 @@ async def run_up(
         say("press Ctrl-C to stop")
         while not stop.is_set():
             supervisor.check()
+            await _mirrored(mirror, nc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.2)
         return 0
@@ -173,6 +178,14 @@ async def run_up(
         if server is not None:
             server.stop()
         say("stopped")
+
+
+async def _mirrored(mirror: ConfigMirror, nc: Client) -> None:
+    """Publish config.json if it changed; a broker that is away now is asked on the next round."""
+    try:
+        await mirror.sync(nc.jetstream())
+    except (nats.errors.Error, TimeoutError) as exc:
+        _log.debug("config not published yet: %r", exc)
 
 
 async def _quiet_connection_errors(exc: Exception) -> None:

@@ -40,7 +40,6 @@ from animas_agent_runner.toolbox.external import external_client
 from animas_contracts.subjects import ACTIVITY_STREAM, RPC_AGENT_REPLAY, stored_activity_filter
 from animas_core.bodies import ObjectStoreBodies
 from animas_core.clock import system_clock
-from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.rpc_tracing import traced_responder
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
@@ -132,7 +131,7 @@ async def setup(
     runtime.on_shutdown(background.close)
     # Calls a killed agent-runner left running are recorded as interrupted by a live one.
     runtime.extra_health[BACKGROUND_HEALTH_KEY] = background.runner
-    config = CachedConfig(settings.config_path)
+    config = runtime.config
     runtime.background(
         asyncio.create_task(
             sweep_forever(
@@ -167,6 +166,7 @@ async def setup(
             reports=reports,
             http=http,
             background=background,
+            config=config,
         ),
         CycleSettings(
             config_path=settings.config_path,

@@ -14,7 +14,6 @@ from animas_consolidator.settings import ConsolidatorSettings
 from animas_consolidator.weekly import WeeklyRun
 from animas_contracts.subjects import ACTIVITY_STREAM, stored_activity_filter
 from animas_core.bodies import ObjectStoreBodies
-from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.waiter import OUTCOME_SUBJECT, EventWaiter, outcome_key
@@ -47,7 +46,7 @@ async def setup(
         ledger=ledger,
         bodies=ObjectStoreBodies(runtime.js),
         publisher=runtime.publisher,
-        config=CachedConfig(settings.config_path),
+        config=runtime.config,
         faults=runtime.faults,
     )
     forgetting = Forgetting(MemoryClient(nc), ports.ops, runtime.publisher)

@@ -14,7 +14,7 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -47,6 +47,7 @@ from animas_core.config_model import (
     UserContact,
     normalise_mode,
 )
+from animas_core.config_secrets import with_local_secrets
 from animas_core.external_tools_config import (
     ChatworkToolConfig,
     EmailToolConfig,
@@ -75,6 +76,7 @@ __all__ = [
     "ChatworkConfig",
     "ChatworkToolConfig",
     "ConfigError",
+    "ConfigSource",
     "ConsolidationConfig",
     "Credential",
     "EligibleTool",
@@ -346,22 +348,47 @@ def write_config(path: Path, config: AnimaWorksConfig) -> None:
         raise
 
 
-class CachedConfig:
-    """config.json, re-read only when the file changes, so edits apply without a restart."""
+class ConfigSource(Protocol):
+    """The shared config document a service follows (:class:`animas_core.config_store.ConfigFeed`)."""
 
-    def __init__(self, path: Path) -> None:
+    revision: int
+    document: dict[str, Any] | None
+
+
+class CachedConfig:
+    """The config a service runs with, re-read only when it changes, so edits apply without a restart.
+
+    With a ``source`` that holds a document (the operator's ``CONFIG`` bucket), that document is
+    the config, with the secrets this process holds put back from its own file at ``path``
+    (:func:`animas_core.config_secrets.with_local_secrets`). Without one (a bucket never written:
+    tests, a first start) the file at ``path`` is the config.
+    """
+
+    def __init__(self, path: Path, source: ConfigSource | None = None) -> None:
         self._path = path
+        self._source = source
         self._stamp: tuple[int, int] | None = None
+        self._file = AnimaWorksConfig()
+        self._shared: tuple[int, tuple[int, int]] | None = None
         self._config = AnimaWorksConfig()
 
     def get(self) -> AnimaWorksConfig:
-        """The current config; raises :class:`ConfigError` if the file is invalid."""
+        """The current config; raises :class:`ConfigError` if it is invalid."""
         try:
             stat = self._path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             stamp = (0, -1)
         if stamp != self._stamp:
-            self._config = load_config(self._path)
+            self._file = load_config(self._path)
             self._stamp = stamp
+        source = self._source
+        if source is None or source.document is None:
+            return self._file
+        if self._shared != (source.revision, stamp):
+            try:
+                self._config = parse_config(with_local_secrets(source.document, self._file))
+            except ConfigError as exc:
+                raise ConfigError(f"config revision {source.revision}: {exc}", exc.problems) from None
+            self._shared = (source.revision, stamp)
         return self._config

@@ -36,6 +36,8 @@ from animas_contracts.subjects import (
 )
 from animas_core.batch_pull import BatchPuller, BatchWork, OneWork, Settle
 from animas_core.broker import EventPublisher, make_broker
+from animas_core.config import CachedConfig
+from animas_core.config_store import ConfigFeed
 from animas_core.faults import FaultPoints
 from animas_core.metrics import Metrics
 from animas_core.policy import Delivery, RetryPolicy, in_progress_acks, run_under_policy
@@ -150,6 +152,11 @@ class ServiceRuntime:
         self.faults = FaultPoints(settings.faults)
         self.retry = RetryPolicy(settings.max_deliveries, settings.retry_backoff_s)
         self.instance = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.config_feed = ConfigFeed()
+        self.config = CachedConfig(settings.config_path, self.config_feed)
+        """The operator's config: the CONFIG bucket's latest revision (followed from :meth:`connect`),
+        with this process's secrets from its own config file; that file alone while the bucket is empty."""
+        self._health_now = asyncio.Event()
         self.partitions = 0
         self._consumers: list[ConsumerSpec] = []
         self._provisioned: list[ConsumerSpec] = []
@@ -174,6 +181,9 @@ class ServiceRuntime:
         """
         await self.broker.connect()
         self.partitions = await require_provisioned(self.js)
+        await self.config_feed.start(self.broker.connection)
+        # A new revision is reported at once: `anima config set` waits for every instance to hold it.
+        self.config_feed.on_change(lambda _: self._health_now.set())
 
     def _consumer_config(self, spec: ConsumerSpec) -> ConsumerConfig:
         subjects = [spec.filter_subject, *spec.more_subjects]
@@ -311,6 +321,7 @@ class ServiceRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.config_feed.stop()
         if self._health_task is not None:
             self._health_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -337,6 +348,7 @@ class ServiceRuntime:
             "partitions": self.partitions,
             "consumers": [c.durable for c in self._consumers],
             "provisioned_only": [c.durable for c in self._provisioned],
+            "config_revision": self.config_feed.revision,
             **self.extra_health,
         }
 
@@ -347,7 +359,9 @@ class ServiceRuntime:
                 await kv.put(self.health_key, json.dumps(self.health_record()).encode())
             except Exception as exc:  # the next report may get through
                 _log.warning("health report failed: %r", exc)
-            await asyncio.sleep(self.settings.health_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._health_now.wait(), self.settings.health_interval_s)
+            self._health_now.clear()
 
 
 async def serve_until_signalled(

@@ -85,5 +85,5 @@ class ProvisionSettings(BaseSettings):
     the broker grants agent-runner one durable per partition up to that many (authority.py)."""
     config_file: Path | None = None
     """config.json whose ``housekeeping`` section sets the DELTAS and BODIES max ages (unset:
-    the defaults, 24 hours and for good)."""
+    the defaults, 24 hours and for good), and which seeds the CONFIG bucket while it is empty."""
     log_level: str = "INFO"

@@ -43,6 +43,7 @@ from animas_contracts.subjects import (
     partitions_of,
     stored_activity_filter,
 )
+from animas_core.config_store import ensure_config_bucket
 from animas_core.direct_get import read_direct
 from animas_core.stream_retention import Retention, apply_retention
 
@@ -118,7 +119,7 @@ async def ensure_all(
 
 
 async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
-    """The health, delivery-log, guard-window and schedule KV buckets; the object store for bodies."""
+    """The health, delivery-log, guard-window, schedule and config KV buckets; the object store for bodies."""
     try:
         await js.key_value(SERVICES_BUCKET)
     except NotFoundError:
@@ -149,6 +150,7 @@ async def ensure_buckets(js: JetStreamContext, replicas: int = 1) -> None:
         await js.object_store(BODIES_BUCKET)
     except NotFoundError:
         await js.create_object_store(BODIES_BUCKET, config=ObjectStoreConfig(replicas=replicas))
+    await ensure_config_bucket(js, replicas)
 
 
 async def retire_durables(js: JetStreamContext) -> list[str]:

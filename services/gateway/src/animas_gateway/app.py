@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from animas_contracts import MessageReceived
 from animas_core.api_config import ApiConfig
-from animas_core.config import AnimaWorksConfig, CachedConfig
+from animas_core.config import AnimaWorksConfig
 from animas_core.runtime import ServiceRuntime
 from animas_gateway.admin import AdminApi
 from animas_gateway.api import (
@@ -96,7 +96,7 @@ def create_app(
     config.json (its ``api`` section: tokens and limits; its credentials) is re-read when it
     changes, so a token created or revoked applies to the next request.
     """
-    config = CachedConfig(settings.config_path)
+    config = runtime.config
     nc = runtime.broker.connection
     waiter = EventWaiter(REPLY_SUBJECT, reply_key)
     replies = SharedReplies(waiter)

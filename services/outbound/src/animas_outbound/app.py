@@ -18,7 +18,6 @@ from nats.js.errors import KeyNotFoundError
 from animas_contracts import Event
 from animas_contracts.subjects import ACTIVITY_STREAM, DELIVERIES_BUCKET, stored_activity_filter
 from animas_core.broker import EventSink
-from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ConsumerSpec, ServiceRuntime
 from animas_core.streams import event_stored_after
@@ -104,7 +103,7 @@ async def setup(
     stored = stored or stream_ledger(runtime)
     log = log or KvDeliveryLog(runtime)
     animas = directory or MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s)
-    config = CachedConfig(settings.config_path)
+    config = runtime.config
     boards = MemoryClient(runtime.broker.connection, timeout_s=settings.memory_timeout_s)
     handler = OutboundHandler(
         publisher=publisher or runtime.publisher,

@@ -77,7 +77,7 @@ async def setup(
     index: MemoryIndex | None = None,
 ) -> None:
     """Register the projection consumer and the prime, search and reindex endpoints."""
-    config = CachedConfig(settings.config_path)
+    config = runtime.config
     embedder = embedder or load_embedder(config)
     index = index or open_index(settings, embedder)
     memory = MemoryClient(runtime.broker.connection)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 
 from animas_core.broker import EventSink
-from animas_core.config import CachedConfig
 from animas_core.memory_client import MemoryClient
 from animas_core.runtime import ServiceRuntime
 from animas_scheduler.adapters import FileClock, KvClaimStore, OffsetClock, StreamLedger, SystemClock
@@ -41,7 +40,7 @@ async def setup(
     publisher: EventSink | None = None,
 ) -> Scheduler:
     """Start the scheduler loop for the life of the service; the ports default to the real ones."""
-    config = CachedConfig(settings.config_path)
+    config = runtime.config
     store = store or KvClaimStore(runtime.js)
     publisher = publisher or runtime.publisher
     scheduler: Scheduler

@@ -73,7 +73,7 @@ class CycleRunner:
     def __init__(self, ports: CyclePorts, settings: CycleSettings) -> None:
         self._ports = ports
         self._settings = settings
-        self._config = CachedConfig(settings.config_path)
+        self._config = ports.config or CachedConfig(settings.config_path)
         self._http = ports.http or external_client()
         self._background = ports.background or BackgroundTasks(ports.publisher)
 

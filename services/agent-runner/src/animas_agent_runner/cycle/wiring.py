@@ -25,6 +25,7 @@ from animas_agent_runner.toolbox.background import BackgroundTasks
 from animas_agent_runner.toolbox.effects import EffectRetry
 from animas_core.broker import EventSink
 from animas_core.clock import Clock, system_clock
+from animas_core.config import CachedConfig
 from animas_core.faults import FaultPoints
 
 
@@ -55,6 +56,8 @@ class CyclePorts:
     """The client external tools call through (toolbox/external); None: the runner makes its own."""
     background: BackgroundTasks | None = None
     """Where tool calls past their threshold go on (toolbox/background); None: the runner's own."""
+    config: CachedConfig | None = None
+    """The service's live config (the runtime's); None reads ``CycleSettings.config_path`` alone."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -90,7 +90,7 @@ def setup_notify(runtime: ServiceRuntime, settings: OutboundSettings) -> None:
     handler = NotifyHandler(
         publisher=runtime.publisher,
         store=KvNotifyStore(lambda: runtime.js),
-        channels=ConfiguredChannels(CachedConfig(settings.config_path), client, settings.notify_timeout_s),
+        channels=ConfiguredChannels(runtime.config, client, settings.notify_timeout_s),
         dead_letters=JsDeadLetters(runtime, NOTIFY_REQUESTS.durable),
         faults=runtime.faults,
         service=runtime.service,

@@ -45,7 +45,7 @@ def setup_replies(
     runtime.on_shutdown(client.aclose)
     handler = ExternalReplies(
         publisher=runtime.publisher,
-        sources=ConfiguredSources(CachedConfig(settings.config_path)),
+        sources=ConfiguredSources(runtime.config),
         poster=ReplyPoster(client, settings.reply_timeout_s),
         log=log,
         stored=stored,
