@@ -112,6 +112,11 @@ bench-overhead *args:
 bench-learning *args:
     {{bin}}/python tools/bench/learning_bench.py {{args}}
 
+# Scale on one machine: rebuild time from snapshots and from sequence 1 (10k and 50k published events over 10 animas), 1,000 idle animas' heartbeats (fire drift, memory per anima, idle CPU), indexing events/s quoted from bench-indexing (~30 min on 2 CPUs; writes its section of docs/benchmarks.md)
+[group('bench')]
+bench-scale *args:
+    {{bin}}/python tools/bench/scale_bench.py {{args}}
+
 # Every benchmark (each writes its own section of docs/benchmarks.md)
 [group('bench')]
-bench: bench-recall bench-priming bench-embedders bench-indexing bench-underdog bench-overhead bench-learning
+bench: bench-recall bench-priming bench-embedders bench-indexing bench-underdog bench-overhead bench-learning bench-scale
