@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ def _points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = {}
     for resource in data.resource_metrics:
         assert resource.resource.attributes["service.name"] == "animaworks-agent-runner"
+        # Replicas are told apart (Prometheus' instance label).
+        assert str(resource.resource.attributes["service.instance.id"]).endswith(f"-{os.getpid()}")
         for scope in resource.scope_metrics:
             for metric in scope.metrics:
                 found[metric.name] = list(metric.data.data_points)

@@ -17,11 +17,12 @@ default, 60 s), and once more when the process exits.
 from __future__ import annotations
 
 import os
+import socket
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -45,7 +46,10 @@ def otlp_requested(environ: dict[str, str] | None = None, *, signal: str = "trac
 
 
 def _resource(service: str) -> Resource:
-    return Resource.create({SERVICE_NAME: f"animaworks-{service}"})
+    # The instance tells replicas apart: Prometheus gets it as the `instance` label, so two
+    # agent-runners' counters stay two series instead of overwriting each other.
+    instance = f"{socket.gethostname()}-{os.getpid()}"
+    return Resource.create({SERVICE_NAME: f"animaworks-{service}", SERVICE_INSTANCE_ID: instance})
 
 
 def configure_telemetry(service: str, *, processors: list[SpanProcessor] | None = None) -> TracerProvider:
