@@ -41,6 +41,7 @@ from animas_core.config_store import ConfigFeed
 from animas_core.faults import FaultPoints
 from animas_core.metrics import Metrics
 from animas_core.policy import Delivery, RetryPolicy, in_progress_acks, run_under_policy
+from animas_core.probe import ProbeFile
 from animas_core.settings import NatsSettings, ServiceSettings
 from animas_core.streams import require_provisioned
 
@@ -157,6 +158,8 @@ class ServiceRuntime:
         """The operator's config: the CONFIG bucket's latest revision (followed from :meth:`connect`),
         with this process's secrets from its own config file; that file alone while the bucket is empty."""
         self._health_now = asyncio.Event()
+        self._probe = ProbeFile(settings.probe_file) if settings.probe_file else None
+        """The file the Kubernetes exec probes read: the health loop's rounds, NATS's answers."""
         self.partitions = 0
         self._consumers: list[ConsumerSpec] = []
         self._provisioned: list[ConsumerSpec] = []
@@ -355,10 +358,17 @@ class ServiceRuntime:
     async def _report_health(self) -> None:
         kv = await self.js.key_value(SERVICES_BUCKET)
         while True:
+            reported = False
             try:
                 await kv.put(self.health_key, json.dumps(self.health_record()).encode())
+                reported = True
             except Exception as exc:  # the next report may get through
                 _log.warning("health report failed: %r", exc)
+            if self._probe is not None:
+                try:
+                    self._probe.beat(reported=reported)
+                except OSError as exc:  # a probe failing is the visible effect
+                    _log.warning("probe file not written: %r", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._health_now.wait(), self.settings.health_interval_s)
             self._health_now.clear()

@@ -58,6 +58,8 @@ class ServiceSettings(BaseSettings):
     """Deliveries of one message before a failing message is dead-lettered."""
     retry_backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
     health_interval_s: float = 5.0
+    probe_file: Path | None = None
+    """Where the health loop records each round for exec probes (:mod:`animas_core.probe`); None: nowhere."""
     faults: str = ""
     """Comma-separated fault points that kill the process when reached (chaos testing only)."""
 
