@@ -32,11 +32,12 @@ lint:
 schemas:
     {{bin}}/python -m animas_tools.schemas write
 
-# Fail when the committed schemas or generated infra files differ from the code
+# Fail when the committed schemas or generated infra files differ from the code, or a manifest breaks its schema
 [group('contracts')]
 schemas-check:
     {{bin}}/python -m animas_tools.schemas check
     {{bin}}/python -m animas_tools.infra check
+    {{bin}}/python -m animas_tools.manifests
 
 # Regenerate infra/nats/accounts.conf from authority.py
 [group('contracts')]
