@@ -34,6 +34,7 @@ SHARED_SETTINGS = (
     "MAX_DELIVERIES",
     "RETRY_BACKOFF_S",
     "HEALTH_INTERVAL_S",
+    "PROBE_FILE",
     "FAULTS",
 )
 """animas_core.settings.ServiceSettings (``ANIMAWORKS_*``), read by every NATS service."""
