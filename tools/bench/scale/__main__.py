@@ -41,6 +41,8 @@ def _arguments() -> argparse.Namespace:
 
 async def _measure(args: argparse.Namespace, kept: dict[str, Any]) -> dict[str, Any]:
     results = dict(kept)
+    command = " ".join(["python tools/bench/scale_bench.py", *sys.argv[1:]])
+    commands = dict(results.get("commands", {}))
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
         if args.only in (None, "rebuild"):
             runs = []
@@ -52,11 +54,14 @@ async def _measure(args: argparse.Namespace, kept: dict[str, Any]) -> dict[str, 
                 )
                 print(runs[-1], flush=True)
             results["rebuild"] = runs
+            commands["rebuild"] = command
         if args.only in (None, "idle"):
             run_idle = await idle.measure(Path(tmp) / "idle", args.idle_animas, args.idle_minutes)
             results["idle"] = dataclasses.asdict(run_idle)
+            commands["idle"] = command
             print(results["idle"], flush=True)
     results["started"] = datetime.now(UTC).isoformat()
+    results["commands"] = commands
     return results
 
 
@@ -70,13 +75,12 @@ def main() -> int:
         results = asyncio.run(_measure(args, kept))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1))
-    command = "python tools/bench/scale_bench.py " + " ".join(sys.argv[1:])
     section = render(
         datetime.fromisoformat(results.get("started", datetime.now(UTC).isoformat())),
         results.get("rebuild", []),
         results.get("idle"),
         BENCHMARKS,
-        [command.strip()],
+        sorted(set(results.get("commands", {}).values())),
     )
     if args.no_write:
         print(section)
