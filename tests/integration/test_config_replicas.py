@@ -41,6 +41,7 @@ from animas_memory_writer.app import setup as setup_writer
 from animas_memory_writer.settings import MemoryWriterSettings
 from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
+from animas_tools.config_sync import ConfigMirror, instances_behind
 from animas_tools.nats_server import NatsServer, NatsUser, load_or_create_users
 from animas_tools.publish import publish_change
 from animas_tools.scripted_llm import ScriptedLLM
@@ -266,3 +267,32 @@ async def test_on_one_machine_config_json_and_the_bucket_change_together_and_key
     assert latest.document["credentials"]["scripted"]["api_key"] == "***"
     history = await (await cluster.operator.jetstream().key_value(CONFIG_BUCKET)).history(CONFIG_KEY)
     assert all(b"sk-kept-local" not in (entry.value or b"") for entry in history)
+
+
+async def test_anima_up_mirrors_config_json_into_the_bucket(cluster: Cluster, tmp_path: Path) -> None:
+    js = cluster.operator.jetstream()
+    stored = await read_config(js)
+    assert stored is not None and stored.document is not None
+    path = tmp_path / "mirrored" / "config.json"
+    mirror = ConfigMirror(path)
+    edited = parse_config(stored.document)
+    edited.anima_defaults.model = "openai/edited-by-hand"
+    write_config(path, edited)  # as PUT /api/config, `anima token` or an editor would
+    revision = await mirror.sync(js)
+    assert revision is not None and revision > stored.revision
+    assert await mirror.sync(js) is None  # unchanged file: nothing published
+
+    path.write_text('{"anima_defaults": {"max_turns": "lots"}}')
+    assert await mirror.sync(js) is None  # an invalid file is not published
+    latest = await read_config(js)
+    assert latest is not None and latest.revision == revision
+
+    for _ in range(200):  # every instance reports the revision it holds (a bound, not a measurement)
+        holding, behind = await instances_behind(js, revision)
+        if len(holding) == 3 and not behind:
+            break
+        await asyncio.sleep(0.05)
+    assert (len(holding), behind) == (3, [])
+    calls = len(cluster.calls)
+    await _chat(cluster)
+    assert {model for _, model in cluster.calls[calls:]} == {"openai/edited-by-hand"}

@@ -43,6 +43,8 @@ CONFIG_HISTORY: Final = 16
 """Revisions kept for audit (the most a KV bucket keeps is 64)."""
 RECHECK_S: Final = 30.0
 """How often a service re-reads the latest revision without a notice (a reconnect may lose one)."""
+NOTICE_REREAD_S: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+"""Pauses before reading again after a notice when the first read found no newer revision."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +142,10 @@ class ConfigFeed:
         """Listen for changes, then read the latest revision (so none falls between the two)."""
         self._js = nc.jetstream()
         self._sub = await nc.subscribe(CONFIG_SUBJECT, cb=self._noticed)
-        await self.refresh()
+        try:
+            await self.refresh()
+        except Exception as exc:  # the service starts on its own file; following keeps trying
+            _log.warning("reading the config bucket failed: %r", exc)
         self._task = asyncio.create_task(self._follow())
 
     async def stop(self) -> None:
@@ -173,8 +178,16 @@ class ConfigFeed:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._notice.wait(), RECHECK_S)
+            noticed = self._notice.is_set()
             self._notice.clear()
-            try:
-                await self.refresh()
-            except Exception as exc:  # the next notice or re-check may get through
-                _log.warning("reading the config bucket failed: %r", exc)
+            held = self.revision
+            # On a cluster the notice can come before the bucket's leader stores the put (its Raft
+            # group commits it first): a read after a notice that finds nothing newer is tried again.
+            for pause in (0.0, *(NOTICE_REREAD_S if noticed else ())):
+                await asyncio.sleep(pause)
+                try:
+                    await self.refresh()
+                except Exception as exc:  # the next notice or re-check may get through
+                    _log.warning("reading the config bucket failed: %r", exc)
+                if self.revision > held or self._notice.is_set():
+                    break
