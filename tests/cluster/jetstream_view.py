@@ -65,6 +65,23 @@ async def new_stream_leader(nc: Client, gone: str, timeout_s: float) -> tuple[st
     raise AssertionError(f"no new {ACTIVITY_STREAM} leader {timeout_s:g}s after {gone} was killed")
 
 
+async def consumers_led_again(nc: Client, gone: str, timeout_s: float) -> float:
+    """Wait until every durable of ACTIVITY has a leader other than ``gone``; return the time then."""
+    js = nc.jetstream(timeout=0.5)
+    deadline = time.monotonic() + timeout_s
+    orphans: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            consumers = await js.consumers_info(ACTIVITY_STREAM)
+        except QUERY_ERRORS:
+            consumers = []
+        orphans = [c.name for c in consumers if c.cluster is None or c.cluster.leader in (None, gone)]
+        if consumers and not orphans:
+            return time.monotonic()
+        await asyncio.sleep(POLL_S)
+    raise AssertionError(f"durables still without a leader {timeout_s:g}s after {gone} was killed: {orphans}")
+
+
 async def replicas_current(nc: Client, member: str, timeout_s: float) -> float:
     """Wait until ``member`` is back in ACTIVITY's group and current; return ``time.monotonic()`` then."""
     js = nc.jetstream(timeout=0.5)

@@ -23,9 +23,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.chaos.harness import dead_letters, lagging_consumers, running_with_animas, stored_events, wait_for
+from tests.chaos.harness import (
+    dead_letters,
+    lagging_consumers,
+    log_mentions,
+    running_with_animas,
+    stored_events,
+    wait_for,
+)
 from tests.chaos.keyed_chats import GIVE_UP_S, Answered, Chat, Traffic, chat_until_answered
-from tests.cluster.jetstream_view import leaders, new_stream_leader, replicas_current, stored_ids
+from tests.cluster.jetstream_view import (
+    consumers_led_again,
+    leaders,
+    new_stream_leader,
+    replicas_current,
+    stored_ids,
+)
 from tests.conftest import RunningSystem
 
 from animas_contracts import MessageReceived, ResponseSent
@@ -42,8 +55,12 @@ PROBES = 40
 PROBE_EVERY_S = 0.25
 """Fresh chats after the kill, round robin over the animas: the first answered says when chats
 work again (a client's chat in flight at the kill may wait out a swallowed request first)."""
+ANSWERED_BEFORE_KILL = 20
+"""Answered once every anima has answered once: the steady gaps between answers, for comparison."""
 ANSWERED_WHILE_DOWN = 20
 ANSWERED_AFTER_RETURN = 20
+REDELIVERED = "will be redelivered"
+"""What the error policy logs when a handler failed and its message is to come back (animas_core.policy)."""
 BOUND_S = 90.0
 """How long any phase may take before the test fails: a bound, not a measurement."""
 
@@ -147,15 +164,23 @@ def test_a_stream_leader_node_sigkilled_mid_run_loses_and_doubles_nothing(
             BOUND_S,
             "every anima answering before the kill",
         )
+        steady_at = time.monotonic()
+        wait_for(
+            lambda: traffic.answered_since(steady_at) >= ANSWERED_BEFORE_KILL,
+            BOUND_S,
+            f"{ANSWERED_BEFORE_KILL} more chats answered before the kill",
+        )
         before = system.admin(leaders)
         victim = before.stream
         was_meta_leader = cluster.meta_leader() == victim
+        its_clients = [n.removeprefix("animaworks-") for n in cluster.client_names(victim)]
         killed_at = time.monotonic()
         cluster.kill(victim)
         probes: list[threading.Thread] = []
         prober = threading.Thread(target=lambda: probes.extend(send_probes(system.url, traffic)))
         prober.start()
         new_leader, elected_at = system.admin(lambda nc: new_stream_leader(nc, victim, BOUND_S))
+        consumers_led_at = system.admin(lambda nc: consumers_led_again(nc, victim, BOUND_S))
         wait_for(
             lambda: traffic.answered_since(killed_at) >= ANSWERED_WHILE_DOWN,
             BOUND_S,
@@ -175,22 +200,24 @@ def test_a_stream_leader_node_sigkilled_mid_run_loses_and_doubles_nothing(
     ended = time.monotonic()
 
     answered = list(traffic.answered)
-    probed = [a for a in answered if a.chat.key.startswith("probe-")]
     first_after_kill = min(a.finished for a in answered if a.started > killed_at) - killed_at
+    consumers = f"{len(before.consumers_led_by(victim))} of {len(before.consumers)} durable consumers"
+    redelivered = log_mentions(system, REDELIVERED, service="")
     print(
-        f"\n3-node cluster, {len(ANIMAS)} animas, {CLIENTS} clients + {PROBES} probe chats: SIGKILLed "
-        f"{victim} (leader of ACTIVITY, of {len(before.consumers_led_by(victim))} of "
-        f"{len(before.consumers)} durable consumers, meta leader: {'yes' if was_meta_leader else 'no'}); "
-        f"new ACTIVITY leader {new_leader} after {elected_at - killed_at:.1f}s; first answer to a chat "
-        f"sent after the kill {first_after_kill:.1f}s after it (first probe answered "
-        f"{min(a.finished for a in probed) - killed_at:.1f}s after it); longest gap between answers "
-        f"{longest_gap(answered, killed_at, restarted_at):.1f}s while {victim} was down "
-        f"({longest_gap(answered, began + 1, killed_at):.1f}s before the kill, "
-        f"{longest_gap(answered, caught_up_at, ended):.1f}s after its return); {victim} down "
-        f"{restarted_at - killed_at:.1f}s, healthy and a current replica {caught_up_at - restarted_at:.1f}s "
-        f"after its restart; {len(answered)} chats answered, "
-        f"HTTP statuses {dict(sorted(traffic.statuses.items()))}, "
-        f"{len(traffic.retried)} asked again under their key"
+        f"\n3-node cluster, streams at R3, {len(ANIMAS)} animas, {CLIENTS} clients + {PROBES} probe chats "
+        f"after the kill; {len(answered)} chats answered"
+        f"\nSIGKILLed {victim}: leader of ACTIVITY and of {consumers}, meta leader "
+        f"{'too' if was_meta_leader else 'not'}; its clients: {', '.join(its_clients) or 'none'}"
+        f"\nnew ACTIVITY leader ({new_leader}) {elected_at - killed_at:.1f}s after the kill; first answer "
+        f"to a chat sent after the kill {first_after_kill:.1f}s after it; every durable led again "
+        f"{consumers_led_at - killed_at:.1f}s after it"
+        f"\nlongest gap between answers: {longest_gap(answered, steady_at, killed_at):.1f}s before the "
+        f"kill, {longest_gap(answered, killed_at, restarted_at):.1f}s with {victim} down "
+        f"({restarted_at - killed_at:.1f}s), {longest_gap(answered, caught_up_at, ended):.1f}s after its "
+        "return"
+        f"\n{victim} healthy and a current replica again {caught_up_at - restarted_at:.1f}s after its restart"
+        f"\nHTTP statuses {dict(sorted(traffic.statuses.items()))}; {len(traffic.retried)} chats asked again "
+        f"under their key; messages redelivered after a failed handler: {redelivered}"
     )
 
     # What the clients saw: no 500, every 503 with Retry-After, every chat answered, and the

@@ -15,8 +15,10 @@ import nats.errors
 import pytest
 from nats.js.errors import APIError
 
+from animas_contracts import MessageReceived
 from animas_contracts.subjects import ACTIVITY_STREAM, SERVICES_BUCKET
-from animas_core.broker_errors import BROKER_UNREACHABLE
+from animas_core.broker import EventPublisher, make_broker
+from animas_core.errors import RetryableError
 from animas_core.settings import NatsSettings, nats_servers
 from animas_core.streams import ensure_all
 from animas_tools.authority import ADMIN_USER
@@ -86,31 +88,36 @@ def test_streams_at_r3_keep_serving_with_one_member_killed(
     cluster.kill(leader)
 
     async def after_the_kill() -> None:
-        # A service user, with the seed list: the dead member is skipped, its permissions hold.
-        nc = await nats.connect(
-            cluster.urls, user=gateway.name, password=gateway.password, inbox_prefix="_INBOX.gateway"
-        )
+        # As a service connects: its own user, the seed list from ANIMAWORKS_NATS_URL with the
+        # dead member in it, FastStream's broker and the one publisher of events.
+        settings = NatsSettings(url=cluster.url, user=gateway.name, password=gateway.password)
+        broker = make_broker(settings, "gateway")
+        await broker.connect()
         try:
-            js = nc.jetstream(timeout=5)
-            # Until the two left elect a new stream leader, a publish finds no stream (a retryable
-            # error for the services: animas_core.broker_errors); a bound, not a measurement.
-            for _ in range(100):
-                try:
-                    ack = await js.publish(
-                        "activity.alice.message.received", b"{}", headers={"Nats-Msg-Id": "m2"}
-                    )
-                    break
-                except BROKER_UNREACHABLE:
-                    await asyncio.sleep(0.2)
-            assert ack.seq == 2
-            duplicate = await js.publish(
-                "activity.alice.message.received", b"{}", headers={"Nats-Msg-Id": "m1"}
+            publisher = EventPublisher(broker, timeout_s=2)
+            event = MessageReceived(
+                correlation_id="c1",
+                producer="gateway",
+                anima="alice",
+                text="hi",
+                sender="human",
+                thread_id="t1",
             )
-            assert duplicate.duplicate and duplicate.seq == 1
+            # Until the two left elect a new stream leader, a publish finds no stream: retryable,
+            # as for every service (animas_core.broker_errors). A bound, not a measurement.
+            for _ in range(60):
+                try:
+                    ack = await publisher.publish(event)
+                    break
+                except RetryableError:
+                    await asyncio.sleep(0.2)
+            assert ack.seq == 2 and not ack.duplicate
+            again = await publisher.publish(event)
+            assert (again.seq, again.duplicate) == (2, True)
             with pytest.raises((APIError, nats.errors.TimeoutError)):
-                await js.delete_stream(ACTIVITY_STREAM)  # only the operator may
+                await broker.connection.jetstream().delete_stream(ACTIVITY_STREAM)  # only the operator may
         finally:
-            await nc.close()
+            await broker.stop()
 
     asyncio.run(after_the_kill())
     cluster.restart(leader)

@@ -171,6 +171,12 @@ class NatsCluster:
             return str(leader) if leader else None
         return None
 
+    def client_names(self, name: str) -> list[str]:
+        """The connection names (``animaworks-<service>``…) of the clients connected to ``name`` now."""
+        url = f"http://{self._host}:{self.ports[name].monitoring}/connz?limit=4096"
+        connections = httpx.get(url, timeout=2).json().get("connections") or []
+        return sorted(str(c.get("name") or "?") for c in connections)
+
     def wait_healthy(self, name: str, timeout_s: float) -> None:
         """Wait until :meth:`healthy`; fail naming the member's log after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
