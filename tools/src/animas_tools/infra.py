@@ -24,8 +24,10 @@ HEADER = """\
 #
 # Passwords are never stored here. Each `$<NAME>_PASSWORD` is a nats-server variable that is
 # resolved from the server process's environment (compose: from .env; Kubernetes: from the
-# nats-users Secret). Use URL-safe random strings (python -c "import secrets;
-# print(secrets.token_urlsafe(24))"); a value made only of digits would be read as a number.
+# nats-users Secret). nats-server parses each value as a config token: start it with a letter
+# and use only letters, digits, '-' and '_' (a value that begins with a digit or '-' is read as
+# a number or a date, or stops the server), e.g. python -c "import secrets;
+# print('p' + secrets.token_urlsafe(24))".
 #
 # Included by nats-server.conf (compose, single node) and nats-cluster.conf (Kubernetes).
 """
