@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +22,8 @@ from tests.conftest import RunningSystem, scripted_config, settled, start_system
 
 from animas_contracts import DeadLetter
 from animas_contracts.subjects import DEADLETTER_STREAM
+from animas_core.config_store import read_config
+from animas_tools.config_sync import instances_behind
 from animas_tools.scripted_llm import ScriptedLLM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.slow]
@@ -260,3 +263,33 @@ def test_logs_never_contain_the_api_key(system: RunningSystem) -> None:
     logs = "".join(p.read_text() for p in (system.home / "run" / "logs").glob("*.log"))
     assert "scripted-key" not in logs
     assert Path(system.output).read_text().count("scripted-key") == 0
+
+
+def test_config_json_changed_by_hand_or_by_put_reaches_every_service(system: RunningSystem) -> None:
+    # `anima up` publishes config.json to the CONFIG bucket whenever it changes; services read the bucket.
+    path = system.home / "config.json"
+    edited = json.loads(path.read_text())
+    edited["anima_defaults"]["max_turns"] = 7
+    path.write_text(json.dumps(edited))
+    _wait_for(lambda: _bucket(system)["anima_defaults"]["max_turns"] == 7, what="the hand edit in the bucket")
+    _wait_for(
+        lambda: httpx.get(f"{system.url}/api/config", timeout=10).json()["anima_defaults"]["max_turns"] == 7,
+        what="the gateway to follow the bucket",
+    )
+    sent = httpx.get(f"{system.url}/api/config", timeout=10).json()
+    sent["anima_defaults"]["max_turns"] = 9
+    assert httpx.put(f"{system.url}/api/config", json=sent, timeout=10).status_code == 200
+    _wait_for(lambda: _bucket(system)["anima_defaults"]["max_turns"] == 9, what="the PUT in the bucket")
+    revision = system.admin(lambda nc: read_config(nc.jetstream()))
+    assert revision is not None
+    _wait_for(
+        lambda: system.admin(lambda nc: instances_behind(nc.jetstream(), revision.revision))[1] == [],
+        what="every service instance to take the revision",
+    )
+    assert "scripted-key" not in json.dumps(_bucket(system))  # the key stays in config.json
+
+
+def _bucket(system: RunningSystem) -> dict[str, Any]:
+    stored = system.admin(lambda nc: read_config(nc.jetstream()))
+    assert stored is not None and stored.document is not None
+    return stored.document

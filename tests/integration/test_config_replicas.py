@@ -32,10 +32,11 @@ from animas_contracts import MemoryOpApplied, MessageReceived, derive_id, encode
 from animas_contracts.subjects import HEADER_MSG_ID, activity_subject
 from animas_core.anima_files import AnimaSpec, template_files
 from animas_core.config import parse_config, write_config
-from animas_core.config_store import CONFIG_BUCKET, CONFIG_KEY, read_config, seed_config
+from animas_core.config_store import CONFIG_BUCKET, CONFIG_KEY, publish_config, read_config, seed_config
 from animas_core.home import Home
+from animas_core.provision import provision as provision_as_operator
 from animas_core.runtime import ServiceRuntime
-from animas_core.settings import NatsSettings
+from animas_core.settings import NatsSettings, ProvisionSettings
 from animas_core.streams import read_stored
 from animas_memory_writer.app import setup as setup_writer
 from animas_memory_writer.settings import MemoryWriterSettings
@@ -296,3 +297,34 @@ async def test_anima_up_mirrors_config_json_into_the_bucket(cluster: Cluster, tm
     calls = len(cluster.calls)
     await _chat(cluster)
     assert {model for _, model in cluster.calls[calls:]} == {"openai/edited-by-hand"}
+
+
+async def test_provisioning_seeds_the_bucket_once(
+    secured_nats: tuple[str, dict[str, NatsUser]], tmp_path: Path
+) -> None:
+    url, users = secured_nats
+    admin = NatsSettings(url=url, user=ADMIN_USER, password=users[ADMIN_USER].password)
+    path = tmp_path / "secret" / "config.json"
+    write_config(
+        path,
+        parse_config(
+            {"anima_defaults": {"model": "openai/seeded"}, "credentials": {"x": {"api_key": "sk-seed"}}}
+        ),
+    )
+    await provision_as_operator(admin, ProvisionSettings(config_file=path))
+    nc = await nats.connect(url, user=ADMIN_USER, password=users[ADMIN_USER].password)
+    try:
+        js = nc.jetstream()
+        seeded = await read_config(js)
+        assert seeded is not None and seeded.document is not None
+        assert seeded.document["anima_defaults"]["model"] == "openai/seeded"
+        assert seeded.document["credentials"]["x"]["api_key"] == "***"
+        changed = parse_config(seeded.document)
+        changed.anima_defaults.model = "openai/set-since"
+        await publish_config(js, changed, last=seeded.revision)
+        await provision_as_operator(admin, ProvisionSettings(config_file=path))  # the job runs again
+        latest = await read_config(js)
+        assert latest is not None and latest.document is not None
+        assert latest.document["anima_defaults"]["model"] == "openai/set-since"
+    finally:
+        await nc.close()

@@ -93,8 +93,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. The runtime must be connected and started by the caller.
 
-    config.json (its ``api`` section: tokens and limits; its credentials) is re-read when it
-    changes, so a token created or revoked applies to the next request.
+    The config (its ``api`` section: tokens and limits; its credentials) is the runtime's, which
+    follows the CONFIG bucket, so a token created or revoked applies as soon as it is published.
     """
     config = runtime.config
     nc = runtime.broker.connection

@@ -5,7 +5,9 @@ as ``"***"``, never as itself; a write that sends ``"***"`` back keeps the store
 validated with the same model every service reads config.json with
 (:func:`animas_core.config.parse_config`): an invalid one is 422 with the model's message and
 leaves the file as it was; a valid one replaces the file atomically, owner-only
-(:func:`animas_core.config.write_config`). Services re-read the file when it changes.
+(:func:`animas_core.config.write_config`). ``anima up`` publishes the changed file to the CONFIG
+bucket, which every service follows (:mod:`animas_core.config_store`); the gateway's own reads
+(``GET``) come from there too.
 """
 
 from __future__ import annotations
