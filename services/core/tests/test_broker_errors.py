@@ -23,7 +23,7 @@ from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_core.settings import NatsSettings
-from animas_core.streams import ensure_all
+from animas_core.streams import ensure_all, event_stored_after
 from animas_tools.nats_server import NatsServer
 
 
@@ -104,3 +104,16 @@ async def test_a_memory_read_while_the_broker_is_gone_is_retryable(server: NatsS
             await client.read("sample", "identity.md")
     finally:
         await nc.close()
+
+
+@pytest.mark.nats
+async def test_the_redelivery_guard_with_the_stream_out_of_reach_is_retryable(server: NatsServer) -> None:
+    # A redelivered message's guard asks the stream whether its effect is stored already; while
+    # the stream cannot answer (a broker restarting, a cluster electing its leader) that is "later".
+    nc = await nats.connect(server.url)
+    await nc.close()
+    with pytest.raises(RetryableError, match="could not look for r1") as raised:
+        await event_stored_after(
+            nc.jetstream(), anima="sample", event_type="response.sent", event_id="r1", after_seq=0
+        )
+    assert isinstance(raised.value.__cause__, nats.errors.ConnectionClosedError)

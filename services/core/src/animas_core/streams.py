@@ -43,8 +43,10 @@ from animas_contracts.subjects import (
     partitions_of,
     stored_activity_filter,
 )
+from animas_core.broker_errors import BROKER_UNREACHABLE
 from animas_core.config_store import ensure_config_bucket
 from animas_core.direct_get import read_direct
+from animas_core.errors import RetryableError
 from animas_core.stream_retention import Retention, apply_retention
 
 _log = logging.getLogger(__name__)
@@ -235,8 +237,13 @@ async def event_stored_after(
     # read_stored is an async generator: closing it at once when the id is found ends its
     # batch (and its inbox subscription) now, not in a finalizer that may outlive the connection.
     scan = read_stored(js, subject, start_seq=after_seq + 1)
-    async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
-        async for msg in messages:
-            if (msg.headers or {}).get(HEADER_MSG_ID) == event_id:
-                return True
+    try:
+        async with contextlib.aclosing(cast(AsyncGenerator[Msg, None], scan)) as messages:
+            async for msg in messages:
+                if (msg.headers or {}).get(HEADER_MSG_ID) == event_id:
+                    return True
+    except BROKER_UNREACHABLE as exc:
+        # The stream cannot be asked now (a broker restarting, a cluster electing the stream's
+        # leader): the guard cannot answer, so the delivery is retried like any outage.
+        raise RetryableError(f"could not look for {event_id} in {subject}: {exc!r}") from exc
     return False
