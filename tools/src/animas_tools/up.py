@@ -109,6 +109,7 @@ async def run_up(
     admin_pw = users[ADMIN_USER].password if users else None
     nc = await nats.connect(
         nats_servers(nats_url),
+        name="animaworks-up",  # as each service names its own: the broker tells its clients apart
         user=ADMIN_USER if admin_pw else None,
         password=admin_pw,
         connect_timeout=5,
