@@ -11,6 +11,7 @@ runs once, and the next cycles, on both replicas, ask for the second model.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -233,6 +234,10 @@ async def test_config_set_refuses_secrets_and_invalid_values_and_writes_nothing(
 
     latest = await read_config(js)
     assert latest is not None and latest.revision == first.revision
+    code, out, _ = await _anima("config", "get", "anima_defaults.model", *home)
+    assert (code, out.strip()) == (0, "openai/first-model")
+    code, out, _ = await _anima("config", "show", *home)
+    assert code == 0 and json.loads(out)["credentials"]["scripted"]["api_key"] == "***"
     history = await (await js.key_value(CONFIG_BUCKET)).history(CONFIG_KEY)
     stored: list[Any] = [entry.value or b"" for entry in history]
     assert stored and all(

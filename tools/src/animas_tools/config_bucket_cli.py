@@ -50,6 +50,22 @@ def with_stand_ins(document: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def bucket_view(home: Home, nats_url: str) -> dict[str, Any]:
+    """The bucket's latest document (every secret already ``"***"``)."""
+    found: dict[str, Any] = {}
+
+    async def work(nc: Client) -> None:
+        stored = await read_config(nc.jetstream())
+        if stored is None or stored.document is None:
+            raise fail(
+                "the config bucket holds no config (provisioning seeds it; `anima config set` writes it)"
+            )
+        found.update(stored.document)
+
+    with_nats(home.root, nats_url, work)
+    return found
+
+
 def set_in_bucket(home: Home, nats_url: str, change: Callable[[dict[str, Any]], None]) -> None:
     """Apply ``change`` to the bucket's latest document, validate, store and wait for the services."""
 

@@ -22,9 +22,12 @@ from animas_core.config import (
 )
 from animas_core.home import Home
 from animas_tools.cli_support import fail, home_of, read_config_json, write_config_json
-from animas_tools.config_bucket_cli import set_in_bucket
+from animas_tools.config_bucket_cli import bucket_view, set_in_bucket
 
-config_app = typer.Typer(help="Show, read, change and check config.json.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Show, read, change and check the config (config.json, or a system's CONFIG bucket).",
+    no_args_is_help=True,
+)
 
 
 def _anima_option(value: str | None) -> str | None:
@@ -42,6 +45,16 @@ HomeOption = Annotated[
 AnimaOption = Annotated[
     str | None,
     typer.Option("--anima", help="Show this anima's merged settings", callback=_anima_option),
+]
+
+
+NatsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--nats-url",
+        help="Use the CONFIG bucket of the system at this NATS URL (as its operator) instead of "
+        "config.json: how a cluster's config is read and changed",
+    ),
 ]
 
 
@@ -108,12 +121,20 @@ def _render(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
 
 
-@config_app.command()
-def show(anima: AnimaOption = None, home: HomeOption = None) -> None:
-    """Print config.json with API keys masked, or one anima's merged settings and mode."""
-    where = home_of(home)
+def _view(where: Home, anima: str | None, nats_url: str | None) -> dict[str, Any]:
+    """config.json masked, one anima's merged settings, or (with ``nats_url``) a system's bucket."""
+    if nats_url is not None:
+        if anima is not None:
+            raise fail("--anima merges the home's status.json files; it does not go with --nats-url")
+        return bucket_view(where, nats_url)
     config = _load(where.config_file)
-    view = masked_view(config) if anima is None else _anima_view(where, config, anima)
+    return masked_view(config) if anima is None else _anima_view(where, config, anima)
+
+
+@config_app.command()
+def show(anima: AnimaOption = None, home: HomeOption = None, nats_url: NatsUrlOption = None) -> None:
+    """Print config.json (or a system's CONFIG bucket) with secrets masked, or one anima's merged settings."""
+    view = _view(home_of(home), anima, nats_url)
     typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
 
 
@@ -122,12 +143,11 @@ def get(
     key: Annotated[str, typer.Argument(help="Dotted path, e.g. priming.budget_question")],
     anima: AnimaOption = None,
     home: HomeOption = None,
+    nats_url: NatsUrlOption = None,
 ) -> None:
     """Print one setting; with --anima, a field of that anima's merged settings."""
     parts = _key_parts(key)
-    where = home_of(home)
-    config = _load(where.config_file)
-    view = masked_view(config) if anima is None else _anima_view(where, config, anima)
+    view = _view(home_of(home), anima, nats_url)
     try:
         value = _lookup(view, parts)
     except KeyError as exc:
@@ -165,15 +185,6 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
 
 
 WEBHOOK_SECRET_FIELDS = frozenset({"secrets", "token", "app_token", "callback_secret"})
-
-NatsUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--nats-url",
-        help="Change the CONFIG bucket of the system at this NATS URL (as its operator) instead of "
-        "config.json: how a cluster's config is changed",
-    ),
-]
 
 
 def _is_secret(parts: list[str], parsed: Any) -> bool:
