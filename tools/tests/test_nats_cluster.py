@@ -14,6 +14,7 @@ import nats
 import nats.errors
 import pytest
 from nats.js.errors import APIError
+from typer.testing import CliRunner
 
 from animas_contracts import MessageReceived
 from animas_contracts.subjects import ACTIVITY_STREAM, SERVICES_BUCKET
@@ -22,6 +23,7 @@ from animas_core.errors import RetryableError
 from animas_core.settings import NatsSettings, nats_servers
 from animas_core.streams import ensure_all
 from animas_tools.authority import ADMIN_USER
+from animas_tools.cli import app
 from animas_tools.nats_cluster import CLUSTER_NAME, NatsCluster
 from animas_tools.nats_server import NatsUser, load_or_create_users
 
@@ -122,3 +124,10 @@ def test_streams_at_r3_keep_serving_with_one_member_killed(
     asyncio.run(after_the_kill())
     cluster.restart(leader)
     assert cluster.healthy(leader)
+
+
+def test_anima_up_refuses_more_copies_than_its_embedded_server_can_keep(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["up", "--home", str(tmp_path / "home"), "--stream-replicas", "3"])
+    assert result.exit_code != 0
+    assert "--stream-replicas 3 needs a NATS cluster" in result.output
+    assert not (tmp_path / "home" / "nats").exists()  # refused before anything was started

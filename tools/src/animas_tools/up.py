@@ -27,7 +27,13 @@ from animas_core.streams import ensure_all
 from animas_tools.animas_cli import creation_event
 from animas_tools.authority import ADMIN_USER
 from animas_tools.config_sync import ConfigMirror
-from animas_tools.nats_server import NatsServer, load_or_create_users, load_users, persistent_port
+from animas_tools.nats_server import (
+    NatsServer,
+    NatsServerError,
+    load_or_create_users,
+    load_users,
+    persistent_port,
+)
 from animas_tools.publish import publish_change
 from animas_tools.service_env import nats_server_env
 from animas_tools.supervisor import Supervisor, local_model_url, read_health_records
@@ -92,6 +98,12 @@ async def run_up(
     """
     if (info := SystemInfo.read(home)) is not None:
         raise AlreadyRunning(f"a system is already running under {home.root} (pid {info.supervisor_pid})")
+    if nats_url is None and stream_replicas > 1:
+        # The embedded server is one node: JetStream would refuse every stream, after a start.
+        raise NatsServerError(
+            f"--stream-replicas {stream_replicas} needs a NATS cluster of at least that many members "
+            "(--nats-url with every member's URL); the embedded nats-server keeps one copy"
+        )
     fresh = ensure_home(home, say)
     server: NatsServer | None = None
     users = None
