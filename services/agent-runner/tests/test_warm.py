@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -9,6 +10,7 @@ import threading
 
 import pytest
 
+from animas_agent_runner.adapters import warm
 from animas_agent_runner.adapters.warm import WARM_NICENESS, warm_in_background
 
 
@@ -43,3 +45,29 @@ def test_a_failing_loader_is_logged_not_raised(caplog: pytest.LogCaptureFixture)
 
     assert [r.getMessage() for r in caplog.records] == ["warming the model client failed"]
     assert "no litellm here" in caplog.text
+
+
+async def test_a_cycle_waits_for_the_libraries_without_stopping_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(warm, "_loaded", False)
+    loads: list[str] = []
+    release = threading.Event()
+
+    def slow_import() -> None:
+        loads.append(threading.current_thread().name)
+        release.wait(10)
+
+    async def heartbeat() -> int:
+        beats = 0
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+            beats += 1
+            if beats == 5:  # the loop kept running while the import held its thread
+                release.set()
+        return beats
+
+    await asyncio.gather(warm.libraries_loaded(slow_import), heartbeat())
+    await warm.libraries_loaded(slow_import)
+
+    assert len(loads) == 1 and loads[0] != threading.current_thread().name

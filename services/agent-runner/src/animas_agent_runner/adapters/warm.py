@@ -6,10 +6,16 @@ the first person to chat paid the import in their first reply: ~4-7 s of CPU on 
 the first reply's delay beyond the model itself (measured through `anima up`, issue #15 item 7).
 So when agent-runner serves the local model it loads them in a daemon thread right after start-up,
 while nobody is waiting; a cycle that comes first simply waits on Python's import lock.
+
+Every cycle also awaits :func:`libraries_loaded` before its first model-related call: the import
+runs in a worker thread, never on the event loop. Run on the loop, it stopped the in-progress acks
+of every message the process held for as long as it took (seconds, far more on a busy machine), so
+JetStream handed a running cycle to another replica, which called the model a second time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -29,6 +35,17 @@ def _load() -> None:
 
     litellm_module()
     count_tokens("warm")
+
+
+_loaded = False
+
+
+async def libraries_loaded(load: Callable[[], None] = _load) -> None:
+    """Return once litellm and the token counter are imported, importing them off the event loop."""
+    global _loaded
+    if not _loaded:
+        await asyncio.to_thread(load)
+        _loaded = True
 
 
 def warm_in_background(load: Callable[[], None] = _load) -> threading.Thread:

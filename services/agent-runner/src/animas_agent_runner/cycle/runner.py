@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from animas_agent_runner import domain
+from animas_agent_runner.adapters.warm import libraries_loaded
 from animas_agent_runner.cycle.continuity import chaining_for, recover_interrupted
 from animas_agent_runner.cycle.conversation import message_line
 from animas_agent_runner.cycle.encoding import encode_cycle
@@ -103,6 +104,7 @@ class CycleRunner:
             return None
         if delivery.deliveries > 1:
             await recover_interrupted(ports.journal, ports.publisher, event, delivery.deliveries)
+        await libraries_loaded()
         window = plan.settings.context_window or ports.context_window(plan.primary.model)
         primed = await ports.priming.prime(
             event.anima,
