@@ -293,6 +293,7 @@ class _Ports:
     http = None
     background = None
     publisher = None
+    config = None  # the runner reads its settings' config_path
 
     def __init__(self, memory: CronFiles) -> None:
         self.memory = memory
