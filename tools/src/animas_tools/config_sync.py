@@ -18,12 +18,14 @@ from nats.js import JetStreamContext
 
 from animas_core.config import AnimaWorksConfig, ConfigError, load_config
 from animas_core.config_store import push_config
+from animas_core.streams import SERVICES_TTL_S
 from animas_tools.supervisor import read_health_records
 
 _log = logging.getLogger(__name__)
 
-APPLY_TIMEOUT_S = 15.0
-"""How long the operator waits for every instance; a dead one's record expires after 15 s."""
+APPLY_TIMEOUT_S = SERVICES_TTL_S + 5.0
+"""How long the operator waits for every instance: longer than a health record lives, so the record
+of an instance that died (and so never takes the revision) is gone before the wait ends."""
 
 
 @dataclasses.dataclass(frozen=True)
