@@ -26,6 +26,9 @@ from pydantic import SecretStr
 from animas_contracts import (
     AppendEpisode,
     ArchiveMemory,
+    BoardCreated,
+    BoardJoined,
+    ChannelPosted,
     CreateTask,
     Event,
     MemoryAccessed,
@@ -152,8 +155,13 @@ class History:
         await self.publish(reply)
 
     async def round(self, anima: str, n: int) -> None:
-        """Eight events: a chat, knowledge, an episode, an access, a task and its progress."""
+        """Nine events: a chat, knowledge, an episode, an access, a task and its progress, a board post."""
         await self.chat(anima, n)
+        post = ChannelPosted(
+            id=uuid7(), channel="dev", text=f"post {n}", thread_id="b", request_id=uuid7(),
+            producer="outbound", **self.env(anima),
+        )  # fmt: skip
+        await self.publish(post)
         await self.op(anima, WriteKnowledge(path=f"knowledge/topic-{n}.md", content=f"Fact {n}."))
         at = T0 + timedelta(minutes=self.minute)
         await self.op(
@@ -217,6 +225,8 @@ async def _history(nc: Client) -> History:
     history = History(nc)
     for anima in ("tanaka", "sato"):
         await history.create(anima)
+    await history.publish(BoardCreated(id=uuid7(), board="dev", producer="gateway", **history.env("tanaka")))
+    await history.publish(BoardJoined(id=uuid7(), board="dev", producer="gateway", **history.env("sato")))
     for n in range(4):
         await history.round("tanaka", n)
     await history.round("sato", 0)
@@ -246,6 +256,7 @@ async def test_a_rebuild_from_a_snapshot_gives_the_files_of_a_rebuild_from_seque
     assert _state(home) == live
 
     # Every anima at once: directories from snapshots, boards from every board event.
+    assert any("post 0" in line for line in live["boards/boards.db"])
     everyone = await _rebuild(admin, None)
     assert set(everyone.restored) == {"tanaka", "sato"}
     assert _state(home) == live

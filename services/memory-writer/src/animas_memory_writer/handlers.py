@@ -25,10 +25,16 @@ from animas_contracts import (
     RebuildReply,
     RebuildRequest,
     derive_id,
+    type_tag,
     validate_anima_name,
 )
 from animas_contracts.names import InvalidAnimaName
-from animas_contracts.subjects import BODIES_BUCKET, HEADER_MSG_ID, stored_activity_filter
+from animas_contracts.subjects import (
+    BODIES_BUCKET,
+    HEADER_MSG_ID,
+    split_stored_activity_subject,
+    stored_activity_filter,
+)
 from animas_core.broker import EventSink
 from animas_core.errors import PoisonMessage, RetryableError
 from animas_core.policy import Delivery
@@ -208,6 +214,9 @@ class Rebuilder:
         start = restored.get(anima, 0) + 1 if anima else 1
         subject = stored_activity_filter(anima=anima or "*")
         async for msg in read_stored(self._js, subject, start_seq=start, batch=self._batch):
+            seq = msg.metadata.sequence.stream
+            if _snapshot_only(msg.subject, seq, restored):
+                continue
             try:
                 event = decode_delivered(msg.subject, msg.data)
                 validate_anima_name(event.anima)
@@ -215,7 +224,6 @@ class Rebuilder:
                 # The live path dead-lettered it; the rebuild refuses it the same way.
                 replayed.refuse(f"seq {msg.metadata.sequence.stream}: {exc}")
                 continue
-            seq = msg.metadata.sequence.stream
             if seq <= restored.get(event.anima, 0):
                 # In the anima's snapshot already; only the shared boards still need it.
                 if isinstance(event, BOARD_EVENTS):
@@ -252,3 +260,13 @@ class _Replayed:
 
 
 _REFUSALS_SHOWN = 5
+_BOARD_TYPES = frozenset(type_tag(cls) for cls in BOARD_EVENTS)
+
+
+def _snapshot_only(subject: str, seq: int, restored: dict[str, int]) -> bool:
+    """Whether a stored event is in its anima's snapshot and no board needs it (not even decoded)."""
+    try:
+        _, anima, event_type = split_stored_activity_subject(subject)
+    except ValueError:
+        return False
+    return seq <= restored.get(anima, 0) and event_type not in _BOARD_TYPES
