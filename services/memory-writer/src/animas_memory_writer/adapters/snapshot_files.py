@@ -91,7 +91,7 @@ class SnapshotFiles:
         """Animas that have a snapshot folder."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def manifest(self, path: Path) -> Manifest:
         """The manifest of a snapshot, checked for this build's format and projection."""
