@@ -60,6 +60,13 @@ def test_housekeeping_defaults_keep_100_sessions_a_year_of_turns_and_every_body(
         AnimaWorksConfig.model_validate({"housekeeping": {"deltas_max_age_hours": 0}})
 
 
+def test_housekeeping_defaults_snapshot_every_1000_events_keep_2_and_every_dead_letter() -> None:
+    kept = AnimaWorksConfig().housekeeping
+    assert (kept.snapshot_every_events, kept.snapshots_kept, kept.deadletter_max_age_days) == (1000, 2, 0)
+    with pytest.raises(ValidationError, match="snapshots_kept"):
+        AnimaWorksConfig.model_validate({"housekeeping": {"snapshots_kept": 0}})
+
+
 def test_every_seed_section_is_present_with_its_defaults() -> None:
     config = AnimaWorksConfig()
     assert set(masked_view(config)) == SECTIONS
