@@ -51,6 +51,13 @@ def test_the_command_passes_on_ours(capsys: pytest.CaptureFixture[str]) -> None:
     assert "are valid" in capsys.readouterr().out
 
 
+def test_the_command_refuses_a_folder_with_nothing_to_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert manifests.main([str(tmp_path)]) == 2
+    assert "holds no compose.yaml and infra/" in capsys.readouterr().err
+
+
 def test_a_misspelt_kubernetes_field_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _copy(tmp_path)
     _edit(root / "infra/k8s/scheduler.yaml", "      containers:\n", "      contianers:\n")

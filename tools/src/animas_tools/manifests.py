@@ -156,7 +156,13 @@ def check(root: Path = ROOT) -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Print every problem of the files under ``argv[0]`` (default: this checkout); 1 if any."""
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: python -m animas_tools.manifests [CHECKOUT]  (default: this checkout)")
+        return 0
     root = Path(argv[0]) if argv else ROOT
+    if not (root / "compose.yaml").is_file() or not (root / "infra").is_dir():
+        print(f"{root} holds no compose.yaml and infra/ to check", file=sys.stderr)
+        return 2
     problems = check(root)
     for line in problems:
         print(line, file=sys.stderr)
