@@ -59,7 +59,7 @@ test *args:
 test-chaos *args:
     {{bin}}/python -m pytest -q -m chaos {{args}}
 
-# A 3-node NATS cluster (streams at R3) loses the ACTIVITY leader's node under chats across 20 animas: nothing lost or doubled, recovery times printed (-s shows them; left out of `just test`)
+# A 3-node NATS cluster (streams at R3) loses the ACTIVITY leader's node under chats across 20 animas: nothing lost or doubled, recovery times printed (-s shows them; also part of `just test`)
 [group('test')]
 test-cluster *args:
     {{bin}}/python -m pytest -q -s -m cluster {{args}}
