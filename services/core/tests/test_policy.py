@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 
+import nats.js.errors
 import pytest
 
 from animas_contracts import ContractError, DeadLetter
@@ -89,6 +91,46 @@ async def test_when_deliveries_run_out_the_message_is_dead_lettered() -> None:
     await _run(delivery, sink, RetryableError("timeout"))
     assert delivery.settled == [("term", 0.0)]
     assert sink.letters[0].reason == "gave up after 3 deliveries: RetryableError: timeout"
+
+
+def _outage() -> RetryableError:
+    try:
+        raise nats.js.errors.NoStreamResponseError
+    except nats.js.errors.NoStreamResponseError as exc:
+        try:
+            raise RetryableError("no ack from ACTIVITY") from exc
+        except RetryableError as wrapped:
+            return wrapped
+
+
+async def test_a_broker_outage_is_given_more_deliveries_than_a_failing_handler() -> None:
+    retry = RetryPolicy(max_deliveries=3, backoff_s=(0.5, 2.0), outage_deliveries=6)
+    for attempt in (3, 5):
+        delivery, sink = FakeDelivery(deliveries=attempt), FakeSink()
+        await run_under_policy(
+            delivery, _fails_with(_outage()), service="agent-runner", sink=sink, retry=retry
+        )
+        assert delivery.settled == [("nak", 2.0)] and not sink.letters
+
+    delivery, sink = FakeDelivery(deliveries=6), FakeSink()
+    await run_under_policy(delivery, _fails_with(_outage()), service="agent-runner", sink=sink, retry=retry)
+    assert delivery.settled == [("term", 0.0)]
+    assert sink.letters[0].reason == "gave up after 6 deliveries: RetryableError: no ack from ACTIVITY"
+
+
+def test_only_an_error_from_the_broker_being_away_counts_as_an_outage() -> None:
+    retry = RetryPolicy(max_deliveries=3, outage_deliveries=6)
+    assert not retry.gives_up(3, _outage())
+    assert retry.gives_up(3, RetryableError("the model said no"))
+    assert retry.gives_up(3, KeyError("bug"))
+    assert not RetryPolicy(max_deliveries=3, outage_deliveries=1).gives_up(2, _outage())  # never fewer
+
+
+def _fails_with(error: Exception) -> Callable[[bytes], Awaitable[None]]:
+    async def work(data: bytes) -> None:
+        raise error
+
+    return work
 
 
 async def test_a_dead_letter_that_cannot_be_stored_is_not_dropped() -> None:

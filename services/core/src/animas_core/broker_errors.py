@@ -32,3 +32,13 @@ BROKER_UNREACHABLE: tuple[type[Exception], ...] = (
     nats.js.errors.NoStreamResponseError,
 )
 """Errors from a publish, a request or a JetStream call that a later try may not meet."""
+
+
+def broker_away(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from, is the broker (or a service behind it) away."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, BROKER_UNREACHABLE):
+            return True
+        cause = cause.__cause__
+    return False

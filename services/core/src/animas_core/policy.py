@@ -3,6 +3,12 @@
 Success acks. A :class:`PoisonMessage` or :class:`ContractError` sends the original bytes and
 the reason to ``DEADLETTER`` and terminates the message. Anything else is redelivered with
 backoff until ``max_deliveries``, then dead-lettered. The consumer always moves on.
+
+A failure because the broker (or a service behind it) is away is given more patience,
+``outage_deliveries``: with the backoff's 30 s cap about a quarter of an hour. Counted like any
+other failure, an outage longer than the first four backoffs (~18 s: a cluster electing leaders
+under load, nats-server restarting with a large store) dead-lettered messages that nothing was
+wrong with.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 from animas_contracts import ContractError, DeadLetter
+from animas_core.broker_errors import broker_away
 from animas_core.errors import PoisonMessage, RetryableError
 
 _log = logging.getLogger(__name__)
@@ -53,6 +60,15 @@ class RetryPolicy:
 
     max_deliveries: int = 5
     backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
+    outage_deliveries: int = 40
+    """Deliveries a message may fail because the broker or a service behind it is away."""
+
+    def gives_up(self, deliveries: int, error: BaseException) -> bool:
+        """Whether a message that failed with ``error`` on its ``deliveries``-th try is dead-lettered."""
+        limit = (
+            max(self.outage_deliveries, self.max_deliveries) if broker_away(error) else self.max_deliveries
+        )
+        return deliveries >= limit
 
     def delay(self, deliveries: int) -> float:
         """Backoff before the next delivery, after ``deliveries`` attempts so far."""
@@ -107,7 +123,7 @@ async def run_under_policy(
     except Exception as exc:
         if not isinstance(exc, RetryableError):
             _log.exception("unexpected error in handler", extra={"subject": delivery.subject})
-        if delivery.deliveries >= retry.max_deliveries:
+        if retry.gives_up(delivery.deliveries, exc):
             reason = f"gave up after {delivery.deliveries} deliveries: {type(exc).__name__}: {exc}"
             await _dead_letter(delivery, sink, service, reason, retry)
         else:
