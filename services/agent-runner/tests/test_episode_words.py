@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from animas_agent_runner.domain import episode_request
+from animas_agent_runner.cycle.episode_entry import episode_request
 from animas_contracts import AppendEpisode, MessageReceived, Trigger
 
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from animas_agent_runner import domain
+from animas_agent_runner.cycle.episode_entry import episode_request
 from animas_agent_runner.modes.tool_loop import ModeOutcome
 from animas_agent_runner.toolbox.context import CycleEffects
 from animas_contracts import MessageReceived, Trigger
@@ -67,7 +67,7 @@ async def encode_cycle(
         return
     lesson = outcome.lesson or "; ".join(effects.remembered) or "None"
     await publisher.publish(
-        domain.episode_request(
+        episode_request(
             message,
             at=now,
             decision=describe_decision(outcome, effects, recalled),

@@ -19,6 +19,7 @@ from animas_agent_runner.adapters.warm import libraries_loaded
 from animas_agent_runner.cycle.continuity import chaining_for, recover_interrupted
 from animas_agent_runner.cycle.conversation import message_line
 from animas_agent_runner.cycle.encoding import encode_cycle
+from animas_agent_runner.cycle.episode_entry import trigger_label
 from animas_agent_runner.cycle.history import message_history
 from animas_agent_runner.cycle.inputs import gather_inputs, trigger_of
 from animas_agent_runner.cycle.recipe import CycleRecipe, PlanRecord, TinyInputs
@@ -364,7 +365,7 @@ class CycleRunner:
             cycle_id=domain.cycle_id_for(event.id),
             correlation_id=event.correlation_id,
             thread_id=event.thread_id,
-            trigger=domain.trigger_label(event),
+            trigger=trigger_label(event),
             permissions=permissions,
             memory=ports.memory,
             search=ports.search,
