@@ -90,8 +90,8 @@ class AnimaDir:
         """Delete the whole directory (before a rebuild from the stream)."""
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def scan(self) -> Iterator[tuple[str, bytes]]:
-        """Every regular file a person might edit, with its bytes (symlinks are not followed)."""
+    def paths(self) -> Iterator[tuple[str, Path]]:
+        """Every regular file a person might edit, by its path inside the directory (no symlinks)."""
         if not self.root.is_dir():
             return
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -101,10 +101,15 @@ class AnimaDir:
                 rel = path.relative_to(self.root).as_posix()
                 if rel.startswith(SKIP_IN_SCAN) or name.startswith(".") or path.is_symlink():
                     continue
-                try:
-                    yield rel, path.read_bytes()
-                except OSError:
-                    continue
+                yield rel, path
+
+    def scan(self) -> Iterator[tuple[str, bytes]]:
+        """Every file of :meth:`paths` with its bytes (one that vanishes meanwhile is left out)."""
+        for rel, path in self.paths():
+            try:
+                yield rel, path.read_bytes()
+            except OSError:
+                continue
 
 
 def _fsync_dir(path: Path) -> None:
