@@ -5,9 +5,9 @@ on demand) compares the files with those digests; a difference is an edit nobody
 recording it keeps the stream the complete history, so a rebuild still reproduces the file.
 
 A scan reads only files whose stat stamp (inode, size, modification and change times) differs from
-the last scan's: reading and hashing every file of every anima each interval cost a third of a CPU
-at 1,000 idle animas (docs/benchmarks.md, "Scale on one machine"). The change time cannot be set
-by a person, so an edit always changes the stamp.
+the last scan's, rather than every file of every anima each interval. The change time cannot be set
+by a person, so an edit made after the last write changes the stamp (two same-size writes within
+one tick of the kernel's clock, a few ms, with a scan between them, would share it).
 """
 
 from __future__ import annotations
