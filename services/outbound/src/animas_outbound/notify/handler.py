@@ -36,9 +36,8 @@ from animas_core.provenance import decode_delivered
 from animas_outbound.notify.adapters import (
     Notification,
     NotifierAdapter,
-    PermanentSendError,
-    RetryableSendError,
 )
+from animas_outbound.notify.attempts import SendAttempts
 from animas_outbound.notify.records import NotifyStore
 
 _log = logging.getLogger(__name__)
@@ -118,9 +117,7 @@ class NotifyHandler:
         self._dead_letters = dead_letters
         self._faults = faults
         self._service = service
-        self._attempts = max(1, attempts)
-        self._backoff_s = backoff_s
-        self._sleep = sleep
+        self._attempts = SendAttempts(attempts, backoff_s, sleep)
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         request = decode_notify_request(delivery.subject, data)
@@ -185,28 +182,11 @@ class NotifyHandler:
             ts=request.ts,
         )
         key = idempotency_key(request.id, channel.name)
-        for attempt in range(1, self._attempts + 1):
-            try:
-                await channel.adapter.send(notification, key)
-            except PermanentSendError as exc:
-                return attempt, str(exc)
-            except RetryableSendError as exc:
-                if attempt == self._attempts:
-                    return attempt, str(exc)
-                delay = self._backoff_s * 2 ** (attempt - 1)
-                _log.warning(
-                    "notification attempt failed; retrying",
-                    extra={
-                        "channel": channel.name,
-                        "attempt": attempt,
-                        "retry_in_s": delay,
-                        "error": str(exc),
-                    },
-                )
-                await self._sleep(delay)
-            else:
-                return attempt, None
-        raise AssertionError("unreachable: the last attempt returns")
+        adapter = channel.adapter
+        sent = await self._attempts.send(
+            lambda: adapter.send(notification, key), "notification attempt", {"channel": channel.name}
+        )
+        return sent.attempts, sent.error
 
     def _notified(
         self, request: HumanNotifyRequested, channel: str, attempts: int, duplicate_of: str | None

@@ -39,7 +39,7 @@ from animas_core.config import WebhookSource
 from animas_core.faults import FaultPoints
 from animas_core.policy import Delivery, dead_letter_of
 from animas_core.provenance import decode_delivered
-from animas_outbound.notify.adapters import PermanentSendError, RetryableSendError
+from animas_outbound.notify.attempts import SendAttempts
 from animas_outbound.notify.handler import DeadLetters
 from animas_outbound.ports import DeliveryLog, StoredEvents
 from animas_outbound.replies.targets import Target, Unroutable, reply_target
@@ -106,9 +106,7 @@ class ExternalReplies:
         self._dead_letters = dead_letters
         self._faults = faults
         self._service = service
-        self._attempts = max(1, attempts)
-        self._backoff_s = backoff_s
-        self._sleep = sleep
+        self._attempts = SendAttempts(attempts, backoff_s, sleep)
 
     async def __call__(self, data: bytes, delivery: Delivery) -> None:
         answer = decode_answer(delivery.subject, data)
@@ -149,28 +147,12 @@ class ExternalReplies:
         self, target: Target, answer: ResponseSent, key: str
     ) -> tuple[int, str | None, str | None]:
         """Attempts made, the last error (None: posted) and the platform's id of the post."""
-        for attempt in range(1, self._attempts + 1):
-            try:
-                posted = await self._poster.post(target, answer.text, key)
-            except PermanentSendError as exc:
-                return attempt, str(exc), None
-            except RetryableSendError as exc:
-                if attempt == self._attempts:
-                    return attempt, str(exc), None
-                delay = self._backoff_s * 2 ** (attempt - 1)
-                _log.warning(
-                    "posting an answer failed; retrying",
-                    extra={
-                        "source": answer.source,
-                        "attempt": attempt,
-                        "retry_in_s": delay,
-                        "error": str(exc),
-                    },
-                )
-                await self._sleep(delay)
-            else:
-                return attempt, None, posted
-        raise AssertionError("unreachable: the last attempt returns")
+        posted = await self._attempts.send(
+            lambda: self._poster.post(target, answer.text, key),
+            "posting an answer",
+            {"source": answer.source},
+        )
+        return posted.attempts, posted.error, posted.result
 
     async def _fail(self, answer: ResponseSent, reason: str, attempts: int, delivery: Delivery) -> None:
         reason = f"{reason} (after {attempts} attempt{'s' if attempts != 1 else ''})" if attempts else reason
