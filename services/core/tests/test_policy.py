@@ -123,6 +123,10 @@ def test_only_an_error_from_the_broker_being_away_counts_as_an_outage() -> None:
     assert not retry.gives_up(3, _outage())
     assert retry.gives_up(3, RetryableError("the model said no"))
     assert retry.gives_up(3, KeyError("bug"))
+    try:
+        raise RetryableError("memory-writer did not answer") from TimeoutError()
+    except RetryableError as timed_out:  # a timeout may be the message itself: the usual patience
+        assert retry.gives_up(3, timed_out)
     assert not RetryPolicy(max_deliveries=3, outage_deliveries=1).gives_up(2, _outage())  # never fewer
 
 

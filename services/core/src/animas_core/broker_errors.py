@@ -34,11 +34,21 @@ BROKER_UNREACHABLE: tuple[type[Exception], ...] = (
 """Errors from a publish, a request or a JetStream call that a later try may not meet."""
 
 
+BROKER_AWAY: tuple[type[Exception], ...] = tuple(
+    kind for kind in BROKER_UNREACHABLE if not issubclass(kind, (TimeoutError, nats.errors.TimeoutError))
+)
+"""The errors that say the broker (or the service behind a request) is not there at all.
+
+Timeouts are left out: a request that always times out on one message (a bad input, a slow
+handler) would otherwise hold its partition for the whole of an outage's patience.
+"""
+
+
 def broker_away(error: BaseException) -> bool:
     """Whether ``error``, or an error it was raised from, is the broker (or a service behind it) away."""
     cause: BaseException | None = error
     while cause is not None:
-        if isinstance(cause, BROKER_UNREACHABLE):
+        if isinstance(cause, BROKER_AWAY):
             return True
         cause = cause.__cause__
     return False

@@ -4,7 +4,8 @@ Success acks. A :class:`PoisonMessage` or :class:`ContractError` sends the origi
 the reason to ``DEADLETTER`` and terminates the message. Anything else is redelivered with
 backoff until ``max_deliveries``, then dead-lettered. The consumer always moves on.
 
-A failure because the broker (or a service behind it) is away is given more patience,
+A failure because the broker (or a service behind it) is away (no connection, no responders, a
+stream without a leader; not a timeout) is given more patience,
 ``outage_deliveries``: with the backoff's 30 s cap about a quarter of an hour. Counted like any
 other failure, an outage longer than the first four backoffs (~18 s: a cluster electing leaders
 under load, nats-server restarting with a large store) dead-lettered messages that nothing was
