@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from animas_agent_runner.adapters.recording_proxy import RecordingProxy, neutral, wire_request
 from animas_agent_runner.modes.agent_sdk import CallIds, mcp_tools, options, run_agent_sdk, sdk_tool_name
@@ -285,3 +286,40 @@ async def test_a_tool_call_keeps_the_id_the_model_gave_it() -> None:
     await tool.handler({"text": "teal"})
     await tool.handler({"text": "teal"})  # asked for once only: numbered
     assert [c.id for c in surface.ran] == ["toolu_b", "toolu_a", "sdk_1"]
+
+
+async def test_a_character_split_between_two_chunks_is_recorded_whole(llm: ScriptedLLM) -> None:
+    llm.load([Turn(text="お茶をどうぞ。")])
+    async with httpx.AsyncClient() as client:
+        headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+        streamed = (
+            await client.post(f"{llm.anthropic_base}/v1/messages", json=_body(True), headers=headers)
+        ).content
+
+    async def upstream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for start in range(0, len(streamed), 5):  # 5-byte chunks split the 3-byte characters
+            await response.write(streamed[start : start + 5])
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/messages", upstream)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        recorder = Calls()
+        target = ModelTarget("anthropic/claude-scripted", f"http://127.0.0.1:{port}", KEY, 512)
+        async with RecordingProxy(target, recorder) as proxy, httpx.AsyncClient() as client:
+            headers = {"x-api-key": proxy.token, "anthropic-version": "2023-06-01"}
+            response = await client.post(f"{proxy.url}/v1/messages", json=_body(True), headers=headers)
+    finally:
+        await runner.cleanup()
+    assert response.content == streamed
+    [(_, result, error)] = recorder.calls
+    assert error is None and result is not None and result.text == "お茶をどうぞ。"
+    assert "".join(recorder.texts) == "お茶をどうぞ。"

@@ -422,6 +422,17 @@ async def test_github_refuses_other_repositories_missing_numbers_and_reports_err
     assert web.requests and all(r.method == "GET" for r in web.requests)
 
 
+async def test_github_refuses_a_repo_that_climbs_out_of_repos(web: FakeWeb, http: httpx.AsyncClient) -> None:
+    config = _github(web)  # no repositories listed: any owner/name may be asked for
+    for repo in ("../..", "acme/..", "../user", "./x", "acme/."):
+        result, used, _ = await _run(config, http, "github", {"action": "list_issues", "repo": repo})
+        assert used.status is ToolStatus.ERROR and "invalid arguments" in result.content, repo
+    assert web.requests == []
+    web.routes[("GET", "/repos/a.b/.github/issues")] = Reply.json([])
+    result, used, _ = await _run(config, http, "github", {"action": "list_issues", "repo": "a.b/.github"})
+    assert used.status is ToolStatus.OK, result.content
+
+
 # --- slack and chatwork ------------------------------------------------------------------------
 
 

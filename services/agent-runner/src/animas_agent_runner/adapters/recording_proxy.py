@@ -12,6 +12,7 @@ anima's key stays in agent-runner and is never recorded.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import functools
 import json
 import secrets
@@ -102,13 +103,7 @@ class RecordingProxy:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
-            return web.json_response(
-                {
-                    "type": "error",
-                    "error": {"type": "authentication_error", "message": "not this cycle's proxy"},
-                },
-                status=401,
-            )
+            return web.json_response(_error("authentication_error", "not this cycle's proxy"), status=401)
         raw = await request.read()
         url = self._upstream + request.path_qs
         if request.method == "POST" and request.path == "/v1/messages":
@@ -119,9 +114,7 @@ class RecordingProxy:
                 request.method, url, content=raw, headers=self._headers(request)
             )
         except httpx.HTTPError as exc:
-            return web.json_response(
-                {"type": "error", "error": {"type": "api_error", "message": str(exc)}}, status=502
-            )
+            return web.json_response(_error("api_error", str(exc)), status=502)
         return web.Response(
             status=upstream.status_code,
             body=upstream.content,
@@ -139,9 +132,7 @@ class RecordingProxy:
             upstream = await self._client.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
             await self._failed(recorded, ModelCallFailed(f"the model endpoint: {exc}", transient=True), began)
-            return web.json_response(
-                {"type": "error", "error": {"type": "api_error", "message": str(exc)}}, status=502
-            )
+            return web.json_response(_error("api_error", str(exc)), status=502)
         try:
             if upstream.status_code != 200:
                 content = await upstream.aread()
@@ -171,11 +162,13 @@ class RecordingProxy:
         await response.prepare(request)
         assembly = _Assembly(str(recorded.get("model", self._target.model)))
         adapter = await asyncio.to_thread(_event_adapter)
+        # Incremental: a character whose bytes are split between two chunks is decoded whole.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pending = ""
         error: str | None = None
         async for chunk in upstream.aiter_bytes():
             await response.write(chunk)
-            pending += chunk.decode("utf-8", errors="replace")
+            pending += decoder.decode(chunk)
             *frames, pending = pending.replace("\r\n", "\n").split("\n\n")
             for frame in frames:
                 data = _frame_data(frame)

@@ -31,7 +31,8 @@ class GitHubArgs(Args, frozen=True, kw_only=True):
     """Arguments of github."""
 
     action: Action
-    repo: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    # Neither part may be "." or "..": the URL's dot segments would take the token out of /repos/.
+    repo: Annotated[str, msgspec.Meta(pattern=r"^(?!\.\.?/)[A-Za-z0-9_.-]+/(?!\.\.?$)[A-Za-z0-9_.-]+$")]
     """``owner/name``."""
     number: Annotated[int, msgspec.Meta(ge=1)] | None = None
     """The issue or pull request (read_issue, comment_issue, read_pull)."""
