@@ -137,10 +137,10 @@ class _RecordedModel:
 
 
 class RecordedTools:
-    """Answers each tool call with the recorded result of the call at the same position.
+    """Answers each tool call with the recorded result of the same call at the same position.
 
-    No tool runs: a call the recording does not have at that position (another tool, or one
-    past the end) is answered with an error and noted as the first divergence. The fork
+    No tool runs: a call the recording does not have at that position (another tool, other
+    arguments, or one past the end) is answered with an error and noted as the first divergence. The fork
     (:mod:`animas_agent_runner.replay_fork`) uses it too, so a fork has no side effects.
     """
 
@@ -157,12 +157,29 @@ class RecordedTools:
         position = len(self.calls)
         self.calls.append(call)
         recorded = self._used[position] if position < len(self._used) else None
-        if recorded is None or recorded.tool != call.name:
-            said = recorded.tool if recorded else "no call"
-            mismatch = f"tool call {position}: the replay called {call.name}, the recording has {said}"
+        if (
+            recorded is None
+            or recorded.tool != call.name
+            or not same_arguments(recorded.arguments, call.arguments)
+        ):
+            said = f"{recorded.tool} {recorded.arguments}" if recorded else "no call"
+            replayed = f"{call.name} {call.arguments}"
+            mismatch = f"tool call {position}: the replay called {replayed}, the recording has {said}"
             self.divergence = self.divergence or mismatch
             return ToolResult(call.id, call.name, NOT_RECORDED, is_error=True)
         return ToolResult(call.id, call.name, recorded.result, is_error=recorded.status is not ToolStatus.OK)
+
+
+def same_arguments(recorded: dict[str, Any], replayed: dict[str, Any]) -> bool:
+    """Whether a call's arguments are the recorded ones (a recorded long string was clipped with …)."""
+    if recorded.keys() != replayed.keys():
+        return False
+    for key, old in recorded.items():
+        new = replayed[key]
+        clipped = isinstance(old, str) and isinstance(new, str) and old.endswith("…")
+        if not (old == new or (clipped and new.startswith(old[:-1]))):
+            return False
+    return True
 
 
 NOT_RECORDED = "(not run: a replay runs no tool, and the recording has no result for this call)"

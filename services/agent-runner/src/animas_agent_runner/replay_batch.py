@@ -21,7 +21,14 @@ from typing import Any
 import msgspec
 
 from animas_agent_runner.ports import ToolCall
-from animas_agent_runner.replay import RecordedCycle, ReplayReport, recorded_cycle, replay_cycle, same_reply
+from animas_agent_runner.replay import (
+    RecordedCycle,
+    ReplayReport,
+    recorded_cycle,
+    replay_cycle,
+    same_arguments,
+    same_reply,
+)
 from animas_contracts import CycleStarted, Event, ToolUsed, decode_event
 
 
@@ -65,20 +72,9 @@ def same_tool_calls(recorded: Sequence[ToolUsed], replayed: Sequence[ToolCall]) 
     if len(recorded) != len(replayed):
         return False
     return all(
-        old.tool == new.name and _same_arguments(old.arguments, new.arguments)
+        old.tool == new.name and same_arguments(old.arguments, new.arguments)
         for old, new in zip(recorded, replayed, strict=True)
     )
-
-
-def _same_arguments(recorded: dict[str, Any], replayed: dict[str, Any]) -> bool:
-    if recorded.keys() != replayed.keys():
-        return False
-    for key, old in recorded.items():
-        new = replayed[key]
-        clipped = isinstance(old, str) and isinstance(new, str) and old.endswith("…")
-        if not (old == new or (clipped and new.startswith(old[:-1]))):
-            return False
-    return True
 
 
 def judge(report: ReplayReport) -> Verdict:

@@ -5,10 +5,10 @@ the fork's model through the client agent-runner itself would use (litellm, or t
 SDK for Claude in the anthropic mode): real model calls, with the credential from config.json
 or the environment. Everything else stays in the shadow folder:
 
-- No tool runs in a fork. A call of the tool the recording has at the same position gets the
-  recorded result; any other call gets an error saying it was not run (``RecordedTools``). A
-  fork therefore cannot write memory, send a message, touch a file or fetch a page: every
-  tool's effect would leave the shadow, so none is allowed to happen.
+- No tool runs in a fork. A call of the tool the recording has at the same position, with the
+  same arguments, gets the recorded result; any other call gets an error saying it was not run
+  (``RecordedTools``). A fork therefore cannot write memory, send a message, touch a file or
+  fetch a page: every tool's effect would leave the shadow, so none is allowed to happen.
 - Nothing is published. The fork's model calls (requests as sent, which never hold the key,
   and responses) go to ``<shadow>/fork/<cycle>.json`` with the two replies side by side.
 """
