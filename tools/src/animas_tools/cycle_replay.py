@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -22,6 +22,8 @@ from animas_contracts.subjects import BODIES_BUCKET
 from animas_tools.events import read_activity
 
 REPLAYER = "animas_agent_runner.replay"
+CLOCK_MARGIN = timedelta(minutes=5)
+"""How far a producer's clock may be behind the stream's, for reading a time range."""
 BATCH_REPLAYER = "animas_agent_runner.replay_command"
 
 
@@ -56,7 +58,9 @@ async def range_events(
     cycles: set[str] = set()
     triggers: set[str] = set()
     kept: list[bytes] = []
-    async for stored in read_activity(js, anima=anima):
+    # ACTIVITY is kept for good: start near ``since`` rather than at sequence 1. An event's ts is
+    # its producer's clock, so the read starts a margin earlier than the range.
+    async for stored in read_activity(js, anima=anima, stored_since=since - CLOCK_MARGIN):
         event = stored.event
         if isinstance(event, CycleStarted):
             if event.ts < since or (until is not None and event.ts > until):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from nats.js import JetStreamContext
 
@@ -47,10 +48,14 @@ class StoredEvent:
 
 
 async def read_activity(
-    js: JetStreamContext, *, anima: str = "*", event_type: str = ">"
+    js: JetStreamContext, *, anima: str = "*", event_type: str = ">", stored_since: datetime | None = None
 ) -> AsyncIterator[StoredEvent]:
-    """Every stored activity event matching the filter, oldest first, up to the current end."""
-    async for msg in read_stored(js, stored_activity_filter(anima=anima, event_type=event_type)):
+    """Every stored activity event matching the filter, oldest first, up to the current end.
+
+    ``stored_since`` starts at the first event the stream stored at or after that time.
+    """
+    subject = stored_activity_filter(anima=anima, event_type=event_type)
+    async for msg in read_stored(js, subject, start_time=stored_since):
         seq = msg.metadata.sequence.stream
         try:
             yield StoredEvent(seq, msg.subject, decode_delivered(msg.subject, msg.data), msg.data)
