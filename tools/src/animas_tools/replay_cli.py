@@ -1,7 +1,7 @@
 """``anima replay range | fork | incident`` and ``anima incident export``: replay past one cycle.
 
 This side only reads the stream (or an incident file) and hands the events to agent-runner's
-replayer (``python -m animas_agent_runner.replay range|fork``), which writes its results to a
+replayer (``python -m animas_agent_runner.replay_command range|fork``), which writes its results to a
 shadow folder and nowhere else. Nothing here publishes an event or writes outside the shadow,
 except ``incident export``, which writes the one file it is asked for.
 """

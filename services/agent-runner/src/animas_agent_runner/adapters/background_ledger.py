@@ -63,7 +63,7 @@ class StreamBackgroundLedger:
                 msg = await self._js.get_msg(
                     f"KV_{SERVICES_BUCKET}",
                     seq=seq,
-                    subject=f"$KV.{SERVICES_BUCKET}.agent-runner.>",
+                    subject=RUNNERS,
                     next=True,
                 )
             except NotFoundError:
