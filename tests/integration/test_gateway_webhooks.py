@@ -46,7 +46,13 @@ CONFIG = {
     "webhooks": {
         "sources": {
             "slack-main": {"kind": "slack", "anima": "sample", "secrets": [SLACK_SECRET]},
-            "cw": {"kind": "chatwork", "anima": "sample", "secrets": [CHATWORK_TOKEN]},
+            "cw": {
+                "kind": "chatwork",
+                "anima": "sample",
+                "secrets": [CHATWORK_TOKEN],
+                "token": "chatwork-api-token",
+                "account_id": 1484814,
+            },
             "ci": {"kind": "generic", "anima": "sample", "secrets": [OLD_SECRET]},
         }
     },
@@ -306,3 +312,35 @@ async def test_a_chatwork_message_signed_in_the_header_or_the_query_is_one_messa
         "chatwork:567890123",
         MessageOrigin.EXTERNAL,
     )
+
+
+async def test_an_answer_posted_to_chatwork_that_comes_back_by_webhook_starts_nothing(api: Api) -> None:
+    # Outbound posts the anima's answer as account 1484814 (the source's token); Chatwork's room
+    # webhook sends that post back as message_created. It is acknowledged and dropped, or the
+    # anima would answer its own answer, and that answer too.
+    client, _, js, _, _ = api
+
+    def created(message_id: str, account: int) -> bytes:
+        event = {"message_id": message_id, "room_id": 567890123, "account_id": account,
+                 "body": "Today: the release review.", "send_time": 1498028130, "update_time": 0}  # fmt: skip
+        return json.dumps({"webhook_setting_id": "12345", "webhook_event_type": "message_created",
+                           "webhook_event_time": 1498028131, "webhook_event": event}).encode()  # fmt: skip
+
+    own = created("789012346", 1484814)
+    echoed = await client.post(
+        "/api/webhooks/cw",
+        content=own,
+        headers={"x-chatworkwebhooksignature": chatwork_signature(CHATWORK_TOKEN, own)},
+    )
+    assert echoed.status_code == 200, echoed.text
+    assert "ignored" in echoed.json()
+    assert await _stored_bytes(js) == b""  # no message.received: no cycle
+    person = created("789012347", 123456)
+    said = await client.post(
+        "/api/webhooks/cw",
+        content=person,
+        headers={"x-chatworkwebhooksignature": chatwork_signature(CHATWORK_TOKEN, person)},
+    )
+    assert said.status_code == 202, said.text
+    [message] = await _stored(js, "message.received")
+    assert isinstance(message, MessageReceived) and message.sender == "chatwork:123456"

@@ -20,7 +20,7 @@ from animas_tools.fake_slack import FakeSlackSocket
 APP_TOKEN = "xapp-1-test-app-token-5b0e"
 BOT_TOKEN = "xoxb-test-bot-token-0c3a"
 EVENT = {"type": "event_callback", "event_id": "Ev1",
-         "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> status?", "channel": "C9",
+         "event": {"type": "message", "user": "U1", "text": "<@UBOT> status?", "channel": "D9",
                    "ts": "1765000000.000100"}}  # fmt: skip
 
 
@@ -74,7 +74,7 @@ async def test_socket_mode_events_become_one_external_message_each_acked_after_s
                 "slack-sock",
                 "sample",
             )
-            assert (message.sender, message.thread_id) == ("alice", "slack:C9:1765000000.000100")
+            assert (message.sender, message.thread_id) == ("alice", "slack:D9:1765000000.000100")
             assert message.text == "<@UBOT> status?"
             # A bot's message is acknowledged and dropped.
             bot = {**EVENT, "event": {**EVENT["event"], "bot_id": "B1"}}  # type: ignore[dict-item]

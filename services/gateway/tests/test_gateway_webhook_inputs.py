@@ -41,7 +41,7 @@ def test_a_slack_message_is_an_external_message_in_its_slack_thread() -> None:
         sender="slack:U1",
         thread_id="slack:C9:1700000000.000100",
         delivery_key="slack:C9:1700000000.000100",
-        user="U1",
+        user=None,  # a channel: no person of the people map (see below)
     )
     event = message_event("slack-main", "sample", said, LIMITS)
     assert event.origin is MessageOrigin.EXTERNAL and event.anima == "sample"
@@ -67,9 +67,10 @@ def test_a_retry_and_the_app_mention_twin_of_a_message_are_the_same_message() ->
 
 def test_people_mapped_by_platform_user_id_are_the_peers_the_animas_know() -> None:
     people = {"U1": "alice", "7": "bob", "build-bot": "carol"}
-    slack = message_event("slack-main", "sample", _inbound(slack_input(_slack(MESSAGE))), LIMITS, people)
-    assert (slack.sender, slack.thread_id) == ("alice", "slack:C9:1700000000.000100")
-    stranger = {**MESSAGE, "user": "U2"}
+    dm = {**MESSAGE, "channel": "D9"}
+    slack = message_event("slack-main", "sample", _inbound(slack_input(_slack(dm))), LIMITS, people)
+    assert (slack.sender, slack.thread_id) == ("alice", "slack:D9:1700000000.000100")
+    stranger = {**dm, "user": "U2"}
     unmapped = message_event("slack-main", "sample", _inbound(slack_input(_slack(stranger))), LIMITS, people)
     assert unmapped.sender == "slack:U2"
     body = {"webhook_event_type": "message_created",
@@ -83,6 +84,44 @@ def test_people_mapped_by_platform_user_id_are_the_peers_the_animas_know() -> No
     assert message_event("ci", "sample", _inbound(generic), LIMITS, {"ci:build-bot": "x"}).sender == (
         "webhook:ci:build-bot"
     )
+
+
+@pytest.mark.parametrize("channel", ["C9", "G9"])
+def test_a_mapped_slack_user_outside_a_dm_is_not_the_person(channel: str) -> None:
+    # The answer is posted in the channel, where others read it: it must not draw on alice's own
+    # memories, so the sender stays the platform user.
+    in_channel = {**MESSAGE, "channel": channel}
+    said = _inbound(slack_input(_slack(in_channel)))
+    event = message_event("slack-main", "sample", said, LIMITS, {"U1": "alice"})
+    assert (event.sender, event.thread_id) == ("slack:U1", f"slack:{channel}:1700000000.000100")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"webhook_event_type": "message_created",
+         "webhook_event": {"message_id": "5", "room_id": 3, "account_id": 1484814, "body": "the answer"}},
+        {"webhook_event_type": "mention_to_me",
+         "webhook_event": {"message_id": "5", "room_id": 3, "from_account_id": "1484814",
+                           "to_account_id": 1484814, "body": "[To:1484814] the answer"}},
+    ],
+)  # fmt: skip
+def test_a_chatwork_post_of_the_answering_account_is_ignored(event: dict[str, Any]) -> None:
+    body = json.dumps(event).encode()
+    assert isinstance(chatwork_input(body, answering_account=1484814), Ignored)
+    assert isinstance(chatwork_input(body, answering_account=7), Inbound)  # someone else's account
+    assert isinstance(chatwork_input(body), Inbound)
+
+
+def test_a_chatwork_source_that_posts_answers_names_its_account() -> None:
+    source = {"kind": "chatwork", "anima": "sample", "secrets": ["c2VjcmV0"], "token": "cw-api-token"}
+    with pytest.raises(ConfigError, match="account_id"):
+        parse_config({"webhooks": {"sources": {"cw": source}}})
+    config = parse_config({"webhooks": {"sources": {"cw": {**source, "account_id": 1484814}}}})
+    assert config.webhooks.sources["cw"].account_id == 1484814
+    slack = {"kind": "slack", "anima": "sample", "secrets": ["a"], "account_id": 1}
+    with pytest.raises(ConfigError, match="account_id"):
+        parse_config({"webhooks": {"sources": {"s": slack}}})
 
 
 def _inbound(said: object) -> Inbound:

@@ -69,7 +69,13 @@ def _sources(base: str = "http://127.0.0.1:9/api/", **overrides: Any) -> dict[st
     return {
         "slack-main": WebhookSource.model_validate(slack),
         "cw": WebhookSource.model_validate(
-            {"kind": "chatwork", "anima": "sample", "secrets": ["c2VjcmV0"], "token": CW_TOKEN}
+            {
+                "kind": "chatwork",
+                "anima": "sample",
+                "secrets": ["c2VjcmV0"],
+                "token": CW_TOKEN,
+                "account_id": 1484814,
+            }
         ),
         "ci": WebhookSource.model_validate(
             {

@@ -67,10 +67,19 @@ class WebhookSource(_Section):
     """A generic source's answers are POSTed here, signed like its ingress (timestamp + HMAC)."""
     callback_secret: Secret | None = None
     """The key the callback is signed with (default: the source's newest secret)."""
+    account_id: Annotated[int, Field(ge=1)] | None = None
+    """A Chatwork source's own account: the one whose API ``token`` posts the answers. Chatwork's
+    webhooks fire for that account's posts too, so the gateway ignores every message from it
+    (else each answer would come back as a new message and the anima would answer itself).
+    Required when a Chatwork source has a ``token``."""
     people: dict[PlatformUser, PersonName] = Field(default_factory=dict)
     """Platform user id to the person the animas know (``{"U123ABC": "alice"}``): the message's
     sender becomes ``alice`` instead of ``slack:U123ABC``, so memory, privacy per person and
-    threads are shared with the web chat. Unmapped users stay ``<platform>:<id>``."""
+    threads are shared with the web chat. Unmapped users stay ``<platform>:<id>``. Slack users are
+    mapped only in direct messages (channel ids starting with ``D``): an answer drawing on that
+    person's own memories is posted where it was asked, and a channel is read by others. Chatwork
+    does not say which rooms are direct chats, so a mapped Chatwork account is that person in
+    every room the webhook covers."""
 
     @field_validator("secrets")
     @classmethod
@@ -99,6 +108,17 @@ class WebhookSource(_Section):
                 except (binascii.Error, ValueError):
                     # The value is not repeated: it is a secret even when it is malformed.
                     raise ValueError("a Chatwork webhook token is base64 (as Chatwork shows it)") from None
+        return self
+
+    @model_validator(mode="after")
+    def _chatwork_answers_do_not_loop(self) -> WebhookSource:
+        if self.kind == "chatwork" and self.token is not None and self.account_id is None:
+            raise ValueError(
+                "a Chatwork source that posts answers (token) needs the account_id of that token's"
+                " account: its own posts come back by webhook and must be ignored"
+            )
+        if self.account_id is not None and self.kind != "chatwork":
+            raise ValueError("account_id is for a Chatwork source")
         return self
 
     def callback_key(self) -> str:

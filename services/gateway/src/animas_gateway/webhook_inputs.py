@@ -7,14 +7,16 @@ A body is read only after its signature is verified. It comes to one of three th
   ``chatwork:<account>`` in ``chatwork:<room>``, a generic source ``webhook:<source>[:<sender>]``);
 - :class:`Challenge`: Slack's ``url_verification``, answered with its challenge;
 - :class:`Ignored`: something that is not a person's new message (a bot's message, an edit, a
-  join, another event type): answered 200 so the platform does not retry it, and dropped.
+  join, another event type, a post of the account Chatwork answers are sent as): answered 200 so
+  the platform does not retry it, and dropped.
 
 The message's id is derived from the source and the platform's own id of the message
 (:func:`webhook_message_id`), so a retried or duplicated delivery is the same event: JetStream's
 duplicate window and the gateway's look-up of stored messages keep one. Senders and threads are
 namespaced by platform (and a generic source by its name), so no webhook can speak as a person of
 the web UI, an anima, or another platform's user, except a person the source's ``people`` map
-(admin config) names: that platform user is then the person the animas know by that name.
+(admin config) names: that platform user is then the person the animas know by that name (in
+Slack only in a direct message, where the answer is read by that person alone).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class Inbound:
     delivery_key: str | None
     """The platform's id of this message; retries carry the same one (None: every delivery is new)."""
     user: str | None = None
-    """The platform's id of the person (the key of the source's ``people`` map)."""
+    """The platform's id of the person (the key of the source's ``people`` map); None where the map
+    does not apply (a Slack message outside a direct message)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +143,9 @@ def slack_input(body: bytes) -> WebhookInput:
         return Ignored("a Slack message without user, channel or ts")
     if not event.text.strip():
         return Ignored("a Slack message without text")
+    # The answer is posted where the message was: only in a DM (channel D…) is its reader the
+    # mapped person alone, so only there may it draw on that person's own memories.
+    direct = event.channel.startswith("D")
     # Slack sends one message as two events when the app listens to both `message` and
     # `app_mention`; the message's own (channel, ts) makes them one, as it does retries.
     return Inbound(
@@ -147,12 +153,16 @@ def slack_input(body: bytes) -> WebhookInput:
         sender=f"slack:{event.user}",
         thread_id=f"slack:{event.channel}:{event.thread_ts or event.ts}",
         delivery_key=f"slack:{event.channel}:{event.ts}",
-        user=event.user,
+        user=event.user if direct else None,
     )
 
 
-def chatwork_input(body: bytes) -> WebhookInput:
-    """A Chatwork webhook body: a new message (or a mention of the account), or something ignored."""
+def chatwork_input(body: bytes, answering_account: int | None = None) -> WebhookInput:
+    """A Chatwork webhook body: a new message (or a mention of the account), or something ignored.
+
+    A message from ``answering_account`` (the account outbound posts the answers as) is ignored:
+    Chatwork's webhook fires for that account's own posts, and each answer would be a new message.
+    """
     envelope = _decode(body, _ChatworkEnvelope)
     event = envelope.webhook_event
     if envelope.webhook_event_type not in CHATWORK_MESSAGE_EVENTS or event is None:
@@ -160,6 +170,8 @@ def chatwork_input(body: bytes) -> WebhookInput:
     account = event.account_id if event.account_id is not None else event.from_account_id
     if event.message_id is None or event.room_id is None or account is None:
         raise BadPayload("a Chatwork message without message_id, room_id or account")
+    if answering_account is not None and str(account) == str(answering_account):
+        return Ignored("a message of the account the answers are posted as")
     if not event.body.strip():
         return Ignored("a Chatwork message without text")
     return Inbound(
@@ -181,12 +193,15 @@ def generic_input(source: str, body: bytes) -> WebhookInput:
     return Inbound(text=sent.text, sender=sender, thread_id=thread, delivery_key=sent.id, user=sent.sender)
 
 
-def read_input(kind: str, source: str, body: bytes) -> WebhookInput:
-    """The body of a verified request of a source of ``kind``."""
+def read_input(kind: str, source: str, body: bytes, answering_account: int | None = None) -> WebhookInput:
+    """The body of a verified request of a source of ``kind``.
+
+    ``answering_account``: a Chatwork source's ``account_id``, whose messages are ignored.
+    """
     if kind == "slack":
         return slack_input(body)
     if kind == "chatwork":
-        return chatwork_input(body)
+        return chatwork_input(body, answering_account)
     return generic_input(source, body)
 
 

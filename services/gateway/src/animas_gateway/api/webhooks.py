@@ -120,7 +120,7 @@ class WebhookIngress:
             await self._record_rejection(name, source, exc.reason, remote)
             raise Problem(401, str(exc), reason=exc.reason.value) from None
         try:
-            said = read_input(source.kind, name, body)
+            said = read_input(source.kind, name, body, source.account_id)
             if isinstance(said, Challenge):
                 return JSONResponse({"challenge": said.challenge})
             if isinstance(said, Ignored):
