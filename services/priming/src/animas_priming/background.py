@@ -12,6 +12,13 @@ injected clock.
 Which cycle a result went to is decided in the log's order (the stream's): the first delivery
 entry of a task wins. Between priming's record and memory-writer logging it, this process's own
 record of what it delivered covers the gap.
+
+A prime finds the due results with the other reads (:meth:`BackgroundDeliveries.due`) and records
+them (:meth:`BackgroundDeliveries.record`) only once the rest of its reply is assembled, so a prime
+that fails afterwards has recorded nothing it did not show.
+
+An external tool's result comes fenced as untrusted content; a result cut for the prompt keeps its
+closing marker (:func:`close_fence`), so outside text never runs on unfenced into the prompt.
 """
 
 from __future__ import annotations
@@ -33,6 +40,12 @@ BUDGET_TOKENS = 800
 LINE_CHARS = 1_500
 """A result longer than this is cut in the prompt (the event keeps more)."""
 PRODUCER = "priming"
+EXTERNAL_OPEN = "<external_content>"
+EXTERNAL_CLOSE = "</external_content>"
+"""The untrusted-content fence around an external tool's result. The same text as agent-runner's
+``animas_agent_runner.prompt.untrusted`` (which priming may not import; the markers are in neither
+contracts nor core)."""
+CUT = " … (cut)"
 _log = logging.getLogger(__name__)
 
 ReadFile = Callable[[str, str], Awaitable[str | None]]
@@ -116,21 +129,37 @@ def due_results(
     return [r for r in results.values() if delivered.get(r.task_id, cycle_id) == cycle_id]
 
 
+def close_fence(text: str) -> str:
+    """``text`` with a closing marker after its last opening one, if a cut took it off.
+
+    agent-runner's own cut of a long result (``RESULT_CHARS``) can have taken it off already.
+    """
+    opened = text.rfind(EXTERNAL_OPEN)
+    if opened < 0 or EXTERNAL_CLOSE in text[opened:]:
+        return text
+    return f"{text}\n{EXTERNAL_CLOSE}"
+
+
 def result_line(result: BackgroundResult) -> str:
-    """One result for the prompt."""
+    """One result for the prompt: cut to :data:`LINE_CHARS`, the fence of an external one kept."""
     head = f"- task {result.task_id} ({result.tool}, finished {result.finished:%Y-%m-%d %H:%M} UTC)"
     if result.status != "ok":
         return f"{head}: {result.status.upper()}: {result.error or 'no result'}"
-    text = result.result if len(result.result) <= LINE_CHARS else result.result[:LINE_CHARS] + " … (cut)"
-    return f"{head}:\n{text}"
+    text = result.result if len(result.result) <= LINE_CHARS else result.result[:LINE_CHARS] + CUT
+    return f"{head}:\n{close_fence(text)}"
 
 
 def results_section(results: list[BackgroundResult], counter: TokenCounter) -> tuple[str, list[str]]:
     """The section's Markdown within :data:`BUDGET_TOKENS`, and the task ids it shows."""
     ordered = sorted(results, key=lambda r: r.finished)
-    lines, _ = fit([result_line(r) for r in ordered], BUDGET_TOKENS, counter)
+    items = [result_line(r) for r in ordered]
+    lines, _ = fit(items, BUDGET_TOKENS, counter)
     if not lines:
         return "", []
+    if lines[0] != items[0]:
+        # fit cut the first result to the budget: cut it to leave room for the closing marker.
+        room = BUDGET_TOKENS - counter.count(f"{CUT}\n{EXTERNAL_CLOSE}")
+        lines[0] = close_fence(counter.truncate(items[0], max(room, 0)) + CUT)
     return f"## {TITLE}\n\n" + "\n".join(lines), [r.task_id for r in ordered[: len(lines)]]
 
 
@@ -148,36 +177,59 @@ class BackgroundDeliveries:
         """The section for ``cycle_id`` (empty without one or without results), recorded as shown."""
         if cycle_id is None:
             return ""
+        due = await self.due(read, anima, cycle_id, now)
+        return await self.record(anima, cycle_id, due, now, counter)
+
+    async def due(
+        self, read: ReadFile, anima: str, cycle_id: str | None, now: datetime
+    ) -> list[BackgroundResult]:
+        """The results ``cycle_id`` may be shown (none without a cycle id); nothing is recorded."""
+        if cycle_id is None:
+            return []
         retention = self._retention()
         texts = await asyncio.gather(
             *(read(anima, f"activity_log/{d}.jsonl") for d in log_days(now, retention))
         )
         self._forget(now, retention)
         here = {task: cycle for task, (cycle, _) in self._delivered.items()}
-        due = due_results(
+        return due_results(
             entries_of(texts), cycle_id=cycle_id, now=now, retention=retention, delivered_here=here
         )
+
+    async def record(
+        self,
+        anima: str,
+        cycle_id: str,
+        due: list[BackgroundResult],
+        now: datetime,
+        counter: TokenCounter,
+        timeout_s: float | None = None,
+    ) -> str:
+        """Record the results of ``due`` that fit as shown to ``cycle_id``; the section of those recorded.
+
+        Call it when the section goes into the reply for sure: what it records is never shown again.
+        """
         _, shown = results_section(due, counter)
         recorded: list[str] = []
-        for task_id in shown:
-            try:
-                await self._publisher.publish(
-                    BackgroundResultDelivered(
-                        id=derive_id(task_id, "delivered"),
-                        anima=anima,
-                        correlation_id=cycle_id,
-                        causation_id=cycle_id,
-                        producer=PRODUCER,
-                        task_id=task_id,
-                        cycle_id=cycle_id,
+        try:
+            async with asyncio.timeout(timeout_s):
+                for task_id in shown:
+                    await self._publisher.publish(
+                        BackgroundResultDelivered(
+                            id=derive_id(task_id, "delivered"),
+                            anima=anima,
+                            correlation_id=cycle_id,
+                            causation_id=cycle_id,
+                            producer=PRODUCER,
+                            task_id=task_id,
+                            cycle_id=cycle_id,
+                        )
                     )
-                )
-            except Exception:
-                # Shown only once recorded: what is not recorded waits for the next cycle.
-                _log.warning("could not record a background result as shown", exc_info=True)
-                break
-            self._delivered.setdefault(task_id, (cycle_id, now))
-            recorded.append(task_id)
+                    self._delivered.setdefault(task_id, (cycle_id, now))
+                    recorded.append(task_id)
+        except Exception:
+            # Shown only once recorded: what is not recorded waits for the next cycle.
+            _log.warning("could not record a background result as shown", exc_info=True)
         text, _ = results_section([r for r in due if r.task_id in recorded], counter)
         return text
 

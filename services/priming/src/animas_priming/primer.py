@@ -5,6 +5,8 @@ channel's scope, one worker-thread hop), memory statistics, recent activity, pen
 notifications all start at once. The sections are then built from what came back, in the prime's
 own task. A channel that fails or times out is reported in ``errors``, never silently empty. Every
 memory that reaches the prompt is reported to memory-writer as an access (it keeps the statistics).
+Background results due to the cycle are read with the rest but recorded as shown last, when nothing
+else can fail the prime, and join the task channel even when the pending tasks could not be read.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from animas_contracts import MemoryAccessed, MetaRecord, PrimeReply, PrimeRequest, uuid7
@@ -22,7 +24,7 @@ from animas_core.config import CachedConfig
 from animas_core.errors import RetryableError
 from animas_core.memory_client import MemoryClient
 from animas_priming import channels, notifications
-from animas_priming.background import BackgroundDeliveries
+from animas_priming.background import BackgroundDeliveries, BackgroundResult
 from animas_priming.channels import Section
 from animas_priming.chunking import heading_matcher
 from animas_priming.domain.budget import (
@@ -119,7 +121,7 @@ class Primer:
             ),
             self._bounded(self._memory.read(anima, "state/pending.md")),
             self._bounded(notifications.pending_notifications(read, anima, request.trigger, now, counter)),
-            self._bounded(self._background.section(read, anima, request.cycle_id, now, counter)),
+            self._bounded(self._background.due(read, anima, request.cycle_id, now)),
             return_exceptions=True,
         )
         errors: dict[str, str] = {}
@@ -132,7 +134,7 @@ class Primer:
             "B": recent,
             "E": tasks
             if isinstance(tasks, BaseException)
-            else _with_results(channels.tasks_section(tasks, budgets["E"], counter), finished, counter),
+            else channels.tasks_section(tasks, budgets["E"], counter),
             notifications.CHANNEL: notes
             if isinstance(notes, BaseException)
             else Section(notes, counter.count(notes) if notes else 0),
@@ -153,6 +155,12 @@ class Primer:
                 tokens += result.tokens
                 paths.update(result.paths)
         await report_access(self._publisher, anima, sorted(paths), "priming")
+        # Last, once nothing else can fail the prime: what is recorded as shown is in the reply.
+        results = await self._background_results(anima, request.cycle_id, finished, now, counter)
+        if results:
+            sections["E"] = f"{sections['E']}\n\n{results}" if "E" in sections else results
+            sections = {letter: sections[letter] for letter in SECTION_ORDER if letter in sections}
+            tokens += counter.count(results)
         return PrimeReply(
             message_type=message_type.value,
             budget=total,
@@ -223,6 +231,22 @@ class Primer:
         )
         return [hit for hit, _ in relevant(ranked)]
 
+    async def _background_results(
+        self,
+        anima: str,
+        cycle_id: str | None,
+        due: list[BackgroundResult] | BaseException,
+        now: datetime,
+        counter: TokenCounter,
+    ) -> str:
+        """The background results for the task channel (even if the pending tasks could not be read)."""
+        if isinstance(due, BaseException):
+            _log.warning("background results unavailable", extra={"error": repr(due)})
+            return ""
+        if cycle_id is None or not due:
+            return ""
+        return await self._background.record(anima, cycle_id, due, now, counter, self._timeout_s)
+
     async def _bounded(self, work: Awaitable[_T]) -> _T:
         return await asyncio.wait_for(work, self._timeout_s)
 
@@ -233,17 +257,6 @@ class Primer:
             "priming channel failed", extra={"anima": anima, "channel": letter, "error": repr(error)}
         )
         return f"{type(error).__name__}: {error}"
-
-
-def _with_results(tasks: Section, finished: str | BaseException, counter: TokenCounter) -> Section:
-    """The task channel: pending tasks, then background results (a failure to read them is logged)."""
-    if isinstance(finished, BaseException):
-        _log.warning("background results unavailable", extra={"error": repr(finished)})
-        return tasks
-    if not finished:
-        return tasks
-    text = f"{tasks.text}\n\n{finished}" if tasks.text else finished
-    return Section(text, tasks.tokens + counter.count(finished), tasks.paths)
 
 
 def _shared_reads(read: ReadFile) -> ReadFile:
