@@ -229,6 +229,15 @@ async def test_config_set_refuses_secrets_and_invalid_values_and_writes_nothing(
     code, _, err = await _anima("config", "set", "credentials.scripted.api_key", "sk-new-key", *home)
     assert code == 1 and "secrets never go into the config bucket" in err
     assert "ANIMAWORKS_CREDENTIAL_SCRIPTED_API_KEY" in err
+    # A secret inside an object, or a token digest, is refused just the same and never printed.
+    for key, value in [
+        ("credentials.x", '{"api_key": "sk-new-key"}'),
+        ("credentials", '{"x": {"api_key": "sk-new-key"}}'),
+        ("api.tokens.x", '{"scope": "chat", "sha256": "' + "c" * 64 + '"}'),
+        ("api.tokens.x.sha256", "c" * 64),
+    ]:
+        code, out, err = await _anima("config", "set", key, value, *home)
+        assert code == 1 and "sk-new-key" not in out + err and "c" * 64 not in out + err, (key, err)
     code, _, err = await _anima("config", "set", "anima_defaults.max_turns", "-3", *home)
     assert code == 1 and "anima_defaults.max_turns" in err and "left unchanged" in err
 
@@ -243,7 +252,7 @@ async def test_config_set_refuses_secrets_and_invalid_values_and_writes_nothing(
     assert stored and all(
         secret not in value
         for value in stored
-        for secret in (b"sk-new-key", OPERATOR_KEY.encode(), POD_KEY.encode())
+        for secret in (b"sk-new-key", b"c" * 64, OPERATOR_KEY.encode(), POD_KEY.encode())
     )
     assert first.document["credentials"]["scripted"]["api_key"] == "***"
 
@@ -302,6 +311,26 @@ async def test_anima_up_mirrors_config_json_into_the_bucket(cluster: Cluster, tm
     calls = len(cluster.calls)
     await _chat(cluster)
     assert {model for _, model in cluster.calls[calls:]} == {"openai/edited-by-hand"}
+
+
+async def test_anima_up_against_a_cluster_never_publishes_over_its_bucket(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    js = cluster.operator.jetstream()
+    stored = await read_config(js)
+    assert stored is not None and stored.document is not None
+    path = tmp_path / "up-home" / "config.json"
+    stale = parse_config(stored.document)
+    stale.anima_defaults.model = "openai/stale-home-copy"
+    write_config(path, stale)
+    mirror = ConfigMirror(path, seed_only=True)  # as `anima up --nats-url` makes it
+    assert await mirror.sync(js) is None  # the bucket holds a config: left as it is
+    stale.anima_defaults.model = "openai/edited-later"
+    write_config(path, stale)
+    assert await mirror.sync(js) is None
+    latest = await read_config(js)
+    assert latest is not None and latest.revision == stored.revision
+    assert latest.document == stored.document
 
 
 async def test_provisioning_seeds_the_bucket_once(

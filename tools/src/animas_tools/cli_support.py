@@ -61,8 +61,8 @@ def read_config_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_config_json(path: Path, data: dict[str, Any], *, home: Home | None = None) -> None:
-    """Validate the whole file, then write it (0600); nothing is written if it is invalid.
+def write_config_json(path: Path, data: dict[str, Any], *, home: Home | None = None) -> AnimaWorksConfig:
+    """Validate the whole file, then write it (0600) and return it; nothing is written if it is invalid.
 
     With the ``home`` whose system is running, the change is also published to its ``CONFIG``
     bucket (secrets masked) and this waits until every service instance holds it.
@@ -74,6 +74,7 @@ def write_config_json(path: Path, data: dict[str, Any], *, home: Home | None = N
     write_config(path, config)
     if home is not None and SystemInfo.read(home) is not None:
         publish_to_running(home, config)
+    return config
 
 
 def publish_to_running(home: Home, config: AnimaWorksConfig) -> None:

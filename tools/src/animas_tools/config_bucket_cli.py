@@ -14,7 +14,7 @@ from typing import Any, Final
 from nats.aio.client import Client
 from nats.js.errors import KeyWrongLastSequenceError
 
-from animas_core.config import ConfigError, parse_config
+from animas_core.config import AnimaWorksConfig, ConfigError, parse_config
 from animas_core.config_secrets import MASK
 from animas_core.config_store import publish_config, read_config
 from animas_core.home import Home
@@ -66,8 +66,13 @@ def bucket_view(home: Home, nats_url: str) -> dict[str, Any]:
     return found
 
 
-def set_in_bucket(home: Home, nats_url: str, change: Callable[[dict[str, Any]], None]) -> None:
-    """Apply ``change`` to the bucket's latest document, validate, store and wait for the services."""
+def set_in_bucket(home: Home, nats_url: str, change: Callable[[dict[str, Any]], None]) -> AnimaWorksConfig:
+    """Apply ``change`` to the bucket's latest document, validate, store and wait for the services.
+
+    ``change`` may refuse (raise) after changing the document; then nothing is stored. Returns the
+    config stored (each masked secret stood in for; print it only masked).
+    """
+    published: list[AnimaWorksConfig] = []
 
     async def work(nc: Client) -> None:
         js = nc.jetstream()
@@ -84,6 +89,8 @@ def set_in_bucket(home: Home, nats_url: str, change: Callable[[dict[str, Any]], 
             raise fail(
                 "the config changed while this ran (another operator?); nothing was written: run it again"
             ) from None
+        published.append(config)
         say_applied(await apply_config(js, config))
 
     with_nats(home.root, nats_url, work)
+    return published[0]

@@ -18,11 +18,13 @@ from animas_core.config import (
     credential_env_var,
     load_config,
     masked_view,
+    parse_config,
     resolve_mode,
 )
+from animas_core.config_secrets import MASK, mask_token_digests
 from animas_core.home import Home
 from animas_tools.cli_support import fail, home_of, read_config_json, write_config_json
-from animas_tools.config_bucket_cli import bucket_view, set_in_bucket
+from animas_tools.config_bucket_cli import bucket_view, set_in_bucket, with_stand_ins
 
 config_app = typer.Typer(
     help="Show, read, change and check the config (config.json, or a system's CONFIG bucket).",
@@ -184,19 +186,58 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
         raise fail(f"{'.'.join(parts[:-1])} is not an object")
 
 
-WEBHOOK_SECRET_FIELDS = frozenset({"secrets", "token", "app_token", "callback_secret"})
+def _carries_secret(masked: Any, given: Any) -> bool:
+    """Whether ``given`` holds a real value where ``masked`` (the model's masked view) holds ``"***"``.
 
-
-def _is_secret(parts: list[str], parsed: Any) -> bool:
-    """Whether the setting is a secret.
-
-    A credential's key; a webhook source's secrets (the list or one of them, its reply token, app
-    token or callback secret), or a whole source or section holding them.
+    The model decides what a secret is (every ``Secret`` field, and each API token's digest), so a
+    secret inside any object or list given, at any depth, is found; ``"***"`` and null are not secrets.
     """
-    if len(parts) == 3 and parts[0] == "credentials" and parts[2] == "api_key":
-        return True
-    secret_part = not WEBHOOK_SECRET_FIELDS.isdisjoint(parts)
-    return parts[0] == "webhooks" and (secret_part or isinstance(parsed, dict | list))
+    if masked == MASK:
+        return given is not None and given != MASK
+    if isinstance(masked, dict) and isinstance(given, dict):
+        return any(_carries_secret(value, given.get(key)) for key, value in masked.items())
+    if isinstance(masked, list) and isinstance(given, list):
+        return any(_carries_secret(value, item) for value, item in zip(masked, given, strict=False))
+    return False
+
+
+def _secret_view(config: AnimaWorksConfig) -> dict[str, Any]:
+    """``config`` as JSON with every secret ``"***"``: credential keys, webhook secrets, token digests."""
+    return mask_token_digests(masked_view(config))
+
+
+def _refuse_secrets(data: dict[str, Any]) -> None:
+    """Fail unless ``data`` (the bucket's document after the change) carries no secret.
+
+    The bucket's document holds ``"***"`` for every secret, so any real one in it came with the change.
+    """
+    try:
+        config = parse_config(with_stand_ins(data))
+    except ConfigError:
+        return  # set_in_bucket refuses it and says why
+    view = _secret_view(config)
+    if _carries_secret(view, data):
+        given = data.get("credentials")
+        held = view.get("credentials") or {}
+        names = [
+            n for n in sorted(held) if isinstance(given, dict) and _carries_secret(held[n], given.get(n))
+        ]
+        hint = f" (for this key: {', '.join(credential_env_var(n) for n in names)})" if names else ""
+        raise fail(
+            "secrets never go into the config bucket: give them to the services in their "
+            f"environment or a mounted Secret{hint}; nothing was written"
+        )
+
+
+def _echo_value(config: AnimaWorksConfig, parts: list[str], parsed: Any) -> tuple[str, bool]:
+    """What ``set`` prints for the value (masked as ``config show`` would) and whether it held a secret."""
+    view = _secret_view(config)
+    try:
+        shown = _lookup(view, parts)
+    except KeyError:
+        # Not where the model keeps it (removed by null): print only what cannot be a secret.
+        return ("null", False) if parsed is None else ("***", True)
+    return _render(shown), _carries_secret(shown, parsed)
 
 
 # Unknown options pass through as arguments so a negative number is a VALUE, not an option.
@@ -214,22 +255,21 @@ def set_(
     """
     parts = _key_parts(key)
     parsed = _parse_value(value)
-    is_secret = _is_secret(parts, parsed)
     if nats_url is not None:
-        if is_secret:
-            hint = f" (for this key: {credential_env_var(parts[1])})" if parts[0] == "credentials" else ""
-            raise fail(
-                "secrets never go into the config bucket: give them to the services in their "
-                f"environment or a mounted Secret{hint}; nothing was written"
-            )
-        set_in_bucket(home_of(home), nats_url, lambda data: _assign(data, parts, parsed))
+
+        def change(data: dict[str, Any]) -> None:
+            _assign(data, parts, parsed)
+            _refuse_secrets(data)
+
+        config = set_in_bucket(home_of(home), nats_url, change)
     else:
         where = home_of(home)
         data = read_config_json(where.config_file)
         _assign(data, parts, parsed)
-        write_config_json(where.config_file, data, home=where)
-    typer.echo(f"{key} = {'***' if is_secret and parsed is not None else _render(parsed)}")
-    if is_secret and parts[0] == "credentials" and parsed is not None:
+        config = write_config_json(where.config_file, data, home=where)
+    shown, is_secret = _echo_value(config, parts, parsed)
+    typer.echo(f"{key} = {shown}")
+    if is_secret and parts[0] == "credentials" and len(parts) > 1:
         typer.echo(
             f"hint: {credential_env_var(parts[1])} in the environment keeps the key off disk", err=True
         )
