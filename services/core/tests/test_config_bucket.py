@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from animas_core.config import CachedConfig, parse_config, write_config
+from animas_core.config import CachedConfig, ConfigError, parse_config, write_config
 from animas_core.config_secrets import MASK, with_local_secrets
 from animas_core.config_store import kv_document
 
@@ -99,3 +100,31 @@ def test_cached_config_follows_the_bucket_with_the_files_secrets(tmp_path: Path)
     assert credential is not None and credential.api_key is not None
     assert credential.api_key.get_secret_value() == KEY
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def test_a_revision_that_does_not_parse_is_logged_once_and_the_last_valid_config_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "config.json"
+    write_config(path, parse_config(OPERATORS))
+    feed = Feed()
+    cached = CachedConfig(path, feed)
+    bad = _document()
+    bad["anima_defaults"]["max_turns"] = "lots"
+    feed.take(bad)
+    with pytest.raises(ConfigError, match="config revision 1"):
+        cached.get()  # nothing valid yet: said, not guessed
+
+    feed.take(_document())
+    assert cached.get().anima_defaults.model == "openai/first"
+    feed.take(bad)
+    with caplog.at_level(logging.ERROR, logger="animas_core.config"):
+        for _ in range(3):
+            assert cached.get().anima_defaults.model == "openai/first"
+    logged = [r for r in caplog.records if "config revision 3" in r.getMessage()]
+    assert len(logged) == 1 and "keeping the last valid config" in logged[0].getMessage()
+
+    fixed = _document()
+    fixed["anima_defaults"]["model"] = "openai/fixed"
+    feed.take(fixed)
+    assert cached.get().anima_defaults.model == "openai/fixed"

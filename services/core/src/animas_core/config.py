@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
+import logging
 import os
 import re
 import tempfile
@@ -61,6 +62,8 @@ from animas_core.messaging_config import MessagingConfig
 from animas_core.notification_config import HumanNotificationConfig, NotificationChannel
 from animas_core.sandbox_config import SandboxConfig
 from animas_core.webhook_config import WebhooksConfig, WebhookSource
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "BUILTIN_MODEL_MODES",
@@ -371,9 +374,14 @@ class CachedConfig:
         self._file = AnimaWorksConfig()
         self._shared: tuple[int, tuple[int, int]] | None = None
         self._config = AnimaWorksConfig()
+        self._good = False  # whether _config came from a revision that parsed
 
     def get(self) -> AnimaWorksConfig:
-        """The current config; raises :class:`ConfigError` if it is invalid."""
+        """The current config; raises :class:`ConfigError` if it is invalid.
+
+        A bucket revision that does not parse (with this process's secrets) is logged once and
+        skipped: the last valid one is kept. It raises only while no revision has parsed yet.
+        """
         try:
             stat = self._path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
@@ -386,9 +394,18 @@ class CachedConfig:
         if source is None or source.document is None:
             return self._file
         if self._shared != (source.revision, stamp):
+            seen = (source.revision, stamp)
             try:
                 self._config = parse_config(with_local_secrets(source.document, self._file))
             except ConfigError as exc:
-                raise ConfigError(f"config revision {source.revision}: {exc}", exc.problems) from None
-            self._shared = (source.revision, stamp)
+                error = ConfigError(f"config revision {source.revision}: {exc}", exc.problems)
+                if not self._good:
+                    raise error from None  # nothing valid to keep serving yet
+                # Logged once: this revision (with this file) is not parsed again, and the last
+                # good config is served until the operator publishes a valid one.
+                _log.error("%s; keeping the last valid config", error)
+                self._shared = seen
+                return self._config
+            self._shared = seen
+            self._good = True
         return self._config
