@@ -3,8 +3,9 @@
 Services follow the bucket (:class:`animas_core.config_store.ConfigFeed`) and report the revision
 they hold in their health record (``config_revision``) as soon as they take one, so the operator
 can wait until every replica runs with a change instead of guessing. ``anima up`` keeps the
-bucket in step with the home's config.json (:class:`ConfigMirror`), so an edit of the file by
-hand, by ``PUT /api/config`` or by ``anima token`` reaches every service as well.
+bucket of its own (embedded) NATS in step with the home's config.json (:class:`ConfigMirror`), so
+an edit of the file by hand, by ``PUT /api/config`` or by ``anima token`` reaches every service as
+well; with ``--nats-url`` it only seeds an empty bucket.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import logging
 from pathlib import Path
 
 from nats.js import JetStreamContext
+from nats.js.errors import KeyWrongLastSequenceError
 
 from animas_core.config import AnimaWorksConfig, ConfigError, load_config
-from animas_core.config_store import push_config
+from animas_core.config_store import publish_config, push_config
 from animas_core.streams import SERVICES_TTL_S
 from animas_tools.supervisor import read_health_records
 
@@ -64,10 +66,17 @@ async def apply_config(
 
 
 class ConfigMirror:
-    """``anima up``: publishes the home's config.json to the bucket whenever the file changes."""
+    """``anima up``: publishes the home's config.json to the bucket whenever the file changes.
 
-    def __init__(self, path: Path) -> None:
+    With ``seed_only`` (``anima up --nats-url``: a cluster's bucket is its config, changed with
+    ``anima config set --nats-url``) the file is published only while the bucket holds no config,
+    and never over one: a home's file must not undo the cluster operator's changes.
+    """
+
+    def __init__(self, path: Path, *, seed_only: bool = False) -> None:
         self._path = path
+        self._seed_only = seed_only
+        self._seeded = False
         self._stamp: tuple[int, int] | None = None
 
     async def sync(self, js: JetStreamContext) -> int | None:
@@ -80,7 +89,7 @@ class ConfigMirror:
             stamp = (stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             stamp = (0, -1)
-        if stamp == self._stamp:
+        if stamp == self._stamp or self._seeded:
             return None
         try:
             config = load_config(self._path)
@@ -88,6 +97,13 @@ class ConfigMirror:
             _log.warning("config.json not published: %s", exc)
             self._stamp = stamp
             return None
+        if self._seed_only:
+            try:
+                revision = await publish_config(js, config, last=0)
+            except KeyWrongLastSequenceError:
+                revision = None  # the bucket holds a config: it is the truth, left as it is
+            self._seeded = True  # from here on this file is never published (a broker error: tried again)
+            return revision
         revision = await push_config(js, config)
         self._stamp = stamp  # only once published: a failed publish is tried again
         return revision

@@ -153,8 +153,9 @@ async def run_up(
         partitions = await ensure_all(nc.jetstream(), replicas=stream_replicas, retention=retention)
         copies = f", {stream_replicas} replicas" if stream_replicas > 1 else ""
         say(f"streams ready (ACTIVITY in {partitions} partitions{copies})")
-        # config.json is the operator's copy here: services read its CONFIG bucket, kept in step.
-        mirror = ConfigMirror(home.config_file)
+        # With the embedded NATS config.json is the operator's copy: its CONFIG bucket is kept in
+        # step. A NATS given by --nats-url (a cluster) has its bucket as the truth: seeded only.
+        mirror = ConfigMirror(home.config_file, seed_only=server is None)
         await mirror.sync(nc.jetstream())
         supervisor.start_all()
         gateway_url = await _wait_ready(nc, supervisor, ready_timeout_s, stop, say)
